@@ -1,0 +1,445 @@
+/**
+ * A real, local Elasticsearch for tests, benchmarks and the demo.
+ *
+ * Elastic publishes its integration-test distribution on Maven Central
+ * (`org.elasticsearch.distribution.integ-test-zip:elasticsearch:<version>`, a zip without a bundled
+ * JDK). We fetch it with `mvn dependency:copy`, unpack it once into a cache outside the repository,
+ * and run it on 127.0.0.1 with single-node discovery, security off and a small heap. Elasticsearch
+ * refuses to run as root, so when we are root it runs as the unprivileged system user `mlmon-es`.
+ *
+ * This module is tooling, not part of the logger or analyzer: it uses child processes and the file
+ * system freely.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** The newest 9.x integ-test-zip on Maven Central when this was pinned. */
+export const DEFAULT_ES_VERSION = '9.5.3';
+/** The 8.x line we test against too (`ES_VERSION=8.19.21 npm test`). */
+export const ES_8_VERSION = '8.19.21';
+
+export interface LocalClusterOptions {
+  /** Elasticsearch version to run; default `ES_VERSION` or {@link DEFAULT_ES_VERSION}. */
+  version?: string;
+  /** HTTP port; default `MLMON_ES_PORT`, else 9250, else any free port. */
+  port?: number;
+  /** JVM heap, e.g. `1g`; default `MLMON_ES_HEAP` or `1g`. */
+  heap?: string;
+  /** Where distributions and instances are kept; default `MLMON_CACHE_DIR`. */
+  cacheDir?: string;
+  /** Instance name: separate data, config and logs per name (a test may run a cluster of its own). */
+  name?: string;
+  /** Keep the data directory from an earlier run of the same instance (default false: start empty). */
+  keepData?: boolean;
+  /** Progress messages; default stderr. */
+  log?: (message: string) => void;
+}
+
+export interface RunningCluster {
+  url: string;
+  version: string;
+  /** True when this call started the process (and so should stop it). */
+  started: boolean;
+  pid?: number;
+  stop(): Promise<void>;
+}
+
+interface StateFile {
+  pid: number;
+  url: string;
+  version: string;
+  instanceDir: string;
+}
+
+const ES_USER = 'mlmon-es';
+
+export function defaultCacheDir(): string {
+  if (process.env.MLMON_CACHE_DIR) return process.env.MLMON_CACHE_DIR;
+  // Root's home is usually mode 700, which the unprivileged Elasticsearch user cannot traverse.
+  if (process.getuid?.() === 0) return '/var/cache/mlmon';
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mlmon');
+}
+
+function majorOf(version: string): number {
+  const major = Number.parseInt(version.split('.')[0] ?? '', 10);
+  if (!Number.isFinite(major)) throw new Error(`ES_VERSION "${version}" is not a version number like 9.5.3`);
+  return major;
+}
+
+/** Reads `JAVA_VERSION="25.0.1"` from a JDK's `release` file. */
+function jdkMajor(home: string): number | undefined {
+  try {
+    const release = readFileSync(join(home, 'release'), 'utf8');
+    const match = /JAVA_VERSION="(\d+)/.exec(release);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Picks a JDK for the Elasticsearch major: 9.x needs Java >= 21, 8.x runs on 17 or later.
+ * `ES_JAVA_HOME` wins when it is set.
+ */
+export function findJdk(esVersion: string): string {
+  if (process.env.ES_JAVA_HOME) return process.env.ES_JAVA_HOME;
+  const needed = majorOf(esVersion) >= 9 ? 21 : 17;
+  const roots = ['/usr/lib/jvm', '/opt/java', '/usr/local/lib/jvm'];
+  const candidates: Array<{ home: string; major: number }> = [];
+  for (const root of roots) {
+    if (!existsSync(root)) continue;
+    for (const entry of readdirSync(root)) {
+      const home = join(root, entry);
+      const major = jdkMajor(home);
+      if (major !== undefined && major >= needed) candidates.push({ home, major });
+    }
+  }
+  if (process.env.JAVA_HOME) {
+    const major = jdkMajor(process.env.JAVA_HOME);
+    if (major !== undefined && major >= needed) candidates.push({ home: process.env.JAVA_HOME, major });
+  }
+  // Prefer the oldest JDK that qualifies: it is the one Elastic tested that line with longest.
+  candidates.sort((a, b) => a.major - b.major);
+  const chosen = candidates[0];
+  if (!chosen) {
+    throw new Error(
+      `Elasticsearch ${esVersion} needs a JDK >= ${needed}; none found under ${roots.join(', ')}. ` +
+        'Install one or set ES_JAVA_HOME.',
+    );
+  }
+  return chosen.home;
+}
+
+function run(command: string, args: string[], what: string): void {
+  const result = spawnSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (result.error) throw new Error(`${what}: could not run ${command}: ${result.error.message}`);
+  if (result.status !== 0) {
+    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
+    throw new Error(`${what} failed (exit ${result.status}):\n${output}`);
+  }
+}
+
+/** Downloads (once) and unpacks (once) the integ-test distribution; returns its home directory. */
+export function ensureDistribution(version: string, cacheDir: string, log: (m: string) => void): string {
+  const home = join(cacheDir, `elasticsearch-${version}`);
+  if (existsSync(join(home, 'bin', 'elasticsearch'))) return home;
+  const distDir = join(cacheDir, 'dist');
+  mkdirSync(distDir, { recursive: true });
+  const zip = join(distDir, `elasticsearch-${version}.zip`);
+  if (!existsSync(zip)) {
+    log(`fetching org.elasticsearch.distribution.integ-test-zip:elasticsearch:${version} from Maven Central`);
+    run(
+      'mvn',
+      [
+        '-q',
+        '-B',
+        'dependency:copy',
+        `-Dartifact=org.elasticsearch.distribution.integ-test-zip:elasticsearch:${version}:zip`,
+        `-DoutputDirectory=${distDir}`,
+      ],
+      'mvn dependency:copy',
+    );
+  }
+  log(`unpacking ${zip}`);
+  const staging = `${home}.partial`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  run('unzip', ['-q', zip, '-d', staging], 'unzip');
+  // The zip holds one top-level folder, elasticsearch-<version>; move it into place atomically.
+  const inner = join(staging, `elasticsearch-${version}`);
+  run('mv', [inner, home], 'moving the unpacked distribution');
+  rmSync(staging, { recursive: true, force: true });
+  return home;
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET a path; resolves with the status and body, or undefined when nothing answers. */
+export async function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string } | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return { status: response.status, body: await response.text() };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The server's version. The integ-test distribution has no `GET /` handler (it lives in a module),
+ * so ask the nodes info API, which every distribution has.
+ */
+export async function serverVersion(url: string): Promise<string | undefined> {
+  const nodes = await httpGet(`${url}/_nodes/_local?filter_path=nodes.*.version`);
+  if (nodes?.status === 200) {
+    const parsed = JSON.parse(nodes.body) as { nodes?: Record<string, { version?: string }> };
+    const first = Object.values(parsed.nodes ?? {})[0];
+    if (first?.version) return first.version;
+  }
+  const root = await httpGet(`${url}/`);
+  if (root?.status === 200) return (JSON.parse(root.body) as { version?: { number?: string } }).version?.number;
+  return undefined;
+}
+
+async function waitForHealthy(url: string, child: ChildProcess | undefined, logFile: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) {
+      throw new Error(`Elasticsearch exited with code ${child.exitCode} during start; see ${logFile}:\n${tail(logFile)}`);
+    }
+    const health = await httpGet(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`);
+    if (health?.status === 200) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`Elasticsearch did not become healthy within ${timeoutMs / 1000}s; see ${logFile}:\n${tail(logFile)}`);
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function ensureUnprivilegedUser(): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const exists = spawnSync('id', ['-u', ES_USER]).status === 0;
+  if (!exists) run('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', ES_USER], 'useradd');
+  return ES_USER;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stopProcessGroup(pid: number, timeoutMs = 60_000): Promise<void> {
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+function stateFile(cacheDir: string, name: string): string {
+  return join(cacheDir, 'instances', name, 'state.json');
+}
+
+function readState(cacheDir: string, name: string): StateFile | undefined {
+  try {
+    return JSON.parse(readFileSync(stateFile(cacheDir, name), 'utf8')) as StateFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A handle on one local Elasticsearch instance: start, stop, start again on the same port and data
+ * (the outage tests need that), all as one object.
+ */
+export class LocalCluster {
+  readonly version: string;
+  readonly name: string;
+  readonly cacheDir: string;
+  readonly heap: string;
+  private readonly log: (m: string) => void;
+  private port: number | undefined;
+  private child: ChildProcess | undefined;
+  private keepData: boolean;
+
+  constructor(options: LocalClusterOptions = {}) {
+    this.version = options.version ?? process.env.ES_VERSION ?? DEFAULT_ES_VERSION;
+    this.name = options.name ?? 'default';
+    this.cacheDir = options.cacheDir ?? defaultCacheDir();
+    this.heap = options.heap ?? process.env.MLMON_ES_HEAP ?? '1g';
+    this.port = options.port ?? (process.env.MLMON_ES_PORT ? Number(process.env.MLMON_ES_PORT) : undefined);
+    this.keepData = options.keepData ?? false;
+    this.log = options.log ?? ((m) => process.stderr.write(`[mlmon es] ${m}\n`));
+  }
+
+  get instanceDir(): string {
+    return join(this.cacheDir, 'instances', this.name);
+  }
+
+  get url(): string {
+    if (this.port === undefined) throw new Error('cluster not started');
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the process and waits until the cluster answers with status yellow or green. */
+  async start(options: { detached?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const home = ensureDistribution(this.version, this.cacheDir, this.log);
+    const javaHome = findJdk(this.version);
+    if (this.port === undefined) this.port = (await portIsFree(9250)) ? 9250 : await freePort();
+    else if (!(await portIsFree(this.port))) throw new Error(`port ${this.port} is in use; set MLMON_ES_PORT to another`);
+
+    const instance = this.instanceDir;
+    const config = join(instance, 'config');
+    const data = join(instance, 'data');
+    const logs = join(instance, 'logs');
+    if (!this.keepData) rmSync(data, { recursive: true, force: true });
+    rmSync(config, { recursive: true, force: true });
+    mkdirSync(logs, { recursive: true });
+    mkdirSync(data, { recursive: true });
+    cpSync(join(home, 'config'), config, { recursive: true });
+    writeFileSync(
+      join(config, 'elasticsearch.yml'),
+      [
+        `cluster.name: mlmon-${this.name}`,
+        'node.name: mlmon-local',
+        'discovery.type: single-node',
+        'network.host: 127.0.0.1',
+        `http.port: ${this.port}`,
+        'transport.port: 0',
+        `path.data: ${data}`,
+        `path.logs: ${logs}`,
+        // Local test cluster: no TLS, no users. Turn security on for anything shared.
+        'xpack.security.enabled: false',
+        // A nearly full developer disk must not make indices read-only mid-test.
+        'cluster.routing.allocation.disk.threshold_enabled: false',
+        'action.destructive_requires_name: false',
+        '',
+      ].join('\n'),
+    );
+    const user = ensureUnprivilegedUser();
+    if (user) run('chown', ['-R', user, instance], 'chown of the instance directory');
+
+    const logFile = join(instance, 'stdout.log');
+    const out = openSync(logFile, 'a');
+    const env = {
+      ES_JAVA_HOME: javaHome,
+      ES_PATH_CONF: config,
+      ES_JAVA_OPTS: `-Xms${this.heap} -Xmx${this.heap}`,
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: instance,
+    };
+    const bin = join(home, 'bin', 'elasticsearch');
+    const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    const [command, args] = user
+      ? ['runuser', ['-u', user, '--', 'env', '-i', ...envArgs, bin]]
+      : ['env', ['-i', ...envArgs, bin]];
+    this.log(`starting Elasticsearch ${this.version} on ${this.url} (JDK ${javaHome}, heap ${this.heap})`);
+    // detached: its own process group, so stop() can signal the launcher and the server JVM together.
+    this.child = spawn(command as string, args as string[], { detached: true, stdio: ['ignore', out, out] });
+    closeSync(out);
+    if (options.detached) this.child.unref();
+    try {
+      await waitForHealthy(this.url, this.child, logFile, options.timeoutMs ?? 180_000);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+    writeFileSync(
+      stateFile(this.cacheDir, this.name),
+      JSON.stringify({ pid: this.child.pid, url: this.url, version: this.version, instanceDir: instance } satisfies StateFile),
+    );
+    // Later starts of the same handle (after an outage) must find the data they left.
+    this.keepData = true;
+  }
+
+  /** Stops the process group and waits for it to exit. */
+  async stop(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid !== undefined) await stopProcessGroup(pid);
+    this.child = undefined;
+    rmSync(stateFile(this.cacheDir, this.name), { force: true });
+  }
+}
+
+/**
+ * The cluster tests, benchmarks and the demo use: `ES_URL` when set (it must answer), else one left
+ * running by `npm run es:start`, else a new local instance that the caller must stop.
+ */
+export async function ensureElasticsearch(options: LocalClusterOptions = {}): Promise<RunningCluster> {
+  const log = options.log ?? ((m: string) => process.stderr.write(`[mlmon es] ${m}\n`));
+  const external = process.env.ES_URL;
+  if (external) {
+    const health = await httpGet(`${external.replace(/\/$/, '')}/_cluster/health`);
+    if (!health) throw new Error(`ES_URL is set but nothing answers at ${redactUrl(external)}`);
+    // A secured cluster answers 401 here without credentials; the client will use ES_API_KEY.
+    const version = (await serverVersion(external.replace(/\/$/, ''))) ?? 'unknown';
+    return { url: external, version, started: false, stop: async () => {} };
+  }
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const name = options.name ?? 'default';
+  const state = readState(cacheDir, name);
+  if (state && pidAlive(state.pid)) {
+    const version = await serverVersion(state.url);
+    if (version) {
+      log(`reusing Elasticsearch ${version} at ${state.url} (started by npm run es:start)`);
+      return { url: state.url, version, started: false, stop: async () => {} };
+    }
+  }
+  const cluster = new LocalCluster({ ...options, log });
+  await cluster.start();
+  const version = (await serverVersion(cluster.url)) ?? cluster.version;
+  return { url: cluster.url, version, started: true, pid: cluster.pid, stop: () => cluster.stop() };
+}
+
+/** Stops an instance started by `npm run es:start` (found through its state file). */
+export async function stopDetached(options: { cacheDir?: string; name?: string } = {}): Promise<boolean> {
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const name = options.name ?? 'default';
+  const state = readState(cacheDir, name);
+  if (!state) return false;
+  if (pidAlive(state.pid)) await stopProcessGroup(state.pid);
+  rmSync(stateFile(cacheDir, name), { force: true });
+  return true;
+}
+
+/** Removes user info from a URL so it can be printed. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username || parsed.password) {
+      parsed.username = '***';
+      parsed.password = '';
+    }
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return '<invalid URL>';
+  }
+}
