@@ -16,7 +16,9 @@ async function main(): Promise<void> {
     process.exit(0);
   } else if (command === 'stop') {
     const stopped = await stopDetached();
-    process.stdout.write(stopped ? 'Elasticsearch stopped\n' : 'no Elasticsearch started by es:start is running\n');
+    process.stdout.write(
+      stopped ? 'Elasticsearch stopped\n' : 'no Elasticsearch started by es:start is running\n',
+    );
   } else {
     process.stderr.write('usage: local-cluster-cli start|stop\n');
     process.exit(2);

@@ -11,7 +11,17 @@
  * system freely.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  cpSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -176,7 +186,10 @@ async function freePort(): Promise<number> {
 }
 
 /** GET a path; resolves with the status and body, or undefined when nothing answers. */
-export async function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string } | undefined> {
+export async function httpGet(
+  url: string,
+  timeoutMs = 2000,
+): Promise<{ status: number; body: string } | undefined> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     return { status: response.status, body: await response.text() };
@@ -197,21 +210,31 @@ export async function serverVersion(url: string): Promise<string | undefined> {
     if (first?.version) return first.version;
   }
   const root = await httpGet(`${url}/`);
-  if (root?.status === 200) return (JSON.parse(root.body) as { version?: { number?: string } }).version?.number;
+  if (root?.status === 200)
+    return (JSON.parse(root.body) as { version?: { number?: string } }).version?.number;
   return undefined;
 }
 
-async function waitForHealthy(url: string, child: ChildProcess | undefined, logFile: string, timeoutMs: number) {
+async function waitForHealthy(
+  url: string,
+  child: ChildProcess | undefined,
+  logFile: string,
+  timeoutMs: number,
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child && child.exitCode !== null) {
-      throw new Error(`Elasticsearch exited with code ${child.exitCode} during start; see ${logFile}:\n${tail(logFile)}`);
+      throw new Error(
+        `Elasticsearch exited with code ${child.exitCode} during start; see ${logFile}:\n${tail(logFile)}`,
+      );
     }
     const health = await httpGet(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`);
     if (health?.status === 200) return;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`Elasticsearch did not become healthy within ${timeoutMs / 1000}s; see ${logFile}:\n${tail(logFile)}`);
+  throw new Error(
+    `Elasticsearch did not become healthy within ${timeoutMs / 1000}s; see ${logFile}:\n${tail(logFile)}`,
+  );
 }
 
 function tail(file: string, lines = 20): string {
@@ -225,7 +248,8 @@ function tail(file: string, lines = 20): string {
 function ensureUnprivilegedUser(): string | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const exists = spawnSync('id', ['-u', ES_USER]).status === 0;
-  if (!exists) run('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', ES_USER], 'useradd');
+  if (!exists)
+    run('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', ES_USER], 'useradd');
   return ES_USER;
 }
 
@@ -314,7 +338,8 @@ export class LocalCluster {
     const home = ensureDistribution(this.version, this.cacheDir, this.log);
     const javaHome = findJdk(this.version);
     if (this.port === undefined) this.port = (await portIsFree(9250)) ? 9250 : await freePort();
-    else if (!(await portIsFree(this.port))) throw new Error(`port ${this.port} is in use; set MLMON_ES_PORT to another`);
+    else if (!(await portIsFree(this.port)))
+      throw new Error(`port ${this.port} is in use; set MLMON_ES_PORT to another`);
 
     const instance = this.instanceDir;
     const config = join(instance, 'config');
@@ -374,7 +399,12 @@ export class LocalCluster {
     }
     writeFileSync(
       stateFile(this.cacheDir, this.name),
-      JSON.stringify({ pid: this.child.pid, url: this.url, version: this.version, instanceDir: instance } satisfies StateFile),
+      JSON.stringify({
+        pid: this.child.pid ?? -1,
+        url: this.url,
+        version: this.version,
+        instanceDir: instance,
+      } satisfies StateFile),
     );
     // Later starts of the same handle (after an outage) must find the data they left.
     this.keepData = true;
