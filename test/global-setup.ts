@@ -3,6 +3,7 @@
  * `ES_URL` when set; else one left running by `npm run es:start`; else a fresh local instance of the
  * pinned integ-test distribution (ES_VERSION selects another), stopped again at the end.
  */
+import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { ensureElasticsearch, type RunningCluster } from '../src/elastic/local-cluster.js';
 

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * The `mlmon` command. Each subcommand lives in its own module and is loaded only when used, so
+ * `mlmon compare` starts without loading the Elasticsearch client and vice versa.
+ */
+import type { CommandFn, CommandIO } from './io.js';
+import { UsageError } from './io.js';
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<CommandFn>;
+}
+
+const commands: Record<string, CommandEntry> = {
+  setup: {
+    summary: 'install or upgrade index templates (idempotent, versioned)',
+    load: async () => (await import('./commands/setup.js')).setupCommand,
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: mlmon <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Every command has --help.',
+    '',
+  ].join('\n');
+}
+
+export async function run(argv: string[], io: CommandIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    io.stderr.write(`mlmon: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (
+      await entry.load()
+    )(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`mlmon ${name}: ${error.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`mlmon ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly || process.argv[1]?.endsWith('/mlmon')) {
+  run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,151 @@
+/**
+ * One place that turns configuration (options or environment) into an Elasticsearch client, and
+ * turns connection failures into messages a person can act on. Secrets never reach a message.
+ */
+import { readFileSync } from 'node:fs';
+import { Client, errors, type ClientOptions } from '@elastic/elasticsearch';
+
+export interface ConnectionOptions {
+  /** Cluster URL; default `ES_URL`. May be a client instance instead (then everything else is ignored). */
+  node?: string | Client;
+  /** Base64 `id:key` or the encoded form Kibana shows; default `ES_API_KEY`. */
+  apiKey?: string;
+  /** Basic auth; default `ES_USERNAME` / `ES_PASSWORD`. */
+  username?: string;
+  password?: string;
+  /** Path to a PEM CA certificate for TLS with a private CA; default `ES_CA_CERT`. */
+  caCert?: string;
+  /** Per-request timeout in ms (default 30 s). */
+  requestTimeout?: number;
+  /** Retries the client itself makes on connection errors (default 3). */
+  maxRetries?: number;
+  /** Anything else the client takes (compression, headers, …). */
+  clientOptions?: Partial<ClientOptions>;
+}
+
+export class ElasticsearchConnectionError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ElasticsearchConnectionError';
+  }
+}
+
+/** The URL without credentials, for messages. */
+export function displayUrl(url: string | undefined): string {
+  if (!url) return '(no URL)';
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export function createClient(options: ConnectionOptions = {}): Client {
+  if (options.node instanceof Client) return options.node;
+  const node = options.node ?? process.env.ES_URL;
+  if (!node) {
+    throw new ElasticsearchConnectionError(
+      'No Elasticsearch URL: set ES_URL (for example http://localhost:9200) or pass { node }.',
+    );
+  }
+  try {
+    new URL(node);
+  } catch {
+    throw new ElasticsearchConnectionError(`ES_URL is not a valid URL: ${displayUrl(node)}`);
+  }
+  const apiKey = options.apiKey ?? process.env.ES_API_KEY;
+  const username = options.username ?? process.env.ES_USERNAME;
+  const password = options.password ?? process.env.ES_PASSWORD;
+  const caCert = options.caCert ?? process.env.ES_CA_CERT;
+  const clientOptions: ClientOptions = {
+    node,
+    requestTimeout: options.requestTimeout ?? 30_000,
+    maxRetries: options.maxRetries ?? 3,
+    ...options.clientOptions,
+  };
+  if (apiKey) clientOptions.auth = { apiKey };
+  else if (username) clientOptions.auth = { username, password: password ?? '' };
+  if (caCert) {
+    let ca: string;
+    try {
+      ca = readFileSync(caCert, 'utf8');
+    } catch (error) {
+      throw new ElasticsearchConnectionError(
+        `ES_CA_CERT: cannot read the CA certificate file ${caCert}: ${(error as Error).message}`,
+      );
+    }
+    clientOptions.tls = { ...clientOptions.tls, ca };
+  }
+  return new Client(clientOptions);
+}
+
+export interface ServerInfo {
+  version: string;
+  major: number;
+  /** The build flavour the root endpoint reports, when it exists (`default`, `serverless`…). */
+  flavor?: string;
+}
+
+/**
+ * Checks that the cluster answers and is Elasticsearch, and returns its version. Uses the nodes
+ * info API: Elastic's integ-test distribution lacks `GET /`, the full distribution has both.
+ */
+export async function checkConnection(client: Client): Promise<ServerInfo> {
+  const where = displayUrl(client.connectionPool.connections[0]?.url?.toString());
+  try {
+    const nodes = await client.nodes.info({
+      node_id: '_local',
+      metric: '_none',
+      filter_path: 'nodes.*.version',
+    });
+    const version = Object.values((nodes as { nodes?: Record<string, { version?: string }> }).nodes ?? {})[0]
+      ?.version;
+    if (!version) throw new ElasticsearchConnectionError(`The server at ${where} did not report a version.`);
+    return { version, major: Number.parseInt(version, 10) };
+  } catch (error) {
+    throw explainConnectionError(error, where);
+  }
+}
+
+/** Maps client errors to messages that say what to do, without secrets. */
+export function explainConnectionError(error: unknown, where: string): Error {
+  if (error instanceof ElasticsearchConnectionError) return error;
+  if (error instanceof errors.ProductNotSupportedError) {
+    return new ElasticsearchConnectionError(
+      `The server at ${where} is not Elasticsearch (it did not send the X-Elastic-Product header).`,
+      { cause: error },
+    );
+  }
+  if (error instanceof errors.ResponseError) {
+    if (error.statusCode === 401) {
+      return new ElasticsearchConnectionError(
+        `Elasticsearch at ${where} rejected the credentials (401). Check ES_API_KEY, or ES_USERNAME and ES_PASSWORD.`,
+        { cause: error },
+      );
+    }
+    if (error.statusCode === 403) {
+      return new ElasticsearchConnectionError(
+        `Elasticsearch at ${where} refused the request (403): the user or API key lacks a privilege (${error.message}).`,
+        { cause: error },
+      );
+    }
+    return new ElasticsearchConnectionError(
+      `Elasticsearch at ${where} answered ${error.statusCode}: ${error.message}`,
+      { cause: error },
+    );
+  }
+  if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError) {
+    const detail =
+      error.message.includes('self-signed') || error.message.includes('certificate')
+        ? ' (TLS: set ES_CA_CERT to the cluster CA certificate)'
+        : '';
+    return new ElasticsearchConnectionError(
+      `Cannot reach Elasticsearch at ${where}: ${error.message}${detail}`,
+      { cause: error },
+    );
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
