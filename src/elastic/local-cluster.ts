@@ -312,7 +312,8 @@ export class LocalCluster {
 
   constructor(options: LocalClusterOptions = {}) {
     this.version = options.version ?? process.env.ES_VERSION ?? DEFAULT_ES_VERSION;
-    this.name = options.name ?? 'default';
+    // One instance per version by default: data written by 9.x cannot be opened by 8.x.
+    this.name = options.name ?? `es-${this.version}`;
     this.cacheDir = options.cacheDir ?? defaultCacheDir();
     this.heap = options.heap ?? process.env.MLMON_ES_HEAP ?? '1g';
     this.port = options.port ?? (process.env.MLMON_ES_PORT ? Number(process.env.MLMON_ES_PORT) : undefined);
@@ -434,25 +435,26 @@ export async function ensureElasticsearch(options: LocalClusterOptions = {}): Pr
     return { url: external, version, started: false, stop: async () => {} };
   }
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const name = options.name ?? 'default';
+  const version = options.version ?? process.env.ES_VERSION ?? DEFAULT_ES_VERSION;
+  const name = options.name ?? `es-${version}`;
   const state = readState(cacheDir, name);
-  if (state && pidAlive(state.pid)) {
-    const version = await serverVersion(state.url);
-    if (version) {
-      log(`reusing Elasticsearch ${version} at ${state.url} (started by npm run es:start)`);
-      return { url: state.url, version, started: false, stop: async () => {} };
+  if (state && state.version === version && pidAlive(state.pid)) {
+    const running = await serverVersion(state.url);
+    if (running) {
+      log(`reusing Elasticsearch ${running} at ${state.url} (started by npm run es:start)`);
+      return { url: state.url, version: running, started: false, stop: async () => {} };
     }
   }
-  const cluster = new LocalCluster({ ...options, log });
+  const cluster = new LocalCluster({ ...options, version, name, log });
   await cluster.start();
-  const version = (await serverVersion(cluster.url)) ?? cluster.version;
-  return { url: cluster.url, version, started: true, pid: cluster.pid, stop: () => cluster.stop() };
+  const running = (await serverVersion(cluster.url)) ?? cluster.version;
+  return { url: cluster.url, version: running, started: true, pid: cluster.pid, stop: () => cluster.stop() };
 }
 
 /** Stops an instance started by `npm run es:start` (found through its state file). */
 export async function stopDetached(options: { cacheDir?: string; name?: string } = {}): Promise<boolean> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const name = options.name ?? 'default';
+  const name = options.name ?? `es-${process.env.ES_VERSION ?? DEFAULT_ES_VERSION}`;
   const state = readState(cacheDir, name);
   if (!state) return false;
   if (pidAlive(state.pid)) await stopProcessGroup(state.pid);
