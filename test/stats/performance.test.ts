@@ -497,6 +497,12 @@ describe('regression', () => {
     // perfect predictions
     expect(regressionMetricsFromArrays([1, 2, 3], [1, 2, 3])).toMatchObject({ rmse: 0, mae: 0, r2: 1 });
     expect(() => regressionMetricsFromArrays([1], [NaN])).toThrow(RangeError);
+    // an explicitly undefined shift is no shift; a NaN sum is rejected
+    const sums = regressionSums([1, 2], [1, 4]);
+    expect(regressionMetrics({ ...sums, sumActual: 3, sumSquaredActual: 5, actualShift: undefined }).r2).toBe(
+      1 - 4 / 0.5,
+    );
+    expect(() => regressionMetrics({ ...sums, sumSquaredError: NaN })).toThrow(RangeError);
   });
 });
 

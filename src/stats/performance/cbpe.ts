@@ -112,6 +112,7 @@ export function estimateFromBins(bins: readonly ScoreBin[], threshold = 0.5): Cb
     }
     if (!(b.count >= 0) || !Number.isFinite(b.count)) throw new RangeError(`bin ${i}: invalid count`);
     if (b.count === 0) {
+      // an empty bin may straddle the threshold: there is nothing in it to split
       positives.push(0);
       negatives.push(0);
       continue;

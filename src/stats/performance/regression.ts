@@ -68,7 +68,7 @@ function checkFinite(name: string, v: number): void {
 
 /** RMSE, MAE, MAPE, R² and mean error from {@link RegressionSums}. */
 export function regressionMetrics(s: RegressionSums): RegressionMetrics {
-  for (const [k, v] of Object.entries(s)) checkFinite(k, v as number);
+  for (const [k, v] of Object.entries(s)) if (v !== undefined) checkFinite(k, v as number);
   if (s.n < 0 || s.nonZeroActualCount < 0 || s.nonZeroActualCount > s.n) {
     throw new RangeError('regressionMetrics: counts out of range');
   }
