@@ -1,0 +1,14 @@
+/**
+ * Pure model-performance statistics (no I/O). The analyzer feeds them sufficient statistics from
+ * Elasticsearch aggregations; the raw-array variants serve tests and the offline mode.
+ */
+export * from './binary.js';
+export * from './roc.js';
+export * from './probabilistic.js';
+export * from './multiclass.js';
+export * from './regression.js';
+export * from './cbpe.js';
+export * from './distributions.js';
+export * from './compare.js';
+export * from './fairness.js';
+export * from './degraded.js';
