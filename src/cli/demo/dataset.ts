@@ -20,7 +20,8 @@ export function readLabelledCsv(path: string): LabelledRows {
   const labels: number[] = [];
   for (const [i, record] of records.entries()) {
     const row = features.map((f) => Number(record[f]));
-    if (row.some((v) => !Number.isFinite(v))) throw new Error(`${path}: row ${i + 2} has a non-numeric feature`);
+    if (row.some((v) => !Number.isFinite(v)))
+      throw new Error(`${path}: row ${i + 2} has a non-numeric feature`);
     rows.push(row);
     labels.push(Number(record.target));
   }

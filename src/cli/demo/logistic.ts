@@ -57,6 +57,7 @@ export function fitLogistic(
 /** Probability of class 1. */
 export function predictProbability(model: LogisticModel, row: number[]): number {
   let z = model.bias;
-  for (let j = 0; j < model.weights.length; j++) z += (model.weights[j]! * (row[j]! - model.mean[j]!)) / model.scale[j]!;
+  for (let j = 0; j < model.weights.length; j++)
+    z += (model.weights[j]! * (row[j]! - model.mean[j]!)) / model.scale[j]!;
   return sigmoid(z);
 }

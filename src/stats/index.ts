@@ -1,0 +1,2 @@
+/** Pure statistics: no I/O. */
+export * from './performance/index.js';
