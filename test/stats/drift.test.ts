@@ -162,6 +162,18 @@ describe('two-sample Kolmogorov–Smirnov (scipy.stats.ks_2samp, method=auto)', 
     expectRel(r.pvalue, 0.8677786303655185, 1e-9);
   });
 
+  it('large exact case with an underflowing p-value (10 000 × 9 999, shift 0.35) is fast and 0', () => {
+    // python3 -c "from scipy import stats; A=[((i*7919)%100003)/100003 for i in range(10000)]; B=[((i*7919)%100003)/100003+0.35 for i in range(9999)]; r=stats.ks_2samp(A,B); print(repr(float(r.statistic)), repr(float(r.pvalue)))"
+    const t0 = performance.now();
+    const r = ks2samp(
+      seq(10000, (i) => ((i * 7919) % 100003) / 100003),
+      seq(9999, (i) => ((i * 7919) % 100003) / 100003 + 0.35),
+    );
+    expect(performance.now() - t0).toBeLessThan(200);
+    expectRel(r.statistic, 0.3503946194619462, 1e-12);
+    expect(r.pvalue).toBe(0);
+  });
+
   it('p-value is symmetric in the samples and monotone in d', () => {
     expect(ksPValue(0.3, 40, 60).pvalue).toBe(ksPValue(0.3, 60, 40).pvalue);
     expect(ksPValue(0.2, 40, 60).pvalue).toBeGreaterThan(ksPValue(0.3, 40, 60).pvalue);

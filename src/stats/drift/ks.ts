@@ -79,6 +79,11 @@ export function ksPValue(d: number, n1: number, n2: number): KsResult {
     const h = Math.round(d * lcm);
     const snapped = h / lcm;
     if (h === 0) return { statistic: snapped, pvalue: 1, method: 'exact' };
+    // Shortcut, not in scipy: when 2·(n1·n2/(n1+n2))·d² > 1000 the p-value is below e^-1000 by the
+    // Kolmogorov limit (≈ 2e^{-2·en·d²}); even off by many orders of magnitude it underflows to 0
+    // in double precision, which is what the O(n1 · band) recursion would return, slowly.
+    if ((2 * n1 * n2 * snapped * snapped) / (n1 + n2) > 1000)
+      return { statistic: snapped, pvalue: 0, method: 'exact' };
     const p = n1 === n2 ? probOutsideSquare(n1, h) : probOutsideBand(n1, n2, g, h);
     return { statistic: snapped, pvalue: clip(p), method: 'exact' };
   }
