@@ -12,6 +12,10 @@ interface CommandEntry {
 }
 
 const commands: Record<string, CommandEntry> = {
+  compare: {
+    summary: 'drift between two local files, no Elasticsearch needed',
+    load: async () => (await import('./commands/compare.js')).compareCommand,
+  },
   setup: {
     summary: 'install or upgrade index templates (idempotent, versioned)',
     load: async () => (await import('./commands/setup.js')).setupCommand,
