@@ -46,6 +46,11 @@ export interface LocalClusterOptions {
   keepData?: boolean;
   /** Progress messages; default stderr. */
   log?: (message: string) => void;
+  /**
+   * `ensureElasticsearch` only: start a new instance detached and leave it running after this
+   * process exits (as `npm run es:start` does), so a demo's data can be looked at afterwards.
+   */
+  persist?: boolean;
 }
 
 export interface RunningCluster {
@@ -446,7 +451,11 @@ export async function ensureElasticsearch(options: LocalClusterOptions = {}): Pr
     }
   }
   const cluster = new LocalCluster({ ...options, version, name, log });
-  await cluster.start();
+  await cluster.start({ detached: options.persist ?? false });
+  if (options.persist) {
+    const running = (await serverVersion(cluster.url)) ?? cluster.version;
+    return { url: cluster.url, version: running, started: true, pid: cluster.pid, stop: () => cluster.stop() };
+  }
   const running = (await serverVersion(cluster.url)) ?? cluster.version;
   return { url: cluster.url, version: running, started: true, pid: cluster.pid, stop: () => cluster.stop() };
 }
