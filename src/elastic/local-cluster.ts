@@ -452,10 +452,6 @@ export async function ensureElasticsearch(options: LocalClusterOptions = {}): Pr
   }
   const cluster = new LocalCluster({ ...options, version, name, log });
   await cluster.start({ detached: options.persist ?? false });
-  if (options.persist) {
-    const running = (await serverVersion(cluster.url)) ?? cluster.version;
-    return { url: cluster.url, version: running, started: true, pid: cluster.pid, stop: () => cluster.stop() };
-  }
   const running = (await serverVersion(cluster.url)) ?? cluster.version;
   return { url: cluster.url, version: running, started: true, pid: cluster.pid, stop: () => cluster.stop() };
 }
