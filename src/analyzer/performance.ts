@@ -19,7 +19,7 @@
  *   score histogram with an `avg` sub-aggregation per bin fed to {@link estimateFromBins}.
  */
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { upsertIntoDataStream, type UpsertDocument, type UpsertResult } from '../elastic/upsert.js';
+import { upsertIntoDataStream, type UpsertResult } from '../elastic/upsert.js';
 import {
   binaryMetrics,
   brierFromSum,
