@@ -44,7 +44,7 @@ export async function bulkCreate(
 export function writePredictions(
   client: Client,
   namespace: string,
-  docs: Array<Record<string, unknown> & { prediction: { id: string } }>,
+  docs: Array<Record<string, unknown> & { prediction: { id: string; [field: string]: unknown } }>,
 ): Promise<void> {
   return bulkCreate(
     client,
