@@ -117,7 +117,7 @@ describe('connection errors are clear and never show secrets', () => {
     };
     expect(plan.dryRun).toBe(true);
     expect(plan.changed).toBe(false);
-    expect(plan.steps.length).toBe(16);
+    expect(plan.steps.length).toBe(18);
     const table = capture();
     expect(await run(['setup'], table.io)).toBe(0);
     expect(table.out).toMatch(/nothing to do: every template is up to date/);

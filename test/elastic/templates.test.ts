@@ -66,6 +66,7 @@ describe('index templates against a real Elasticsearch', () => {
         'logs-mlmon.outcome-*',
         'logs-mlmon.prediction-*',
         'metrics-mlmon.drift-*',
+        'metrics-mlmon.evaluation-*',
         'metrics-mlmon.performance-*',
         'metrics-mlmon.quality-*',
         'metrics-mlmon.service-*',

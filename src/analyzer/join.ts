@@ -1,0 +1,520 @@
+/**
+ * The join: labelled predictions become evaluation documents in `metrics-mlmon.evaluation-{ns}`.
+ *
+ * Why a join stream: labels arrive later than predictions (`logOutcome`), in another stream, and
+ * Elasticsearch has no join across documents at aggregation time (and this cluster no scripting,
+ * enrich or transforms). So an incremental job pairs each outcome with its prediction once, and
+ * stores the pair with the per-prediction quantities that window metrics need precomputed
+ * (`eval.correct`, `eval.log_loss`, `eval.brier`, `eval.error`, `eval.abs_error`, `eval.sq_error`,
+ * `eval.ape`). Windows are then plain aggregations (sums, counts, histograms, terms) on that stream,
+ * filtered by the prediction's `@timestamp`, so a late label lands in the window of its prediction.
+ *
+ * Mechanism (see docs/performance.md):
+ * 1. the checkpoint `join:{namespace}:{model}` in `mlmon-state` holds the largest outcome and
+ *    labelled-prediction `@timestamp` processed so far, and the pending outcomes;
+ * 2. pending outcomes (prediction not found on an earlier run) are retried first;
+ * 3. new outcomes (`@timestamp` ≥ checkpoint − overlap) are read in pages inside a point in time,
+ *    their predictions looked up by id (an `ids` query on the prediction stream), and the pairs
+ *    written with {@link upsertIntoDataStream} keyed by prediction id: re-joining is a no-op, and a
+ *    corrected label (a later outcome for the same prediction) replaces the earlier one;
+ * 4. predictions logged with `actual.*` are read the same way and written too, unless an outcome
+ *    already labelled that prediction (an outcome is the later, authoritative truth);
+ * 5. the checkpoint is written with optimistic concurrency; a concurrent run that got there first
+ *    keeps its checkpoint, and the work of both is idempotent.
+ * The overlap re-reads a margin before the checkpoint because `@timestamp` is set by the client and
+ * documents may be indexed late (logger buffering, spooling); re-reading costs only searches, as
+ * unchanged evaluation documents are left alone.
+ */
+import type { Client, estypes } from '@elastic/elasticsearch';
+import { upsertIntoDataStream, type UpsertDocument } from '../elastic/upsert.js';
+import { brierTerm, labelKey, logLossTerm, type Label } from '../stats/performance/index.js';
+import { DEFAULT_NAMESPACE, pagesByTime, searchOrEmpty, streamNames } from './performance-streams.js';
+
+/** Ground truth as logged: a class label or a numeric value. */
+export interface ActualValue {
+  label?: Label;
+  value?: number;
+}
+
+/** The fields of a prediction document the join reads. */
+export interface PredictionSource {
+  '@timestamp': string;
+  model?: { name?: string; version?: string };
+  prediction?: {
+    id?: string;
+    label?: Label;
+    score?: number;
+    value?: number;
+    probabilities?: Record<string, number>;
+  };
+  actual?: ActualValue;
+  labels?: Record<string, string>;
+  event?: { outcome?: string };
+  error?: Record<string, unknown>;
+}
+
+/** The fields of an outcome document the join reads. */
+export interface OutcomeSource {
+  '@timestamp': string;
+  prediction?: { id?: string };
+  model?: { name?: string; version?: string };
+  actual?: ActualValue;
+}
+
+/** What the join writes per labelled prediction; field names are the evaluation stream's mapping. */
+export interface EvaluationDocument {
+  '@timestamp': string;
+  model: { name?: string; version?: string };
+  prediction: {
+    id: string;
+    label?: string;
+    score?: number;
+    value?: number;
+    probabilities?: Record<string, number>;
+  };
+  actual: { label?: string; value?: number };
+  labels?: Record<string, string>;
+  eval: {
+    /** 'outcome' (delayed label) or 'prediction' (actual logged with the prediction) */
+    source: 'outcome' | 'prediction';
+    /** when the label became known: the outcome's `@timestamp`, or the prediction's */
+    label_time: string;
+    /** the class whose probability `prediction.score` is (binary log loss and Brier refer to it) */
+    positive_class?: string;
+    correct?: 0 | 1;
+    log_loss?: number;
+    brier?: number;
+    error?: number;
+    abs_error?: number;
+    sq_error?: number;
+    ape?: number;
+  };
+}
+
+/** Options of {@link evaluationDocument}. */
+export interface EvaluationOptions {
+  /** the class `prediction.score` is the probability of; default '1' */
+  positiveClass?: Label;
+  /** threshold turning a score into a predicted class when the prediction has no label; default 0.5 */
+  threshold?: number;
+}
+
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isProbability = (v: unknown): v is number => isNumber(v) && v >= 0 && v <= 1;
+
+/**
+ * Pairs a prediction with its ground truth; null when there is nothing to evaluate (a failed
+ * prediction, or a truth of another kind than the prediction: a label for a regressor).
+ */
+export function evaluationDocument(
+  prediction: PredictionSource,
+  actual: ActualValue,
+  labelTime: string,
+  source: 'outcome' | 'prediction',
+  options: EvaluationOptions = {},
+): EvaluationDocument | null {
+  const p = prediction.prediction;
+  const id = p?.id;
+  if (!p || !id) return null;
+  if (prediction.event?.outcome === 'failure' || prediction.error) return null;
+  const positiveKey = labelKey(options.positiveClass ?? '1');
+  const threshold = options.threshold ?? 0.5;
+  const evaluation: EvaluationDocument['eval'] = { source, label_time: labelTime };
+  const actualOut: EvaluationDocument['actual'] = {};
+  const predictionOut: EvaluationDocument['prediction'] = { id };
+  if (p.label !== undefined && p.label !== null) predictionOut.label = labelKey(p.label);
+  if (isNumber(p.score)) predictionOut.score = p.score;
+  if (isNumber(p.value)) predictionOut.value = p.value;
+  if (p.probabilities && typeof p.probabilities === 'object') predictionOut.probabilities = p.probabilities;
+
+  let evaluable = false;
+  if (actual.label !== undefined && actual.label !== null) {
+    const actualKey = labelKey(actual.label);
+    actualOut.label = actualKey;
+    const predicted =
+      predictionOut.label ??
+      (predictionOut.score !== undefined && predictionOut.score >= threshold ? positiveKey : undefined);
+    if (predicted !== undefined) {
+      evaluation.correct = predicted === actualKey ? 1 : 0;
+      evaluable = true;
+    } else if (predictionOut.score !== undefined) {
+      // binary score below the threshold and no label: predicted "not positive"
+      evaluation.correct = actualKey === positiveKey ? 0 : 1;
+      evaluable = true;
+    }
+    if (isProbability(predictionOut.score)) {
+      const positive = actualKey === positiveKey;
+      evaluation.positive_class = positiveKey;
+      evaluation.log_loss = logLossTerm(positive, predictionOut.score);
+      evaluation.brier = brierTerm(positive, predictionOut.score);
+      evaluable = true;
+    } else if (predictionOut.probabilities) {
+      const probabilities = Object.entries(predictionOut.probabilities);
+      if (probabilities.length > 0 && probabilities.every(([, v]) => isProbability(v))) {
+        // multi-class: log loss of the actual class's probability; Brier summed over classes, a
+        // class missing from the probabilities having probability 0
+        const ofActual = probabilities.find(([k]) => k === actualKey)?.[1] ?? 0;
+        evaluation.log_loss = logLossTerm(true, ofActual);
+        let brier = probabilities.some(([k]) => k === actualKey) ? 0 : brierTerm(true, 0);
+        for (const [k, v] of probabilities) brier += brierTerm(k === actualKey, v);
+        evaluation.brier = brier;
+        evaluable = true;
+      }
+    }
+  }
+  if (isNumber(actual.value)) {
+    actualOut.value = actual.value;
+    if (predictionOut.value !== undefined) {
+      const error = predictionOut.value - actual.value;
+      evaluation.error = error;
+      evaluation.abs_error = Math.abs(error);
+      evaluation.sq_error = error * error;
+      if (actual.value !== 0) evaluation.ape = Math.abs(error / actual.value);
+      evaluable = true;
+    }
+  }
+  if (!evaluable) return null;
+  const doc: EvaluationDocument = {
+    '@timestamp': prediction['@timestamp'],
+    model: { ...(prediction.model ?? {}) },
+    prediction: predictionOut,
+    actual: actualOut,
+    eval: evaluation,
+  };
+  if (prediction.labels && Object.keys(prediction.labels).length > 0) doc.labels = prediction.labels;
+  return doc;
+}
+
+/** An outcome whose prediction was not found yet; kept in the checkpoint and retried. */
+export interface PendingOutcome {
+  id: string;
+  actual: ActualValue;
+  labelTime: string;
+  /** when the join first saw it (wall clock of that run), for expiry */
+  since: string;
+}
+
+/** Checkpoint of one model's join, stored in `mlmon-state` under `join:{namespace}:{model}`. */
+export interface JoinCheckpoint {
+  /** epoch ms of the latest outcome processed; null before the first */
+  outcomes: number | null;
+  /** epoch ms of the latest prediction-with-actual processed; null before the first */
+  predictions: number | null;
+  pending: PendingOutcome[];
+}
+
+export interface JoinOptions extends EvaluationOptions {
+  namespace?: string;
+  model: string;
+  /** documents per page (outcomes or predictions); default 1000 */
+  pageSize?: number;
+  /** margin re-read before the checkpoint, for documents indexed late; default 1 hour */
+  overlapMs?: number;
+  /** a pending outcome whose prediction is still missing after this long is dropped; default 7 days */
+  pendingTtlMs?: number;
+  /** at most this many pending outcomes are kept (the oldest go first); default 100 000 */
+  maxPending?: number;
+  /** wall clock for pending expiry; default now */
+  now?: Date;
+  /** ignore the checkpoint and join everything again (idempotent, only slower) */
+  rescan?: boolean;
+  /** refresh the evaluation stream at the end, so that a following search sees the writes */
+  refresh?: boolean;
+}
+
+export interface JoinResult {
+  /** outcomes read (after collapsing corrections within a page) */
+  outcomesRead: number;
+  /** predictions with an actual read */
+  predictionsWithActualRead: number;
+  /** evaluation documents created / replaced / already identical */
+  created: number;
+  updated: number;
+  unchanged: number;
+  /** labelled predictions that had nothing to evaluate (failed prediction, mismatched truth kind) */
+  skipped: number;
+  /** predictions with an actual left alone because an outcome already labelled them */
+  supersededByOutcome: number;
+  /** pending outcomes now joined, still waiting, and dropped after the TTL or the cap */
+  pendingResolved: number;
+  pending: number;
+  pendingExpired: number;
+  checkpoint: JoinCheckpoint;
+  /** true when another run wrote the checkpoint meanwhile (ours was not stored; the work is idempotent) */
+  checkpointConflict: boolean;
+}
+
+export function joinCheckpointId(namespace: string, model: string): string {
+  return `join:${namespace}:${model}`;
+}
+
+interface StoredState {
+  state?: { kind?: string; job?: string; checkpoint?: string; detail?: Partial<JoinCheckpoint> };
+}
+
+async function readCheckpoint(
+  client: Client,
+  index: string,
+  id: string,
+): Promise<{ checkpoint: JoinCheckpoint; seqNo?: number; primaryTerm?: number }> {
+  const empty: JoinCheckpoint = { outcomes: null, predictions: null, pending: [] };
+  const response = await client.get<StoredState>({ index, id }, { ignore: [404] });
+  if (!response.found || !response._source) return { checkpoint: empty };
+  const detail = response._source.state?.detail ?? {};
+  return {
+    checkpoint: {
+      outcomes: detail.outcomes ?? null,
+      predictions: detail.predictions ?? null,
+      pending: detail.pending ?? [],
+    },
+    seqNo: response._seq_no,
+    primaryTerm: response._primary_term,
+  };
+}
+
+async function writeCheckpoint(
+  client: Client,
+  index: string,
+  id: string,
+  checkpoint: JoinCheckpoint,
+  previous: { seqNo?: number; primaryTerm?: number },
+  namespace: string,
+  model: string,
+): Promise<boolean> {
+  const document = {
+    state: {
+      kind: 'checkpoint',
+      job: 'join',
+      namespace,
+      model,
+      checkpoint: checkpoint.outcomes === null ? null : new Date(checkpoint.outcomes).toISOString(),
+      detail: checkpoint,
+    },
+  };
+  try {
+    if (previous.seqNo === undefined) {
+      await client.create({ index, id, document, refresh: true });
+    } else {
+      await client.index({
+        index,
+        id,
+        document,
+        if_seq_no: previous.seqNo,
+        if_primary_term: previous.primaryTerm,
+        refresh: true,
+      });
+    }
+    return true;
+  } catch (error) {
+    if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 409) return false;
+    throw error;
+  }
+}
+
+async function predictionsById(
+  client: Client,
+  index: string,
+  ids: string[],
+): Promise<Map<string, PredictionSource>> {
+  const found = new Map<string, PredictionSource>();
+  if (ids.length === 0) return found;
+  const response = await searchOrEmpty<PredictionSource>(client, {
+    index,
+    query: { ids: { values: ids } },
+    size: ids.length,
+  });
+  for (const hit of response?.hits.hits ?? []) {
+    if (hit._id && hit._source) found.set(hit._id, hit._source);
+  }
+  return found;
+}
+
+/** Ids among `ids` whose evaluation document came from an outcome. */
+async function labelledByOutcome(client: Client, index: string, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const response = await searchOrEmpty(client, {
+    index,
+    query: { bool: { filter: [{ ids: { values: ids } }, { term: { 'eval.source': 'outcome' } }] } },
+    size: ids.length,
+    _source: false,
+  });
+  return new Set((response?.hits.hits ?? []).map((h) => h._id as string));
+}
+
+function hasActual(actual: ActualValue | undefined): actual is ActualValue {
+  return !!actual && ((actual.label !== undefined && actual.label !== null) || isNumber(actual.value));
+}
+
+/** Runs the join once for one model; see the module comment for the mechanism. */
+export async function runJoin(client: Client, options: JoinOptions): Promise<JoinResult> {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const streams = streamNames(namespace);
+  const pageSize = options.pageSize ?? 1000;
+  const overlapMs = options.overlapMs ?? 3_600_000;
+  const pendingTtlMs = options.pendingTtlMs ?? 7 * 86_400_000;
+  const maxPending = options.maxPending ?? 100_000;
+  const now = options.now ?? new Date();
+  const stateId = joinCheckpointId(namespace, options.model);
+  const stored = await readCheckpoint(client, streams.state, stateId);
+  const checkpoint: JoinCheckpoint = options.rescan
+    ? { outcomes: null, predictions: null, pending: stored.checkpoint.pending }
+    : structuredClone(stored.checkpoint);
+  const result: JoinResult = {
+    outcomesRead: 0,
+    predictionsWithActualRead: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    skipped: 0,
+    supersededByOutcome: 0,
+    pendingResolved: 0,
+    pending: 0,
+    pendingExpired: 0,
+    checkpoint,
+    checkpointConflict: false,
+  };
+  const write = async (docs: UpsertDocument[]): Promise<void> => {
+    const written = await upsertIntoDataStream(client, streams.evaluation, docs);
+    if (written.failed.length > 0) {
+      const first = written.failed[0];
+      throw new Error(
+        `join: ${written.failed.length} evaluation documents not written (first: ${first?.id}: ${first?.reason})`,
+      );
+    }
+    result.created += written.created;
+    result.updated += written.updated;
+    result.unchanged += written.unchanged;
+  };
+
+  // Outcomes are joined in batches: pending ones first, then new ones in time order, so that when
+  // one prediction has several outcomes the latest is written last and stays.
+  const pending = new Map<string, PendingOutcome>(checkpoint.pending.map((p) => [p.id, p]));
+  const joinOutcomes = async (
+    outcomes: Array<{ id: string; actual: ActualValue; labelTime: string }>,
+  ): Promise<void> => {
+    const predictions = await predictionsById(
+      client,
+      streams.prediction,
+      outcomes.map((o) => o.id),
+    );
+    const docs: UpsertDocument[] = [];
+    for (const outcome of outcomes) {
+      const prediction = predictions.get(outcome.id);
+      if (!prediction) {
+        const earlier = pending.get(outcome.id);
+        pending.set(outcome.id, { ...outcome, since: earlier?.since ?? now.toISOString() });
+        continue;
+      }
+      if (pending.delete(outcome.id)) result.pendingResolved++;
+      const doc = evaluationDocument(prediction, outcome.actual, outcome.labelTime, 'outcome', options);
+      if (!doc) {
+        result.skipped++;
+        continue;
+      }
+      docs.push({ id: outcome.id, document: doc as unknown as Record<string, unknown> });
+    }
+    await write(docs);
+  };
+
+  const retries = [...pending.values()];
+  for (let i = 0; i < retries.length; i += pageSize) {
+    await joinOutcomes(retries.slice(i, i + pageSize));
+  }
+
+  const since = (epochMs: number | null): estypes.QueryDslQueryContainer[] =>
+    epochMs === null
+      ? []
+      : [{ range: { '@timestamp': { gte: epochMs - overlapMs, format: 'epoch_millis' } } }];
+  const byModel: estypes.QueryDslQueryContainer = { term: { 'model.name': options.model } };
+
+  for await (const page of pagesByTime<OutcomeSource>(
+    client,
+    streams.outcome,
+    { bool: { filter: [byModel, ...since(checkpoint.outcomes)] } },
+    pageSize,
+  )) {
+    // Collapse corrections within the page: the later outcome of a prediction wins.
+    const latest = new Map<string, { id: string; actual: ActualValue; labelTime: string }>();
+    for (const hit of page) {
+      const source = hit._source;
+      const id = source?.prediction?.id;
+      const ts = Date.parse(source?.['@timestamp'] ?? '');
+      if (Number.isFinite(ts)) checkpoint.outcomes = Math.max(checkpoint.outcomes ?? ts, ts);
+      if (!source || !id || !hasActual(source.actual)) continue;
+      latest.delete(id); // re-insert so that Map order stays time order
+      latest.set(id, { id, actual: source.actual, labelTime: source['@timestamp'] });
+    }
+    result.outcomesRead += latest.size;
+    await joinOutcomes([...latest.values()]);
+  }
+
+  // Outcome writes must be visible to the "already labelled by an outcome" check below.
+  await client.indices.refresh({ index: streams.evaluation, ignore_unavailable: true });
+
+  const withActual: estypes.QueryDslQueryContainer = {
+    bool: {
+      should: [{ exists: { field: 'actual.label' } }, { exists: { field: 'actual.value' } }],
+      minimum_should_match: 1,
+    },
+  };
+  for await (const page of pagesByTime<PredictionSource>(
+    client,
+    streams.prediction,
+    { bool: { filter: [byModel, withActual, ...since(checkpoint.predictions)] } },
+    pageSize,
+  )) {
+    const ids = page.map((h) => h._id as string);
+    const superseded = await labelledByOutcome(client, streams.evaluation, ids);
+    const docs: UpsertDocument[] = [];
+    for (const hit of page) {
+      const source = hit._source;
+      const ts = Date.parse(source?.['@timestamp'] ?? '');
+      if (Number.isFinite(ts)) checkpoint.predictions = Math.max(checkpoint.predictions ?? ts, ts);
+      if (!source || !hit._id || !hasActual(source.actual)) continue;
+      result.predictionsWithActualRead++;
+      if (superseded.has(hit._id)) {
+        result.supersededByOutcome++;
+        continue;
+      }
+      const doc = evaluationDocument(
+        { ...source, prediction: { ...source.prediction, id: source.prediction?.id ?? hit._id } },
+        source.actual,
+        source['@timestamp'],
+        'prediction',
+        options,
+      );
+      if (!doc) {
+        result.skipped++;
+        continue;
+      }
+      docs.push({ id: doc.prediction.id, document: doc as unknown as Record<string, unknown> });
+    }
+    await write(docs);
+  }
+
+  // Pending outcomes expire after the TTL, and the oldest beyond the cap are dropped, so that
+  // outcomes of predictions that will never arrive (dead-lettered, past retention) cannot grow the
+  // checkpoint without bound.
+  let kept = [...pending.values()].filter((p) => now.getTime() - Date.parse(p.since) <= pendingTtlMs);
+  result.pendingExpired = pending.size - kept.length;
+  if (kept.length > maxPending) {
+    kept.sort((a, b) => Date.parse(a.since) - Date.parse(b.since));
+    result.pendingExpired += kept.length - maxPending;
+    kept = kept.slice(kept.length - maxPending);
+  }
+  checkpoint.pending = kept;
+  result.pending = kept.length;
+
+  if (options.refresh) await client.indices.refresh({ index: streams.evaluation, ignore_unavailable: true });
+  const stored2 = await writeCheckpoint(
+    client,
+    streams.state,
+    stateId,
+    checkpoint,
+    stored,
+    namespace,
+    options.model,
+  );
+  result.checkpointConflict = !stored2;
+  return result;
+}

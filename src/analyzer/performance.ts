@@ -1,0 +1,619 @@
+/**
+ * The performance job: model quality per model, version, window (and segment), computed with
+ * aggregations on the evaluation stream (see join.ts) and written to
+ * `metrics-mlmon.performance-{ns}` with deterministic ids, so that re-running a window after late
+ * labels arrived replaces its document and raises its `performance.label_coverage`.
+ *
+ * How each metric is computed inside Elasticsearch (no scripts):
+ * - binary confusion counts: one `filters` aggregation with four bool filters (predicted positive =
+ *   `prediction.score ≥ threshold`, or `prediction.label` = positive class when there is no score);
+ * - ROC-AUC: a `histogram` of `prediction.score` (interval 0.001) with a `filter` sub-aggregation
+ *   counting actual positives, then {@link rocAucFromBins}; pairs inside one bin count half, so the
+ *   exact AUC lies within `performance.roc_auc_error_bound` of the stored value;
+ * - log loss, Brier: `sum` of the per-prediction terms the join stored, over their `value_count`;
+ * - multi-class: `terms` on `actual.label` with a `terms` sub-aggregation on `prediction.label`
+ *   (the confusion matrix), then {@link multiclassMetrics};
+ * - regression: `sum` of `eval.error|abs_error|sq_error`, `stats` of `eval.ape`, `extended_stats` of
+ *   `actual.value` (Σy, Σy²), then {@link regressionMetrics};
+ * - coverage and the estimate (CBPE) come from the prediction stream: its document count, and a
+ *   score histogram with an `avg` sub-aggregation per bin fed to {@link estimateFromBins}.
+ */
+import type { Client, estypes } from '@elastic/elasticsearch';
+import { upsertIntoDataStream, type UpsertResult } from '../elastic/upsert.js';
+import {
+  binaryMetrics,
+  brierFromSum,
+  estimateFromBins,
+  evaluateBounds,
+  fairnessBySegment,
+  labelKey,
+  logLossFromSum,
+  multiclassMetrics,
+  regressionMetrics,
+  rocAucFromBins,
+  type BinaryConfusion,
+  type CbpeEstimate,
+  type ConfusionMatrix,
+  type Gap,
+  type Label,
+  type PerformanceBounds,
+  type ScoreBin,
+} from '../stats/performance/index.js';
+import {
+  checkWindow,
+  DEFAULT_NAMESPACE,
+  resultId,
+  searchOrEmpty,
+  streamNames,
+  type TimeWindow,
+  windowFilter,
+  withoutNulls,
+} from './performance-streams.js';
+
+export type PerformanceTask = 'binary' | 'multiclass' | 'regression';
+
+/** Width of the score bins behind ROC-AUC and the CBPE estimate. */
+export const SCORE_BIN_WIDTH = 0.001;
+/** Number of score bins over [0, 1]. */
+export const SCORE_BINS = 1000;
+
+export interface PerformanceJobOptions {
+  namespace?: string;
+  model: string;
+  /** one version; default every version with predictions or evaluations in the window */
+  version?: string;
+  task: PerformanceTask;
+  window: TimeWindow;
+  /** binary: the positive class (default '1') */
+  positiveClass?: Label;
+  /** binary: predicted positive when score ≥ threshold (default 0.5; a multiple of 0.001) */
+  threshold?: number;
+  /** segment names: one document per value of each `labels.<name>`, and a fairness document (binary) */
+  segments?: string[];
+  /** expected performance per metric (`accuracy`, `roc_auc`, `rmse`, …) for `performance.degraded` */
+  bounds?: Record<string, PerformanceBounds>;
+  /** at most this many values per segment (the most frequent); default 100 */
+  maxSegmentValues?: number;
+  /** multi-class: at most this many classes per axis of the confusion matrix; default 200 */
+  maxClasses?: number;
+  /** store the documents (default true); false only computes them */
+  write?: boolean;
+  /** refresh the performance stream after writing */
+  refresh?: boolean;
+}
+
+/** A performance, segment or fairness document with its deterministic id. */
+export interface PerformanceResult {
+  id: string;
+  document: Record<string, unknown>;
+}
+
+export interface PerformanceJobResult {
+  documents: PerformanceResult[];
+  written?: UpsertResult;
+}
+
+type Aggs = Record<string, estypes.AggregationsAggregationContainer>;
+type Query = estypes.QueryDslQueryContainer;
+/** An aggregation response, read loosely: the shapes are the ones requested in this file. */
+type Bucket = Record<string, unknown> & { doc_count: number; key?: unknown };
+
+interface Settings {
+  task: PerformanceTask;
+  positiveKey: string;
+  threshold: number;
+  maxClasses: number;
+}
+
+function actualPositive(s: Settings): Query {
+  return { term: { 'actual.label': s.positiveKey } };
+}
+
+function predictedPositive(s: Settings): Query {
+  return {
+    bool: {
+      should: [
+        { range: { 'prediction.score': { gte: s.threshold } } },
+        {
+          bool: {
+            filter: [{ term: { 'prediction.label': s.positiveKey } }],
+            must_not: [{ exists: { field: 'prediction.score' } }],
+          },
+        },
+      ],
+      minimum_should_match: 1,
+    },
+  };
+}
+
+const scoreHistogram = (aggs: Aggs): estypes.AggregationsAggregationContainer => ({
+  histogram: { field: 'prediction.score', interval: SCORE_BIN_WIDTH, min_doc_count: 1 },
+  aggs,
+});
+
+/** Metric aggregations on evaluation documents, per task. */
+function evaluationAggs(s: Settings): Aggs {
+  const lossSums = (filter: Query): estypes.AggregationsAggregationContainer => ({
+    filter,
+    aggs: {
+      log_loss: { sum: { field: 'eval.log_loss' } },
+      log_loss_n: { value_count: { field: 'eval.log_loss' } },
+      brier: { sum: { field: 'eval.brier' } },
+      brier_n: { value_count: { field: 'eval.brier' } },
+    },
+  });
+  if (s.task === 'binary') {
+    const pos = actualPositive(s);
+    const predPos = predictedPositive(s);
+    return {
+      confusion: {
+        filters: {
+          filters: {
+            tp: { bool: { filter: [predPos, pos] } },
+            fp: { bool: { filter: [predPos], must_not: [pos] } },
+            fn: { bool: { filter: [pos], must_not: [predPos] } },
+            tn: { bool: { must_not: [predPos, pos] } },
+          },
+        },
+      },
+      scores: scoreHistogram({ positive: { filter: pos } }),
+      // the stored losses refer to the positive class the join used; only matching ones count
+      losses: lossSums({ term: { 'eval.positive_class': s.positiveKey } }),
+    };
+  }
+  if (s.task === 'multiclass') {
+    return {
+      matrix: {
+        terms: { field: 'actual.label', size: s.maxClasses },
+        aggs: { predicted: { terms: { field: 'prediction.label', size: s.maxClasses } } },
+      },
+      losses: lossSums({ bool: { must_not: [{ exists: { field: 'eval.positive_class' } }] } }),
+    };
+  }
+  return {
+    error: { sum: { field: 'eval.error' } },
+    abs_error: { sum: { field: 'eval.abs_error' } },
+    sq_error: { sum: { field: 'eval.sq_error' } },
+    ape: { stats: { field: 'eval.ape' } },
+    actual: { extended_stats: { field: 'actual.value' } },
+  };
+}
+
+/** Documents of the evaluation stream that can be evaluated for the task. */
+function evaluableFilter(task: PerformanceTask): Query {
+  return task === 'regression'
+    ? { exists: { field: 'eval.sq_error' } }
+    : { exists: { field: 'actual.label' } };
+}
+
+function predictionAggs(s: Settings): Aggs {
+  return s.task === 'binary'
+    ? { score_bins: scoreHistogram({ mean: { avg: { field: 'prediction.score' } } }) }
+    : {};
+}
+
+const segmentAggName = (i: number): string => `segment_${i}`;
+
+function withSegments(aggs: Aggs, segments: readonly string[], size: number): Aggs {
+  const out: Aggs = { ...aggs };
+  segments.forEach((name, i) => {
+    out[segmentAggName(i)] = { terms: { field: `labels.${name}`, size }, aggs };
+  });
+  return out;
+}
+
+function sub(bucket: Bucket, name: string): Bucket {
+  return (bucket[name] ?? { doc_count: 0 }) as Bucket;
+}
+
+function buckets(bucket: Bucket, name: string): Bucket[] {
+  return ((bucket[name] as { buckets?: Bucket[] } | undefined)?.buckets ?? []) as Bucket[];
+}
+
+function value(bucket: Bucket, name: string): number {
+  return ((bucket[name] as { value?: number | null } | undefined)?.value ?? 0) as number;
+}
+
+/** Bin index of a histogram key: keys are floor(score / 0.001) · 0.001; 1.0 folds into the top bin. */
+export function scoreBinIndex(key: number): number {
+  return Math.min(SCORE_BINS - 1, Math.max(0, Math.round(key / SCORE_BIN_WIDTH)));
+}
+
+function binaryFields(bucket: Bucket, s: Settings): Record<string, unknown> {
+  const filters = (bucket.confusion as { buckets: Record<string, { doc_count: number }> }).buckets;
+  const confusion: BinaryConfusion = {
+    tp: filters.tp?.doc_count ?? 0,
+    fp: filters.fp?.doc_count ?? 0,
+    fn: filters.fn?.doc_count ?? 0,
+    tn: filters.tn?.doc_count ?? 0,
+  };
+  const m = binaryMetrics(confusion);
+  const positives = new Array<number>(SCORE_BINS).fill(0);
+  const negatives = new Array<number>(SCORE_BINS).fill(0);
+  for (const b of buckets(bucket, 'scores')) {
+    const i = scoreBinIndex(b.key as number);
+    const pos = sub(b, 'positive').doc_count;
+    positives[i]! += pos;
+    negatives[i]! += b.doc_count - pos;
+  }
+  const auc = rocAucFromBins({ positives, negatives });
+  const losses = sub(bucket, 'losses');
+  return {
+    positive_class: s.positiveKey,
+    threshold: s.threshold,
+    accuracy: m.accuracy,
+    precision: m.precision,
+    recall: m.recall,
+    f1: m.f1,
+    specificity: m.specificity,
+    positive_rate: m.positiveRate,
+    prevalence: m.prevalence,
+    confusion,
+    roc_auc: auc.auc,
+    roc_auc_error_bound: auc.errorBound,
+    log_loss: logLossFromSum({ sum: value(losses, 'log_loss'), count: value(losses, 'log_loss_n') }),
+    brier: brierFromSum({ sum: value(losses, 'brier'), count: value(losses, 'brier_n') }),
+  };
+}
+
+function multiclassFields(bucket: Bucket): Record<string, unknown> {
+  // Maps first, then Object.fromEntries: a class named "__proto__" stays an ordinary key.
+  const rows = new Map<string, Record<string, number>>();
+  const matrixAgg = bucket.matrix as { sum_other_doc_count?: number } | undefined;
+  let truncated = (matrixAgg?.sum_other_doc_count ?? 0) > 0;
+  for (const a of buckets(bucket, 'matrix')) {
+    const predicted = sub(a, 'predicted') as unknown as { buckets?: Bucket[]; sum_other_doc_count?: number };
+    if ((predicted.sum_other_doc_count ?? 0) > 0) truncated = true;
+    rows.set(
+      String(a.key),
+      Object.fromEntries((predicted.buckets ?? []).map((p) => [String(p.key), p.doc_count])),
+    );
+  }
+  const matrix: ConfusionMatrix = Object.fromEntries(rows);
+  const m = multiclassMetrics(matrix);
+  const losses = sub(bucket, 'losses');
+  return {
+    accuracy: m.accuracy,
+    f1_macro: m.f1Macro,
+    f1_weighted: m.f1Weighted,
+    confusion_matrix: matrix,
+    per_class: m.classes.map((c) => {
+      const k = m.perClass[c];
+      return {
+        class: c,
+        support: k?.support,
+        predicted: k?.predicted,
+        precision: k?.precision,
+        recall: k?.recall,
+        f1: k?.f1,
+      };
+    }),
+    classes_truncated: truncated || null,
+    log_loss: logLossFromSum({ sum: value(losses, 'log_loss'), count: value(losses, 'log_loss_n') }),
+    brier: brierFromSum({ sum: value(losses, 'brier'), count: value(losses, 'brier_n') }),
+  };
+}
+
+function regressionFields(bucket: Bucket): Record<string, unknown> {
+  const ape = bucket.ape as { count?: number; sum?: number | null } | undefined;
+  const actual = bucket.actual as { count?: number; sum?: number | null; sum_of_squares?: number | null };
+  const m = regressionMetrics({
+    n: bucket.doc_count,
+    sumError: value(bucket, 'error'),
+    sumAbsError: value(bucket, 'abs_error'),
+    sumSquaredError: value(bucket, 'sq_error'),
+    sumAbsPercentageError: ape?.sum ?? 0,
+    nonZeroActualCount: ape?.count ?? 0,
+    sumActual: actual?.sum ?? 0,
+    sumSquaredActual: actual?.sum_of_squares ?? 0,
+  });
+  return {
+    rmse: m.rmse,
+    mae: m.mae,
+    mape: m.mape,
+    mape_excluded: m.mapeExcluded,
+    r2: m.r2,
+    mean_error: m.meanError,
+  };
+}
+
+/** CBPE estimate from a prediction-stream bucket holding `score_bins`; null when not computable. */
+function estimatedFields(bucket: Bucket, s: Settings): Record<string, unknown> | null {
+  const counts = new Array<number>(SCORE_BINS).fill(0);
+  const sums = new Array<number>(SCORE_BINS).fill(0);
+  for (const b of buckets(bucket, 'score_bins')) {
+    const i = scoreBinIndex(b.key as number);
+    counts[i]! += b.doc_count;
+    sums[i]! += b.doc_count * value(b, 'mean');
+  }
+  const bins: ScoreBin[] = counts.map((count, i) => ({
+    lower: i / SCORE_BINS,
+    upper: (i + 1) / SCORE_BINS,
+    count,
+    meanScore: count === 0 ? null : Math.min(1, Math.max(0, (sums[i] as number) / count)),
+  }));
+  if (counts.every((c) => c === 0)) return null;
+  let estimate: CbpeEstimate;
+  try {
+    estimate = estimateFromBins(bins, s.threshold);
+  } catch (error) {
+    // Scores that are not probabilities cannot be turned into an estimate; the realised metrics
+    // are unaffected, so the document is written without `performance.estimated`.
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
+  return {
+    count: estimate.count,
+    accuracy: estimate.accuracy,
+    precision: estimate.precision,
+    recall: estimate.recall,
+    f1: estimate.f1,
+    roc_auc: estimate.rocAuc,
+    positive_rate: estimate.positiveRate,
+    prevalence: estimate.prevalence,
+    confusion: estimate.confusion,
+  };
+}
+
+function taskFields(bucket: Bucket, s: Settings): Record<string, unknown> {
+  if (s.task === 'binary') return binaryFields(bucket, s);
+  if (s.task === 'multiclass') return multiclassFields(bucket);
+  return regressionFields(bucket);
+}
+
+const BOUNDABLE = [
+  'accuracy',
+  'precision',
+  'recall',
+  'f1',
+  'f1_macro',
+  'f1_weighted',
+  'roc_auc',
+  'log_loss',
+  'brier',
+  'rmse',
+  'mae',
+  'mape',
+  'r2',
+  'label_coverage',
+] as const;
+
+function numericMetrics(fields: Record<string, unknown>): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const k of BOUNDABLE) {
+    const v = fields[k];
+    out[k] = typeof v === 'number' ? v : null;
+  }
+  return out;
+}
+
+/**
+ * Adds `degraded` (and the violated metrics) to realised metrics, and `estimated.degraded` to the
+ * estimate. Absent when no bounded metric could be evaluated: "unknown" is neither healthy nor an
+ * alert (an unlabelled window must not page anyone).
+ */
+function applyBounds(fields: Record<string, unknown>, bounds: Record<string, PerformanceBounds>): void {
+  if (Object.keys(bounds).length === 0) return;
+  const realised = evaluateBounds(numericMetrics(fields), bounds);
+  const evaluated = Object.keys(bounds).length - realised.unknown.length;
+  if (evaluated > 0) {
+    fields.degraded = realised.degraded;
+    fields.degraded_metrics = realised.violations.map((v) => v.metric);
+  }
+  const estimated = fields.estimated as Record<string, unknown> | undefined;
+  if (estimated) {
+    const estimatedBounds = Object.fromEntries(
+      Object.entries(bounds).filter(([k]) => typeof estimated[k] === 'number'),
+    );
+    if (Object.keys(estimatedBounds).length > 0) {
+      const e = evaluateBounds(numericMetrics(estimated), estimatedBounds);
+      estimated.degraded = e.degraded;
+      estimated.degraded_metrics = e.violations.map((v) => v.metric);
+    }
+  }
+}
+
+function gapFields(g: Gap | null): Record<string, unknown> | null {
+  if (!g) return null;
+  return {
+    difference: g.difference,
+    ratio: g.ratio,
+    max: g.max.value,
+    max_segments: g.max.segments,
+    min: g.min.value,
+    min_segments: g.min.segments,
+    excluded: g.excluded,
+  };
+}
+
+async function versionsInWindow(
+  client: Client,
+  indices: string[],
+  model: string,
+  window: TimeWindow,
+): Promise<string[]> {
+  const response = await searchOrEmpty(client, {
+    index: indices.join(','),
+    size: 0,
+    query: { bool: { filter: [{ term: { 'model.name': model } }, windowFilter(window)] } },
+    aggs: { versions: { terms: { field: 'model.version', size: 1000 } } },
+  });
+  const versions = (response?.aggregations?.versions as { buckets?: Array<{ key: unknown }> } | undefined)
+    ?.buckets;
+  return [...new Set((versions ?? []).map((b) => String(b.key)))].sort();
+}
+
+function settingsOf(options: PerformanceJobOptions): Settings {
+  const threshold = options.threshold ?? 0.5;
+  if (options.task === 'binary') {
+    const steps = threshold / SCORE_BIN_WIDTH;
+    // The estimate splits score bins at the threshold, so it must fall on a bin edge.
+    if (!(threshold >= 0 && threshold <= 1) || Math.abs(steps - Math.round(steps)) > 1e-6) {
+      throw new RangeError(`threshold must be a multiple of ${SCORE_BIN_WIDTH} in [0, 1], got ${threshold}`);
+    }
+  }
+  return {
+    task: options.task,
+    positiveKey: labelKey(options.positiveClass ?? '1'),
+    threshold,
+    maxClasses: options.maxClasses ?? 200,
+  };
+}
+
+/** Computes (and by default writes) the performance documents of one window. */
+export async function runPerformanceJob(
+  client: Client,
+  options: PerformanceJobOptions,
+): Promise<PerformanceJobResult> {
+  checkWindow(options.window);
+  const s = settingsOf(options);
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const streams = streamNames(namespace);
+  const segments = options.segments ?? [];
+  const maxSegmentValues = options.maxSegmentValues ?? 100;
+  const bounds = options.bounds ?? {};
+  const window = options.window;
+  const versions = options.version
+    ? [options.version]
+    : await versionsInWindow(client, [streams.prediction, streams.evaluation], options.model, window);
+
+  const documents: PerformanceResult[] = [];
+  for (const version of versions) {
+    const scope: Query[] = [
+      { term: { 'model.name': options.model } },
+      { term: { 'model.version': version } },
+      windowFilter(window),
+    ];
+    const [evaluations, predictions] = await Promise.all([
+      searchOrEmpty(client, {
+        index: streams.evaluation,
+        size: 0,
+        track_total_hits: true,
+        query: { bool: { filter: [...scope, evaluableFilter(s.task)] } },
+        aggs: withSegments(evaluationAggs(s), segments, maxSegmentValues),
+      }),
+      searchOrEmpty(client, {
+        index: streams.prediction,
+        size: 0,
+        track_total_hits: true,
+        query: { bool: { filter: scope, must_not: [{ term: { 'event.outcome': 'failure' } }] } },
+        aggs: withSegments(predictionAggs(s), segments, maxSegmentValues),
+      }),
+    ]);
+    const evalRoot = {
+      doc_count: totalHits(evaluations),
+      ...(evaluations?.aggregations ?? {}),
+    } as Bucket;
+    const predRoot = {
+      doc_count: totalHits(predictions),
+      ...(predictions?.aggregations ?? {}),
+    } as Bucket;
+
+    const base = {
+      '@timestamp': window.end.toISOString(),
+      window: { start: window.start.toISOString(), end: window.end.toISOString() },
+      model: { name: options.model, version },
+    };
+    const build = (evalBucket: Bucket | undefined, predBucket: Bucket | undefined, scopeName: string) => {
+      const labelled = evalBucket?.doc_count ?? 0;
+      const predicted = predBucket?.doc_count ?? 0;
+      const fields: Record<string, unknown> = {
+        scope: scopeName,
+        task: s.task,
+        count: labelled,
+        label_coverage: predicted > 0 ? labelled / predicted : null,
+        ...(labelled > 0 && evalBucket ? taskFields(evalBucket, s) : {}),
+      };
+      if (s.task === 'binary' && predBucket) fields.estimated = estimatedFields(predBucket, s);
+      applyBounds(fields, bounds);
+      return { predicted, fields };
+    };
+
+    const overall = build(evalRoot, predRoot, 'model');
+    documents.push({
+      id: resultId('performance', [options.model, version, null, null, base.window.start, base.window.end]),
+      document: withoutNulls({
+        ...base,
+        window: { ...base.window, count: overall.predicted },
+        performance: overall.fields,
+      }),
+    });
+
+    for (const [i, segmentName] of segments.entries()) {
+      const evalBuckets = new Map(buckets(evalRoot, segmentAggName(i)).map((b) => [String(b.key), b]));
+      const predBuckets = new Map(buckets(predRoot, segmentAggName(i)).map((b) => [String(b.key), b]));
+      const values = [...new Set([...evalBuckets.keys(), ...predBuckets.keys()])].sort();
+      const confusions: Record<string, BinaryConfusion> = {};
+      for (const segmentValue of values) {
+        const one = build(evalBuckets.get(segmentValue), predBuckets.get(segmentValue), 'segment');
+        const confusion = one.fields.confusion as BinaryConfusion | undefined;
+        if (confusion) confusions[segmentValue] = confusion;
+        documents.push({
+          id: resultId('performance', [
+            options.model,
+            version,
+            segmentName,
+            segmentValue,
+            base.window.start,
+            base.window.end,
+          ]),
+          document: withoutNulls({
+            ...base,
+            window: { ...base.window, count: one.predicted },
+            segment: { name: segmentName, value: segmentValue },
+            performance: one.fields,
+          }),
+        });
+      }
+      if (s.task === 'binary') {
+        const report = fairnessBySegment(confusions);
+        documents.push({
+          id: resultId('fairness', [options.model, version, segmentName, base.window.start, base.window.end]),
+          document: withoutNulls({
+            ...base,
+            segment: { name: segmentName },
+            performance: {
+              scope: 'fairness',
+              task: s.task,
+              positive_class: s.positiveKey,
+              threshold: s.threshold,
+              count: Object.values(report.segments).reduce((n, m) => n + m.count, 0),
+            },
+            fairness: {
+              demographic_parity_difference: report.demographicParity?.difference,
+              equal_opportunity_difference: report.equalOpportunity?.difference,
+              demographic_parity: gapFields(report.demographicParity),
+              equal_opportunity: gapFields(report.equalOpportunity),
+              segments: Object.entries(report.segments).map(([segmentValue, m]) => ({
+                value: segmentValue,
+                count: m.count,
+                positive_rate: m.positiveRate,
+                recall: m.recall,
+                precision: m.precision,
+                accuracy: m.accuracy,
+              })),
+            },
+          }),
+        });
+      }
+    }
+  }
+
+  if (options.write === false) return { documents };
+  const written = await upsertIntoDataStream(client, streams.performance, documents, {
+    refresh: options.refresh,
+  });
+  if (written.failed.length > 0) {
+    const first = written.failed[0];
+    throw new Error(
+      `performance: ${written.failed.length} documents not written (first: ${first?.id}: ${first?.reason})`,
+    );
+  }
+  return { documents, written };
+}
+
+function totalHits(response: estypes.SearchResponse<unknown, unknown> | undefined): number {
+  const total = response?.hits.total;
+  if (total === undefined) return 0;
+  return typeof total === 'number' ? total : total.value;
+}
