@@ -1,0 +1,77 @@
+/**
+ * Reference profiles: the summary of a data set that drift is measured against. The same shape is
+ * built from a local file (`from-file.ts`) and, by the analyzer, from Elasticsearch aggregations
+ * (percentiles, `range` bin counts, `extended_stats`, `terms`), and is stored in `mlmon-baselines`.
+ *
+ * Binning convention for every `edges` / `counts` pair: `edges` are k sorted inner cut points and
+ * `counts` has k + 1 entries, bin i = [edges[i−1], edges[i]) with open ends, a value equal to an edge
+ * counted in the upper bin (an Elasticsearch `range` aggregation's from-inclusive, to-exclusive).
+ */
+
+export type ProfileFeatureKind = 'numeric' | 'categorical';
+
+export interface NumericFeatureProfile {
+  kind: 'numeric';
+  /** Non-missing values. */
+  count: number;
+  /** Missing values (empty cell, null, absent key). */
+  missing: number;
+  /** null when count is 0. */
+  mean: number | null;
+  /** Population standard deviation (ddof 0); null when count is 0. */
+  std: number | null;
+  min: number | null;
+  max: number | null;
+  /** Decile cut points (9) for PSI, numpy-linear quantiles of the values. */
+  psiEdges: number[];
+  /** Counts per PSI bin (10). */
+  psiCounts: number[];
+  /** Finer quantile cut points (default 99 percentiles) for binned KS and Wasserstein. */
+  edges: number[];
+  /** Counts per fine bin (edges.length + 1). */
+  counts: number[];
+}
+
+export interface CategoricalFeatureProfile {
+  kind: 'categorical';
+  count: number;
+  missing: number;
+  /** Number of distinct categories seen. */
+  distinct: number;
+  /** Counts of the top K categories (most frequent first; ties by name). */
+  categories: Record<string, number>;
+  /** Total count of the categories outside the top K. */
+  otherCount: number;
+  /** How many distinct categories were folded into `otherCount`. */
+  otherCategories: number;
+}
+
+export type FeatureProfile = NumericFeatureProfile | CategoricalFeatureProfile;
+
+export type ProfileSource =
+  | { kind: 'file'; path: string; format: 'csv' | 'jsonl' }
+  | { kind: 'elasticsearch'; index: string; from: string; to: string; query?: unknown };
+
+export interface ProfileOptions {
+  /** Number of fine quantile bins for the Elasticsearch path (default 100 → 99 cut points). */
+  fineBins?: number;
+  /** Categories kept per categorical feature (default 100); the rest go to `otherCount`. */
+  topK?: number;
+  /** Columns to treat as categorical even when every value parses as a number. */
+  categorical?: readonly string[];
+  /** Columns to leave out. */
+  exclude?: readonly string[];
+}
+
+export interface DatasetProfile {
+  source: ProfileSource;
+  /** Rows (documents) in the data. */
+  rowCount: number;
+  createdAt: string;
+  options: { fineBins: number; topK: number };
+  /** Per feature, in column order. */
+  features: Record<string, FeatureProfile>;
+}
+
+export const DEFAULT_FINE_BINS = 100;
+export const DEFAULT_TOP_K = 100;
