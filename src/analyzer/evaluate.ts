@@ -9,24 +9,27 @@ import {
   ksFromBinnedCounts,
   meanShiftZ,
   psiFromCounts,
-  wassersteinFromBinnedCounts,
+  WASSERSTEIN_STD_FLOOR,
   type DriftConfig,
   type DriftDecision,
 } from '../stats/drift/index.js';
 import { CORRELATION_CHANGE_THRESHOLD } from '../stats/correlation.js';
+import { wassersteinFromMomentBins } from '../stats/wasserstein-moments.js';
 import { binnedFromBuckets, matrixCorrelation } from '../profiles/from-elasticsearch.js';
-import { categoryCountsOf } from '../profiles/from-values.js';
 import {
   OTHER_CATEGORY,
+  categoryCountsOf,
   decileCounts,
+  edgesContain,
+  fieldOf,
   nextUp,
-  type CategoricalFieldProfile,
-  type FieldProfile,
   type FieldRole,
-  type NumericFieldProfile,
-  type ReferenceProfile,
+  type MonitoredCategoricalProfile,
+  type MonitoredFeatureProfile,
+  type MonitoredNumericProfile,
   type ValueKind,
 } from '../profiles/profile.js';
+import type { DatasetProfile } from '../profiles/types.js';
 import {
   type AggRequest,
   type ExtendedStats,
@@ -123,52 +126,66 @@ export interface WindowRequestPlan {
  * `missing` on each unexpected field.
  */
 export function windowAggregations(
-  profile: ReferenceProfile,
+  profile: DatasetProfile,
   windowFields: readonly MonitoredField[],
   options: { matrixStats: boolean },
 ): WindowRequestPlan {
   const aggs: AggRequest = {};
-  const known = new Set(profile.fields.map((f) => f.field));
-  const output = profile.fields.find(
-    (f) => f.kind === 'numeric' && f.role === 'feature' && f.outputCorrelation,
-  )
-    ? (profile.fields.find((f) => f.kind === 'numeric' && f.outputCorrelation) as NumericFieldProfile)
-        .outputCorrelation?.field
-    : undefined;
-  const correlated = profile.fields.filter(
-    (f): f is NumericFieldProfile => f.kind === 'numeric' && f.outputCorrelation !== undefined,
+  const entries = profileEntries(profile);
+  const known = new Set(entries.map((e) => e.field));
+  const correlated = entries.filter(
+    (e) => e.profile.kind === 'numeric' && e.profile.outputCorrelation !== undefined,
   );
+  const output = correlated[0]?.profile.outputCorrelation?.field;
   const correlation = output === undefined ? 'none' : options.matrixStats ? 'matrix_stats' : 'binned';
-  profile.fields.forEach((f, i) => {
-    aggs[`m${i}`] = { missing: { field: f.field } };
+  entries.forEach(({ field, profile: f }, i) => {
+    aggs[`m${i}`] = { missing: { field } };
     if (f.kind === 'numeric') {
-      aggs[`s${i}`] = { extended_stats: { field: f.field } };
-      if (f.count > 0) {
-        const range = rangeOverEdges(f.field, f.binEdges);
-        if (correlation === 'binned' && f.outputCorrelation) {
-          range.aggs = { x: { avg: { field: f.field } }, y: { stats: { field: output } } };
-        }
+      aggs[`s${i}`] = { extended_stats: { field } };
+      if (f.count > 0 && f.min !== null && f.max !== null) {
+        const range = rangeOverEdges(field, f.edges);
+        // Mean per bin for the binned Wasserstein; output per bin for the binned correlation.
+        const subAggs: AggRequest = { x: { avg: { field } } };
+        if (correlation === 'binned' && f.outputCorrelation) subAggs.y = { stats: { field: output } };
+        range.aggs = subAggs;
         aggs[`r${i}`] = range;
+        // Out of the reference range: below its minimum, or at or above the next double after its maximum.
+        aggs[`o${i}`] = rangeOverEdges(field, [f.min, nextUp(f.max)]);
+        // PSI bins nest in the fine bins when the deciles are among the fine edges (always for
+        // profiles built here or from files); otherwise they need their own range.
+        if (!edgesContain(f.edges, f.psiEdges)) aggs[`q${i}`] = rangeOverEdges(field, f.psiEdges);
       }
     } else {
       const cats = Object.keys(f.categories);
-      if (cats.length > 0) aggs[`k${i}`] = { terms: { field: f.field, include: cats, size: cats.length } };
+      if (cats.length > 0) aggs[`k${i}`] = { terms: { field, include: cats, size: cats.length } };
       aggs[`u${i}`] = {
-        terms: { field: f.field, size: NEW_CATEGORIES_LISTED, ...(cats.length > 0 ? { exclude: cats } : {}) },
+        terms: { field, size: NEW_CATEGORIES_LISTED, ...(cats.length > 0 ? { exclude: cats } : {}) },
       };
     }
   });
-  const names = [...new Set(profile.fields.flatMap((f) => [f.name, f.field]))];
+  const names = [...new Set(entries.flatMap((e) => [e.name, e.field]))];
   aggs.tm = { terms: { field: 'mlmon.quality.type_mismatch', include: names, size: names.length } };
   const unexpected = windowFields.filter((f) => !known.has(f.field));
   unexpected.forEach((f, j) => {
     aggs[`e${j}`] = { missing: { field: f.field } };
   });
   if (correlation === 'matrix_stats' && output) {
-    aggs.corr = { matrix_stats: { fields: [...correlated.map((f) => f.field), output] } };
+    aggs.corr = { matrix_stats: { fields: [...correlated.map((e) => e.field), output] } };
   }
   if (correlation === 'binned' && output) aggs.ys = { extended_stats: { field: output } };
   return { aggs, unexpected, output, correlation };
+}
+
+export interface ProfileEntry {
+  name: string;
+  field: string;
+  role: FieldRole;
+  profile: MonitoredFeatureProfile;
+}
+
+/** The profile's entries in a fixed order (the request's aggregation names are their positions). */
+export function profileEntries(profile: DatasetProfile): ProfileEntry[] {
+  return Object.entries(profile.features).map(([name, p]) => ({ name, ...fieldOf(name, p), profile: p }));
 }
 
 export interface EvaluateOptions {
@@ -181,7 +198,7 @@ export interface EvaluateOptions {
 
 /** Read a window's answer into per-field results. `total` is the number of documents in the window. */
 export function evaluateWindow(
-  profile: ReferenceProfile,
+  profile: DatasetProfile,
   plan: WindowRequestPlan,
   aggs: unknown,
   total: number,
@@ -189,7 +206,8 @@ export function evaluateWindow(
 ): FieldResult[] {
   const mismatches = new Map(termsBuckets(aggs, 'tm').buckets.map((b) => [bucketKey(b), b.doc_count]));
   const outputStd = plan.correlation === 'binned' ? (sub<ExtendedStats>(aggs, 'ys').std_deviation ?? 0) : 0;
-  const results: FieldResult[] = profile.fields.map((f, i) => {
+  const results: FieldResult[] = profileEntries(profile).map((entry, i) => {
+    const f = entry;
     const missing = docCount(aggs, `m${i}`);
     const typeMismatch =
       (mismatches.get(f.name) ?? 0) + (f.name !== f.field ? (mismatches.get(f.field) ?? 0) : 0);
@@ -198,9 +216,26 @@ export function evaluateWindow(
       type_mismatch_rate: total > 0 ? typeMismatch / total : 0,
     };
     const config = options.config?.[f.name] ?? options.config?.[f.field];
-    return f.kind === 'numeric'
-      ? numericResult(f, i, aggs, quality, config, { ...plan, outputStd }, options)
-      : categoricalResult(f, i, aggs, quality, config);
+    return f.profile.kind === 'numeric'
+      ? numericResult(
+          entry,
+          entry.profile as MonitoredNumericProfile,
+          i,
+          aggs,
+          quality,
+          config,
+          { ...plan, outputStd },
+          options,
+        )
+      : categoricalResult(
+          entry,
+          entry.profile as MonitoredCategoricalProfile,
+          i,
+          aggs,
+          quality,
+          config,
+          options.sampleProbability ?? 1,
+        );
   });
   plan.unexpected.forEach((f, j) => {
     const present = total - docCount(aggs, `e${j}`);
@@ -223,20 +258,14 @@ export function evaluateWindow(
   return results;
 }
 
-function base(f: FieldProfile, count: number, quality: QualityResult): FieldResult {
-  return {
-    name: f.name,
-    field: f.field,
-    role: f.role,
-    kind: resultKind(f.role, f.kind),
-    type: f.kind,
-    count,
-    quality,
-  };
+function base(e: ProfileEntry, count: number, quality: QualityResult): FieldResult {
+  const type = e.profile.kind;
+  return { name: e.name, field: e.field, role: e.role, kind: resultKind(e.role, type), type, count, quality };
 }
 
 function numericResult(
-  f: NumericFieldProfile,
+  e: ProfileEntry,
+  f: MonitoredNumericProfile,
   i: number,
   aggs: unknown,
   quality: QualityResult,
@@ -245,40 +274,50 @@ function numericResult(
   options: EvaluateOptions,
 ): FieldResult {
   const stats = sub<ExtendedStats>(aggs, `s${i}`);
-  const result = base(f, stats.count, quality);
-  if (f.count === 0) return { ...result, note: 'no values in the reference' };
-  const buckets = rangeCounts(sub(aggs, `r${i}`), f.binEdges.length + 1);
+  const result = base(e, stats.count, quality);
+  if (f.count === 0 || f.min === null || f.max === null || f.mean === null || f.std === null) {
+    return { ...result, note: 'no values in the reference' };
+  }
+  const buckets = rangeCounts(sub(aggs, `r${i}`), f.edges.length + 1);
   // Sampled counts are scaled estimates; the statistics need integer counts of what was seen.
-  const current = buckets.map((b) => Math.round(b.doc_count));
+  const scale = options.sampleProbability ?? 1;
+  const current = buckets.map((b) => Math.round(b.doc_count * scale));
   const present = current.reduce((s, c) => s + c, 0);
+  const outside = rangeCounts(sub(aggs, `o${i}`), 3).map((b) => Math.round(b.doc_count * scale));
   result.quality.out_of_range_rate =
-    present > 0 ? ((current[0] as number) + (current[current.length - 1] as number)) / present : 0;
+    present > 0 ? ((outside[0] as number) + (outside[2] as number)) / present : 0;
   if (present === 0 || stats.min === null || stats.max === null || stats.avg === null) {
     return { ...result, note: 'no values in the window' };
   }
-  const psi = psiFromCounts(
-    decileCounts(f.deciles, f.binEdges, f.binCounts),
-    decileCounts(f.deciles, f.binEdges, current),
+  const currentPsi = edgesContain(f.edges, f.psiEdges)
+    ? decileCounts(f.psiEdges, f.edges, current)
+    : rangeCounts(sub(aggs, `q${i}`), f.psiEdges.length + 1).map((b) => Math.round(b.doc_count * scale));
+  const psi = psiFromCounts(f.psiCounts, currentPsi);
+  const ks = ksFromBinnedCounts(f.edges, f.counts, current);
+  const distance = wassersteinFromMomentBins(
+    f.edges,
+    { counts: f.counts, means: f.binMeans ?? [] },
+    {
+      counts: current,
+      means: buckets.map((b) => (b.x as { value: number | null } | undefined)?.value ?? null),
+    },
+    Math.min(f.min, stats.min),
+    Math.max(f.max, stats.max, f.edges[f.edges.length - 1] ?? f.max),
   );
-  const ks = ksFromBinnedCounts(f.binEdges, f.binCounts, current);
-  const w = wassersteinFromBinnedCounts(f.binEdges, f.binCounts, current, {
-    referenceStd: f.std,
-    lower: Math.min(f.min, stats.min),
-    upper: Math.max(nextUp(f.max), stats.max),
-  });
+  const w = { normalized: distance / Math.max(f.std, WASSERSTEIN_STD_FLOOR) };
   const z = meanShiftZ({ mean: f.mean, std: f.std }, { mean: stats.avg, count: present });
   const drift = { psi, ks: ks.statistic, ks_pvalue: ks.pvalue, wasserstein: w.normalized };
   const decision = decideDrift('numeric', drift, { reference: f.count, current: present }, config);
   result.drift = {
     ...drift,
-    ks_error_bound: ksErrorBound(f.binCounts, current),
+    ks_error_bound: ksErrorBound(f.counts, current),
     mean_shift_z: Number.isFinite(z) ? z : null,
     ...decision,
   };
   if (f.outputCorrelation && plan.output) {
     const windowCorrelation =
       plan.correlation === 'matrix_stats'
-        ? matrixCorrelation(aggs, f.field, plan.output)
+        ? matrixCorrelation(aggs, e.field, plan.output)
         : binnedFromBuckets(buckets, stats.std_deviation ?? 0, plan.outputStd);
     const threshold = options.correlationThreshold ?? CORRELATION_CHANGE_THRESHOLD;
     const change = Number.isFinite(windowCorrelation) ? windowCorrelation - f.outputCorrelation.value : null;
@@ -313,36 +352,40 @@ export function ksErrorBound(reference: readonly number[], current: readonly num
 }
 
 function categoricalResult(
-  f: CategoricalFieldProfile,
+  e: ProfileEntry,
+  f: MonitoredCategoricalProfile,
   i: number,
   aggs: unknown,
   quality: QualityResult,
   config: DriftConfig | undefined,
+  scale: number,
 ): FieldResult {
   const reference = categoryCountsOf(f);
+  const truncated = f.otherCount > 0;
   const current = new Map<string, number>();
   const known = Object.keys(f.categories).length > 0 ? termsBuckets(aggs, `k${i}`).buckets : [];
   for (const c of Object.keys(f.categories)) current.set(c, 0);
-  for (const b of known) current.set(bucketKey(b), Math.round(b.doc_count));
+  for (const b of known) current.set(bucketKey(b), Math.round(b.doc_count * scale));
   const fresh = termsBuckets(aggs, `u${i}`);
   let unseen = 0;
   const newNames: string[] = [];
   for (const b of fresh.buckets) {
-    const n = Math.round(b.doc_count);
+    const n = Math.round(b.doc_count * scale);
     unseen += n;
     if (newNames.length < 10) newNames.push(bucketKey(b));
     // A truncated reference lumped its tail under OTHER: a value outside the kept list may be in it.
-    const key = f.truncated ? OTHER_CATEGORY : bucketKey(b);
+    const key = truncated ? OTHER_CATEGORY : bucketKey(b);
     current.set(key, (current.get(key) ?? 0) + n);
   }
   if (fresh.other > 0) {
-    unseen += fresh.other;
-    const key = f.truncated ? OTHER_CATEGORY : OTHER_NEW_CATEGORY;
-    current.set(key, (current.get(key) ?? 0) + fresh.other);
+    const n = Math.round(fresh.other * scale);
+    unseen += n;
+    const key = truncated ? OTHER_CATEGORY : OTHER_NEW_CATEGORY;
+    current.set(key, (current.get(key) ?? 0) + n);
   }
   let present = 0;
   for (const n of current.values()) present += n;
-  const result = base(f, present, quality);
+  const result = base(e, present, quality);
   result.quality.unseen_category_rate = present > 0 ? unseen / present : 0;
   if (newNames.length > 0) result.new_categories = newNames;
   if (f.count === 0) return { ...result, note: 'no values in the reference' };

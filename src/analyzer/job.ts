@@ -6,7 +6,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import { profileFromElasticsearch } from '../profiles/from-elasticsearch.js';
-import type { ReferenceProfile } from '../profiles/profile.js';
+import type { DatasetProfile } from '../profiles/types.js';
 import { DEFAULT_BASELINE_ID, getBaseline } from '../profiles/store.js';
 import type { DriftConfig } from '../stats/drift/index.js';
 import { asAggs, totalHits } from './aggs.js';
@@ -25,7 +25,7 @@ import { splitWindows, type Window } from './windows.js';
 export type ReferenceSpec =
   | { type: 'baseline'; id?: string }
   | { type: 'window'; from: Date; to: Date }
-  | { type: 'profile'; id: string; profile: ReferenceProfile };
+  | { type: 'profile'; id: string; profile: DatasetProfile };
 
 export interface AnalyzeOptions {
   namespace: string;
@@ -63,7 +63,7 @@ export interface WindowAnalysis {
 
 export interface VersionAnalysis {
   version: string;
-  reference: { id: string; type: string; count: number; source: ReferenceProfile['source'] };
+  reference: { id: string; type: string; count: number; source: DatasetProfile['source'] };
   windows: WindowAnalysis[];
 }
 
@@ -107,7 +107,7 @@ export async function analyze(client: Client, options: AnalyzeOptions): Promise<
       reference: {
         id: reference.id,
         type: reference.type,
-        count: reference.profile.count,
+        count: reference.profile.rowCount,
         source: reference.profile.source,
       },
       windows: [],
@@ -138,7 +138,7 @@ export async function analyze(client: Client, options: AnalyzeOptions): Promise<
             end: w.end,
             windowSize: options.windowSize ?? `${options.windowMs}ms`,
             count: wa.count,
-            reference: { id: reference.id, type: reference.type, count: reference.profile.count },
+            reference: { id: reference.id, type: reference.type, count: reference.profile.rowCount },
             ...(wa.sample ? { sample: { probability: wa.sample.probability } } : {}),
           },
           wa.fields,
@@ -174,7 +174,7 @@ async function resolveReference(
   client: Client,
   options: AnalyzeOptions,
   version: string,
-): Promise<{ id: string; type: string; profile: ReferenceProfile } | { reason: string }> {
+): Promise<{ id: string; type: string; profile: DatasetProfile } | { reason: string }> {
   const ref = options.reference;
   if (ref.type === 'profile') return { id: ref.id, type: 'profile', profile: ref.profile };
   if (ref.type === 'baseline') {
@@ -205,7 +205,7 @@ async function analyzeWindow(
   client: Client,
   options: AnalyzeOptions,
   version: string,
-  profile: ReferenceProfile,
+  profile: DatasetProfile,
   windowFields: Awaited<ReturnType<typeof monitoredFields>>,
   w: Window,
   canSample: boolean,

@@ -35,21 +35,21 @@ import {
   predictionStream,
   rangeQuery,
   type ModelSelector,
-  type MonitoredField,
 } from '../analyzer/source.js';
 import { binnedCorrelation } from '../stats/correlation.js';
-import { categoriesProfile } from './from-values.js';
+import { PSI_DEFAULT_BINS } from '../stats/drift/index.js';
+import { categoricalProfile } from './from-file.js';
 import {
   ATOM_MIN_SHARE,
-  DEFAULT_TOP_CATEGORIES,
-  FINE_BINS,
-  PROFILE_FORMAT,
-  PSI_BINS,
+  decileCounts,
   fineBinEdges,
-  type FieldProfile,
-  type NumericFieldProfile,
-  type ReferenceProfile,
+  type MonitoredFeatureProfile,
+  type MonitoredNumericProfile,
 } from './profile.js';
+import { DEFAULT_FINE_BINS, DEFAULT_TOP_K, type DatasetProfile } from './types.js';
+
+const FINE_BINS = DEFAULT_FINE_BINS;
+const PSI_BINS = PSI_DEFAULT_BINS;
 
 export interface ElasticsearchProfileOptions extends ModelSelector {
   namespace: string;
@@ -67,12 +67,12 @@ export class NoReferenceDataError extends Error {
 export async function profileFromElasticsearch(
   client: Client,
   options: ElasticsearchProfileOptions,
-): Promise<ReferenceProfile> {
+): Promise<DatasetProfile> {
   const { namespace, from, to } = options;
   const what = `model ${options.model}${options.version !== undefined ? ` version ${options.version}` : ''} in ${predictionStream(namespace)} between ${from.toISOString()} and ${to.toISOString()}`;
   const fields = await monitoredFields(client, namespace, { from, to });
   if (fields.length === 0) throw new NoReferenceDataError(`No prediction documents mapped for ${what}`);
-  const topK = options.topCategories ?? DEFAULT_TOP_CATEGORIES;
+  const topK = options.topCategories ?? DEFAULT_TOP_K;
   const caps = await capabilities(client);
   const output = correlationOutput(fields);
   const numericFeatures = fields.filter((f) => f.kind === 'numeric' && f.role === 'feature');
@@ -110,44 +110,48 @@ export async function profileFromElasticsearch(
   const a1 = r1.aggregations;
 
   // Fine edges per numeric field, then the second request for exact counts over them.
-  const numeric = new Map<number, Omit<NumericFieldProfile, 'binCounts'>>();
-  const profiles: Array<FieldProfile | undefined> = fields.map((f, i) => {
+  const numeric = new Map<number, Omit<MonitoredNumericProfile, 'counts' | 'psiCounts'>>();
+  const profiles: Array<MonitoredFeatureProfile | undefined> = fields.map((f, i) => {
     const missing = docCount(a1, `m${i}`);
     if (f.kind === 'categorical') {
       const t = termsBuckets(a1, `t${i}`);
       const counts = new Map(t.buckets.map((b) => [bucketKey(b), b.doc_count]));
-      const p = categoriesProfile(f, counts, missing, topK);
-      return { ...p, other: t.other, truncated: t.other > 0, count: p.count + t.other };
+      const p = categoricalProfile(counts, missing, topK);
+      // The terms answer has the top K only: the rest is known as a count, not as categories.
+      return {
+        ...p,
+        field: f.field,
+        count: p.count + t.other,
+        otherCount: t.other,
+        otherCategories: t.other > 0 ? Math.max(1, p.otherCategories) : 0,
+      };
     }
     const stats = sub<ExtendedStats>(a1, `s${i}`);
-    if (stats.count === 0 || stats.min === null || stats.max === null) {
-      return emptyNumeric(f, missing);
-    }
+    if (stats.count === 0 || stats.min === null || stats.max === null) return emptyNumeric(f.field, missing);
     const pct = sub<{ values: Array<{ key: number; value: number | null }> }>(a1, `p${i}`).values.map(
       (v) => v.value as number,
     );
+    // t-digest can place a percentile a hair outside [min, max]; clamp so edges stay in the data range.
+    const lo = stats.min;
+    const hi = stats.max;
+    const clamp = (x: number): number => Math.min(hi, Math.max(lo, x));
     const step = FINE_BINS / PSI_BINS;
-    const deciles = Array.from({ length: PSI_BINS - 1 }, (_, k) => pct[(k + 1) * step - 1] as number);
+    const deciles = Array.from({ length: PSI_BINS - 1 }, (_, k) => clamp(pct[(k + 1) * step - 1] as number));
     const minAtom = Math.max(2, Math.ceil(ATOM_MIN_SHARE * stats.count));
     const atoms = termsBuckets(a1, `a${i}`)
       .buckets.filter((b) => b.doc_count >= minAtom)
       .map((b) => Number(b.key));
-    // t-digest can place a percentile a hair outside [min, max]; clamp so edges stay in the data range.
-    const clamp = (x: number): number => Math.min(stats.max as number, Math.max(stats.min as number, x));
-    const clampedDeciles = deciles.map(clamp);
     numeric.set(i, {
-      name: f.name,
-      field: f.field,
-      role: f.role,
       kind: 'numeric',
+      field: f.field,
       count: stats.count,
       missing,
-      mean: stats.avg ?? 0,
-      std: stats.std_deviation ?? 0,
-      min: stats.min,
-      max: stats.max,
-      deciles: clampedDeciles,
-      binEdges: fineBinEdges(clampedDeciles, pct.map(clamp), stats.min, stats.max, atoms),
+      mean: stats.avg,
+      std: stats.std_deviation,
+      min: lo,
+      max: hi,
+      psiEdges: deciles,
+      edges: fineBinEdges(deciles, pct.map(clamp), lo, hi, atoms),
     });
     return undefined;
   });
@@ -155,10 +159,11 @@ export async function profileFromElasticsearch(
   const useBinnedCorrelation = !useMatrix && output !== undefined;
   const second: AggRequest = {};
   for (const [i, p] of numeric) {
-    const range = rangeOverEdges(p.field, p.binEdges);
-    if (useBinnedCorrelation && fields[i]?.role === 'feature') {
-      range.aggs = { x: { avg: { field: p.field } }, y: { stats: { field: output } } };
-    }
+    const range = rangeOverEdges(p.field as string, p.edges);
+    // Mean per bin (for the binned Wasserstein), and the output per bin for the binned correlation.
+    const subAggs: AggRequest = { x: { avg: { field: p.field } } };
+    if (useBinnedCorrelation && fields[i]?.role === 'feature') subAggs.y = { stats: { field: output } };
+    range.aggs = subAggs;
     second[`r${i}`] = range;
   }
   const outputStats = useBinnedCorrelation ? { ys: { extended_stats: { field: output } } } : {};
@@ -174,12 +179,18 @@ export async function profileFromElasticsearch(
   const a2 = r2?.aggregations;
   const outputStd = useBinnedCorrelation ? (sub<ExtendedStats>(a2, 'ys').std_deviation ?? 0) : 0;
   for (const [i, p] of numeric) {
-    const buckets = rangeCounts(sub(a2, `r${i}`), p.binEdges.length + 1);
-    const full: NumericFieldProfile = { ...p, binCounts: buckets.map((b) => b.doc_count) };
+    const buckets = rangeCounts(sub(a2, `r${i}`), p.edges.length + 1);
+    const counts = buckets.map((b) => b.doc_count);
+    const full: MonitoredNumericProfile = {
+      ...p,
+      counts,
+      psiCounts: decileCounts(p.psiEdges, p.edges, counts),
+      binMeans: buckets.map((b) => (b.x as { value: number | null } | undefined)?.value ?? null),
+    };
     if (output && fields[i]?.role === 'feature') {
       const corr = useMatrix
-        ? matrixCorrelation(a1, p.field, output)
-        : binnedFromBuckets(buckets, p.std, outputStd);
+        ? matrixCorrelation(a1, p.field as string, output)
+        : binnedFromBuckets(buckets, p.std ?? 0, outputStd);
       if (Number.isFinite(corr)) {
         full.outputCorrelation = {
           field: output,
@@ -190,29 +201,39 @@ export async function profileFromElasticsearch(
     }
     profiles[i] = full;
   }
+  const features: Record<string, MonitoredFeatureProfile> = {};
+  fields.forEach((f, i) => {
+    features[f.name] = profiles[i] as MonitoredFeatureProfile;
+  });
   return {
-    format: PROFILE_FORMAT,
-    count,
-    source: { type: 'elasticsearch', namespace, from: from.toISOString(), to: to.toISOString() },
-    fields: profiles as FieldProfile[],
+    source: {
+      kind: 'elasticsearch',
+      index: predictionStream(namespace),
+      from: from.toISOString(),
+      to: to.toISOString(),
+      query,
+    },
+    rowCount: count,
+    createdAt: new Date().toISOString(),
+    options: { fineBins: FINE_BINS, topK },
+    features,
   };
 }
 
-function emptyNumeric(f: MonitoredField, missing: number): NumericFieldProfile {
+function emptyNumeric(field: string, missing: number): MonitoredNumericProfile {
   return {
-    name: f.name,
-    field: f.field,
-    role: f.role,
     kind: 'numeric',
+    field,
     count: 0,
     missing,
-    mean: 0,
-    std: 0,
-    min: 0,
-    max: 0,
-    deciles: [],
-    binEdges: [],
-    binCounts: [0],
+    mean: null,
+    std: null,
+    min: null,
+    max: null,
+    psiEdges: [],
+    psiCounts: [],
+    edges: [],
+    counts: [],
   };
 }
 

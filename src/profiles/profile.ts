@@ -1,92 +1,51 @@
 /**
- * A reference profile: what the analyzer compares each window with. One entry per monitored field
- * (model inputs, outputs, target, explanations). Numeric entries keep their bins as
- * (edges, exact counts) so that every binned statistic (PSI, KS, Wasserstein) can be computed from
- * an Elasticsearch `range` aggregation over the same edges; categorical entries keep category counts.
+ * Helpers around the reference profile types of `types.ts` for the Elasticsearch path: which
+ * Elasticsearch field a profile entry describes, the extras an Elasticsearch-built profile carries
+ * (the output correlation for the concept-drift signal), and the fine-bin edge construction.
  *
- * Built from a time window in Elasticsearch (`from-elasticsearch.ts`) or from values in memory
- * (`from-values.ts`); both produce this one shape so the analyzer does not care where it came from.
+ * Naming: `DatasetProfile.features` keys are the bare feature names for model inputs
+ * (`features.<name>` in a prediction document) and the full field for everything else
+ * (`prediction.score`, `actual.label`, `explanation.<name>`). A profile built from Elasticsearch
+ * also records the field itself, which wins over the convention.
  */
+import { binIndex } from '../stats/drift/index.js';
+import type { CategoricalFeatureProfile, FeatureProfile, NumericFeatureProfile } from './types.js';
 
-/** Format of the stored profile; bump when the shape changes incompatibly. */
-export const PROFILE_FORMAT = 1;
-
-/** Which part of a prediction document a field belongs to. */
 export type FieldRole = 'feature' | 'prediction' | 'target' | 'explanation';
 export type ValueKind = 'numeric' | 'categorical';
 
-interface FieldProfileBase {
-  /** Name in results: the feature name for `features.<name>`, else the full field (`prediction.score`). */
-  name: string;
-  /** Elasticsearch field, e.g. `features.amount`. */
-  field: string;
-  role: FieldRole;
-  /** Documents with a value. */
-  count: number;
-  /** Documents without a value (or with one that could not be indexed in this type). */
-  missing: number;
-}
-
-export interface NumericFieldProfile extends FieldProfileBase {
-  kind: 'numeric';
-  mean: number;
-  /** Population standard deviation (ddof 0). */
-  std: number;
-  min: number;
-  max: number;
-  /** The 9 inner decile cut points PSI bins on (may repeat when the data have ties). */
-  deciles: number[];
-  /**
-   * Sorted, distinct inner cut points of the fine bins: the deciles, the 99 percentiles, the minimum,
-   * and for every value holding at least {@link ATOM_MIN_SHARE} of the data (an atom) the value and
-   * the next double above it, so that an atom sits alone in its own bin; and the next double above the
-   * maximum, so that the first and the last bin hold exactly the out-of-range values.
-   * Bin i is [binEdges[i−1], binEdges[i]) with −∞ and +∞ outside: the convention of `binIndex` and
-   * of an Elasticsearch `range` aggregation (`from` inclusive, `to` exclusive).
-   */
-  binEdges: number[];
-  /** Exact reference counts per fine bin (length binEdges.length + 1). */
-  binCounts: number[];
+/** What an Elasticsearch-built profile adds to a feature entry (all optional: file profiles lack them). */
+export interface ElasticsearchExtras {
+  /** The Elasticsearch field, e.g. `features.amount`. */
+  field?: string;
   /** Pearson correlation with the model output, for the concept-drift signal. */
   outputCorrelation?: { field: string; value: number; method: string };
+  /** Mean of the values in each fine bin (null when empty): makes the binned Wasserstein exact away from CDF crossings. */
+  binMeans?: Array<number | null>;
 }
 
-export interface CategoricalFieldProfile extends FieldProfileBase {
-  kind: 'categorical';
-  /** Category → count, most frequent first, at most `topK` of them. */
-  categories: Record<string, number>;
-  /** Count of values outside the kept categories (0 unless the category list was truncated). */
-  other: number;
-  /** True when there were more categories than kept: "unseen" in a window is then an upper bound. */
-  truncated: boolean;
-}
+export type MonitoredNumericProfile = NumericFeatureProfile & ElasticsearchExtras;
+export type MonitoredCategoricalProfile = CategoricalFeatureProfile & ElasticsearchExtras;
+export type MonitoredFeatureProfile = MonitoredNumericProfile | MonitoredCategoricalProfile;
 
-export type FieldProfile = NumericFieldProfile | CategoricalFieldProfile;
+const OUTPUT_PREFIXES: ReadonlyArray<[string, FieldRole]> = [
+  ['prediction.', 'prediction'],
+  ['actual.', 'target'],
+  ['explanation.', 'explanation'],
+];
 
-export interface ProfileSource {
-  type: 'elasticsearch' | 'file' | 'values';
-  path?: string;
-  namespace?: string;
-  from?: string;
-  to?: string;
-}
-
-export interface ReferenceProfile {
-  format: typeof PROFILE_FORMAT;
-  /** Documents (rows) in the reference data. */
-  count: number;
-  source: ProfileSource;
-  fields: FieldProfile[];
+/** The Elasticsearch field and role of a profile entry. */
+export function fieldOf(name: string, profile?: FeatureProfile): { field: string; role: FieldRole } {
+  const explicit = (profile as ElasticsearchExtras | undefined)?.field;
+  const field = explicit ?? (OUTPUT_PREFIXES.some(([p]) => name.startsWith(p)) ? name : `features.${name}`);
+  const role = field.startsWith('features.')
+    ? 'feature'
+    : (OUTPUT_PREFIXES.find(([p]) => field.startsWith(p))?.[1] ?? 'feature');
+  return { field, role };
 }
 
 /** Share of the data a single value must hold to get a bin of its own (an atom). */
 export const ATOM_MIN_SHARE = 0.005;
-/** Fine bins per numeric field (percentiles): bounds the binned KS error by ≈ 1/FINE_BINS. */
-export const FINE_BINS = 100;
-/** Decile bins for PSI (DESIGN.md). */
-export const PSI_BINS = 10;
-/** Categories kept per categorical field in a profile. */
-export const DEFAULT_TOP_CATEGORIES = 1000;
 
 /** Key under which a truncated category list keeps the rest. Not a plausible category value. */
 export const OTHER_CATEGORY = '\u0000other';
@@ -144,4 +103,49 @@ export function decileCounts(
 /** Results and profiles must be JSON: map a non-finite number to null. */
 export function finiteOrNull(x: number | undefined | null): number | null {
   return x === undefined || x === null || !Number.isFinite(x) ? null : x;
+}
+
+/** True when every value of `sub` (sorted) is one of `edges` (sorted): then bins of `edges` nest in bins of `sub`. */
+export function edgesContain(edges: readonly number[], sub: readonly number[]): boolean {
+  let j = 0;
+  for (const x of sub) {
+    while (j < edges.length && (edges[j] as number) < x) j++;
+    if (j >= edges.length || edges[j] !== x) return false;
+  }
+  return true;
+}
+
+/** Category counts of a profile entry as a map, with the truncated remainder under OTHER_CATEGORY. */
+export function categoryCountsOf(profile: CategoricalFeatureProfile): Map<string, number> {
+  const m = new Map(Object.entries(profile.categories));
+  if (profile.otherCount > 0) m.set(OTHER_CATEGORY, profile.otherCount);
+  return m;
+}
+
+/**
+ * Add per-fine-bin means to the numeric entries of a profile built from values (e.g. a file), so
+ * that the binned Wasserstein distance needs no within-bin guess. `valuesOf(name)` gives a
+ * column's non-missing values, or undefined to leave the entry alone.
+ */
+export function addBinMeans(
+  features: Record<string, FeatureProfile>,
+  valuesOf: (name: string) => ArrayLike<number> | undefined,
+): void {
+  for (const [name, p] of Object.entries(features)) {
+    if (p.kind !== 'numeric' || p.count === 0) continue;
+    const values = valuesOf(name);
+    if (!values) continue;
+    const sums = new Array<number>(p.edges.length + 1).fill(0);
+    const counts = new Array<number>(p.edges.length + 1).fill(0);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as number;
+      if (!Number.isFinite(v)) continue;
+      const b = binIndex(p.edges, v);
+      sums[b] = (sums[b] as number) + v;
+      counts[b] = (counts[b] as number) + 1;
+    }
+    (p as MonitoredNumericProfile).binMeans = sums.map((s, b) =>
+      (counts[b] as number) > 0 ? s / (counts[b] as number) : null,
+    );
+  }
 }

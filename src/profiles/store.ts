@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
-import type { ReferenceProfile } from './profile.js';
+import type { DatasetProfile } from './types.js';
 
 export const BASELINES_INDEX = 'mlmon-baselines';
 export const DEFAULT_BASELINE_ID = 'default';
@@ -22,11 +22,26 @@ export interface StoredBaseline {
   version: string;
   id: string;
   created: string;
-  profile: ReferenceProfile;
+  profile: DatasetProfile;
+}
+
+/** Where a baseline's data came from, as indexed for listing. */
+export interface BaselineSource {
+  type: 'file' | 'elasticsearch';
+  path?: string;
+  namespace?: string;
+  from?: string;
+  to?: string;
+}
+
+export function describeSource(source: DatasetProfile['source']): BaselineSource {
+  if (source.kind === 'file') return { type: 'file', path: source.path };
+  const ns = /^logs-mlmon\.prediction-(.+)$/.exec(source.index)?.[1];
+  return { type: 'elasticsearch', ...(ns ? { namespace: ns } : {}), from: source.from, to: source.to };
 }
 
 export interface BaselineSummary extends Omit<StoredBaseline, 'profile'> {
-  source: ReferenceProfile['source'];
+  source: BaselineSource;
   count: number;
   features: string[];
 }
@@ -50,7 +65,7 @@ export function baselineDocumentId(key: BaselineKey): string {
 export async function saveBaseline(
   client: Client,
   key: BaselineKey,
-  profile: ReferenceProfile,
+  profile: DatasetProfile,
   options: { replace?: boolean; refresh?: boolean } = {},
 ): Promise<StoredBaseline> {
   const id = key.id ?? DEFAULT_BASELINE_ID;
@@ -61,9 +76,9 @@ export async function saveBaseline(
     baseline: {
       id,
       created,
-      source: profile.source,
-      count: profile.count,
-      features: profile.fields.map((f) => f.name),
+      source: describeSource(profile.source),
+      count: profile.rowCount,
+      features: Object.keys(profile.features),
     },
     profile,
   };
@@ -91,11 +106,11 @@ interface BaselineDocument {
   baseline: {
     id: string;
     created: string;
-    source: ReferenceProfile['source'];
+    source: BaselineSource;
     count: number;
     features: string[];
   };
-  profile: ReferenceProfile;
+  profile: DatasetProfile;
 }
 
 /** The stored baseline, or undefined when there is none. */
