@@ -50,6 +50,8 @@ export interface AnalyzeOptions {
   sampleAbove?: number;
   config?: Record<string, DriftConfig>;
   correlationThreshold?: number;
+  /** Use the shard request cache for window searches (default: Elasticsearch's default). Benchmarks turn it off. */
+  requestCache?: boolean;
 }
 
 export interface WindowAnalysis {
@@ -227,6 +229,7 @@ async function analyzeWindow(
     allow_no_indices: true,
     size: 0,
     track_total_hits: true,
+    ...(options.requestCache !== undefined ? { request_cache: options.requestCache } : {}),
     query,
     aggs: asAggs(
       probability === undefined

@@ -143,14 +143,6 @@ export async function writeResults(
   // A second pass handles races with another writer (a create that found the id taken, an
   // overwrite whose sequence number moved); more conflicts than that are an error.
   for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
-    // The lookup is a search: make documents written since the last refresh visible to it.
-    if (attempt > 0) {
-      await client.indices.refresh({
-        index: [resultStream('drift', namespace), resultStream('quality', namespace)],
-        ignore_unavailable: true,
-        allow_no_indices: true,
-      });
-    }
     const located = await locate(client, namespace, pending);
     const operations: unknown[] = [];
     for (const d of pending) {
@@ -207,6 +199,10 @@ interface Location {
   primaryTerm: number;
 }
 
+/**
+ * Where each id already is, across every backing index of its stream. A real-time multi-get (not a
+ * search) so that documents written a moment ago, not yet refreshed, are found too.
+ */
 async function locate(
   client: Client,
   namespace: string,
@@ -215,27 +211,46 @@ async function locate(
   const found = new Map<string, Location>();
   for (const stream of ['drift', 'quality'] as const) {
     const ids = documents.filter((d) => d.stream === stream).map((d) => d.id);
+    if (ids.length === 0) continue;
+    const backing = await backingIndices(client, resultStream(stream, namespace));
+    if (backing.length === 0) continue;
     for (let i = 0; i < ids.length; i += 1000) {
       const chunk = ids.slice(i, i + 1000);
-      const r = await client.search({
-        index: resultStream(stream, namespace),
-        ignore_unavailable: true,
-        allow_no_indices: true,
-        size: chunk.length,
+      const r = await client.mget({
+        docs: backing.flatMap((index) => chunk.map((id) => ({ _index: index, _id: id }))),
         _source: false,
-        seq_no_primary_term: true,
-        query: { ids: { values: chunk } },
       });
-      for (const h of r.hits.hits) {
-        if (h._id && h._seq_no !== undefined && h._primary_term !== undefined) {
-          found.set(`${stream}/${h._id}`, {
-            index: h._index,
-            seqNo: h._seq_no,
-            primaryTerm: h._primary_term,
+      for (const d of r.docs) {
+        const hit = d as {
+          _index: string;
+          _id: string;
+          found?: boolean;
+          _seq_no?: number;
+          _primary_term?: number;
+        };
+        if (hit.found && hit._seq_no !== undefined && hit._primary_term !== undefined) {
+          found.set(`${stream}/${hit._id}`, {
+            index: hit._index,
+            seqNo: hit._seq_no,
+            primaryTerm: hit._primary_term,
           });
         }
       }
     }
   }
   return found;
+}
+
+/** Backing indices of a data stream (or the index itself when it is a plain index); [] when absent. */
+async function backingIndices(client: Client, name: string): Promise<string[]> {
+  let r;
+  try {
+    r = await client.indices.resolveIndex({ name, expand_wildcards: 'all' });
+  } catch (error) {
+    if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return [];
+    throw error;
+  }
+  const ds = r.data_streams.find((d) => d.name === name);
+  if (ds) return Array.isArray(ds.backing_indices) ? ds.backing_indices : [ds.backing_indices];
+  return r.indices.filter((x) => x.name === name).map((x) => x.name);
 }

@@ -203,7 +203,11 @@ export async function profileFromElasticsearch(
   }
   const features: Record<string, MonitoredFeatureProfile> = {};
   fields.forEach((f, i) => {
-    features[f.name] = profiles[i] as MonitoredFeatureProfile;
+    const p = profiles[i] as MonitoredFeatureProfile;
+    // Mapped (field caps are per index, not per time range) but without a single value in the
+    // reference window: not part of the reference, so a window that has it reports it as unexpected.
+    if (p.missing >= count) return;
+    features[f.name] = p;
   });
   return {
     source: {

@@ -91,7 +91,9 @@ describe('ELEC2 replay', () => {
     expect(firstChange).toBe(17424);
     const changeTime = T0 + firstChange * STEP;
     const windows = orderedResult.versions[0]?.windows ?? [];
-    const expectedStart = windows.find((w) => Date.parse(w.start) <= changeTime && changeTime < Date.parse(w.end))?.start;
+    const expectedStart = windows.find(
+      (w) => Date.parse(w.start) <= changeTime && changeTime < Date.parse(w.end),
+    )?.start;
     for (const feature of ['feat_4', 'feat_5']) {
       const flagged = windows.filter((w) => w.fields.find((f) => f.name === feature)?.drift?.detected);
       process.stdout.write(
@@ -113,15 +115,21 @@ describe('ELEC2 replay', () => {
     let total = 0;
     let alarms = 0;
     for (const feature of FEATURES) {
-      const decided = windows.map((w) => w.fields.find((f) => f.name === feature)?.drift).filter((d) => d !== undefined);
+      const decided = windows
+        .map((w) => w.fields.find((f) => f.name === feature)?.drift)
+        .filter((d) => d !== undefined);
       expect(decided.every((d) => d.method === 'ks')).toBe(true);
       const flagged = decided.filter((d) => d.detected).length;
       total += decided.length;
       alarms += flagged;
-      process.stdout.write(`[elec shuffled] ${feature}: ${flagged}/${decided.length} = ${(flagged / decided.length).toFixed(3)}\n`);
+      process.stdout.write(
+        `[elec shuffled] ${feature}: ${flagged}/${decided.length} = ${(flagged / decided.length).toFixed(3)}\n`,
+      );
     }
     const rate = alarms / total;
-    process.stdout.write(`[elec shuffled] KS false-alarm rate over all feature-windows: ${alarms}/${total} = ${rate.toFixed(4)}\n`);
+    process.stdout.write(
+      `[elec shuffled] KS false-alarm rate over all feature-windows: ${alarms}/${total} = ${rate.toFixed(4)}\n`,
+    );
     // Binomial(n ≈ 786, 0.05): mean 39, 3 sd ≈ 18. The binned statistic is a lower bound and ties
     // make KS conservative, so the rate may sit below 0.05, but not at 0 and not far above.
     expect(rate).toBeGreaterThan(0.01);
