@@ -122,34 +122,11 @@ async function ensureData(client: Client): Promise<void> {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-/** Child process: the analyzer alone, so that its peak RSS is its own. */
+/**
+ * Child process: the analyzer (so that its peak RSS is its own), interleaved with the same
+ * aggregation request sent alone, so that load from anything else on the machine hits both alike.
+ */
 async function childAnalyze(client: Client): Promise<void> {
-  const times: number[] = [];
-  const computeTimes: number[] = [];
-  for (let i = 0; i < 8; i++) {
-    const write = i % 2 === 0;
-    const t = performance.now();
-    await analyze(client, {
-      write,
-      requestCache: false,
-      namespace: NS,
-      model: MODEL,
-      version: VERSION,
-      from: new Date(WIN_START),
-      to: new Date(WIN_START + DAY),
-      windowMs: DAY,
-      windowSize: '1d',
-      reference: { type: 'baseline', id: 'bench' },
-    });
-    // The first two runs warm caches.
-    if (i >= 2) (write ? times : computeTimes).push(performance.now() - t);
-  }
-  process.stdout.write(
-    `${JSON.stringify({ analyzerMs: median(times), computeMs: median(computeTimes), runs: times, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`,
-  );
-}
-
-async function elasticsearchAlone(client: Client): Promise<{ tookMs: number; wallMs: number }> {
   const stored = await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench' });
   if (!stored) throw new Error('no baseline');
   const caps = await capabilities(client);
@@ -158,9 +135,27 @@ async function elasticsearchAlone(client: Client): Promise<{ tookMs: number; wal
     to: new Date(WIN_START + DAY),
   });
   const plan = windowAggregations(stored.profile, fields, { matrixStats: caps.matrixStats });
+  const withWrite: number[] = [];
+  const compute: number[] = [];
   const took: number[] = [];
-  const wall: number[] = [];
+  const esWall: number[] = [];
   for (let i = 0; i < 4; i++) {
+    for (const write of [false, true]) {
+      const t = performance.now();
+      await analyze(client, {
+        write,
+        requestCache: false,
+        namespace: NS,
+        model: MODEL,
+        version: VERSION,
+        from: new Date(WIN_START),
+        to: new Date(WIN_START + DAY),
+        windowMs: DAY,
+        windowSize: '1d',
+        reference: { type: 'baseline', id: 'bench' },
+      });
+      if (i > 0) (write ? withWrite : compute).push(performance.now() - t); // run 0 warms caches
+    }
     const t = performance.now();
     const r = await client.search({
       index: predictionStream(NS),
@@ -172,10 +167,19 @@ async function elasticsearchAlone(client: Client): Promise<{ tookMs: number; wal
     });
     if (i > 0) {
       took.push(r.took);
-      wall.push(performance.now() - t);
+      esWall.push(performance.now() - t);
     }
   }
-  return { tookMs: median(took), wallMs: median(wall) };
+  process.stdout.write(
+    `${JSON.stringify({
+      analyzerMs: median(withWrite),
+      computeMs: median(compute),
+      tookMs: median(took),
+      esWallMs: median(esWall),
+      runs: { withWrite, compute, took, esWall },
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
+    })}\n`,
+  );
 }
 
 async function exportColumns(
@@ -249,9 +253,13 @@ async function main(): Promise<void> {
     const analyzer = JSON.parse(child.stdout.trim().split('\n').pop() as string) as {
       analyzerMs: number;
       computeMs: number;
+      tookMs: number;
+      esWallMs: number;
+      runs: unknown;
       maxRssMB: number;
     };
-    const es = await elasticsearchAlone(client);
+    const es = { tookMs: analyzer.tookMs, wallMs: analyzer.esWallMs };
+    console.log(`runs (ms): ${JSON.stringify(analyzer.runs)}`);
     console.log(
       `documents in the window: ${N}, reference: ${N_REF}, features: ${NUMERIC} numeric + ${CATEGORICAL} categorical`,
     );
