@@ -20,6 +20,18 @@ const commands: Record<string, CommandEntry> = {
     summary: 'install or upgrade index templates (idempotent, versioned)',
     load: async () => (await import('./commands/setup.js')).setupCommand,
   },
+  baseline: {
+    summary: 'store a reference profile (from a CSV/JSONL file or a time window)',
+    load: async () => (await import('./commands/baseline.js')).baselineCommand,
+  },
+  analyze: {
+    summary: 'analyze windows now and write drift and quality results',
+    load: async () => (await import('./commands/analyze.js')).analyzeCommand,
+  },
+  compare: {
+    summary: 'drift between two local files, no Elasticsearch needed',
+    load: async () => (await import('./commands/compare.js')).compareCommand,
+  },
 };
 
 function usage(): string {

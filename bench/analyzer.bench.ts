@@ -1,0 +1,289 @@
+/**
+ * Analyzer benchmark: one window of N predictions (default 1M; BENCH_SIZE=10000000 for 10M) with 20
+ * features (14 numeric, 6 categorical) and a score, against a 100k-document reference baseline.
+ *
+ * Measures (median of 3 warm runs):
+ * - the analyzer's wall time for the window (`analyze`, results written), in a child process whose
+ *   peak RSS is reported;
+ * - Elasticsearch alone: the `took` of the same aggregation request;
+ * - export-and-compute: the window and the reference pulled out with PIT + search_after and the
+ *   statistics computed in process with the exact functions.
+ *
+ * Usage: ES_URL=http://127.0.0.1:9250 npm run bench:analyzer   (BENCH_SIZE, BENCH_SKIP_EXPORT=1)
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@elastic/elasticsearch';
+import { installTemplates } from '../src/elastic/templates.js';
+import { analyze } from '../src/analyzer/job.js';
+import { windowAggregations } from '../src/analyzer/evaluate.js';
+import { asAggs } from '../src/analyzer/aggs.js';
+import { capabilities } from '../src/analyzer/capabilities.js';
+import { monitoredFields, predictionStream, rangeQuery } from '../src/analyzer/source.js';
+import { profileFromElasticsearch } from '../src/profiles/from-elasticsearch.js';
+import { getBaseline, saveBaseline } from '../src/profiles/store.js';
+import { categoricalDrift, numericDrift } from '../src/stats/drift/index.js';
+
+const N = Number(process.env.BENCH_SIZE ?? 1_000_000);
+const N_REF = 100_000;
+const NS = `bench${N}`;
+const MODEL = 'bench';
+const VERSION = '1';
+const REF_START = Date.parse('2024-01-01T00:00:00Z');
+const WIN_START = Date.parse('2024-01-02T00:00:00Z');
+const DAY = 86_400_000;
+const NUMERIC = 14;
+const CATEGORICAL = 6;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function* documents(
+  n: number,
+  start: number,
+  seed: number,
+  shift: number,
+): AsyncGenerator<Record<string, unknown>> {
+  const r = rng(seed);
+  for (let i = 0; i < n; i++) {
+    const features: Record<string, number | string> = {};
+    for (let k = 0; k < NUMERIC; k++) {
+      const u = 1 - r();
+      const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
+      features[`n${k}`] =
+        k % 3 === 0 ? z + shift * (k / NUMERIC) : k % 3 === 1 ? -Math.log(u) * (1 + shift) : r() * 100;
+    }
+    for (let k = 0; k < CATEGORICAL; k++) {
+      const card = [5, 10, 20, 50, 100, 200][k] as number;
+      features[`c${k}`] = `v${Math.floor(Math.pow(r(), 1 + shift) * card)}`;
+    }
+    const score = 1 / (1 + Math.exp(-(features.n0 as number)));
+    yield {
+      '@timestamp': new Date(start + Math.floor((i * DAY) / n)).toISOString(),
+      model: { name: MODEL, version: VERSION },
+      features,
+      prediction: { score, label: score > 0.5 ? '1' : '0' },
+    };
+  }
+}
+
+async function count(client: Client, from: number, to: number): Promise<number> {
+  const r = await client.count({
+    index: predictionStream(NS),
+    ignore_unavailable: true,
+    query: rangeQuery({ model: MODEL, version: VERSION }, new Date(from), new Date(to)),
+  });
+  return r.count;
+}
+
+async function ensureData(client: Client): Promise<void> {
+  await installTemplates(client);
+  for (const [n, start, seed, shift] of [
+    [N_REF, REF_START, 1, 0],
+    [N, WIN_START, 2, 0.2],
+  ] as const) {
+    const have = await count(client, start, start + DAY);
+    if (have === n) continue;
+    if (have !== 0)
+      throw new Error(`namespace ${NS} holds ${have} documents for a slot of ${n}: delete it first`);
+    const t = Date.now();
+    const result = await client.helpers.bulk({
+      datasource: documents(n, start, seed, shift),
+      onDocument: () => ({ create: { _index: predictionStream(NS) } }),
+      flushBytes: 8_000_000,
+      concurrency: 2,
+      refreshOnCompletion: true,
+    });
+    if (result.failed > 0) throw new Error(`${result.failed} documents failed`);
+    console.log(`indexed ${n} documents in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  await client.indices
+    .forcemerge({ index: predictionStream(NS), max_num_segments: 1 })
+    .catch(() => undefined);
+  if (!(await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench' }))) {
+    const profile = await profileFromElasticsearch(client, {
+      namespace: NS,
+      model: MODEL,
+      version: VERSION,
+      from: new Date(REF_START),
+      to: new Date(REF_START + DAY),
+    });
+    await saveBaseline(client, { model: MODEL, version: VERSION, id: 'bench' }, profile);
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/**
+ * Child process: the analyzer (so that its peak RSS is its own), interleaved with the same
+ * aggregation request sent alone, so that load from anything else on the machine hits both alike.
+ */
+async function childAnalyze(client: Client): Promise<void> {
+  const stored = await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench' });
+  if (!stored) throw new Error('no baseline');
+  const caps = await capabilities(client);
+  const fields = await monitoredFields(client, NS, {
+    from: new Date(WIN_START),
+    to: new Date(WIN_START + DAY),
+  });
+  const plan = windowAggregations(stored.profile, fields, { matrixStats: caps.matrixStats });
+  const withWrite: number[] = [];
+  const compute: number[] = [];
+  const took: number[] = [];
+  const esWall: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    for (const write of [false, true]) {
+      const t = performance.now();
+      await analyze(client, {
+        write,
+        requestCache: false,
+        namespace: NS,
+        model: MODEL,
+        version: VERSION,
+        from: new Date(WIN_START),
+        to: new Date(WIN_START + DAY),
+        windowMs: DAY,
+        windowSize: '1d',
+        reference: { type: 'baseline', id: 'bench' },
+      });
+      if (i > 0) (write ? withWrite : compute).push(performance.now() - t); // run 0 warms caches
+    }
+    const t = performance.now();
+    const r = await client.search({
+      index: predictionStream(NS),
+      size: 0,
+      track_total_hits: true,
+      request_cache: false,
+      query: rangeQuery({ model: MODEL, version: VERSION }, new Date(WIN_START), new Date(WIN_START + DAY)),
+      aggs: asAggs(plan.aggs),
+    });
+    if (i > 0) {
+      took.push(r.took);
+      esWall.push(performance.now() - t);
+    }
+  }
+  process.stdout.write(
+    `${JSON.stringify({
+      analyzerMs: median(withWrite),
+      computeMs: median(compute),
+      tookMs: median(took),
+      esWallMs: median(esWall),
+      runs: { withWrite, compute, took, esWall },
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
+    })}\n`,
+  );
+}
+
+async function exportColumns(
+  client: Client,
+  from: number,
+  to: number,
+): Promise<Map<string, Array<number | string>>> {
+  const columns = new Map<string, Array<number | string>>();
+  const pit = await client.openPointInTime({ index: predictionStream(NS), keep_alive: '2m' });
+  let after: unknown[] | undefined;
+  try {
+    for (;;) {
+      const r = await client.search<{ features: Record<string, number | string> }>({
+        size: 10_000,
+        pit: { id: pit.id, keep_alive: '2m' },
+        query: rangeQuery({ model: MODEL, version: VERSION }, new Date(from), new Date(to)),
+        _source: ['features'],
+        sort: [{ _shard_doc: 'asc' }],
+        ...(after ? { search_after: after as never } : {}),
+      });
+      const hits = r.hits.hits;
+      if (hits.length === 0) break;
+      for (const h of hits) {
+        for (const [k, v] of Object.entries(h._source?.features ?? {})) {
+          let col = columns.get(k);
+          if (!col) columns.set(k, (col = []));
+          col.push(v);
+        }
+      }
+      after = hits[hits.length - 1]?.sort as unknown[];
+    }
+  } finally {
+    await client.closePointInTime({ id: pit.id });
+  }
+  return columns;
+}
+
+async function exportAndCompute(client: Client): Promise<{ ms: number; rssMB: number }> {
+  const t = performance.now();
+  const ref = await exportColumns(client, REF_START, REF_START + DAY);
+  const cur = await exportColumns(client, WIN_START, WIN_START + DAY);
+  for (const [name, values] of cur) {
+    const r = ref.get(name) ?? [];
+    if (typeof values[0] === 'number') numericDrift(r as number[], values as number[]);
+    else {
+      const tally = (xs: Array<number | string>): Map<string, number> => {
+        const m = new Map<string, number>();
+        for (const x of xs) m.set(String(x), (m.get(String(x)) ?? 0) + 1);
+        return m;
+      };
+      categoricalDrift(tally(r), tally(values));
+    }
+  }
+  return { ms: performance.now() - t, rssMB: process.resourceUsage().maxRSS / 1024 };
+}
+
+async function main(): Promise<void> {
+  const client = new Client({ node: process.env.ES_URL ?? 'http://127.0.0.1:9250', requestTimeout: 600_000 });
+  try {
+    if (process.argv.includes('--child-analyze')) return await childAnalyze(client);
+    await ensureData(client);
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--child-analyze'],
+      {
+        env: process.env,
+        encoding: 'utf8',
+      },
+    );
+    if (child.status !== 0) throw new Error(`analyzer child failed: ${child.stderr}`);
+    const analyzer = JSON.parse(child.stdout.trim().split('\n').pop() as string) as {
+      analyzerMs: number;
+      computeMs: number;
+      tookMs: number;
+      esWallMs: number;
+      runs: unknown;
+      maxRssMB: number;
+    };
+    const es = { tookMs: analyzer.tookMs, wallMs: analyzer.esWallMs };
+    console.log(`runs (ms): ${JSON.stringify(analyzer.runs)}`);
+    console.log(
+      `documents in the window: ${N}, reference: ${N_REF}, features: ${NUMERIC} numeric + ${CATEGORICAL} categorical`,
+    );
+    console.log(
+      `analyzer wall time (median of 3 warm runs): ${analyzer.analyzerMs.toFixed(0)} ms, peak RSS ${analyzer.maxRssMB.toFixed(0)} MB`,
+    );
+    console.log(`Elasticsearch alone, same request: took ${es.tookMs} ms (wall ${es.wallMs.toFixed(0)} ms)`);
+    console.log(`analyzer without writing results (median of 3): ${analyzer.computeMs.toFixed(0)} ms`);
+    console.log(
+      `analyzer (no write) / Elasticsearch wall: ${(analyzer.computeMs / es.wallMs).toFixed(2)}x; / took: ${(analyzer.computeMs / es.tookMs).toFixed(2)}x`,
+    );
+    console.log(
+      `analyzer (with write) / Elasticsearch wall: ${(analyzer.analyzerMs / es.wallMs).toFixed(2)}x`,
+    );
+    if (!process.env.BENCH_SKIP_EXPORT) {
+      const exp = await exportAndCompute(client);
+      console.log(`export-and-compute: ${(exp.ms / 1000).toFixed(1)} s, peak RSS ${exp.rssMB.toFixed(0)} MB`);
+      console.log(
+        `export-and-compute / analyzer (with write): ${(exp.ms / analyzer.analyzerMs).toFixed(1)}x`,
+      );
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+await main();

@@ -1,0 +1,279 @@
+/**
+ * The drift and quality job: for a model (one version, or each version found), a namespace and a
+ * time range cut into windows, compare every window with the reference (a stored baseline or a
+ * reference window profiled on the fly) and write the results. Each window is one size-0 search
+ * (all fields at once); the statistics are computed here from the aggregation answer.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { profileFromElasticsearch } from '../profiles/from-elasticsearch.js';
+import type { DatasetProfile } from '../profiles/types.js';
+import { DEFAULT_BASELINE_ID, getBaseline } from '../profiles/store.js';
+import type { DriftConfig } from '../stats/drift/index.js';
+import { asAggs, totalHits } from './aggs.js';
+import { capabilities } from './capabilities.js';
+import { evaluateWindow, windowAggregations, type FieldResult } from './evaluate.js';
+import {
+  type PendingDocument,
+  type WindowSummary,
+  type WriteReport,
+  windowDocuments,
+  writeResults,
+} from './results.js';
+import { monitoredFields, predictionStream, rangeQuery } from './source.js';
+import { splitWindows, type Window } from './windows.js';
+
+export type ReferenceSpec =
+  | { type: 'baseline'; id?: string }
+  | { type: 'window'; from: Date; to: Date }
+  | { type: 'profile'; id: string; profile: DatasetProfile };
+
+export interface AnalyzeOptions {
+  namespace: string;
+  model: string;
+  /** Omit for every version that has predictions in the range. */
+  version?: string;
+  from: Date;
+  to: Date;
+  windowMs: number;
+  /** Window size as the user wrote it, recorded in results (`1h`). */
+  windowSize?: string;
+  /** Windows are aligned to multiples of the size from this instant (default the Unix epoch). */
+  anchor?: Date;
+  reference: ReferenceSpec;
+  /** Write result documents (default true). */
+  write?: boolean;
+  refresh?: boolean;
+  /**
+   * Sample windows with more documents than this (random_sampler, when the cluster has it) at the
+   * probability that keeps about this many. Undefined: never sample.
+   */
+  sampleAbove?: number;
+  config?: Record<string, DriftConfig>;
+  correlationThreshold?: number;
+  /** Use the shard request cache for window searches (default: Elasticsearch's default). Benchmarks turn it off. */
+  requestCache?: boolean;
+}
+
+export interface WindowAnalysis {
+  start: string;
+  end: string;
+  count: number;
+  sample?: { probability: number; documents: number; ks_error_95: number };
+  fields: FieldResult[];
+  summary: WindowSummary;
+}
+
+export interface VersionAnalysis {
+  version: string;
+  reference: { id: string; type: string; count: number; source: DatasetProfile['source'] };
+  windows: WindowAnalysis[];
+}
+
+export interface AnalyzeResult {
+  model: string;
+  namespace: string;
+  versions: VersionAnalysis[];
+  written?: WriteReport;
+  /** Versions skipped and why (e.g. no baseline). */
+  skipped: Array<{ version: string; reason: string }>;
+}
+
+export class AnalyzeError extends Error {
+  override name = 'AnalyzeError';
+}
+
+export async function analyze(client: Client, options: AnalyzeOptions): Promise<AnalyzeResult> {
+  const windows = splitWindows(options.from, options.to, options.windowMs, options.anchor);
+  const versions = options.version !== undefined ? [options.version] : await versionsInRange(client, options);
+  if (versions.length === 0) {
+    throw new AnalyzeError(
+      `No predictions of model ${options.model} in ${predictionStream(options.namespace)} between ${options.from.toISOString()} and ${options.to.toISOString()}`,
+    );
+  }
+  const caps = await capabilities(client);
+  const result: AnalyzeResult = {
+    model: options.model,
+    namespace: options.namespace,
+    versions: [],
+    skipped: [],
+  };
+  const documents: PendingDocument[] = [];
+  for (const version of versions) {
+    const reference = await resolveReference(client, options, version);
+    if ('reason' in reference) {
+      result.skipped.push({ version, reason: reference.reason });
+      continue;
+    }
+    const analysis: VersionAnalysis = {
+      version,
+      reference: {
+        id: reference.id,
+        type: reference.type,
+        count: reference.profile.rowCount,
+        source: reference.profile.source,
+      },
+      windows: [],
+    };
+    // One field list for the whole range: unexpected fields are then checked in every window.
+    const windowFields = await monitoredFields(client, options.namespace, {
+      from: options.from,
+      to: options.to,
+    });
+    for (const w of windows) {
+      const wa = await analyzeWindow(
+        client,
+        options,
+        version,
+        reference.profile,
+        windowFields,
+        w,
+        caps.randomSampler,
+        caps.matrixStats,
+      );
+      analysis.windows.push(wa);
+      documents.push(
+        ...windowDocuments(
+          {
+            model: options.model,
+            version,
+            start: w.start,
+            end: w.end,
+            windowSize: options.windowSize ?? `${options.windowMs}ms`,
+            count: wa.count,
+            reference: { id: reference.id, type: reference.type, count: reference.profile.rowCount },
+            ...(wa.sample ? { sample: { probability: wa.sample.probability } } : {}),
+          },
+          wa.fields,
+          wa.summary,
+        ),
+      );
+    }
+    result.versions.push(analysis);
+  }
+  if (result.versions.length === 0) {
+    throw new AnalyzeError(result.skipped.map((s) => `version ${s.version}: ${s.reason}`).join('; '));
+  }
+  if (options.write !== false && documents.length > 0) {
+    result.written = await writeResults(client, options.namespace, documents, { refresh: options.refresh });
+  }
+  return result;
+}
+
+async function versionsInRange(client: Client, options: AnalyzeOptions): Promise<string[]> {
+  const r = await client.search({
+    index: predictionStream(options.namespace),
+    ignore_unavailable: true,
+    allow_no_indices: true,
+    size: 0,
+    query: rangeQuery({ model: options.model }, options.from, options.to),
+    aggs: { v: { terms: { field: 'model.version', size: 1000 } } },
+  });
+  const buckets = (r.aggregations?.v as { buckets?: Array<{ key: string }> } | undefined)?.buckets ?? [];
+  return buckets.map((b) => String(b.key)).sort();
+}
+
+async function resolveReference(
+  client: Client,
+  options: AnalyzeOptions,
+  version: string,
+): Promise<{ id: string; type: string; profile: DatasetProfile } | { reason: string }> {
+  const ref = options.reference;
+  if (ref.type === 'profile') return { id: ref.id, type: 'profile', profile: ref.profile };
+  if (ref.type === 'baseline') {
+    const id = ref.id ?? DEFAULT_BASELINE_ID;
+    const stored = await getBaseline(client, { model: options.model, version, id });
+    if (!stored) {
+      return {
+        reason: `no baseline "${id}" for model ${options.model} version ${version}: create one with mlmon baseline, or pass --reference-from/--reference-to`,
+      };
+    }
+    return { id, type: 'baseline', profile: stored.profile };
+  }
+  try {
+    const profile = await profileFromElasticsearch(client, {
+      namespace: options.namespace,
+      model: options.model,
+      version,
+      from: ref.from,
+      to: ref.to,
+    });
+    return { id: `window:${ref.from.toISOString()}/${ref.to.toISOString()}`, type: 'window', profile };
+  } catch (error) {
+    return { reason: (error as Error).message };
+  }
+}
+
+async function analyzeWindow(
+  client: Client,
+  options: AnalyzeOptions,
+  version: string,
+  profile: DatasetProfile,
+  windowFields: Awaited<ReturnType<typeof monitoredFields>>,
+  w: Window,
+  canSample: boolean,
+  matrixStats: boolean,
+): Promise<WindowAnalysis> {
+  const query = rangeQuery({ model: options.model, version }, w.start, w.end);
+  const plan = windowAggregations(profile, windowFields, { matrixStats });
+  const index = predictionStream(options.namespace);
+  let probability: number | undefined;
+  if (options.sampleAbove !== undefined && canSample) {
+    const c = await client.count({ index, query, ignore_unavailable: true, allow_no_indices: true });
+    // random_sampler takes p < 0.5 (or exactly 1): sample only when that saves at least half.
+    const p = options.sampleAbove / c.count;
+    if (p < 0.5) probability = p;
+  }
+  const r = await client.search({
+    index,
+    ignore_unavailable: true,
+    allow_no_indices: true,
+    size: 0,
+    track_total_hits: true,
+    ...(options.requestCache !== undefined ? { request_cache: options.requestCache } : {}),
+    query,
+    aggs: asAggs(
+      probability === undefined
+        ? plan.aggs
+        : { sample: { random_sampler: { probability, seed: 42 }, aggs: plan.aggs } },
+    ),
+  });
+  const count = totalHits(r);
+  const base = { start: w.start.toISOString(), end: w.end.toISOString(), count };
+  if (count === 0) return { ...base, fields: [], summary: summarize([]) };
+  const aggs =
+    probability === undefined ? r.aggregations : (r.aggregations as Record<string, unknown>).sample;
+  const sampled = probability === undefined ? count : Math.round(count * probability);
+  const fields = evaluateWindow(profile, plan, aggs, probability === undefined ? count : sampled, {
+    config: options.config,
+    correlationThreshold: options.correlationThreshold,
+    sampleProbability: probability,
+  });
+  return {
+    ...base,
+    ...(probability !== undefined
+      ? {
+          // DKW: the sample CDF is within this of the window's CDF with 95 % probability.
+          sample: {
+            probability,
+            documents: sampled,
+            ks_error_95: Math.sqrt(Math.log(2 / 0.05) / (2 * sampled)),
+          },
+        }
+      : {}),
+    fields,
+    summary: summarize(fields),
+  };
+}
+
+export function summarize(fields: readonly FieldResult[]): WindowSummary {
+  const features = fields.filter((f) => f.role === 'feature' && f.drift);
+  const drifted = features.filter((f) => f.drift?.detected).map((f) => f.name);
+  return {
+    features: features.length,
+    drifted: drifted.length,
+    drift_share: features.length > 0 ? drifted.length / features.length : 0,
+    drifted_features: drifted,
+    outputs_drifted: fields.filter((f) => f.role !== 'feature' && f.drift?.detected).map((f) => f.name),
+    concept_drifted: fields.filter((f) => f.concept?.detected).map((f) => f.name),
+  };
+}

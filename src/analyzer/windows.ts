@@ -1,0 +1,70 @@
+/**
+ * Analysis windows. A range [from, to) is cut at multiples of the window size counted from an
+ * anchor (the Unix epoch by default), so that scheduled runs and re-runs produce the same windows
+ * and hence the same result ids; the first and last windows are clipped to the range.
+ */
+
+export class WindowError extends Error {
+  override name = 'WindowError';
+}
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+};
+
+/** `30s`, `15m`, `1h`, `1d`, `1w` → milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(text.trim());
+  if (!m) throw new WindowError(`"${text}" is not a duration: use a number and a unit, e.g. 15m, 1h, 1d, 1w`);
+  const ms = Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+  if (ms <= 0) throw new WindowError(`duration "${text}" must be positive`);
+  return ms;
+}
+
+/** An ISO-8601 time, or `now`, or `now-<duration>` (relative to `now`). */
+export function parseTime(text: string, now: Date = new Date()): Date {
+  const t = text.trim();
+  const rel = /^now(?:-(.+))?$/.exec(t);
+  if (rel) return new Date(now.getTime() - (rel[1] ? parseDuration(rel[1]) : 0));
+  // Only accept date-like strings: Date.parse would take "1" or "May" too.
+  if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t)) {
+    throw new WindowError(`"${text}" is not a time: use ISO 8601 (2024-05-01T00:00:00Z), now or now-1d`);
+  }
+  const d = new Date(/T|\s/.test(t) && !/(Z|[+-]\d{2}:?\d{2})$/.test(t) ? `${t.replace(' ', 'T')}Z` : t);
+  if (Number.isNaN(d.getTime())) throw new WindowError(`"${text}" is not a valid time`);
+  return d;
+}
+
+export interface Window {
+  start: Date;
+  end: Date;
+}
+
+/** Largest number of windows one call may produce (a typo like --window 1s over a year). */
+export const MAX_WINDOWS = 10_000;
+
+export function splitWindows(from: Date, to: Date, sizeMs: number, anchor: Date = new Date(0)): Window[] {
+  const f = from.getTime();
+  const t = to.getTime();
+  if (!(t > f))
+    throw new WindowError(`--to (${to.toISOString()}) must be after --from (${from.toISOString()})`);
+  if (!(sizeMs > 0)) throw new WindowError('window size must be positive');
+  const a = anchor.getTime();
+  const firstBoundary = a + Math.floor((f - a) / sizeMs) * sizeMs;
+  const count = Math.ceil((t - firstBoundary) / sizeMs);
+  if (count > MAX_WINDOWS) {
+    throw new WindowError(
+      `${count} windows of ${sizeMs} ms between --from and --to; the limit is ${MAX_WINDOWS}`,
+    );
+  }
+  const out: Window[] = [];
+  for (let s = firstBoundary; s < t; s += sizeMs) {
+    out.push({ start: new Date(Math.max(s, f)), end: new Date(Math.min(s + sizeMs, t)) });
+  }
+  return out;
+}

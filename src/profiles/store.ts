@@ -1,0 +1,167 @@
+/**
+ * Baselines: reference profiles stored in the `mlmon-baselines` index, one document per
+ * (model, version, baseline id). The profile is stored unindexed (read whole by id); what it came
+ * from (file path or namespace and time window), its size and its fields are indexed for listing.
+ */
+import { createHash } from 'node:crypto';
+import type { Client } from '@elastic/elasticsearch';
+import type { DatasetProfile } from './types.js';
+
+export const BASELINES_INDEX = 'mlmon-baselines';
+export const DEFAULT_BASELINE_ID = 'default';
+
+export interface BaselineKey {
+  model: string;
+  version: string;
+  /** Baseline id within the model version (default `default`). */
+  id?: string;
+}
+
+export interface StoredBaseline {
+  model: string;
+  version: string;
+  id: string;
+  created: string;
+  profile: DatasetProfile;
+}
+
+/** Where a baseline's data came from, as indexed for listing. */
+export interface BaselineSource {
+  type: 'file' | 'elasticsearch';
+  path?: string;
+  namespace?: string;
+  from?: string;
+  to?: string;
+}
+
+export function describeSource(source: DatasetProfile['source']): BaselineSource {
+  if (source.kind === 'file') return { type: 'file', path: source.path };
+  const ns = /^logs-mlmon\.prediction-(.+)$/.exec(source.index)?.[1];
+  return { type: 'elasticsearch', ...(ns ? { namespace: ns } : {}), from: source.from, to: source.to };
+}
+
+export interface BaselineSummary extends Omit<StoredBaseline, 'profile'> {
+  source: BaselineSource;
+  count: number;
+  features: string[];
+}
+
+export class BaselineExistsError extends Error {
+  override name = 'BaselineExistsError';
+}
+
+/** Deterministic document id: one document per (model, version, baseline id), whatever characters they hold. */
+export function baselineDocumentId(key: BaselineKey): string {
+  return createHash('sha256')
+    .update(JSON.stringify([key.model, key.version, key.id ?? DEFAULT_BASELINE_ID]))
+    .digest('hex')
+    .slice(0, 40);
+}
+
+/**
+ * Store a profile. Refuses to overwrite an existing baseline unless `replace` is set (a baseline
+ * silently changing under stored results would make old and new results incomparable).
+ */
+export async function saveBaseline(
+  client: Client,
+  key: BaselineKey,
+  profile: DatasetProfile,
+  options: { replace?: boolean; refresh?: boolean } = {},
+): Promise<StoredBaseline> {
+  const id = key.id ?? DEFAULT_BASELINE_ID;
+  const created = new Date().toISOString();
+  const document = {
+    '@timestamp': created,
+    model: { name: key.model, version: key.version },
+    baseline: {
+      id,
+      created,
+      source: describeSource(profile.source),
+      count: profile.rowCount,
+      features: Object.keys(profile.features),
+    },
+    profile,
+  };
+  try {
+    await client.index({
+      index: BASELINES_INDEX,
+      id: baselineDocumentId(key),
+      op_type: options.replace ? 'index' : 'create',
+      document,
+      refresh: options.refresh === false ? false : 'wait_for',
+    });
+  } catch (error) {
+    if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 409) {
+      throw new BaselineExistsError(
+        `Baseline "${id}" of model ${key.model} version ${key.version} exists; pass --replace to overwrite it.`,
+      );
+    }
+    throw error;
+  }
+  return { model: key.model, version: key.version, id, created, profile };
+}
+
+interface BaselineDocument {
+  model: { name: string; version: string };
+  baseline: {
+    id: string;
+    created: string;
+    source: BaselineSource;
+    count: number;
+    features: string[];
+  };
+  profile: DatasetProfile;
+}
+
+/** The stored baseline, or undefined when there is none. */
+export async function getBaseline(client: Client, key: BaselineKey): Promise<StoredBaseline | undefined> {
+  try {
+    const doc = await client.get<BaselineDocument>({ index: BASELINES_INDEX, id: baselineDocumentId(key) });
+    const s = doc._source;
+    if (!s) return undefined;
+    return {
+      model: s.model.name,
+      version: s.model.version,
+      id: s.baseline.id,
+      created: s.baseline.created,
+      profile: s.profile,
+    };
+  } catch (error) {
+    if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+/** Stored baselines (without their profiles), newest first, optionally for one model. */
+export async function listBaselines(
+  client: Client,
+  filter: { model?: string } = {},
+): Promise<BaselineSummary[]> {
+  try {
+    const r = await client.search<BaselineDocument>({
+      index: BASELINES_INDEX,
+      size: 1000,
+      _source: ['model', 'baseline'],
+      query: filter.model ? { term: { 'model.name': filter.model } } : { match_all: {} },
+      sort: [{ 'baseline.created': 'desc' }],
+    });
+    return r.hits.hits.flatMap((h) => {
+      const s = h._source;
+      if (!s) return [];
+      return [
+        {
+          model: s.model.name,
+          version: s.model.version,
+          id: s.baseline.id,
+          created: s.baseline.created,
+          source: s.baseline.source,
+          count: s.baseline.count,
+          features: s.baseline.features,
+        },
+      ];
+    });
+  } catch (error) {
+    if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return [];
+    throw error;
+  }
+}

@@ -1,0 +1,54 @@
+import type { Client } from '@elastic/elasticsearch';
+import { installTemplates } from '../../src/elastic/templates.js';
+
+/** Deterministic PRNG (mulberry32): tests must not depend on Math.random. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function normal(rand: () => number): number {
+  const u = 1 - rand();
+  const v = rand();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+export interface PredictionInput {
+  timestamp: Date;
+  model?: string;
+  version?: string;
+  features: Record<string, number | string | null>;
+  prediction?: Record<string, number | string>;
+  quality?: Record<string, string[]>;
+}
+
+/** Index prediction documents as the logger would (field names of DESIGN.md), refresh at the end. */
+export async function indexPredictions(
+  client: Client,
+  namespace: string,
+  rows: readonly PredictionInput[],
+  defaults: { model: string; version: string },
+): Promise<void> {
+  await installTemplates(client);
+  const datasource = rows.map((r) => ({
+    '@timestamp': r.timestamp.toISOString(),
+    model: { name: r.model ?? defaults.model, version: r.version ?? defaults.version },
+    features: r.features,
+    ...(r.prediction ? { prediction: r.prediction } : {}),
+    ...(r.quality ? { mlmon: { quality: r.quality } } : {}),
+  }));
+  const result = await client.helpers.bulk({
+    datasource,
+    onDocument: () => ({ create: { _index: `logs-mlmon.prediction-${namespace}` } }),
+    flushBytes: 5_000_000,
+    concurrency: 2,
+    refreshOnCompletion: true,
+  });
+  if (result.failed > 0) throw new Error(`${result.failed} documents failed to index`);
+}
