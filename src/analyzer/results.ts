@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
+import { upsertIntoDataStream } from '../elastic/upsert.js';
 import { finiteOrNull } from '../profiles/profile.js';
 import type { FieldResult } from './evaluate.js';
 
@@ -129,128 +130,31 @@ function jsonSafe<T extends object>(o: T): Record<string, unknown> {
 export interface WriteReport {
   created: number;
   overwritten: number;
+  unchanged: number;
 }
 
-/** Write documents (create new ids, overwrite existing ones wherever they are). */
+/** Write documents: create new ids, replace existing ones wherever they are (see upsert.ts). */
 export async function writeResults(
   client: Client,
   namespace: string,
   documents: readonly PendingDocument[],
   options: { refresh?: boolean } = {},
 ): Promise<WriteReport> {
-  const report: WriteReport = { created: 0, overwritten: 0 };
-  let pending = [...documents];
-  // A second pass handles races with another writer (a create that found the id taken, an
-  // overwrite whose sequence number moved); more conflicts than that are an error.
-  for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
-    const located = await locate(client, namespace, pending);
-    const operations: unknown[] = [];
-    for (const d of pending) {
-      const where = located.get(`${d.stream}/${d.id}`);
-      if (where) {
-        operations.push(
-          {
-            index: {
-              _index: where.index,
-              _id: d.id,
-              if_seq_no: where.seqNo,
-              if_primary_term: where.primaryTerm,
-            },
-          },
-          d.document,
-        );
-      } else {
-        operations.push({ create: { _index: resultStream(d.stream, namespace), _id: d.id } }, d.document);
-      }
-    }
-    const response = await client.bulk({ operations, refresh: options.refresh ? 'wait_for' : false });
-    const retry: PendingDocument[] = [];
-    const failures: string[] = [];
-    response.items.forEach((item, k) => {
-      const [action, result] = Object.entries(item)[0] as [
-        string,
-        { status: number; error?: { type?: string; reason?: string } },
-      ];
-      const doc = pending[k] as PendingDocument;
-      if (result.status >= 200 && result.status < 300) {
-        if (action === 'create') report.created++;
-        else report.overwritten++;
-      } else if (result.status === 409) retry.push(doc);
-      else
-        failures.push(
-          `${resultStream(doc.stream, namespace)}/${doc.id}: ${result.error?.type}: ${result.error?.reason}`,
-        );
-    });
-    if (failures.length > 0) {
-      throw new Error(
-        `Writing ${failures.length} result document(s) failed: ${failures.slice(0, 3).join('; ')}`,
-      );
-    }
-    pending = retry;
-  }
-  if (pending.length > 0)
-    throw new Error(`${pending.length} result document(s) kept conflicting with another writer`);
-  return report;
-}
-
-interface Location {
-  index: string;
-  seqNo: number;
-  primaryTerm: number;
-}
-
-/**
- * Where each id already is, across every backing index of its stream. A real-time multi-get (not a
- * search) so that documents written a moment ago, not yet refreshed, are found too.
- */
-async function locate(
-  client: Client,
-  namespace: string,
-  documents: readonly PendingDocument[],
-): Promise<Map<string, Location>> {
-  const found = new Map<string, Location>();
+  const report: WriteReport = { created: 0, overwritten: 0, unchanged: 0 };
   for (const stream of ['drift', 'quality'] as const) {
-    const ids = documents.filter((d) => d.stream === stream).map((d) => d.id);
-    if (ids.length === 0) continue;
-    const backing = await backingIndices(client, resultStream(stream, namespace));
-    if (backing.length === 0) continue;
-    for (let i = 0; i < ids.length; i += 1000) {
-      const chunk = ids.slice(i, i + 1000);
-      const r = await client.mget({
-        docs: backing.flatMap((index) => chunk.map((id) => ({ _index: index, _id: id }))),
-        _source: false,
-      });
-      for (const d of r.docs) {
-        const hit = d as {
-          _index: string;
-          _id: string;
-          found?: boolean;
-          _seq_no?: number;
-          _primary_term?: number;
-        };
-        if (hit.found && hit._seq_no !== undefined && hit._primary_term !== undefined) {
-          found.set(`${stream}/${hit._id}`, {
-            index: hit._index,
-            seqNo: hit._seq_no,
-            primaryTerm: hit._primary_term,
-          });
-        }
-      }
+    const docs = documents
+      .filter((d) => d.stream === stream)
+      .map((d) => ({ id: d.id, document: d.document }));
+    if (docs.length === 0) continue;
+    const name = resultStream(stream, namespace);
+    const written = await upsertIntoDataStream(client, name, docs, { refresh: options.refresh });
+    if (written.failed.length > 0) {
+      const sample = written.failed.slice(0, 3).map((f) => `${name}/${f.id}: ${f.status} ${f.reason}`);
+      throw new Error(`Writing ${written.failed.length} result document(s) failed: ${sample.join('; ')}`);
     }
+    report.created += written.created;
+    report.overwritten += written.updated;
+    report.unchanged += written.unchanged;
   }
-  return found;
-}
-
-/** Backing indices of a data stream (or the index itself when it is a plain index); [] when absent. */
-async function backingIndices(client: Client, name: string): Promise<string[]> {
-  let r;
-  try {
-    r = await client.indices.resolveIndex({ name, expand_wildcards: 'all' });
-  } catch (error) {
-    if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return [];
-    throw error;
-  }
-  const ds = r.data_streams.find((d) => d.name === name);
-  if (ds) return Array.isArray(ds.backing_indices) ? ds.backing_indices : [ds.backing_indices];
-  return r.indices.filter((x) => x.name === name).map((x) => x.name);
+  return report;
 }

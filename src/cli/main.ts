@@ -28,10 +28,6 @@ const commands: Record<string, CommandEntry> = {
     summary: 'analyze windows now and write drift and quality results',
     load: async () => (await import('./commands/analyze.js')).analyzeCommand,
   },
-  compare: {
-    summary: 'drift between two local files, no Elasticsearch needed',
-    load: async () => (await import('./commands/compare.js')).compareCommand,
-  },
 };
 
 function usage(): string {

@@ -3,7 +3,7 @@
  * replaces the document instead of adding a second one.
  *
  * Data streams accept only `op_type: create`, and an `_id` is unique only within one backing
- * index. So we search the whole stream for the ids first: a found document is replaced in the
+ * index. So we look the ids up in every backing index first (real-time multi-get): a found document is replaced in the
  * backing index that holds it (`_index`, with `if_seq_no` / `if_primary_term`, which is how Elastic
  * documents updating a document in a data stream); a missing one is created. A concurrent writer
  * that got there in between makes that write fail with 409; we look again and retry a few times,
@@ -35,6 +35,56 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Backing indices of a data stream (or the index itself when it is a plain index); [] when absent. */
+export async function backingIndices(client: Client, name: string): Promise<string[]> {
+  const resolved = await client.indices.resolveIndex({ name, expand_wildcards: 'all' }, { ignore: [404] });
+  const stream = (resolved.data_streams ?? []).find((d) => d.name === name);
+  if (stream)
+    return Array.isArray(stream.backing_indices) ? stream.backing_indices : [stream.backing_indices];
+  return (resolved.indices ?? []).filter((x) => x.name === name).map((x) => x.name);
+}
+
+interface Location {
+  index: string;
+  seqNo: number;
+  primaryTerm: number;
+  source: unknown;
+}
+
+/**
+ * Where each id already is, across every backing index. A real-time multi-get, not a search, so a
+ * document written a moment ago (not yet refreshed) is found too.
+ */
+async function locate(client: Client, dataStream: string, ids: string[]): Promise<Map<string, Location>> {
+  const found = new Map<string, Location>();
+  const backing = await backingIndices(client, dataStream);
+  for (let i = 0; i < ids.length && backing.length > 0; i += 1000) {
+    const chunk = ids.slice(i, i + 1000);
+    const response = await client.mget({
+      docs: backing.flatMap((index) => chunk.map((id) => ({ _index: index, _id: id }))),
+    });
+    for (const doc of response.docs) {
+      const hit = doc as {
+        _index: string;
+        _id: string;
+        found?: boolean;
+        _seq_no?: number;
+        _primary_term?: number;
+        _source?: unknown;
+      };
+      if (hit.found && hit._seq_no !== undefined && hit._primary_term !== undefined) {
+        found.set(hit._id, {
+          index: hit._index,
+          seqNo: hit._seq_no,
+          primaryTerm: hit._primary_term,
+          source: hit._source,
+        });
+      }
+    }
+  }
+  return found;
+}
+
 export async function upsertIntoDataStream(
   client: Client,
   dataStream: string,
@@ -49,37 +99,28 @@ export async function upsertIntoDataStream(
   for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt++) {
     // Look first: ids are unique per backing index only, so after a rollover a blind `create`
     // would add a second copy in the new write index instead of answering 409.
-    if (attempt > 0) await client.indices.refresh({ index: dataStream, ignore_unavailable: true });
-    const found = await client.search<Record<string, unknown>>(
-      {
-        index: dataStream,
-        query: { ids: { values: pending } },
-        size: pending.length,
-        seq_no_primary_term: true,
-      },
-      { ignore: [404] },
-    );
+    const located = await locate(client, dataStream, pending);
     const operations: unknown[] = [];
-    const located = new Set<string>();
-    for (const hit of found.hits?.hits ?? []) {
-      const id = hit._id as string;
-      located.add(id);
-      const wanted = byId.get(id);
-      if (!wanted) continue;
-      if (canonical(hit._source) === canonical(wanted.document)) {
-        result.unchanged++;
-        continue;
-      }
-      operations.push(
-        {
-          index: { _index: hit._index, _id: id, if_seq_no: hit._seq_no, if_primary_term: hit._primary_term },
-        },
-        wanted.document,
-      );
-    }
     for (const id of pending) {
-      if (!located.has(id))
-        operations.push({ create: { _index: dataStream, _id: id } }, byId.get(id)?.document);
+      const wanted = byId.get(id) as UpsertDocument;
+      const where = located.get(id);
+      if (!where) {
+        operations.push({ create: { _index: dataStream, _id: id } }, wanted.document);
+      } else if (canonical(where.source) === canonical(wanted.document)) {
+        result.unchanged++;
+      } else {
+        operations.push(
+          {
+            index: {
+              _index: where.index,
+              _id: id,
+              if_seq_no: where.seqNo,
+              if_primary_term: where.primaryTerm,
+            },
+          },
+          wanted.document,
+        );
+      }
     }
     const retry: string[] = [];
     if (operations.length > 0) {

@@ -173,6 +173,6 @@ function printTable(io: CommandIO, result: AnalyzeResult): void {
   }
   if (result.written)
     io.stdout.write(
-      `\nwrote ${result.written.created} new and ${result.written.overwritten} overwritten result documents\n`,
+      `\nwrote ${result.written.created} new, ${result.written.overwritten} replaced and ${result.written.unchanged} unchanged result documents\n`,
     );
 }
