@@ -24,7 +24,7 @@ import {
   type PredictionEvent,
   type ServiceRef,
 } from '../schema/prediction.js';
-import { SHIPPER_DEFAULTS, Shipper, type Counters } from './shipper.js';
+import { Kind, SHIPPER_DEFAULTS, Shipper, type Counters } from './shipper.js';
 import { ResourceSampler } from './sampler.js';
 import type { FsyncPolicy } from './spool.js';
 
@@ -89,6 +89,36 @@ export function normalizeNamespace(ns: unknown): string {
   return cleaned.replace(/_/g, '').length === 0 ? 'default' : cleaned;
 }
 
+const PREDICTION = 0;
+const OUTCOME = 1;
+/**
+ * Deferred events past which the caller's own call builds them (a caller logging in a long
+ * synchronous loop never lets the event loop turn; this bounds the memory that can take).
+ */
+const MAX_PENDING = 4096;
+
+interface Pending {
+  kind: number;
+  id: string;
+  now: number;
+  event: unknown;
+}
+
+/**
+ * A shallow copy of the event and of its `features` (when that is a plain object), so that a caller
+ * who reuses or mutates those objects after logging does not change what is logged. Deeper objects
+ * are read when the document is built, on the next turn of the event loop.
+ */
+function snapshot(event: object): object {
+  const copy: Record<string, unknown> = { ...(event as Record<string, unknown>) };
+  const features = copy.features;
+  if (typeof features === 'object' && features !== null && !Array.isArray(features)) {
+    const proto = Object.getPrototypeOf(features) as unknown;
+    if (proto === Object.prototype || proto === null) copy.features = { ...(features as object) };
+  }
+  return copy;
+}
+
 function defaultWarn(message: string): void {
   process.emitWarning(message, 'MlmonWarning');
 }
@@ -104,6 +134,8 @@ export class LoggerCore {
   readonly context: DocumentContext;
   readonly closeTimeoutMs: number;
   private sampler: ResourceSampler | undefined;
+  private pending: Pending[] = [];
+  private drainScheduled = false;
   private closing: Promise<Counters> | undefined;
 
   constructor(options: PredictionLoggerOptions = {}) {
@@ -158,6 +190,7 @@ export class LoggerCore {
       warnIntervalMs: options.warnIntervalMs ?? d.warnIntervalMs,
       warn,
     });
+    this.shipper.beforeCycle = () => this.drain();
     if (options.sampleResources) {
       const intervalMs =
         typeof options.sampleResources === 'object' ? (options.sampleResources.intervalMs ?? 10_000) : 10_000;
@@ -173,19 +206,18 @@ export class LoggerCore {
     return this.shipper.counters;
   }
 
-  /** Logs one prediction; returns its id. Never throws. */
+  /**
+   * Logs one prediction; returns its id. Never throws.
+   *
+   * On the caller's path this only picks the id, reads the clock, takes a shallow snapshot of the
+   * event and of its `features`, and appends to an array. Normalising and serialising happen on the
+   * next turn of the event loop (or in the flush cycle), like pino's asynchronous mode.
+   */
   logPrediction(event: PredictionEvent | unknown): string {
     const now = Date.now();
-    let id: string;
     const raw = read(event, 'id');
-    id = isUsableId(raw) ? raw : uuidv7(now);
-    try {
-      const built = buildPredictionDocument(event, id, now, this.context);
-      if (built.ok) this.shipper.enqueue(this.predictionIndex, id, JSON.stringify(built.doc));
-      else this.rejectEvent(id, this.predictionIndex, event, built.reason);
-    } catch (error) {
-      id = this.failed(id, this.predictionIndex, event, error);
-    }
+    const id = isUsableId(raw) ? raw : uuidv7(now);
+    this.defer(PREDICTION, id, now, event);
     return id;
   }
 
@@ -193,14 +225,60 @@ export class LoggerCore {
   logOutcome(event: OutcomeEvent | unknown): string {
     const now = Date.now();
     const id = uuidv7(now);
-    try {
-      const built = buildOutcomeDocument(event, now, this.context);
-      if (built.ok) this.shipper.enqueue(this.outcomeIndex, id, JSON.stringify(built.doc));
-      else this.rejectEvent(id, this.outcomeIndex, event, built.reason);
-    } catch (error) {
-      this.failed(id, this.outcomeIndex, event, error);
-    }
+    this.defer(OUTCOME, id, now, event);
     return id;
+  }
+
+  private defer(kind: number, id: string, now: number, event: unknown): void {
+    this.shipper.counters.accepted++;
+    let snap = event;
+    if (typeof event === 'object' && event !== null) {
+      try {
+        snap = snapshot(event);
+      } catch {
+        // A hostile object (throwing getter, proxy): build now, with the guarded reads of the builder.
+        this.build(kind, id, now, event);
+        return;
+      }
+    }
+    const pending = this.pending;
+    pending.push({ kind, id, now, event: snap });
+    if (pending.length === 1) {
+      if (!this.drainScheduled) {
+        this.drainScheduled = true;
+        setImmediate(this.drainNow);
+      }
+    } else if (pending.length >= MAX_PENDING) this.drain();
+  }
+
+  private readonly drainNow = () => {
+    this.drainScheduled = false;
+    this.drain();
+  };
+
+  /** Builds the deferred documents and hands them to the shipper. Never throws. */
+  drain(): void {
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    this.pending = [];
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i] as Pending;
+      this.build(p.kind, p.id, p.now, p.event);
+    }
+  }
+
+  private build(kind: number, id: string, now: number, event: unknown): void {
+    const target = kind === PREDICTION ? this.predictionIndex : this.outcomeIndex;
+    try {
+      const built =
+        kind === PREDICTION
+          ? buildPredictionDocument(event, id, now, this.context)
+          : buildOutcomeDocument(event, now, this.context);
+      if (built.ok) this.shipper.enqueue(target, id, JSON.stringify(built.doc), Kind.Document, true);
+      else this.rejectEvent(id, target, event, built.reason);
+    } catch (error) {
+      this.failed(id, target, event, error);
+    }
   }
 
   /** Queues a finished document (resource samples). */
@@ -219,6 +297,7 @@ export class LoggerCore {
       safeJson(event),
       { type: 'mlmon_invalid_event', message: reason, stage: 'normalize' },
       this.context.model,
+      true,
     );
   }
 
@@ -235,21 +314,23 @@ export class LoggerCore {
           stage: 'normalize',
         },
         this.context.model,
+        true,
       );
     } catch {
-      this.shipper.counters.accepted++;
       this.shipper.counters.dropped++;
     }
     return id;
   }
 
   flush(timeoutMs?: number): Promise<boolean> {
+    this.drain();
     return this.shipper.flush(timeoutMs);
   }
 
   close(): Promise<Counters> {
     this.closing ??= (async () => {
       this.sampler?.stop(true);
+      this.drain();
       return this.shipper.close(this.closeTimeoutMs);
     })();
     return this.closing;

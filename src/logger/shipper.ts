@@ -83,7 +83,7 @@ export const SHIPPER_DEFAULTS = {
   },
 };
 
-export const enum Kind {
+export enum Kind {
   Document = 0,
   DeadLetter = 1,
 }
@@ -172,9 +172,18 @@ export class Shipper {
     this.schedule();
   }
 
-  /** Queues one document. Cheap, never throws. */
-  enqueue(index: string, id: string, doc: string, kind: Kind = Kind.Document): void {
-    this.counters.accepted++;
+  /**
+   * Called at the start of every flush cycle, flush and close, and on process exit: the logger
+   * builds the documents it deferred off the caller's path.
+   */
+  beforeCycle: (() => void) | undefined;
+
+  /**
+   * Queues one document. Cheap, never throws. `counted` is false when the caller already counted it
+   * as accepted (the logger counts on the caller's path and builds the document later).
+   */
+  enqueue(index: string, id: string, doc: string, kind: Kind = Kind.Document, counted = false): void {
+    if (!counted) this.counters.accepted++;
     if (this.closed) {
       this.counters.dropped++;
       this.warnOnce('closed', 'mlmon: a document was logged after close(); it was dropped');
@@ -210,12 +219,13 @@ export class Shipper {
     original: string,
     reason: DeadLetterReason,
     model?: object,
+    counted = false,
   ): void {
     const doc = buildDeadLetterDocument(original, reason, target, {
       model: model as Record<string, unknown> | undefined,
       predictionId: id,
     });
-    this.enqueue(this.options.deadLetterIndex, id, JSON.stringify(doc), Kind.DeadLetter);
+    this.enqueue(this.options.deadLetterIndex, id, JSON.stringify(doc), Kind.DeadLetter, counted);
   }
 
   /** Bytes of documents in memory (for tests and the benchmark). */
@@ -256,6 +266,7 @@ export class Shipper {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     try {
+      this.beforeCycle?.();
       this.step(Date.now());
     } catch (error) {
       // A bug here must not take the service down; report it and carry on.
@@ -555,6 +566,7 @@ export class Shipper {
   /** Last chance on process exit: whatever is still in memory goes to the spool, synchronously. */
   private spillOnExit(): void {
     try {
+      this.beforeCycle?.();
       const items = this.ready.concat(this.delayed);
       for (const batch of this.inFlight) items.push(...batch);
       this.ready = [];
@@ -598,6 +610,7 @@ export class Shipper {
    * (what is left stays queued). Never rejects.
    */
   async flush(timeoutMs = 30_000): Promise<boolean> {
+    this.beforeCycle?.();
     if (this.idle) return true;
     let timer: NodeJS.Timeout | undefined;
     const done = new Promise<void>((resolve) => {
@@ -625,6 +638,7 @@ export class Shipper {
       const drained = await this.flush(Math.max(1, deadline - Date.now()));
       if (drained || this.unreachable) break;
     }
+    this.beforeCycle?.();
     this.closing = true;
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
