@@ -303,7 +303,7 @@ describe('winston and monitor()', () => {
       event: { outcome: 'failure' },
     });
     expect(docs[1]).toMatchObject({ features: { amount: 4 }, prediction: { value: 8 } });
-    expect(docs[1].event.duration).toBeGreaterThanOrEqual(15_000_000);
+    expect(docs[1]?.event.duration).toBeGreaterThanOrEqual(15_000_000);
     expect(docs[2]).toMatchObject({ features: { amount: 15 }, prediction: { label: 'high', score: 0.75 } });
   });
 });

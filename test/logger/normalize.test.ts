@@ -4,10 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import { uuidv7, uuidv7Time } from '../../src/schema/id.js';
 import { normalizeName, safeJson } from '../../src/schema/normalize.js';
-import { buildOutcomeDocument, buildPredictionDocument, compileSchema } from '../../src/schema/prediction.js';
+import {
+  buildOutcomeDocument,
+  buildPredictionDocument,
+  compileSchema,
+  type DocumentContext,
+} from '../../src/schema/prediction.js';
 import { DEFAULT_LIMITS } from '../../src/schema/normalize.js';
 
-const context = { model: { name: 'fraud', version: '3' }, limits: DEFAULT_LIMITS };
+const context: DocumentContext = { model: { name: 'fraud', version: '3' }, limits: DEFAULT_LIMITS };
 const NOW = Date.UTC(2025, 0, 2, 3, 4, 5, 6);
 
 function build(event: unknown, ctx = context) {
