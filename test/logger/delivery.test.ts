@@ -9,6 +9,9 @@ import { createPredictionLogger, monitor, MlmonTransport } from '../../src/logge
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { compareIds, countDocs, countsById, ensureTemplates, sleep, tempSpoolDir } from './helpers.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents read back from Elasticsearch
+type Doc = Record<string, any>;
+
 const client = testClient();
 const esUrl = () => client.connectionPool.connections[0]?.url.toString() as string;
 const quiet = { onWarning: () => {} };
@@ -77,7 +80,7 @@ describe('partial failure', () => {
     const dlIndex = `logs-mlmon.deadletter-${ns}`;
     const dead = await countsById(client, dlIndex);
     expect(compareIds(bad, dead)).toEqual({ missing: [], duplicated: [], unexpected: [] });
-    const letters = await client.search<Record<string, any>>({ index: dlIndex, size: 100 }); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const letters = await client.search<Doc>({ index: dlIndex, size: 100 });
     expect(letters.hits.hits).toHaveLength(20);
     for (const hit of letters.hits.hits) {
       const doc = hit._source!;
@@ -254,17 +257,17 @@ describe('winston and monitor()', () => {
     const counters = await transport.close();
     expect(counters).toMatchObject({ accepted: 2, indexed: 2 });
     await client.indices.refresh({ index: `logs-mlmon.*-${ns}` });
-    const found = await client.search<Record<string, any>>({
+    const found = await client.search<Doc>({
       index: `logs-mlmon.prediction-${ns}`,
       query: { ids: { values: ['w-1'] } },
-    }); // eslint-disable-line @typescript-eslint/no-explicit-any
+    });
     expect(found.hits.hits[0]?._source).toMatchObject({
       message: 'scored',
       prediction: { id: 'w-1', label: 'yes', score: 0.7 },
       model: { name: 'wl', version: '2' },
       features: { a: 1 },
     });
-    const outcome = await client.search<Record<string, any>>({ index: `logs-mlmon.outcome-${ns}` }); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const outcome = await client.search<Doc>({ index: `logs-mlmon.outcome-${ns}` });
     expect(outcome.hits.hits.map((h) => h._source)).toMatchObject([
       { prediction: { id: 'w-1' }, actual: { label: 'no' } },
     ]);
@@ -294,7 +297,7 @@ describe('winston and monitor()', () => {
     await logger.close();
     const index = `logs-mlmon.prediction-${ns}`;
     await client.indices.refresh({ index });
-    const hits = (await client.search<Record<string, any>>({ index, size: 10 })).hits.hits; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const hits = (await client.search<Doc>({ index, size: 10 })).hits.hits;
     const docs = hits.map((h) => h._source!).sort((a, b) => a.features.amount - b.features.amount);
     expect(docs).toHaveLength(3);
     expect(docs[0]).toMatchObject({

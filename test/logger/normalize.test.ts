@@ -12,13 +12,16 @@ import {
 } from '../../src/schema/prediction.js';
 import { DEFAULT_LIMITS } from '../../src/schema/normalize.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents read back from Elasticsearch
+type Doc = Record<string, any>;
+
 const context: DocumentContext = { model: { name: 'fraud', version: '3' }, limits: DEFAULT_LIMITS };
 const NOW = Date.UTC(2025, 0, 2, 3, 4, 5, 6);
 
 function build(event: unknown, ctx = context) {
   const result = buildPredictionDocument(event, 'id-1', NOW, ctx);
   if (!result.ok) throw new Error(result.reason);
-  return result.doc as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return result.doc as Doc;
 }
 
 describe('uuidv7', () => {
