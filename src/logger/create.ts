@@ -15,8 +15,8 @@ export interface PredictionLogger {
   logOutcome(event: OutcomeEvent): string;
   /**
    * Sends everything now. Resolves true when everything logged so far (spool included) is in
-   * Elasticsearch; false when it is unreachable (what is left is in the spool) or after `timeoutMs`
-   * (default 30 s). Never rejects.
+   * Elasticsearch (or dead-lettered); false when that did not happen within `timeoutMs` (default
+   * 30 s) — what is left stays queued, or in the spool while Elasticsearch is unreachable. Never rejects.
    */
   flush(timeoutMs?: number): Promise<boolean>;
   /**

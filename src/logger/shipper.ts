@@ -588,16 +588,10 @@ export class Shipper {
     );
   }
 
-  /** Wakes flush() waiters when there is nothing left to do, or nothing more that can be done now. */
+  /** Wakes flush() waiters when there is nothing left to do. */
   private settle(): void {
     if (this.waiters.length === 0) return;
-    const stuck =
-      this.outageUntil > 0 &&
-      !this.probing &&
-      this.ready.length === 0 &&
-      this.delayed.length === 0 &&
-      this.inFlight.size === 0;
-    if (this.idle || stuck) {
+    if (this.idle) {
       const waiters = this.waiters;
       this.waiters = [];
       for (const wake of waiters) wake();
@@ -606,8 +600,8 @@ export class Shipper {
 
   /**
    * Sends everything now. Resolves true when everything accepted so far (spool included) is indexed or
-   * dead-lettered; false when Elasticsearch is unreachable (what is left is on disk) or on timeout
-   * (what is left stays queued). Never rejects.
+   * dead-lettered; false when that did not happen within `timeoutMs` (what is left stays queued, or
+   * on disk while Elasticsearch is unreachable). Never rejects.
    */
   async flush(timeoutMs = 30_000): Promise<boolean> {
     this.beforeCycle?.();
@@ -633,11 +627,7 @@ export class Shipper {
   async close(timeoutMs = 10_000): Promise<Counters> {
     if (this.closed) return { ...this.counters };
     const deadline = Date.now() + timeoutMs;
-    // Keep flushing while progress is possible: an outage ends the wait early (everything is spooled).
-    while (Date.now() < deadline) {
-      const drained = await this.flush(Math.max(1, deadline - Date.now()));
-      if (drained || this.unreachable) break;
-    }
+    await this.flush(Math.max(1, deadline - Date.now()));
     this.beforeCycle?.();
     this.closing = true;
     this.closed = true;
