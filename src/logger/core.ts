@@ -1,0 +1,338 @@
+/**
+ * The logger's core, shared by `createPredictionLogger()` and `MlmonTransport`: options, document
+ * building on the caller's path (cheap, never throws), and the shipper behind it.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { createClient, type ConnectionOptions } from '../elastic/client.js';
+import { uuidv7 } from '../schema/id.js';
+import {
+  DEFAULT_LIMITS,
+  isUsableId,
+  keyword,
+  read,
+  safeJson,
+  type NormalizeLimits,
+} from '../schema/normalize.js';
+import {
+  buildOutcomeDocument,
+  buildPredictionDocument,
+  compileSchema,
+  type DocumentContext,
+  type FeatureSchema,
+  type ModelRef,
+  type OutcomeEvent,
+  type PredictionEvent,
+  type ServiceRef,
+} from '../schema/prediction.js';
+import { Kind, SHIPPER_DEFAULTS, Shipper, type Counters } from './shipper.js';
+import { ResourceSampler } from './sampler.js';
+import type { FsyncPolicy } from './spool.js';
+
+export interface SpoolSettings {
+  /** Directory for spool files (default `.mlmon-spool` in the working directory). */
+  dir?: string;
+  /** Cap on the spool's size on disk, bytes (default 512 MiB); beyond it, drop and count. */
+  maxBytes?: number;
+  /** Size at which a spool file is closed and a new one begun (default 4 MiB). */
+  fileMaxBytes?: number;
+  /** When spooled data is fsynced: `always`, `interval` (default) or `never`. See docs/logger.md. */
+  fsync?: FsyncPolicy;
+  fsyncIntervalMs?: number;
+}
+
+export interface PredictionLoggerOptions extends Omit<ConnectionOptions, 'node'> {
+  /** Cluster URL (default `ES_URL`) or an `@elastic/elasticsearch` client instance. */
+  node?: string | Client;
+  /** Data stream namespace (default `default`). */
+  namespace?: string;
+  /** The model whose predictions this logger records (an event may override it). */
+  model?: ModelRef;
+  /** ECS service fields added to every document. */
+  service?: ServiceRef;
+  /** Declared feature schema: events are tagged with `mlmon.quality.*` against it. */
+  schema?: FeatureSchema;
+  /** Normalisation limits (docs/logger.md). */
+  limits?: Partial<NormalizeLimits>;
+  /** Memory buffer, bytes of serialised documents (default 16 MiB); past it, spill to the spool. */
+  bufferMaxBytes?: number;
+  /** Bulk request caps (default 5 MiB and 10,000 documents). */
+  batchMaxBytes?: number;
+  batchMaxItems?: number;
+  /** Longest a document waits in memory before a bulk request (default 1,000 ms). */
+  flushIntervalMs?: number;
+  /** Bulk requests in flight at once (default 2). */
+  concurrency?: number;
+  /** Timeout of one bulk request (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Retry backoff: first retry after about `retryBaseMs` (250 ms), doubling to `retryMaxMs` (10 s). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Disk spool settings, or false for none (then a full buffer drops and counts). */
+  spool?: SpoolSettings | false;
+  /** How long `close()` keeps trying to deliver before spooling the rest (default 10 s). */
+  closeTimeoutMs?: number;
+  /** One warning per kind per interval (default 60 s). */
+  warnIntervalMs?: number;
+  /** Where warnings go (default `process.emitWarning`). Must not throw; if it does, it is ignored. */
+  onWarning?: (message: string) => void;
+  /** Sample CPU, memory and event-loop lag to `metrics-mlmon.service-{ns}` every `intervalMs`. */
+  sampleResources?: { intervalMs?: number } | boolean;
+}
+
+/** `default`, or the namespace made valid: lower case, `[a-z0-9_]`, at most 100 characters. */
+export function normalizeNamespace(ns: unknown): string {
+  if (typeof ns !== 'string' || ns.length === 0) return 'default';
+  const cleaned = ns
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 100);
+  return cleaned.replace(/_/g, '').length === 0 ? 'default' : cleaned;
+}
+
+const PREDICTION = 0;
+const OUTCOME = 1;
+/**
+ * Deferred events past which the caller's own call builds them (a caller logging in a long
+ * synchronous loop never lets the event loop turn; this bounds the memory that can take).
+ */
+const MAX_PENDING = 4096;
+
+interface Pending {
+  kind: number;
+  id: string;
+  now: number;
+  event: unknown;
+}
+
+/**
+ * A shallow copy of the event and of its `features` (when that is a plain object), so that a caller
+ * who reuses or mutates those objects after logging does not change what is logged. Deeper objects
+ * are read when the document is built, on the next turn of the event loop.
+ */
+function snapshot(event: object): object {
+  const copy: Record<string, unknown> = { ...(event as Record<string, unknown>) };
+  const features = copy.features;
+  if (typeof features === 'object' && features !== null && !Array.isArray(features)) {
+    const proto = Object.getPrototypeOf(features) as unknown;
+    if (proto === Object.prototype || proto === null) copy.features = { ...(features as object) };
+  }
+  return copy;
+}
+
+function defaultWarn(message: string): void {
+  process.emitWarning(message, 'MlmonWarning');
+}
+
+export class LoggerCore {
+  readonly namespace: string;
+  readonly predictionIndex: string;
+  readonly outcomeIndex: string;
+  readonly deadLetterIndex: string;
+  readonly serviceIndex: string;
+  readonly client: Client | undefined;
+  readonly shipper: Shipper;
+  readonly context: DocumentContext;
+  readonly closeTimeoutMs: number;
+  private sampler: ResourceSampler | undefined;
+  private pending: Pending[] = [];
+  private drainScheduled = false;
+  private closing: Promise<Counters> | undefined;
+
+  constructor(options: PredictionLoggerOptions = {}) {
+    const warn = options.onWarning ?? defaultWarn;
+    this.namespace = normalizeNamespace(options.namespace);
+    if (options.namespace !== undefined && this.namespace !== options.namespace)
+      warn(`mlmon: namespace ${JSON.stringify(options.namespace)} is not valid; using ${this.namespace}`);
+    this.predictionIndex = `logs-mlmon.prediction-${this.namespace}`;
+    this.outcomeIndex = `logs-mlmon.outcome-${this.namespace}`;
+    this.deadLetterIndex = `logs-mlmon.deadletter-${this.namespace}`;
+    this.serviceIndex = `metrics-mlmon.service-${this.namespace}`;
+    let client: Client | undefined;
+    try {
+      client = createClient({ ...options, node: options.node, maxRetries: 0 });
+    } catch (error) {
+      warn(
+        `mlmon: ${(error as Error).message} Predictions go to the spool until a logger with a URL replays it.`,
+      );
+    }
+    this.client = client;
+    const modelName = keyword(read(options.model, 'name'), 256);
+    if (!modelName) warn('mlmon: no model name configured (options.model.name); using "unknown"');
+    const modelVersion = keyword(read(options.model, 'version'), 256);
+    const model: ModelRef = { name: modelName ?? 'unknown' };
+    if (modelVersion) model.version = modelVersion;
+    const service: ServiceRef = {};
+    const serviceName = keyword(read(options.service, 'name'), 256);
+    const environment = keyword(read(options.service, 'environment'), 256);
+    if (serviceName) service.name = serviceName;
+    if (environment) service.environment = environment;
+    this.context = {
+      model,
+      service: serviceName || environment ? service : undefined,
+      schema: compileSchema(options.schema),
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+    };
+    const d = SHIPPER_DEFAULTS;
+    const spool = options.spool === false ? false : { ...d.spool, ...options.spool };
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+    this.shipper = new Shipper({
+      client,
+      bufferMaxBytes: options.bufferMaxBytes ?? d.bufferMaxBytes,
+      batchMaxBytes: options.batchMaxBytes ?? d.batchMaxBytes,
+      batchMaxItems: options.batchMaxItems ?? d.batchMaxItems,
+      flushIntervalMs: options.flushIntervalMs ?? d.flushIntervalMs,
+      concurrency: options.concurrency ?? d.concurrency,
+      requestTimeoutMs: options.requestTimeoutMs ?? d.requestTimeoutMs,
+      retryBaseMs: options.retryBaseMs ?? d.retryBaseMs,
+      retryMaxMs: options.retryMaxMs ?? d.retryMaxMs,
+      spool,
+      deadLetterIndex: this.deadLetterIndex,
+      warnIntervalMs: options.warnIntervalMs ?? d.warnIntervalMs,
+      warn,
+    });
+    this.shipper.beforeCycle = () => this.drain();
+    if (options.sampleResources) {
+      const intervalMs =
+        typeof options.sampleResources === 'object' ? (options.sampleResources.intervalMs ?? 10_000) : 10_000;
+      this.sampler = new ResourceSampler(intervalMs, (doc) => {
+        doc.model = this.context.model;
+        if (this.context.service) doc.service = this.context.service;
+        this.logDocument(this.serviceIndex, doc);
+      });
+    }
+  }
+
+  get counters(): Counters {
+    return this.shipper.counters;
+  }
+
+  /**
+   * Logs one prediction; returns its id. Never throws.
+   *
+   * On the caller's path this only picks the id, reads the clock, takes a shallow snapshot of the
+   * event and of its `features`, and appends to an array. Normalising and serialising happen on the
+   * next turn of the event loop (or in the flush cycle), like pino's asynchronous mode.
+   */
+  logPrediction(event: PredictionEvent | unknown): string {
+    const now = Date.now();
+    const raw = read(event, 'id');
+    const id = isUsableId(raw) ? raw : uuidv7(now);
+    this.defer(PREDICTION, id, now, event);
+    return id;
+  }
+
+  /** Logs delayed ground truth for a prediction; returns the outcome document's own id. Never throws. */
+  logOutcome(event: OutcomeEvent | unknown): string {
+    const now = Date.now();
+    const id = uuidv7(now);
+    this.defer(OUTCOME, id, now, event);
+    return id;
+  }
+
+  private defer(kind: number, id: string, now: number, event: unknown): void {
+    this.shipper.counters.accepted++;
+    let snap = event;
+    if (typeof event === 'object' && event !== null) {
+      try {
+        snap = snapshot(event);
+      } catch {
+        // A hostile object (throwing getter, proxy): build now, with the guarded reads of the builder.
+        this.build(kind, id, now, event);
+        return;
+      }
+    }
+    const pending = this.pending;
+    pending.push({ kind, id, now, event: snap });
+    if (pending.length === 1) {
+      if (!this.drainScheduled) {
+        this.drainScheduled = true;
+        setImmediate(this.drainNow);
+      }
+    } else if (pending.length >= MAX_PENDING) this.drain();
+  }
+
+  private readonly drainNow = () => {
+    this.drainScheduled = false;
+    this.drain();
+  };
+
+  /** Builds the deferred documents and hands them to the shipper. Never throws. */
+  drain(): void {
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    this.pending = [];
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i] as Pending;
+      this.build(p.kind, p.id, p.now, p.event);
+    }
+  }
+
+  private build(kind: number, id: string, now: number, event: unknown): void {
+    const target = kind === PREDICTION ? this.predictionIndex : this.outcomeIndex;
+    try {
+      const built =
+        kind === PREDICTION
+          ? buildPredictionDocument(event, id, now, this.context)
+          : buildOutcomeDocument(event, now, this.context);
+      if (built.ok) this.shipper.enqueue(target, id, JSON.stringify(built.doc), Kind.Document, true);
+      else this.rejectEvent(id, target, event, built.reason);
+    } catch (error) {
+      this.failed(id, target, event, error);
+    }
+  }
+
+  /** Queues a finished document (resource samples). */
+  logDocument(index: string, doc: Record<string, unknown>): void {
+    try {
+      this.shipper.enqueue(index, uuidv7(), JSON.stringify(doc));
+    } catch {
+      // A sample is not worth a warning.
+    }
+  }
+
+  private rejectEvent(id: string, target: string, event: unknown, reason: string): void {
+    this.shipper.enqueueDeadLetter(
+      id,
+      target,
+      safeJson(event),
+      { type: 'mlmon_invalid_event', message: reason, stage: 'normalize' },
+      this.context.model,
+      true,
+    );
+  }
+
+  /** Building threw (a bug, or an input beyond what read() guards): dead-letter it with the reason. */
+  private failed(id: string, target: string, event: unknown, error: unknown): string {
+    try {
+      this.shipper.enqueueDeadLetter(
+        id,
+        target,
+        safeJson(event),
+        {
+          type: 'mlmon_normalization_exception',
+          message: `normalising the event failed: ${(error as Error)?.message ?? safeJson(error, 1024)}`,
+          stage: 'normalize',
+        },
+        this.context.model,
+        true,
+      );
+    } catch {
+      this.shipper.counters.dropped++;
+    }
+    return id;
+  }
+
+  flush(timeoutMs?: number): Promise<boolean> {
+    this.drain();
+    return this.shipper.flush(timeoutMs);
+  }
+
+  close(): Promise<Counters> {
+    this.closing ??= (async () => {
+      this.sampler?.stop(true);
+      this.drain();
+      return this.shipper.close(this.closeTimeoutMs);
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * `mlmon/logger`: what a service imports to log predictions. Light on purpose: it loads winston,
+ * the Elasticsearch client and the schema builders, never the analyzer, reports, CLI, Kibana
+ * installer or scheduler.
+ */
+export { createPredictionLogger, type PredictionLogger } from './create.js';
+export { MlmonTransport, type MlmonTransportOptions } from './transport.js';
+export { monitor, type MonitorOptions } from './monitor.js';
+export { LoggerCore, normalizeNamespace, type PredictionLoggerOptions, type SpoolSettings } from './core.js';
+export { SHIPPER_DEFAULTS, type Counters } from './shipper.js';
+export type { FsyncPolicy } from './spool.js';
+export { uuidv7 } from '../schema/id.js';
+export { DEFAULT_LIMITS, type NormalizeLimits } from '../schema/normalize.js';
+export type {
+  ActualValue,
+  FeatureSchema,
+  FeatureSpec,
+  ModelRef,
+  OutcomeEvent,
+  PredictionEvent,
+  PredictionOutput,
+  ServiceRef,
+} from '../schema/prediction.js';

@@ -1,0 +1,666 @@
+/**
+ * The shipper: bounded memory buffer, our own bulk writer, per-item retry with backoff and jitter,
+ * disk spool, dead letters, and the counters. Replaces winston-elasticsearch 0.19's BulkWriter, which
+ * re-queues a whole batch after a partial failure, retries non-retryable errors up to its retry
+ * limit, and silently drops new messages when its buffer is full.
+ *
+ * Life of an item (one document with its `_id` and target data stream):
+ *
+ *   enqueue ─▶ ready ─▶ in flight ─▶ 200/201/409 ─▶ indexed (409 = already there: exactly once)
+ *                ▲  │          ├──▶ 429/5xx, unreachable ─▶ delayed (backoff) ─▶ ready
+ *                │  │          └──▶ other 4xx ─▶ dead-letter item ─▶ ready ─▶ … ─▶ deadLettered
+ *                │  └─ buffer full / Elasticsearch unreachable ─▶ spool (disk) ─▶ dropped beyond cap
+ *                └───────────── replay from spool when Elasticsearch answers again
+ *
+ * Everything runs off the caller's path: `enqueue` appends to an array and, at most, schedules a
+ * flush cycle with setImmediate. The only exception is a caller that logs faster than the event loop
+ * turns (a synchronous loop of many thousands of events): past twice the buffer size, `enqueue` writes
+ * the overflow to the spool synchronously rather than drop it or grow without bound.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { buildDeadLetterDocument, reasonFromBulkError, type DeadLetterReason } from '../schema/deadletter.js';
+import { Spool, type FsyncPolicy, type SpoolFileRef, type SpoolRecord } from './spool.js';
+
+export interface Counters {
+  /** Documents accepted from callers (predictions, outcomes, resource samples). */
+  accepted: number;
+  /** Documents stored in Elasticsearch (a 409 conflict on create counts: it is already there). */
+  indexed: number;
+  /** Item retries after 429, 5xx or an unreachable cluster (an item retried twice counts twice). */
+  retried: number;
+  /** Items written to the disk spool (an item spooled twice counts twice). */
+  spooled: number;
+  /** Documents stored in the dead-letter stream instead of their own. */
+  deadLettered: number;
+  /** Documents given up: spool full, spool unusable, torn spool lines, dead letters that failed. */
+  dropped: number;
+  /** Documents read back from spool files left by an earlier logger (not in `accepted`). */
+  recovered: number;
+  /** Of `indexed`, how many were 409 conflicts (already indexed by an earlier attempt or run). */
+  conflicts: number;
+}
+
+export interface ShipperOptions {
+  client: Client | undefined;
+  /** Memory buffer size, bytes of serialised documents (default 16 MiB). Past it, spill to the spool. */
+  bufferMaxBytes: number;
+  /** Bulk request size caps (defaults 5 MiB, 10,000 documents). */
+  batchMaxBytes: number;
+  batchMaxItems: number;
+  /** A flush cycle runs at least this often (default 1,000 ms). */
+  flushIntervalMs: number;
+  /** Bulk requests in flight at once (default 2). */
+  concurrency: number;
+  requestTimeoutMs: number;
+  /** Backoff: first retry after about `retryBaseMs`, doubling, capped at `retryMaxMs`, with jitter. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  spool:
+    | { dir: string; maxBytes: number; fileMaxBytes: number; fsync: FsyncPolicy; fsyncIntervalMs: number }
+    | false;
+  deadLetterIndex: string;
+  /** One warning per kind per interval (default 60 s). */
+  warnIntervalMs: number;
+  warn: (message: string) => void;
+}
+
+export const SHIPPER_DEFAULTS = {
+  bufferMaxBytes: 16 * 1024 * 1024,
+  batchMaxBytes: 5 * 1024 * 1024,
+  batchMaxItems: 10_000,
+  flushIntervalMs: 1000,
+  concurrency: 2,
+  requestTimeoutMs: 30_000,
+  retryBaseMs: 250,
+  retryMaxMs: 10_000,
+  warnIntervalMs: 60_000,
+  spool: {
+    dir: '.mlmon-spool',
+    maxBytes: 512 * 1024 * 1024,
+    fileMaxBytes: 4 * 1024 * 1024,
+    fsync: 'interval' as FsyncPolicy,
+    fsyncIntervalMs: 1000,
+  },
+};
+
+export enum Kind {
+  Document = 0,
+  DeadLetter = 1,
+}
+
+export interface Item {
+  id: string;
+  index: string;
+  doc: string;
+  /** Approximate bytes (UTF-16 length of the document plus the action line). */
+  size: number;
+  kind: Kind;
+  attempts: number;
+  notBefore: number;
+  /** The spool file this item was replayed from; released when it reaches a final state. */
+  origin: SpoolFileRef | undefined;
+  /** True for items read back from an earlier logger's spool (for the counters). */
+  recovered: boolean;
+}
+
+const ACTION_HEAD = '{"create":{"_index":"';
+
+/** Equal jitter: half the exponential delay, plus a random share of the other half. */
+export function backoff(attempt: number, baseMs: number, maxMs: number): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return exp / 2 + Math.random() * (exp / 2);
+}
+
+interface BulkItemResult {
+  status?: number;
+  error?: unknown;
+}
+
+function statusOf(error: unknown): number | undefined {
+  const meta = (error as { meta?: { statusCode?: unknown } } | undefined)?.meta;
+  return typeof meta?.statusCode === 'number' ? meta.statusCode : undefined;
+}
+
+function retryable(status: number | undefined): boolean {
+  return status === undefined || status === 0 || status === 408 || status === 429 || status >= 500;
+}
+
+/** A write block on the index (read-only, flood stage): temporary by nature, so retried. */
+function blocked(status: number | undefined, error: unknown): boolean {
+  return status === 403 && (error as { type?: unknown } | undefined)?.type === 'cluster_block_exception';
+}
+
+export class Shipper {
+  readonly counters: Counters = {
+    accepted: 0,
+    indexed: 0,
+    retried: 0,
+    spooled: 0,
+    deadLettered: 0,
+    dropped: 0,
+    recovered: 0,
+    conflicts: 0,
+  };
+  private ready: Item[] = [];
+  private delayed: Item[] = [];
+  private readonly inFlight = new Set<Item[]>();
+  /** Bytes in ready + delayed + in flight. */
+  private memBytes = 0;
+  private readyBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  /** The cluster did not answer (or answered 429/5xx to the whole request): until when we wait. */
+  private outageUntil = 0;
+  private outageAttempts = 0;
+  private probing = false;
+  private closing = false;
+  private closed = false;
+  private readonly spool: Spool | undefined;
+  private waiters: Array<() => void> = [];
+  private readonly lastWarning = new Map<string, number>();
+  private readonly suppressed = new Map<string, number>();
+  private readonly abort = new AbortController();
+  private readonly onExit = () => this.spillOnExit();
+
+  constructor(private readonly options: ShipperOptions) {
+    if (options.spool) {
+      this.spool = new Spool(options.spool, (m) => this.warnOnce('spool', m));
+      // Adopt what an earlier, crashed logger left behind; it is replayed once the cluster answers.
+      this.spool.open();
+    }
+    process.once('exit', this.onExit);
+    this.schedule();
+  }
+
+  /**
+   * Called at the start of every flush cycle, flush and close, and on process exit: the logger
+   * builds the documents it deferred off the caller's path.
+   */
+  beforeCycle: (() => void) | undefined;
+
+  /**
+   * Queues one document. Cheap, never throws. `counted` is false when the caller already counted it
+   * as accepted (the logger counts on the caller's path and builds the document later).
+   */
+  enqueue(index: string, id: string, doc: string, kind: Kind = Kind.Document, counted = false): void {
+    if (!counted) this.counters.accepted++;
+    if (this.closed) {
+      this.counters.dropped++;
+      this.warnOnce('closed', 'mlmon: a document was logged after close(); it was dropped');
+      return;
+    }
+    const size = doc.length + index.length + id.length + 40;
+    this.ready.push({
+      id,
+      index,
+      doc,
+      size,
+      kind,
+      attempts: 0,
+      notBefore: 0,
+      origin: undefined,
+      recovered: false,
+    });
+    this.memBytes += size;
+    this.readyBytes += size;
+    if (this.memBytes > 2 * this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes);
+    else if (
+      this.readyBytes >= this.options.batchMaxBytes ||
+      this.ready.length >= this.options.batchMaxItems ||
+      this.memBytes > this.options.bufferMaxBytes
+    )
+      this.kick();
+  }
+
+  /** Queues a dead letter for an event that never became a document. */
+  enqueueDeadLetter(
+    id: string,
+    target: string,
+    original: string,
+    reason: DeadLetterReason,
+    model?: object,
+    counted = false,
+  ): void {
+    const doc = buildDeadLetterDocument(original, reason, target, {
+      model: model as Record<string, unknown> | undefined,
+      predictionId: id,
+    });
+    this.enqueue(this.options.deadLetterIndex, id, JSON.stringify(doc), Kind.DeadLetter, counted);
+  }
+
+  /** Bytes of documents in memory (for tests and the benchmark). */
+  get bufferedBytes(): number {
+    return this.memBytes;
+  }
+
+  get pendingInMemory(): number {
+    let n = this.ready.length + this.delayed.length;
+    for (const batch of this.inFlight) n += batch.length;
+    return n;
+  }
+
+  get spoolHasData(): boolean {
+    return this.spool?.hasData ?? false;
+  }
+
+  get unreachable(): boolean {
+    return this.outageUntil > 0;
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => this.cycle(), this.options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Runs a flush cycle soon, off the caller's stack. */
+  kick(): void {
+    if (this.immediate || this.closed) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.cycle();
+    });
+  }
+
+  private cycle(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    try {
+      this.beforeCycle?.();
+      this.step(Date.now());
+    } catch (error) {
+      // A bug here must not take the service down; report it and carry on.
+      this.warnOnce(
+        'internal',
+        `mlmon: internal error in the flush cycle: ${(error as Error).stack ?? error}`,
+      );
+    }
+    this.settle();
+    this.schedule();
+  }
+
+  private step(now: number): void {
+    this.spool?.tick(now);
+    // Retries whose time has come go to the front.
+    if (this.delayed.length > 0) {
+      const due: Item[] = [];
+      const later: Item[] = [];
+      for (const item of this.delayed) (item.notBefore <= now ? due : later).push(item);
+      if (due.length > 0) {
+        this.delayed = later;
+        for (const item of due) this.readyBytes += item.size;
+        this.ready = due.concat(this.ready);
+      }
+    }
+    if (this.outageUntil > 0 && now < this.outageUntil) {
+      // Unreachable: keep nothing in memory that the disk can hold, so a crash now loses nothing.
+      // Without a spool, keep what the buffer holds and drop (and count) the overflow.
+      if (this.spool) this.spillAll();
+      else if (this.memBytes > this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes);
+      return;
+    }
+    if (this.memBytes > this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes / 2);
+    if (this.outageUntil > 0 && this.ready.length === 0 && this.inFlight.size === 0) {
+      // Waiting out an outage with nothing in memory: ask the cluster whether it is back.
+      if (this.spool?.hasData || this.delayed.length > 0) this.probe();
+      return;
+    }
+    this.replay();
+    this.sendBatches();
+  }
+
+  private sendBatches(): void {
+    while (this.ready.length > 0 && this.inFlight.size < this.options.concurrency) {
+      // While the cluster may still be down, probe with one request, not `concurrency` of them.
+      if (this.outageUntil > 0 && this.inFlight.size > 0) return;
+      let bytes = 0;
+      let n = 0;
+      while (n < this.ready.length && n < this.options.batchMaxItems) {
+        const size = (this.ready[n] as Item).size;
+        if (n > 0 && bytes + size > this.options.batchMaxBytes) break;
+        bytes += size;
+        n++;
+      }
+      const batch = this.ready.splice(0, n);
+      this.readyBytes -= bytes;
+      void this.send(batch);
+    }
+  }
+
+  /** Reads spool files into memory while there is room and nothing newer is waiting. */
+  private replay(): void {
+    const spool = this.spool;
+    if (!spool || !spool.hasData || this.outageUntil > 0) return;
+    while (spool.hasData && this.ready.length < this.options.batchMaxItems) {
+      const room = this.options.bufferMaxBytes / 2 - this.memBytes;
+      const loaded = spool.loadNext(room, this.memBytes === 0);
+      if (!loaded) return;
+      if (loaded.corrupt > 0) {
+        this.counters.dropped += loaded.corrupt;
+        this.warnOnce(
+          'torn',
+          `mlmon: ${loaded.corrupt} torn line(s) in spool file ${loaded.file.path} skipped`,
+        );
+      }
+      const adopted = !loaded.file.path.includes(spool.token);
+      for (const record of loaded.records) {
+        const size = record.doc.length + record.index.length + record.id.length + 40;
+        const kind = record.index === this.options.deadLetterIndex ? Kind.DeadLetter : Kind.Document;
+        this.ready.push({
+          id: record.id,
+          index: record.index,
+          doc: record.doc,
+          size,
+          kind,
+          attempts: 0,
+          notBefore: 0,
+          origin: loaded.file,
+          recovered: adopted,
+        });
+        this.memBytes += size;
+        this.readyBytes += size;
+      }
+      if (adopted) {
+        this.counters.recovered += loaded.records.length;
+        // Torn lines of an earlier logger were never counted as accepted here; count them as recovered.
+        this.counters.recovered += loaded.corrupt;
+      }
+    }
+  }
+
+  private probe(): void {
+    const client = this.options.client;
+    if (this.probing || !client) {
+      if (!client) this.enterOutage();
+      return;
+    }
+    this.probing = true;
+    client.cluster
+      .health({ timeout: '1s' }, { maxRetries: 0, requestTimeout: 5000, signal: this.abort.signal })
+      .then(
+        () => {
+          this.outageUntil = 0;
+          this.outageAttempts = 0;
+          this.kick();
+        },
+        () => this.enterOutage(),
+      )
+      .finally(() => {
+        this.probing = false;
+        this.settle();
+      });
+  }
+
+  private enterOutage(): void {
+    this.outageUntil =
+      Date.now() + backoff(this.outageAttempts++, this.options.retryBaseMs, this.options.retryMaxMs);
+  }
+
+  private async send(batch: Item[]): Promise<void> {
+    this.inFlight.add(batch);
+    try {
+      const client = this.options.client;
+      if (!client) {
+        this.warnOnce('no-client', 'mlmon: no Elasticsearch node configured; documents go to the spool');
+        this.requestFailed(batch, new Error('no Elasticsearch node configured'));
+        return;
+      }
+      let body = '';
+      for (const item of batch)
+        body += `${ACTION_HEAD}${item.index}","_id":${JSON.stringify(item.id)}}}\n${item.doc}\n`;
+      let response: { items?: Array<Record<string, BulkItemResult>> };
+      try {
+        response = (await client.bulk({ body } as unknown as Parameters<Client['bulk']>[0], {
+          maxRetries: 0,
+          requestTimeout: this.options.requestTimeoutMs,
+          signal: this.abort.signal,
+        })) as unknown as { items?: Array<Record<string, BulkItemResult>> };
+      } catch (error) {
+        this.requestFailed(batch, error);
+        return;
+      }
+      this.outageUntil = 0;
+      this.outageAttempts = 0;
+      const items = response.items ?? [];
+      const now = Date.now();
+      for (let i = 0; i < batch.length; i++) {
+        const item = batch[i] as Item;
+        const result = items[i];
+        const op = result ? (result.create ?? Object.values(result)[0]) : undefined;
+        const status = op?.status;
+        if (status !== undefined && status >= 200 && status < 300) this.finish(item, 'stored');
+        else if (status === 409) {
+          this.counters.conflicts++;
+          this.finish(item, 'stored');
+        } else if (retryable(status) || blocked(status, op?.error)) this.retryLater(item, now);
+        else this.deadLetter(item, reasonFromBulkError(op?.error, status));
+      }
+    } catch (error) {
+      this.warnOnce('internal', `mlmon: internal error while sending: ${(error as Error).stack ?? error}`);
+      this.requestFailed(batch, error);
+    } finally {
+      this.inFlight.delete(batch);
+      this.settle();
+      if (this.ready.length > 0 || this.spool?.hasData) this.kick();
+    }
+  }
+
+  /** The whole request failed: unreachable, timeout, 429/5xx, or a 4xx for the request itself. */
+  private requestFailed(batch: Item[], error: unknown): void {
+    const status = statusOf(error);
+    if (this.closed && this.closing) {
+      // close() gave up waiting; keep the items on disk.
+      this.spillItems(batch);
+      return;
+    }
+    if (retryable(status) || status === 401 || status === 403) {
+      if (status === undefined || status === 0 || status >= 500 || status === 401 || status === 403)
+        this.warnOnce(
+          'unreachable',
+          `mlmon: Elasticsearch is unreachable or failing (${status ?? (error as Error).message}); buffering and spooling`,
+        );
+      this.enterOutage();
+      const now = Date.now();
+      for (const item of batch) this.retryLater(item, now);
+      return;
+    }
+    // A 4xx for the request as a whole (e.g. 413 too large): find the bad item by halving.
+    if (batch.length > 1) {
+      const half = batch.length >> 1;
+      const first = batch.slice(0, half);
+      const second = batch.slice(half);
+      for (const item of batch) this.readyBytes += item.size;
+      this.ready = first.concat(second, this.ready);
+      return;
+    }
+    const only = batch[0];
+    if (only)
+      this.deadLetter(only, {
+        type: 'request_rejected',
+        message: (error as Error)?.message ?? String(error),
+        status,
+      });
+  }
+
+  private retryLater(item: Item, now: number): void {
+    item.attempts++;
+    this.counters.retried++;
+    item.notBefore = now + backoff(item.attempts - 1, this.options.retryBaseMs, this.options.retryMaxMs);
+    this.delayed.push(item);
+  }
+
+  private deadLetter(item: Item, reason: DeadLetterReason): void {
+    if (item.kind === Kind.DeadLetter) {
+      this.warnOnce(
+        'deadletter-failed',
+        `mlmon: a dead letter was rejected too (${reason.message}); dropped`,
+      );
+      this.finish(item, 'dropped');
+      return;
+    }
+    const doc = JSON.stringify(buildDeadLetterDocument(item.doc, reason, item.index));
+    const size = doc.length + this.options.deadLetterIndex.length + item.id.length + 40;
+    // The dead letter replaces the item: same id, same spool origin, same place in the counters.
+    this.memBytes += size - item.size;
+    item.doc = doc;
+    item.size = size;
+    item.index = this.options.deadLetterIndex;
+    item.kind = Kind.DeadLetter;
+    item.attempts = 0;
+    this.ready.push(item);
+    this.readyBytes += size;
+  }
+
+  private finish(item: Item, how: 'stored' | 'dropped'): void {
+    this.memBytes -= item.size;
+    if (how === 'dropped') this.counters.dropped++;
+    else if (item.kind === Kind.DeadLetter) this.counters.deadLettered++;
+    else this.counters.indexed++;
+    if (item.origin) this.spool?.release(item.origin);
+  }
+
+  /** Moves items to the spool (or drops and counts them when it is full or unusable). */
+  private spillItems(items: Item[]): void {
+    if (items.length === 0) return;
+    const written = this.spool ? this.spool.append(items as SpoolRecord[]) : 0;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as Item;
+      this.memBytes -= item.size;
+      if (i < written) {
+        this.counters.spooled++;
+        if (item.origin) this.spool?.release(item.origin);
+      } else {
+        this.counters.dropped++;
+        if (item.origin) this.spool?.release(item.origin);
+      }
+    }
+    if (written < items.length)
+      this.warnOnce(
+        'dropped',
+        this.spool
+          ? `mlmon: spool full (${this.options.spool ? this.options.spool.maxBytes : 0} bytes) or unusable; ` +
+              `${items.length - written} document(s) dropped (counters.dropped counts them all)`
+          : `mlmon: buffer full and no spool configured; ${items.length - written} document(s) dropped`,
+      );
+  }
+
+  private spillAll(): void {
+    const items = this.delayed.length > 0 ? this.ready.concat(this.delayed) : this.ready;
+    this.ready = [];
+    this.delayed = [];
+    this.readyBytes = 0;
+    this.spillItems(items);
+  }
+
+  /** Spills the newest ready items until memory is at most `target` bytes. */
+  private spillOverflow(target: number): void {
+    let cut = this.ready.length;
+    let bytes = this.memBytes;
+    while (cut > 0 && bytes > target) bytes -= (this.ready[--cut] as Item).size;
+    if (cut === this.ready.length) return;
+    const spill = this.ready.splice(cut);
+    for (const item of spill) this.readyBytes -= item.size;
+    this.spillItems(spill);
+  }
+
+  /** Last chance on process exit: whatever is still in memory goes to the spool, synchronously. */
+  private spillOnExit(): void {
+    try {
+      this.beforeCycle?.();
+      const items = this.ready.concat(this.delayed);
+      for (const batch of this.inFlight) items.push(...batch);
+      this.ready = [];
+      this.delayed = [];
+      this.inFlight.clear();
+      if (items.length > 0) this.spillItems(items);
+      this.spool?.close();
+    } catch {
+      // Exiting anyway.
+    }
+  }
+
+  private get idle(): boolean {
+    return (
+      this.ready.length === 0 &&
+      this.delayed.length === 0 &&
+      this.inFlight.size === 0 &&
+      !(this.spool?.hasData ?? false)
+    );
+  }
+
+  /** Wakes flush() waiters when there is nothing left to do. */
+  private settle(): void {
+    if (this.waiters.length === 0) return;
+    if (this.idle) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /**
+   * Sends everything now. Resolves true when everything accepted so far (spool included) is indexed or
+   * dead-lettered; false when that did not happen within `timeoutMs` (what is left stays queued, or
+   * on disk while Elasticsearch is unreachable). Never rejects.
+   */
+  async flush(timeoutMs = 30_000): Promise<boolean> {
+    this.beforeCycle?.();
+    if (this.idle) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const done = new Promise<void>((resolve) => {
+      this.waiters.push(resolve);
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    // A flush is a reason to try right away, even during an outage's backoff.
+    if (this.outageUntil > 0) this.outageUntil = 1;
+    for (const item of this.delayed) item.notBefore = 0;
+    this.kick();
+    await done;
+    if (timer) clearTimeout(timer);
+    return this.idle;
+  }
+
+  /**
+   * Flushes (up to `timeoutMs`), then stops: what is still in memory goes to the spool, requests still
+   * in flight are aborted and their items spooled. Resolves with the final counters. Never rejects.
+   */
+  async close(timeoutMs = 10_000): Promise<Counters> {
+    if (this.closed) return { ...this.counters };
+    const deadline = Date.now() + timeoutMs;
+    await this.flush(Math.max(1, deadline - Date.now()));
+    this.beforeCycle?.();
+    this.closing = true;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+    this.spillAll();
+    if (this.inFlight.size > 0) {
+      this.abort.abort();
+      // Aborted requests land in requestFailed, which spools their items now that we are closed.
+      while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    this.spool?.close();
+    process.removeListener('exit', this.onExit);
+    return { ...this.counters };
+  }
+
+  /** Rate-limited warnings: the first of a kind at once, then one per interval with a count. */
+  warnOnce(kind: string, message: string): void {
+    const now = Date.now();
+    const last = this.lastWarning.get(kind);
+    if (last !== undefined && now - last < this.options.warnIntervalMs) {
+      this.suppressed.set(kind, (this.suppressed.get(kind) ?? 0) + 1);
+      return;
+    }
+    const skipped = this.suppressed.get(kind) ?? 0;
+    this.suppressed.delete(kind);
+    this.lastWarning.set(kind, now);
+    try {
+      this.options.warn(skipped > 0 ? `${message} (${skipped} similar warning(s) suppressed)` : message);
+    } catch {
+      // A failing warning sink must not break the logger.
+    }
+  }
+}
