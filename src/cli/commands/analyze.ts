@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { installTemplates } from '../../elastic/templates.js';
-import { analyze, AnalyzeError, type AnalyzeResult, type ReferenceSpec } from '../../analyzer/job.js';
+import { AnalyzeError, type ReferenceSpec } from '../../analyzer/job.js';
+import type { PerformanceTask } from '../../analyzer/performance.js';
+import { runFullAnalysis, type FullAnalysisResult } from '../../analyzer/run.js';
 import { parseDuration, parseTime, WindowError } from '../../analyzer/windows.js';
 import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
 import { type CommandIO, UsageError, writeJson } from '../io.js';
@@ -9,19 +11,30 @@ import { type CommandIO, UsageError, writeJson } from '../io.js';
 const HELP = `Usage: mlmon analyze --model M [--version V] [--namespace N] --from T --to T --window 1h
                      [--baseline ID | --reference-from T --reference-to T]
                      [--align-to T] [--sample-above N] [--dry-run] [--format table|json]
+                     [--task binary|multiclass|regression] [--positive-class C] [--threshold X]
+                     [--segments a,b] [--drift-only]
 
 Cuts [--from, --to) into windows of --window (aligned to multiples of the size from the Unix epoch,
 or from --align-to), compares every feature, output and target of each window with the reference,
 computed in Elasticsearch with aggregations (one request per window), and writes drift and quality
 documents to metrics-mlmon.drift-{ns} and metrics-mlmon.quality-{ns} with deterministic ids (a re-run
 overwrites). Without --version each version with predictions in the range is analyzed against its
-own baseline (or reference window).
+own baseline (or reference window). Before the windows, newly arrived outcomes are joined to their
+predictions (metrics-mlmon.evaluation-{ns}); each window then also gets performance documents
+(realised from labels, estimated from the scores before labels arrive) in
+metrics-mlmon.performance-{ns} and service health (latency, throughput, errors) in
+metrics-mlmon.service-{ns}.
 
   --baseline ID            stored baseline id (default: ${DEFAULT_BASELINE_ID}), see mlmon baseline
   --reference-from/-to T   profile this time window of the same model version as the reference
   --window D               window size: 15m, 1h, 1d, 1w
   --sample-above N         sample windows with more than N documents (random_sampler) down to about N
   --dry-run                compute and print, write nothing
+  --task T                 performance task (default: detected: value → regression, score → binary,
+                           label → multiclass)
+  --positive-class C       positive class of a binary model (default 1); --threshold X (default 0.5)
+  --segments a,b           labels.* names for per-segment performance and fairness
+  --drift-only             drift and quality only
   --format json            machine-readable results per window and field, with the summary
 Times: ISO 8601 (2024-05-01T00:00:00Z), now, now-1d.
 `;
@@ -42,6 +55,11 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       'align-to': { type: 'string' },
       'sample-above': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      task: { type: 'string' },
+      'positive-class': { type: 'string' },
+      threshold: { type: 'string' },
+      segments: { type: 'string' },
+      'drift-only': { type: 'boolean', default: false },
       format: { type: 'string', default: 'table' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -86,13 +104,19 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
   if (sampleAbove !== undefined && !(Number.isInteger(sampleAbove) && sampleAbove > 0)) {
     throw new UsageError('--sample-above must be a positive integer');
   }
+  const task = values.task as PerformanceTask | undefined;
+  if (task !== undefined && !['binary', 'multiclass', 'regression'].includes(task))
+    throw new UsageError('--task must be binary, multiclass or regression');
+  const threshold = values.threshold !== undefined ? Number(values.threshold) : undefined;
+  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1))
+    throw new UsageError('--threshold must be a number in [0, 1]');
   const client = createClient();
   try {
     await checkConnection(client);
     if (!values['dry-run']) await installTemplates(client);
-    let result: AnalyzeResult;
+    let result: FullAnalysisResult;
     try {
-      result = await analyze(client, {
+      result = await runFullAnalysis(client, {
         namespace: values.namespace,
         model: values.model,
         version: values.version,
@@ -104,6 +128,11 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
         reference,
         write: !values['dry-run'],
         sampleAbove,
+        task,
+        positiveClass: values['positive-class'],
+        threshold,
+        segments: values.segments?.split(',').filter(Boolean),
+        driftOnly: values['drift-only'],
       });
     } catch (error) {
       if (error instanceof AnalyzeError || error instanceof WindowError) {
@@ -114,7 +143,7 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
     }
     if (values.format === 'json') writeJson(io, result);
     else printTable(io, result);
-    for (const s of result.skipped) io.stderr.write(`skipped version ${s.version}: ${s.reason}\n`);
+    for (const s of result.drift.skipped) io.stderr.write(`skipped version ${s.version}: ${s.reason}\n`);
     return 0;
   } finally {
     await client.close();
@@ -127,7 +156,47 @@ function fmt(x: number | null | undefined, digits = 4): string {
   return x.toFixed(digits);
 }
 
-function printTable(io: CommandIO, result: AnalyzeResult): void {
+function get(doc: Record<string, unknown>, path: string): unknown {
+  let value: unknown = doc;
+  for (const key of path.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
+  return value;
+}
+
+function num(doc: Record<string, unknown>, path: string): number | undefined {
+  const v = get(doc, path);
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** One line per window: realised and estimated performance, service health. */
+function performanceLine(io: CommandIO, w: FullAnalysisResult['windows'][number]): void {
+  const model = w.performance.find((d) => get(d, 'performance.scope') === 'model') ?? w.performance[0];
+  const service = w.service[0];
+  const parts: string[] = [];
+  if (model) {
+    parts.push(`labelled ${fmt(num(model, 'performance.label_coverage'), 2)}`);
+    for (const metric of ['accuracy', 'f1', 'roc_auc', 'rmse', 'mae']) {
+      const value = num(model, `performance.${metric}`);
+      if (value !== undefined) parts.push(`${metric} ${fmt(value, 3)}`);
+    }
+    const estimated = num(model, 'performance.estimated.accuracy');
+    if (estimated !== undefined) parts.push(`estimated accuracy ${fmt(estimated, 3)}`);
+    if (get(model, 'performance.degraded') === true) parts.push('DEGRADED');
+  }
+  if (service) {
+    parts.push(
+      `latency p50/p95/p99 ${fmt(num(service, 'service.latency.p50'), 2)}/${fmt(num(service, 'service.latency.p95'), 2)}/${fmt(num(service, 'service.latency.p99'), 2)} ms, ${fmt(num(service, 'service.throughput'), 1)}/min, errors ${fmt(num(service, 'service.error_rate'), 3)}`,
+    );
+  }
+  if (parts.length > 0) io.stdout.write(`  performance: ${parts.join(', ')}\n`);
+}
+
+function printTable(io: CommandIO, full: FullAnalysisResult): void {
+  const result = full.drift;
+  if (full.join) {
+    io.stdout.write(
+      `joined outcomes: ${full.join.created} new, ${full.join.updated} updated evaluation documents; ${full.join.pending} outcomes wait for their prediction\n`,
+    );
+  }
   for (const v of result.versions) {
     io.stdout.write(
       `model ${result.model} version ${v.version} (namespace ${result.namespace}); reference ${v.reference.type} ${v.reference.id}, ${v.reference.count} rows\n`,
@@ -136,6 +205,8 @@ function printTable(io: CommandIO, result: AnalyzeResult): void {
       io.stdout.write(
         `\n${w.start} → ${w.end}  ${w.count} predictions${w.sample ? ` (sampled p=${fmt(w.sample.probability)}, KS error ≤ ${fmt(w.sample.ks_error_95)} at 95 %)` : ''}; drifted ${w.summary.drifted}/${w.summary.features} features (share ${fmt(w.summary.drift_share, 2)})${w.summary.drifted_features.length ? `: ${w.summary.drifted_features.join(', ')}` : ''}\n`,
       );
+      const perf = full.windows.find((p) => p.version === v.version && p.start === w.start);
+      if (perf) performanceLine(io, perf);
       if (w.count === 0) {
         io.stdout.write('  no predictions in this window\n');
         continue;
