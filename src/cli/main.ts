@@ -16,6 +16,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'install or upgrade index templates (idempotent, versioned)',
     load: async () => (await import('./commands/setup.js')).setupCommand,
   },
+  schedule: {
+    summary: 'run the scheduler (analysis jobs on cron expressions, locks and checkpoints in Elasticsearch)',
+    load: async () => (await import('./commands/schedule.js')).scheduleCommand,
+  },
 };
 
 function usage(): string {
