@@ -616,7 +616,7 @@ function interpolate(value: unknown, path: string, env: NodeJS.ProcessEnv, c: Ch
       const v = env[name];
       if (v === undefined) {
         c.fail(path, `environment variable ${name} is not set`);
-        return '';
+        return whole; // left as is, so that the key is not also reported as empty
       }
       return v;
     });
@@ -747,16 +747,15 @@ export function validateConfig(
     c.fail('models', `expected a list of models, got ${kindOf(top.models)}`);
   else {
     const list = (top.models as unknown[] | undefined) ?? [];
+    const seen = new Set<string>();
     list.forEach((m, i) => {
       const model = checkModel(c, m, `models[${i}]`, namespace);
-      if (model) models.push(model);
-    });
-    const seen = new Map<string, number>();
-    models.forEach((m, i) => {
-      const key = `${m.namespace}/${m.name}`;
+      if (!model) return;
+      const key = `${model.namespace}/${model.name}`;
       if (seen.has(key))
-        c.fail(`models[${i}]`, `model "${m.name}" in namespace "${m.namespace}" is configured twice`);
-      seen.set(key, i);
+        c.fail(`models[${i}]`, `model "${model.name}" in namespace "${model.namespace}" is configured twice`);
+      seen.add(key);
+      models.push(model);
     });
   }
 
