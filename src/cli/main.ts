@@ -25,8 +25,12 @@ const commands: Record<string, CommandEntry> = {
     load: async () => (await import('./commands/baseline.js')).baselineCommand,
   },
   analyze: {
-    summary: 'analyze windows now and write drift and quality results',
+    summary: 'analyze windows now: drift, quality, performance and service health results',
     load: async () => (await import('./commands/analyze.js')).analyzeCommand,
+  },
+  schedule: {
+    summary: 'run the scheduler (analysis jobs on cron expressions, locks and checkpoints in Elasticsearch)',
+    load: async () => (await import('./commands/schedule.js')).scheduleCommand,
   },
 };
 

@@ -1,0 +1,35 @@
+/** The scheduler's public API: job contract and registry, scheduler, metrics. */
+import { featureMeanJob } from './jobs/feature-mean.js';
+import { JobRegistry } from './jobs.js';
+
+export type {
+  ModelRef,
+  ResultDocument,
+  ResultSummary,
+  WindowJob,
+  WindowJobContext,
+  WindowJobResult,
+} from './jobs.js';
+export { JobRegistry } from './jobs.js';
+export { featureMeanJob, featureMeanDocumentId } from './jobs/feature-mean.js';
+export { Scheduler, LockLostError, ShutdownError } from './scheduler.js';
+export type { PassSummary, SchedulerOptions, WindowOutcome, WindowRun } from './scheduler.js';
+export { StateStore, HeldLock, STATE_INDEX, windowStateId, checkpointId } from './state.js';
+export type { JobTarget, WindowState, CheckpointState, OwnerEntry, WindowStateDetail } from './state.js';
+export { planWindows, alignDown, latestDueEnd } from './windows.js';
+export type { TimeWindow, WindowPlan } from './windows.js';
+export { runHooks, triggeredEvents } from './hooks.js';
+export type { HookOutcome, HookPayload } from './hooks.js';
+export { SchedulerMetrics, seedLatestResults, parseResultStream } from './metrics.js';
+export { startMetricsServer } from './metrics-server.js';
+export type { MetricsServer } from './metrics-server.js';
+export { createJsonLogger, parseLogLines } from './log.js';
+export type { StructuredLogger, LogRecord } from './log.js';
+
+/**
+ * The jobs `mlmon schedule` knows. The analysis jobs of the analyzer (`drift`, `quality`,
+ * `performance`, `service`) register here once they are merged; until then only `feature-mean`.
+ */
+export function defaultJobRegistry(): JobRegistry {
+  return new JobRegistry().register('feature-mean', featureMeanJob);
+}

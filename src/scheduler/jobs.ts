@@ -1,0 +1,94 @@
+/**
+ * The contract between the scheduler and the analysis jobs it runs.
+ *
+ * A job analyzes one window of one model (one version, or every version when the model is
+ * configured with `versions: all`) and returns the result documents it wrote. The scheduler owns
+ * everything around it: which windows are due, the lock, checkpoints, retries, hooks and metrics.
+ * A job must be idempotent (deterministic document ids): after a crash or a lost lock the same
+ * window may be run again, and it must then replace its documents, not add to them.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import type { ModelConfig } from '../schema/config.js';
+import type { StructuredLogger } from './log.js';
+
+export interface ModelRef {
+  name: string;
+  /** Undefined when the model is configured with `versions: all`: cover every version in the window. */
+  version?: string;
+}
+
+export interface WindowJobContext {
+  client: Client;
+  model: ModelRef;
+  /** Data stream namespace: read `logs-mlmon.prediction-{namespace}`, write `metrics-mlmon.*-{namespace}`. */
+  namespace: string;
+  window: { start: Date; end: Date };
+  /** Aborted when the lock is lost or the scheduler shuts down: stop and throw (`signal.throwIfAborted()`). */
+  signal: AbortSignal;
+  /** `options` of this job's entry in the model's `jobs` list. */
+  options: Record<string, unknown>;
+  /** The model's whole configuration (baseline id, performance bounds…). */
+  modelConfig: ModelConfig;
+  log: StructuredLogger;
+}
+
+/** A result document the job wrote, as written: the scheduler feeds hooks and metrics from it. */
+export interface ResultSummary {
+  /** Data stream written, e.g. `metrics-mlmon.drift-default`. */
+  stream: string;
+  /** Deterministic document id. */
+  id: string;
+  document: ResultDocument;
+}
+
+/** The fields of a result document the scheduler reads (see DESIGN.md); jobs may write more. */
+export interface ResultDocument {
+  '@timestamp'?: string;
+  model?: { name?: string; version?: string };
+  window?: { start?: string; end?: string; count?: number };
+  feature?: { name?: string; kind?: string };
+  segment?: { name?: string; value?: string };
+  drift?: { score?: number; detected?: boolean; [metric: string]: unknown };
+  performance?: { degraded?: boolean; [metric: string]: unknown };
+  service?: {
+    latency?: { p50?: number; p95?: number; p99?: number };
+    throughput?: number;
+    error_rate?: number;
+  };
+  [field: string]: unknown;
+}
+
+export interface WindowJobResult {
+  documents: ResultSummary[];
+}
+
+export type WindowJob = (ctx: WindowJobContext) => Promise<WindowJobResult>;
+
+/** Names → jobs. The CLI builds the default one; the lead registers `drift`, `quality`, `performance`, `service`. */
+export class JobRegistry {
+  private readonly jobs = new Map<string, WindowJob>();
+
+  register(name: string, job: WindowJob): this {
+    if (this.jobs.has(name)) throw new Error(`job "${name}" is already registered`);
+    this.jobs.set(name, job);
+    return this;
+  }
+
+  /** Replaces a registered job (tests, wrappers). */
+  replace(name: string, job: WindowJob): this {
+    this.jobs.set(name, job);
+    return this;
+  }
+
+  get(name: string): WindowJob | undefined {
+    return this.jobs.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.jobs.has(name);
+  }
+
+  names(): string[] {
+    return [...this.jobs.keys()].sort();
+  }
+}

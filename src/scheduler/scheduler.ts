@@ -1,0 +1,502 @@
+/**
+ * The scheduler: node-cron triggers a pass per model; a pass finds the due windows of every
+ * (job, version) after its checkpoint, oldest first, and processes each one it can lock.
+ *
+ * Exactly once per window, across replicas and restarts:
+ * - a window is processed only under its lock in `mlmon-state` (created exclusively, renewed by a
+ *   heartbeat, taken over only after it expired) and is marked done under the same lock;
+ * - a window held by another replica is skipped (that replica does it); a window whose owner died
+ *   is taken over once its lock expires, at the next pass of any replica;
+ * - jobs write with deterministic ids, so even the rare rerun (an owner that stalled past its
+ *   lock's expiry) replaces documents instead of duplicating them.
+ *
+ * Windows are processed one at a time per replica (several replicas share the work), oldest first,
+ * so after downtime the results appear in time order.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { MlmonConfig, ModelConfig } from '../schema/config.js';
+import { runHooks } from './hooks.js';
+import type { JobRegistry, ModelRef, WindowJob } from './jobs.js';
+import type { StructuredLogger } from './log.js';
+import type { SchedulerMetrics } from './metrics.js';
+import { type HeldLock, type JobTarget, isSettled, StateStore } from './state.js';
+import { latestDueEnd, planWindows, type TimeWindow } from './windows.js';
+
+export interface SchedulerOptions {
+  config: MlmonConfig;
+  client: Client;
+  registry: JobRegistry;
+  log: StructuredLogger;
+  metrics?: SchedulerMetrics;
+}
+
+export type WindowOutcome = 'processed' | 'settled' | 'held' | 'failed' | 'lost' | 'released';
+
+export interface WindowRun {
+  job: string;
+  model: ModelRef;
+  namespace: string;
+  window: TimeWindow;
+  outcome: WindowOutcome;
+}
+
+export interface PassSummary {
+  runs: WindowRun[];
+  processed: number;
+  failed: number;
+  /** Windows left to other replicas that held their locks (still held at the end of `runDue`). */
+  held: number;
+}
+
+/** Raised inside a job's signal when its lock was taken over by another replica. */
+export class LockLostError extends Error {
+  constructor(window: TimeWindow) {
+    super(`lock of window ${window.start.toISOString()} was taken over by another replica`);
+    this.name = 'LockLostError';
+  }
+}
+
+/** Raised inside a job's signal when the scheduler shuts down and the grace period is over. */
+export class ShutdownError extends Error {
+  constructor() {
+    super('scheduler shutting down');
+    this.name = 'ShutdownError';
+  }
+}
+
+interface RunningWindow {
+  lock: HeldLock;
+  controller: AbortController;
+  released: boolean;
+  done: Promise<void>;
+}
+
+interface Unit {
+  target: JobTarget;
+  entry: ModelConfig['jobs'][number];
+  job: WindowJob;
+  window: TimeWindow;
+}
+
+/** A message naming every configured job the registry lacks, or undefined when all are known. */
+export function unknownJobs(config: MlmonConfig, registry: JobRegistry): string | undefined {
+  const unknown: string[] = [];
+  config.models.forEach((model, i) =>
+    model.jobs.forEach((entry, k) => {
+      if (!registry.has(entry.name)) unknown.push(`models[${i}].jobs[${k}]: unknown job "${entry.name}"`);
+    }),
+  );
+  if (unknown.length === 0) return undefined;
+  return `${unknown.join('; ')} (registered jobs: ${registry.names().join(', ') || 'none'})`;
+}
+
+export class Scheduler {
+  private readonly store: StateStore;
+  private readonly tasks: ScheduledTask[] = [];
+  private readonly running = new Set<RunningWindow>();
+  private readonly passes = new Set<Promise<unknown>>();
+  private readonly busyModels = new Set<string>();
+  private stopping: Promise<void> | undefined;
+  private readonly stopWaiters = new Set<() => void>();
+
+  constructor(private readonly options: SchedulerOptions) {
+    const { config, registry } = options;
+    const unknown = unknownJobs(config, registry);
+    if (unknown) throw new Error(unknown);
+    this.store = new StateStore(options.client, config.scheduler.owner, config.scheduler.lockTtlMs, {
+      maxAttempts: config.scheduler.maxAttempts,
+    });
+  }
+
+  get owner(): string {
+    return this.options.config.scheduler.owner;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  /** Every (job, version) of a model, in the order of the configuration. */
+  targets(
+    model: ModelConfig,
+  ): Array<{ target: JobTarget; entry: ModelConfig['jobs'][number]; job: WindowJob }> {
+    const versions = model.versions === 'all' ? [undefined] : model.versions;
+    return model.jobs.flatMap((entry) =>
+      versions.map((version) => ({
+        target: {
+          job: entry.name,
+          model: version === undefined ? { name: model.name } : { name: model.name, version },
+          namespace: model.namespace,
+        },
+        entry,
+        job: this.options.registry.get(entry.name) as WindowJob,
+      })),
+    );
+  }
+
+  private logFields(target: JobTarget, window?: TimeWindow): Record<string, unknown> {
+    return {
+      job: target.job,
+      model: target.model.name,
+      version: target.model.version ?? '*',
+      namespace: target.namespace,
+      ...(window
+        ? { 'window.start': window.start.toISOString(), 'window.end': window.end.toISOString() }
+        : {}),
+    };
+  }
+
+  /**
+   * One pass over a model as of `now`: every due window not yet settled, oldest first (ties in
+   * the order of the jobs), then the checkpoints moved forward.
+   */
+  async runModelPass(model: ModelConfig, now: number): Promise<PassSummary> {
+    const { log, metrics, config } = this.options;
+    const summary: PassSummary = { runs: [], processed: 0, failed: 0, held: 0 };
+    const lastEnd = latestDueEnd(now, model.windowMs, model.delayMs);
+    const units: Unit[] = [];
+    const targets = this.targets(model);
+    const bounds = new Map<JobTarget, number>();
+    for (const { target, entry, job } of targets) {
+      const checkpointDoc = await this.store.readCheckpoint(target);
+      const checkpoint = checkpointDoc?.source.state.checkpoint
+        ? Date.parse(checkpointDoc.source.state.checkpoint)
+        : undefined;
+      if (checkpoint !== undefined)
+        metrics?.recordCheckpoint(
+          { ...target, model: target.model.name, version: target.model.version },
+          checkpoint,
+        );
+      const plan = planWindows({
+        now,
+        windowMs: model.windowMs,
+        delayMs: model.delayMs,
+        maxCatchUp: config.scheduler.maxCatchUp,
+        checkpoint,
+        start: model.start?.getTime(),
+      });
+      bounds.set(target, plan.from);
+      if (plan.skipped > 0)
+        log.warn(
+          'windows.skipped',
+          `${plan.skipped} windows older than scheduler.maxCatchUp (${config.scheduler.maxCatchUp}) are skipped`,
+          {
+            ...this.logFields(target),
+            skipped: plan.skipped,
+            'checkpoint.from': new Date(plan.from).toISOString(),
+          },
+        );
+      const states = await this.store.windowStates(target, plan.windows);
+      for (const window of plan.windows)
+        if (!isSettled(states.get(window.start.getTime()))) units.push({ target, entry, job, window });
+    }
+    // Oldest first across jobs; a stable sort keeps the configured job order within a window.
+    units.sort((a, b) => a.window.start.getTime() - b.window.start.getTime());
+    if (units.length > 0)
+      log.info('pass.started', `${units.length} window runs due for model ${model.name}`, {
+        model: model.name,
+        namespace: model.namespace,
+        due: units.length,
+        'window.first': units[0]?.window.start.toISOString(),
+        'window.last': units[units.length - 1]?.window.start.toISOString(),
+      });
+    for (const unit of units) {
+      if (this.isStopping) break;
+      const outcome = await this.processWindow(model, unit);
+      summary.runs.push({
+        job: unit.target.job,
+        model: unit.target.model,
+        namespace: unit.target.namespace,
+        window: unit.window,
+        outcome,
+      });
+      if (outcome === 'processed') summary.processed++;
+      if (outcome === 'failed') summary.failed++;
+      if (outcome === 'held') summary.held++;
+      if (outcome === 'processed' || outcome === 'failed' || outcome === 'settled')
+        await this.advance(model, unit.target, bounds.get(unit.target) as number, lastEnd);
+    }
+    for (const { target } of targets)
+      await this.advance(model, target, bounds.get(target) as number, lastEnd);
+    return summary;
+  }
+
+  private async advance(model: ModelConfig, target: JobTarget, from: number, lastEnd: number): Promise<void> {
+    const checkpoint = await this.store.advanceCheckpoint(target, model.windowMs, { from, lastEnd });
+    if (checkpoint !== undefined)
+      this.options.metrics?.recordCheckpoint(
+        { ...target, model: target.model.name, version: target.model.version },
+        checkpoint,
+      );
+  }
+
+  /** Locks, runs, marks done one window. Never throws for a job's failure. */
+  private async processWindow(model: ModelConfig, unit: Unit): Promise<WindowOutcome> {
+    const { log, metrics, config, client } = this.options;
+    const fields = this.logFields(unit.target, unit.window);
+    const counterLabels = {
+      namespace: unit.target.namespace,
+      model: unit.target.model.name,
+      job: unit.target.job,
+    };
+    const acquired = await this.store.acquire(unit.target, unit.window);
+    if (acquired.status === 'settled') return 'settled';
+    if (acquired.status === 'held' || acquired.status === 'lost-race') {
+      const holder = acquired.status === 'held' ? acquired.owner : undefined;
+      log.info('window.held', `window held by ${holder ?? 'another replica'}; left to it`, {
+        ...fields,
+        holder,
+        'lock.expires': acquired.status === 'held' ? acquired.expires.toISOString() : undefined,
+      });
+      return 'held';
+    }
+    if (acquired.status === 'gave-up') {
+      log.error('window.failed', `window abandoned ${acquired.attempts} times; marked failed, not retried`, {
+        ...fields,
+        attempts: acquired.attempts,
+      });
+      metrics?.windowFailures.inc(counterLabels);
+      return 'failed';
+    }
+    const { lock } = acquired;
+    if (acquired.takeoverFrom) {
+      metrics?.lockTakeovers.inc(counterLabels);
+      log.warn('lock.takeover', `took over the expired lock of ${acquired.takeoverFrom}`, {
+        ...fields,
+        'previous.owner': acquired.takeoverFrom,
+        attempt: acquired.attempt,
+      });
+    }
+    log.info('window.started', `processing window (attempt ${acquired.attempt})`, {
+      ...fields,
+      attempt: acquired.attempt,
+    });
+    const controller = new AbortController();
+    let finish: () => void = () => undefined;
+    const running: RunningWindow = {
+      lock,
+      controller,
+      released: false,
+      done: new Promise<void>((resolve) => (finish = resolve)),
+    };
+    this.running.add(running);
+    lock.startHeartbeat(
+      config.scheduler.heartbeatMs,
+      () => {
+        log.warn(
+          'lock.lost',
+          'lock taken over by another replica while working; aborting the window',
+          fields,
+        );
+        controller.abort(new LockLostError(unit.window));
+      },
+      (error) =>
+        log.warn('lock.renew_failed', 'could not renew the lock; retrying at the next beat', {
+          ...fields,
+          error,
+        }),
+    );
+    const started = Date.now();
+    try {
+      const result = await unit.job({
+        client,
+        model: unit.target.model,
+        namespace: unit.target.namespace,
+        window: { start: unit.window.start, end: unit.window.end },
+        signal: controller.signal,
+        options: unit.entry.options,
+        modelConfig: model,
+        log: log.child({ job: unit.target.job, model: unit.target.model.name }),
+      });
+      controller.signal.throwIfAborted();
+      metrics?.observe(result.documents);
+      if (model.hooks.length > 0) {
+        const outcomes = await runHooks(
+          model.hooks,
+          {
+            job: unit.target.job,
+            model: unit.target.model,
+            namespace: unit.target.namespace,
+            window: { start: unit.window.start.toISOString(), end: unit.window.end.toISOString() },
+          },
+          result.documents,
+          log,
+        );
+        for (const o of outcomes) metrics?.hookCalls.inc({ hook: o.hook, outcome: o.ok ? 'ok' : 'failed' });
+      }
+      const durationMs = Date.now() - started;
+      if (!(await lock.complete({ documents: result.documents.length, durationMs }))) {
+        log.warn(
+          'lock.lost',
+          'window finished after its lock was taken over; the new owner completes it',
+          fields,
+        );
+        metrics?.windowFailures.inc(counterLabels);
+        return 'lost';
+      }
+      metrics?.windowsProcessed.inc(counterLabels);
+      log.info('window.processed', `window done: ${result.documents.length} result documents`, {
+        ...fields,
+        documents: result.documents.length,
+        'event.duration_ms': durationMs,
+      });
+      return 'processed';
+    } catch (error) {
+      lock.stopHeartbeat();
+      if (running.released) return 'released';
+      metrics?.windowFailures.inc(counterLabels);
+      if (lock.lost) return 'lost';
+      const outcome = await lock.fail(error).catch(() => 'lost' as const);
+      log.error(
+        'window.failed',
+        outcome === 'retry' ? 'window failed; it will be retried at the next pass' : 'window failed for good',
+        { ...fields, error, attempt: acquired.attempt, retry: outcome === 'retry' },
+      );
+      return 'failed';
+    } finally {
+      lock.stopHeartbeat();
+      this.running.delete(running);
+      finish();
+    }
+  }
+
+  /**
+   * Processes every due window of every model and returns (the `--once` mode). Windows held by
+   * other replicas are waited for — until their owner finishes them or their lock expires and
+   * this replica takes them over — so that on return every window due at the call is settled.
+   */
+  async runDue(): Promise<PassSummary> {
+    const now = Date.now();
+    const total: PassSummary = { runs: [], processed: 0, failed: 0, held: 0 };
+    for (const model of this.options.config.models) {
+      for (;;) {
+        const pass = await this.track(this.runModelPass(model, now));
+        total.runs.push(...pass.runs.filter((r) => r.outcome !== 'held'));
+        total.processed += pass.processed;
+        total.failed += pass.failed;
+        if (pass.held === 0 || this.isStopping) {
+          total.held += pass.held;
+          break;
+        }
+        // Someone else holds windows: check again a little before their locks could expire.
+        await this.interruptibleSleep(Math.min(this.options.config.scheduler.heartbeatMs, 1000));
+      }
+    }
+    return total;
+  }
+
+  private interruptibleSleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.stopWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stopWaiters.add(done);
+    });
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.passes.add(promise);
+    promise.then(
+      () => this.passes.delete(promise),
+      () => this.passes.delete(promise),
+    );
+    return promise;
+  }
+
+  /** A cron tick (or the first pass at start): skipped while the model's previous pass still runs. */
+  private async tick(model: ModelConfig): Promise<void> {
+    const key = `${model.namespace}/${model.name}`;
+    if (this.isStopping || this.busyModels.has(key)) return;
+    this.busyModels.add(key);
+    try {
+      const pass = await this.track(this.runModelPass(model, Date.now()));
+      if (pass.runs.length > 0)
+        this.options.log.info('pass.finished', `pass over model ${model.name} finished`, {
+          model: model.name,
+          namespace: model.namespace,
+          processed: pass.processed,
+          failed: pass.failed,
+          held: pass.held,
+        });
+    } catch (error) {
+      // Elasticsearch unreachable and the like: log, and try again at the next tick.
+      this.options.log.error('pass.failed', `pass over model ${model.name} failed; next tick retries`, {
+        model: model.name,
+        namespace: model.namespace,
+        error,
+      });
+    } finally {
+      this.busyModels.delete(key);
+    }
+  }
+
+  /** Starts one cron task per model, and a first pass right away (catch-up after downtime). */
+  start(): void {
+    const { config, log } = this.options;
+    for (const model of config.models) {
+      const task = cron.schedule(model.cron, () => this.tick(model), {
+        name: `mlmon:${model.namespace}:${model.name}`,
+        timezone: config.scheduler.timezone,
+        // Our own busy flag already prevents overlaps; node-cron's warnings about them are noise.
+        suppressMissedWarning: true,
+      });
+      this.tasks.push(task);
+      log.info('schedule.started', `model ${model.name}: cron "${model.cron}"`, {
+        model: model.name,
+        namespace: model.namespace,
+        cron: model.cron,
+        'window.size_ms': model.windowMs,
+        'window.delay_ms': model.delayMs,
+        jobs: model.jobs.map((j) => j.name),
+      });
+      void this.tick(model);
+    }
+  }
+
+  /**
+   * Stops taking new windows, lets the windows in progress finish within
+   * `scheduler.shutdownGrace`, then aborts and releases the rest (so another replica can take them
+   * at once instead of waiting for the lock to expire). Idempotent.
+   */
+  shutdown(reason = 'shutdown'): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      const { log, config } = this.options;
+      log.info('scheduler.stopping', `stopping (${reason}); ${this.running.size} windows in progress`, {
+        reason,
+        'windows.in_progress': this.running.size,
+      });
+      for (const task of this.tasks) await task.destroy();
+      for (const wake of [...this.stopWaiters]) wake();
+      const inProgress = [...this.running];
+      if (inProgress.length > 0) {
+        const finished = Promise.all(inProgress.map((r) => r.done));
+        let timer: NodeJS.Timeout | undefined;
+        const graceOver = new Promise<'grace-over'>((resolve) => {
+          timer = setTimeout(() => resolve('grace-over'), config.scheduler.shutdownGraceMs);
+        });
+        const first = await Promise.race([finished.then(() => 'finished' as const), graceOver]);
+        clearTimeout(timer);
+        if (first === 'grace-over') {
+          for (const r of [...this.running]) {
+            r.released = true;
+            r.controller.abort(new ShutdownError());
+            const released = await r.lock.release('scheduler shutdown').catch(() => false);
+            log.warn('lock.released', 'window not finished within the shutdown grace period; released it', {
+              ...this.logFields(r.lock.target, r.lock.window),
+              released,
+            });
+          }
+          await Promise.all(inProgress.map((r) => r.done));
+        }
+      }
+      await Promise.allSettled([...this.passes]);
+      log.info('scheduler.stopped', 'scheduler stopped', { reason });
+    })();
+    return this.stopping;
+  }
+}
