@@ -74,6 +74,8 @@ export interface AnalyzeResult {
   namespace: string;
   versions: VersionAnalysis[];
   written?: WriteReport;
+  /** The result documents, as written (the scheduler feeds hooks and metrics from them). */
+  documents: PendingDocument[];
   /** Versions skipped and why (e.g. no baseline). */
   skipped: Array<{ version: string; reason: string }>;
 }
@@ -95,9 +97,10 @@ export async function analyze(client: Client, options: AnalyzeOptions): Promise<
     model: options.model,
     namespace: options.namespace,
     versions: [],
+    documents: [],
     skipped: [],
   };
-  const documents: PendingDocument[] = [];
+  const documents = result.documents;
   for (const version of versions) {
     const reference = await resolveReference(client, options, version);
     if ('reason' in reference) {

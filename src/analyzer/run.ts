@@ -40,21 +40,43 @@ export interface FullAnalysisResult {
   windows: WindowPerformance[];
 }
 
-/** The performance task from what the prediction documents carry. */
-export async function detectTask(client: Client, namespace: string): Promise<PerformanceTask | undefined> {
-  const caps = await client.fieldCaps(
+/**
+ * The performance task from what the model's prediction documents carry. Counted on the data, not
+ * read from the mapping: the templates map every prediction field whether a model uses it or not.
+ */
+export async function detectTask(
+  client: Client,
+  namespace: string,
+  model?: string,
+): Promise<PerformanceTask | undefined> {
+  const response = await client.search(
     {
       index: streamNames(namespace).prediction,
-      fields: ['prediction.value', 'prediction.score', 'prediction.label'],
+      size: 0,
       ignore_unavailable: true,
       allow_no_indices: true,
+      query: model ? { term: { 'model.name': model } } : { match_all: {} },
+      aggs: {
+        kinds: {
+          filters: {
+            filters: {
+              value: { exists: { field: 'prediction.value' } },
+              score: { exists: { field: 'prediction.score' } },
+              label: { exists: { field: 'prediction.label' } },
+            },
+          },
+        },
+      },
     },
     { ignore: [404] },
   );
-  const has = (field: string) => Boolean(caps.fields?.[field]);
-  if (has('prediction.value')) return 'regression';
-  if (has('prediction.score')) return 'binary';
-  if (has('prediction.label')) return 'multiclass';
+  const buckets = (
+    response.aggregations?.kinds as { buckets?: Record<string, { doc_count: number }> } | undefined
+  )?.buckets;
+  const has = (kind: string) => (buckets?.[kind]?.doc_count ?? 0) > 0;
+  if (has('value')) return 'regression';
+  if (has('score')) return 'binary';
+  if (has('label')) return 'multiclass';
   return undefined;
 }
 
@@ -71,7 +93,7 @@ export async function runFullAnalysis(
   const drift = await analyze(client, options);
   const result: FullAnalysisResult = { drift, join, windows: [] };
   if (options.driftOnly) return result;
-  const task = options.task ?? (await detectTask(client, options.namespace));
+  const task = options.task ?? (await detectTask(client, options.namespace, options.model));
   result.task = task;
   const versions = options.version !== undefined ? [options.version] : drift.versions.map((v) => v.version);
   const windows = splitWindows(options.from, options.to, options.windowMs, options.anchor);

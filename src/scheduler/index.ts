@@ -1,4 +1,5 @@
 /** The scheduler's public API: job contract and registry, scheduler, metrics. */
+import { driftJob, performanceJob, qualityJob, serviceJob } from './jobs/analysis.js';
 import { featureMeanJob } from './jobs/feature-mean.js';
 import { JobRegistry } from './jobs.js';
 
@@ -26,10 +27,14 @@ export type { MetricsServer } from './metrics-server.js';
 export { createJsonLogger, parseLogLines } from './log.js';
 export type { StructuredLogger, LogRecord } from './log.js';
 
-/**
- * The jobs `mlmon schedule` knows. The analysis jobs of the analyzer (`drift`, `quality`,
- * `performance`, `service`) register here once they are merged; until then only `feature-mean`.
- */
+export { driftJob, performanceJob, qualityJob, serviceJob } from './jobs/analysis.js';
+
+/** The jobs `mlmon schedule` knows: the analyzer's four, and the small `feature-mean`. */
 export function defaultJobRegistry(): JobRegistry {
-  return new JobRegistry().register('feature-mean', featureMeanJob);
+  return new JobRegistry()
+    .register('drift', driftJob)
+    .register('quality', qualityJob)
+    .register('performance', performanceJob)
+    .register('service', serviceJob)
+    .register('feature-mean', featureMeanJob);
 }

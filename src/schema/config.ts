@@ -314,8 +314,14 @@ class Checker {
     return value;
   }
 
-  duration(value: unknown, path: string): number | undefined {
+  duration(value: unknown, path: string, options: { allowZero?: boolean } = {}): number | undefined {
     if (value === undefined || value === null) return undefined;
+    // A zero delay ("0s") is a real setting: analyze a window as soon as it ends.
+    if (
+      options.allowZero &&
+      (value === 0 || (typeof value === 'string' && /^\s*0+\s*(ms|s|m|h|d|w)?\s*$/.test(value)))
+    )
+      return 0;
     const ms = typeof value === 'string' ? parseDuration(value) : undefined;
     if (ms === undefined)
       return this.fail(
@@ -521,7 +527,7 @@ function checkModel(
   const namespace = checkNamespace(c, raw.namespace, `${path}.namespace`) ?? defaultNamespace;
   const windowMs = c.duration(raw.window, `${path}.window`);
   if (raw.window === undefined) c.fail(`${path}.window`, 'required: the window size, e.g. "1h"');
-  const delayMs = c.duration(raw.delay, `${path}.delay`) ?? 0;
+  const delayMs = c.duration(raw.delay, `${path}.delay`, { allowZero: true }) ?? 0;
 
   let cron: string | undefined;
   if (raw.cron !== undefined && raw.every !== undefined)

@@ -141,7 +141,9 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       }
       throw error;
     }
-    if (values.format === 'json') writeJson(io, result);
+    // The documents are in Elasticsearch; the JSON output carries the analysis itself.
+    if (values.format === 'json')
+      writeJson(io, { ...result, drift: { ...result.drift, documents: undefined } });
     else printTable(io, result);
     for (const s of result.drift.skipped) io.stderr.write(`skipped version ${s.version}: ${s.reason}\n`);
     return 0;

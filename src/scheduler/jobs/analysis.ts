@@ -1,0 +1,111 @@
+/**
+ * The analysis jobs the scheduler runs by default (`jobs: [drift, quality, performance, service]`),
+ * each a thin adapter from the scheduler's window contract to the analyzer:
+ *
+ * - `drift` and `quality` come from ONE aggregation request per window (`analyze`), so they are one
+ *   job: `drift` writes both; `quality` runs it only when `drift` is not also configured.
+ * - `performance` joins newly arrived outcomes first (incremental, checkpointed), then computes the
+ *   window's realised and estimated performance.
+ * - `service` computes latency percentiles, throughput and error rate.
+ * All write with deterministic ids, so a re-run window replaces its documents.
+ */
+import { analyze, AnalyzeError } from '../../analyzer/job.js';
+import { runJoin } from '../../analyzer/join.js';
+import { runPerformanceJob } from '../../analyzer/performance.js';
+import { streamNames } from '../../analyzer/performance-streams.js';
+import { detectTask } from '../../analyzer/run.js';
+import { resultStream } from '../../analyzer/results.js';
+import { runServiceHealthJob } from '../../analyzer/service.js';
+import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
+import type { PerformanceBounds } from '../../stats/performance/index.js';
+import type { ResultSummary, WindowJob, WindowJobContext } from '../jobs.js';
+
+function windowSizeLabel(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+async function driftAndQuality(ctx: WindowJobContext): Promise<ResultSummary[]> {
+  const { modelConfig, window } = ctx;
+  try {
+    const result = await analyze(ctx.client, {
+      namespace: ctx.namespace,
+      model: ctx.model.name,
+      version: ctx.model.version,
+      from: window.start,
+      to: window.end,
+      windowMs: window.end.getTime() - window.start.getTime(),
+      windowSize: windowSizeLabel(modelConfig.windowMs),
+      anchor: window.start,
+      reference: { type: 'baseline', id: modelConfig.baseline ?? DEFAULT_BASELINE_ID },
+    });
+    for (const s of result.skipped)
+      ctx.log.warn('drift.version_skipped', `version ${s.version} skipped: ${s.reason}`, {
+        version: s.version,
+      });
+    return result.documents.map((d) => ({
+      stream: resultStream(d.stream, ctx.namespace),
+      id: d.id,
+      document: d.document,
+    }));
+  } catch (error) {
+    // An empty window is a normal state of affairs for a scheduler, not a failure to retry.
+    if (error instanceof AnalyzeError && /^No predictions/.test(error.message)) {
+      ctx.log.info('drift.empty_window', 'no predictions in this window', {
+        window: window.start.toISOString(),
+      });
+      return [];
+    }
+    throw error;
+  }
+}
+
+export const driftJob: WindowJob = async (ctx) => ({ documents: await driftAndQuality(ctx) });
+
+export const qualityJob: WindowJob = async (ctx) => {
+  const names = ctx.modelConfig.jobs.map((j) => j.name);
+  if (names.includes('drift')) return { documents: [] }; // written by the drift job's request
+  return { documents: await driftAndQuality(ctx) };
+};
+
+export const performanceJob: WindowJob = async (ctx) => {
+  const { client, namespace, model, modelConfig, window } = ctx;
+  await runJoin(client, { namespace, model: model.name });
+  ctx.signal.throwIfAborted();
+  const task = await detectTask(client, namespace, model.name);
+  if (!task) return { documents: [] };
+  const bounds: Record<string, PerformanceBounds> = {};
+  for (const [metric, b] of Object.entries(modelConfig.performance.bounds)) {
+    bounds[metric] = { lower: b.min ?? null, upper: b.max ?? null };
+  }
+  const result = await runPerformanceJob(client, {
+    namespace,
+    model: model.name,
+    version: model.version,
+    task,
+    window,
+    positiveClass: modelConfig.performance.positiveClass,
+    threshold: modelConfig.performance.threshold,
+    bounds,
+  });
+  const stream = streamNames(namespace).performance;
+  return { documents: result.documents.map((d) => ({ stream, id: d.id, document: d.document })) };
+};
+
+export const serviceJob: WindowJob = async (ctx) => {
+  const result = await runServiceHealthJob(ctx.client, {
+    namespace: ctx.namespace,
+    model: ctx.model.name,
+    version: ctx.model.version,
+    window: ctx.window,
+  });
+  const stream = streamNames(ctx.namespace).service;
+  return { documents: result.documents.map((d) => ({ stream, id: d.id, document: d.document })) };
+};
