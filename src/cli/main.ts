@@ -28,6 +28,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'analyze windows now: drift, quality, performance and service health results',
     load: async () => (await import('./commands/analyze.js')).analyzeCommand,
   },
+  demo: {
+    summary: 'replay a real data set (ELEC2) as a monitored model, end to end',
+    load: async () => (await import('./commands/demo.js')).demoCommand,
+  },
   schedule: {
     summary: 'run the scheduler (analysis jobs on cron expressions, locks and checkpoints in Elasticsearch)',
     load: async () => (await import('./commands/schedule.js')).scheduleCommand,

@@ -28,8 +28,13 @@ export function fitLogistic(
   const scale = new Array<number>(d).fill(0);
   for (const row of rows) for (let j = 0; j < d; j++) mean[j]! += row[j]! / n;
   for (const row of rows) for (let j = 0; j < d; j++) scale[j]! += (row[j]! - mean[j]!) ** 2 / n;
-  // A constant feature (std 0) keeps scale 1 so it contributes nothing and divides by nothing.
-  for (let j = 0; j < d; j++) scale[j] = Math.sqrt(scale[j]!) || 1;
+  // A constant feature keeps scale 1, so it divides by nothing. "Constant" includes a standard
+  // deviation of rounding size (ELEC2's Victoria columns in the first year: about 1e-17), which
+  // would otherwise blow later values up to ±1e15 and saturate every score at 0 or 1.
+  for (let j = 0; j < d; j++) {
+    const std = Math.sqrt(scale[j]!);
+    scale[j] = std > 1e-9 * Math.max(1, Math.abs(mean[j]!)) ? std : 1;
+  }
   const x = rows.map((row) => row.map((v, j) => (v - mean[j]!) / scale[j]!));
   const weights = new Array<number>(d).fill(0);
   let bias = 0;
