@@ -39,7 +39,8 @@ export interface MonitoredField {
   conflicting: boolean;
 }
 
-const NUMERIC_TYPES = new Set([
+/** Elasticsearch field types whose values are numbers. */
+export const NUMERIC_TYPES: ReadonlySet<string> = new Set([
   'double',
   'float',
   'half_float',

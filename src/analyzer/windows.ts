@@ -3,26 +3,19 @@
  * anchor (the Unix epoch by default), so that scheduled runs and re-runs produce the same windows
  * and hence the same result ids; the first and last windows are clipped to the range.
  */
+import { parseDuration as parseDurationOrUndefined } from '../schema/duration.js';
 
 export class WindowError extends Error {
   override name = 'WindowError';
 }
 
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 7 * 86_400_000,
-};
-
-/** `30s`, `15m`, `1h`, `1d`, `1w` → milliseconds. */
+/** `30s`, `15m`, `1h`, `1d`, `1w` → milliseconds (the grammar of src/schema/duration.ts). */
 export function parseDuration(text: string): number {
-  const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(text.trim());
-  if (!m) throw new WindowError(`"${text}" is not a duration: use a number and a unit, e.g. 15m, 1h, 1d, 1w`);
-  const ms = Number(m[1]) * (UNIT_MS[m[2] as string] as number);
-  if (ms <= 0) throw new WindowError(`duration "${text}" must be positive`);
+  const ms = parseDurationOrUndefined(text);
+  if (ms === undefined)
+    throw new WindowError(
+      `"${text}" is not a positive duration: use a number and a unit, e.g. 15m, 1h, 1d, 1w`,
+    );
   return ms;
 }
 

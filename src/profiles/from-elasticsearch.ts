@@ -38,7 +38,7 @@ import {
 } from '../analyzer/source.js';
 import { binnedCorrelation } from '../stats/correlation.js';
 import { PSI_DEFAULT_BINS } from '../stats/drift/index.js';
-import { categoricalProfile } from './from-file.js';
+import { categoricalProfile, emptyNumericProfile } from './from-file.js';
 import {
   ATOM_MIN_SHARE,
   decileCounts,
@@ -225,20 +225,7 @@ export async function profileFromElasticsearch(
 }
 
 function emptyNumeric(field: string, missing: number): MonitoredNumericProfile {
-  return {
-    kind: 'numeric',
-    field,
-    count: 0,
-    missing,
-    mean: null,
-    std: null,
-    min: null,
-    max: null,
-    psiEdges: [],
-    psiCounts: [],
-    edges: [],
-    counts: [],
-  };
+  return { ...emptyNumericProfile(missing), field };
 }
 
 /** Correlation between a feature and the output from per-bin `avg(x)` and `stats(y)` sub-aggregations. */

@@ -189,21 +189,7 @@ export function numericProfile(
 ): NumericFeatureProfile {
   const sorted = sortedFinite(values);
   const n = sorted.length;
-  if (n === 0) {
-    return {
-      kind: 'numeric',
-      count: 0,
-      missing,
-      mean: null,
-      std: null,
-      min: null,
-      max: null,
-      psiEdges: [],
-      psiCounts: [],
-      edges: [],
-      counts: [],
-    };
-  }
+  if (n === 0) return emptyNumericProfile(missing);
   const { mean, std } = meanStd(sorted);
   const psiEdges = quantileEdges(sorted, PSI_DEFAULT_BINS);
   const edges = quantileEdges(sorted, fineBins);
@@ -279,4 +265,21 @@ export function profileTable(table: Table, options: ProfileOptions = {}): Datase
 /** Read a CSV/JSONL file and profile it. */
 export async function profileFromFile(path: string, options: ProfileOptions = {}): Promise<DatasetProfile> {
   return profileTable(await readTable(path), options);
+}
+
+/** The profile of a numeric feature with no values (all missing). */
+export function emptyNumericProfile(missing: number): NumericFeatureProfile {
+  return {
+    kind: 'numeric',
+    count: 0,
+    missing,
+    mean: null,
+    std: null,
+    min: null,
+    max: null,
+    psiEdges: [],
+    psiCounts: [],
+    edges: [],
+    counts: [],
+  };
 }

@@ -16,6 +16,7 @@
  *   threshold?: number                          default 0.5
  */
 import { createHash } from 'node:crypto';
+import { NUMERIC_TYPES } from '../../analyzer/source.js';
 import { upsertIntoDataStream } from '../../elastic/upsert.js';
 import type { estypes } from '@elastic/elasticsearch';
 import type { ResultDocument, ResultSummary, WindowJob, WindowJobContext } from '../jobs.js';
@@ -30,17 +31,6 @@ interface FeatureMeanOptions {
   reference: Record<string, FeatureReference>;
   threshold: number;
 }
-
-const NUMERIC_TYPES = new Set([
-  'double',
-  'float',
-  'half_float',
-  'scaled_float',
-  'long',
-  'integer',
-  'short',
-  'byte',
-]);
 
 function readOptions(raw: Record<string, unknown>): FeatureMeanOptions {
   const features = raw.features;

@@ -1,0 +1,17 @@
+/** The one duration grammar of mlmon (CLI flags and the configuration file alike). */
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/** `500ms`, `30s`, `5m`, `1.5h`, `1d`, `1w` → milliseconds; undefined when not a positive duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(text);
+  if (!match) return undefined;
+  const ms = Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
+  return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : undefined;
+}
