@@ -239,10 +239,13 @@ describe('configuration', () => {
     );
     stderr = '';
     const unknownJob = join(dir, 'unknown-job.json');
-    writeFileSync(unknownJob, JSON.stringify({ models: [{ name: 'fraud', window: '1h' }] }));
+    writeFileSync(
+      unknownJob,
+      JSON.stringify({ models: [{ name: 'fraud', window: '1h', jobs: ['drift', 'no-such-job'] }] }),
+    );
     expect(await run(['schedule', '--config', unknownJob], io)).toBe(2);
-    expect(stderr).toContain('models[0].jobs[0]: unknown job "drift"');
-    expect(stderr).toContain('(registered jobs: feature-mean)');
+    expect(stderr).toContain('models[0].jobs[1]: unknown job "no-such-job"');
+    expect(stderr).toContain('(registered jobs: drift, feature-mean, performance, quality, service)');
   });
 
   it('the example in docs/configuration.md is valid', () => {
