@@ -55,12 +55,12 @@ export interface PredictionLoggerOptions extends Omit<ConnectionOptions, 'node'>
   limits?: Partial<NormalizeLimits>;
   /** Memory buffer, bytes of serialised documents (default 16 MiB); past it, spill to the spool. */
   bufferMaxBytes?: number;
-  /** Bulk request caps (default 5 MiB and 10,000 documents). */
+  /** Bulk request caps (default 2 MiB and 10,000 documents). */
   batchMaxBytes?: number;
   batchMaxItems?: number;
   /** Longest a document waits in memory before a bulk request (default 1,000 ms). */
   flushIntervalMs?: number;
-  /** Bulk requests in flight at once (default 2). */
+  /** Bulk requests in flight at once (default 4). */
   concurrency?: number;
   /** Timeout of one bulk request (default 30 s). */
   requestTimeoutMs?: number;
