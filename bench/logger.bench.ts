@@ -236,8 +236,11 @@ async function benchIngest(): Promise<void> {
     await client.indices.deleteDataStream({ name: `*-mlmon.*-${base}*` }).catch(() => {});
   }
   const sorted = [...ratios].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median =
+    sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
   console.log(
-    `ratio mlmon / helpers.bulk: median ${(sorted[Math.floor(sorted.length / 2)] as number).toFixed(2)}x, ` +
+    `ratio mlmon / helpers.bulk: median ${median.toFixed(2)}x, ` +
       `range ${(sorted[0] as number).toFixed(2)}x–${(sorted[sorted.length - 1] as number).toFixed(2)}x`,
   );
 }
