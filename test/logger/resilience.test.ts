@@ -94,7 +94,7 @@ describe('a cluster that fails or hangs (proxy in front of the real Elasticsearc
       namespace: ns,
       model: { name: 'timeout' },
       spool: { dir: tempSpoolDir('timeout') },
-      requestTimeoutMs: 2000,
+      requestTimeoutMs: 5000, // long enough for the real requests on a loaded machine
       retryBaseMs: 50,
       retryMaxMs: 200,
       flushIntervalMs: 60_000, // one bulk request, sent by flush()
@@ -125,7 +125,7 @@ describe('a cluster that fails or hangs (proxy in front of the real Elasticsearc
       duplicated: [],
       unexpected: [],
     });
-  });
+  }, 180_000);
 });
 
 describe('exactly once across a data stream rollover', () => {
