@@ -6,10 +6,11 @@
  * (b) sustained ingest rate into Elasticsearch against client.helpers.bulk sending the same documents;
  * (c) peak RSS during a 60 s outage at 2,000 predictions/s with the default buffer settings.
  *
- * BENCH_QUICK=1 shortens (b) and (c) for a smoke run. Results go to bench/RESULTS.md by hand.
+ * BENCH_QUICK=1 shortens (b) and (c) for a smoke run; BENCH_ONLY=a|b|c runs some parts; BENCH_ROUNDS,
+ * BENCH_CONCURRENCY and BENCH_BATCH_BYTES tune (b). Results go to bench/RESULTS.md by hand.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
@@ -17,7 +18,7 @@ import winston from 'winston';
 import TransportStream from 'winston-transport';
 import { installTemplates } from '../src/elastic/templates.js';
 import { serverVersion } from '../src/elastic/local-cluster.js';
-import { createPredictionLogger, type PredictionEvent } from '../src/logger/index.js';
+import { createPredictionLogger, SHIPPER_DEFAULTS, type PredictionEvent } from '../src/logger/index.js';
 
 const ES_URL = process.env.ES_URL ?? 'http://127.0.0.1:9250';
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -121,75 +122,127 @@ async function benchCallerCost(): Promise<void> {
   await client.indices.deleteDataStream({ name: `*-mlmon.*-${ns}` }).catch(() => {});
 }
 
-async function benchIngest(): Promise<void> {
-  const n = QUICK ? 40_000 : 200_000;
-  console.log(`\n## (b) sustained ingest, ${n.toLocaleString('en')} predictions`);
-  const events = makeEvents(n);
-  const nsA = `benchb${Date.now().toString(36)}`;
-  const nsB = `${nsA}helper`;
+interface IngestRun {
+  ms: number;
+  indexed: number;
+}
+
+/** One timed logger run: from the first logPrediction to flush() resolving (normalisation included). */
+async function ingestMlmon(
+  events: PredictionEvent[],
+  ns: string,
+  capture?: Array<{ id: string; doc: string }>,
+): Promise<IngestRun> {
   const spoolDir = mkdtempSync(join(tmpdir(), 'mlmon-bench-b-'));
   const logger = createPredictionLogger({
     node: ES_URL,
-    namespace: nsA,
+    namespace: ns,
     model: { name: 'bench' },
     spool: { dir: spoolDir },
     ...(process.env.BENCH_CONCURRENCY ? { concurrency: Number(process.env.BENCH_CONCURRENCY) } : {}),
+    ...(process.env.BENCH_BATCH_BYTES ? { batchMaxBytes: Number(process.env.BENCH_BATCH_BYTES) } : {}),
   });
   // Capture the documents the logger builds, to give helpers.bulk exactly the same ones.
-  const docs: Array<{ id: string; doc: string }> = [];
   const shipper = logger.transport.core.shipper;
   const original = shipper.enqueue.bind(shipper);
-  let capture = false;
-  shipper.enqueue = (index, id, doc, kind, counted) => {
-    if (capture) docs.push({ id, doc });
-    original(index, id, doc, kind, counted);
-  };
-  // Run a warm-up batch through both paths first.
+  let capturing = false;
+  if (capture)
+    shipper.enqueue = (index, id, doc, kind, counted) => {
+      if (capturing) capture.push({ id, doc });
+      original(index, id, doc, kind, counted);
+    };
+  // Warm-up: creates the data stream and warms the connections, untimed.
   for (let i = 0; i < 2000; i++) logger.logPrediction(events[i] as PredictionEvent);
   await logger.flush(120_000);
-
-  capture = true;
+  capturing = true;
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < events.length; i++) {
     logger.logPrediction(events[i] as PredictionEvent);
     if (i % 500 === 499) await yieldLoop();
   }
   const ok = await logger.flush(600_000);
-  const mlmonMs = performance.now() - t0;
-  capture = false;
+  const ms = performance.now() - t0;
+  capturing = false;
   const counters = await logger.close();
-  const mlmonRate = (n / mlmonMs) * 1000;
+  if (!ok) throw new Error('flush did not drain');
+  rmSync(spoolDir, { recursive: true, force: true });
+  return { ms, indexed: counters.indexed - 2000 };
+}
 
-  const index = `logs-mlmon.prediction-${nsB}`;
-  const parsed = docs.map((d) => ({ id: d.id, doc: JSON.parse(d.doc) as Record<string, unknown> }));
-  const warm = await client.helpers.bulk({
+/** The same documents through client.helpers.bulk (its defaults: 5 MB flushes, concurrency 5). */
+async function ingestHelper(
+  parsed: Array<{ id: string; doc: Record<string, unknown> }>,
+  ns: string,
+): Promise<IngestRun> {
+  const index = `logs-mlmon.prediction-${ns}`;
+  await client.helpers.bulk({
     datasource: parsed.slice(0, 2000).map((d) => ({ ...d, id: `warm-${d.id}` })),
     onDocument: (d) => [{ create: { _index: index, _id: d.id } }, d.doc],
   });
-  void warm;
-  const t1 = performance.now();
+  const t0 = performance.now();
   const stats = await client.helpers.bulk({
     datasource: parsed,
     onDocument: (d) => [{ create: { _index: index, _id: d.id } }, d.doc],
   });
-  const helperMs = performance.now() - t1;
-  const helperRate = (stats.successful / helperMs) * 1000;
+  const ms = performance.now() - t0;
+  if (stats.failed > 0) throw new Error(`helpers.bulk: ${stats.failed} failed`);
+  return { ms, indexed: stats.successful };
+}
+
+/**
+ * Sustained ingest, in rounds that alternate which side goes first, each into fresh data streams.
+ * The machine is shared and Elasticsearch runs on it: a single pair of runs moved by ±25 % with
+ * whatever else ran, and whichever side ran second inherited the first side's merges. The ratio of
+ * each adjacent pair, and their median, is what we report.
+ */
+async function benchIngest(): Promise<void> {
+  const n = QUICK ? 40_000 : 200_000;
+  const rounds = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
+  const concurrency = process.env.BENCH_CONCURRENCY ?? `${SHIPPER_DEFAULTS.concurrency} (default)`;
+  const batch = process.env.BENCH_BATCH_BYTES ?? `${SHIPPER_DEFAULTS.batchMaxBytes} (default)`;
+  console.log(`\n## (b) sustained ingest, ${n.toLocaleString('en')} predictions, ${rounds} round(s)`);
+  console.log(`mlmon: concurrency ${concurrency}, batchMaxBytes ${batch}`);
+  const events = makeEvents(n);
+  const base = `benchb${Date.now().toString(36)}`;
+  const docs: Array<{ id: string; doc: string }> = [];
+  let parsed: Array<{ id: string; doc: Record<string, unknown> }> = [];
+  console.log('| round | order | load (1 min) | helpers.bulk docs/s | mlmon docs/s | ratio |');
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const load = loadavg()[0] as number;
+    // The first round must run the logger first: its documents are what helpers.bulk sends.
+    const mlmonFirst = r % 2 === 0;
+    let mine: IngestRun;
+    let theirs: IngestRun;
+    if (mlmonFirst) {
+      mine = await ingestMlmon(events, `${base}m${r}`, r === 0 ? docs : undefined);
+      if (r === 0)
+        parsed = docs.map((d) => ({ id: d.id, doc: JSON.parse(d.doc) as Record<string, unknown> }));
+      theirs = await ingestHelper(parsed, `${base}h${r}`);
+    } else {
+      theirs = await ingestHelper(parsed, `${base}h${r}`);
+      mine = await ingestMlmon(events, `${base}m${r}`);
+    }
+    if (mine.indexed !== n || theirs.indexed !== n)
+      throw new Error(`indexed ${mine.indexed} (mlmon) and ${theirs.indexed} (helpers.bulk) of ${n}`);
+    const mineRate = (n / mine.ms) * 1000;
+    const theirRate = (n / theirs.ms) * 1000;
+    ratios.push(mineRate / theirRate);
+    console.log(
+      `| ${r + 1} | ${mlmonFirst ? 'mlmon, helpers' : 'helpers, mlmon'} | ${load.toFixed(2)} | ` +
+        `${theirRate.toFixed(0)} | ${mineRate.toFixed(0)} | ${(mineRate / theirRate).toFixed(2)}x |`,
+    );
+    await client.indices.deleteDataStream({ name: `*-mlmon.*-${base}*` }).catch(() => {});
+  }
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median =
+    sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
   console.log(
-    `mlmon: ${counters.indexed} indexed (flush ${ok ? 'drained' : 'NOT drained'}), ${mlmonMs.toFixed(0)} ms`,
+    `ratio mlmon / helpers.bulk: median ${median.toFixed(2)}x, ` +
+      `range ${(sorted[0] as number).toFixed(2)}x–${(sorted[sorted.length - 1] as number).toFixed(2)}x`,
   );
-  console.log(
-    `helpers.bulk: ${stats.successful} successful, ${stats.failed} failed, ${helperMs.toFixed(0)} ms`,
-  );
-  console.log('| | docs/s | ratio to helpers.bulk |');
-  console.log('| --- | ---: | ---: |');
-  console.log(
-    `| client.helpers.bulk (defaults: 5 MB batches, concurrency 5) | ${helperRate.toFixed(0)} | 1.00x |`,
-  );
-  console.log(
-    `| mlmon logger (5 MB batches, concurrency ${process.env.BENCH_CONCURRENCY ?? '2, the default'}) | ${mlmonRate.toFixed(0)} | ${(mlmonRate / helperRate).toFixed(2)}x |`,
-  );
-  rmSync(spoolDir, { recursive: true, force: true });
-  await client.indices.deleteDataStream({ name: `*-mlmon.*-${nsA}*` }).catch(() => {});
 }
 
 async function benchOutageRss(): Promise<void> {
@@ -245,7 +298,10 @@ async function main(): Promise<void> {
   console.log(`command: npm run bench:logger (ES_URL=${ES_URL}${QUICK ? ', BENCH_QUICK=1' : ''})`);
   console.log(
     `machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM ` +
-      `(${(freemem() / 2 ** 30).toFixed(1)} GiB free), node ${process.version}, Elasticsearch ${await serverVersion(ES_URL)}`,
+      `(${(freemem() / 2 ** 30).toFixed(1)} GiB free), node ${process.version}, Elasticsearch ${await serverVersion(ES_URL)}, ` +
+      `load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')} (the machine is shared: other work runs on it)`,
   );
   const only = process.env.BENCH_ONLY;
   if (!only || only.includes('a')) await benchCallerCost();

@@ -55,12 +55,12 @@ export interface PredictionLoggerOptions extends Omit<ConnectionOptions, 'node'>
   limits?: Partial<NormalizeLimits>;
   /** Memory buffer, bytes of serialised documents (default 16 MiB); past it, spill to the spool. */
   bufferMaxBytes?: number;
-  /** Bulk request caps (default 5 MiB and 10,000 documents). */
+  /** Bulk request caps (default 2 MiB and 10,000 documents). */
   batchMaxBytes?: number;
   batchMaxItems?: number;
   /** Longest a document waits in memory before a bulk request (default 1,000 ms). */
   flushIntervalMs?: number;
-  /** Bulk requests in flight at once (default 2). */
+  /** Bulk requests in flight at once (default 4). */
   concurrency?: number;
   /** Timeout of one bulk request (default 30 s). */
   requestTimeoutMs?: number;
@@ -130,6 +130,8 @@ export class LoggerCore {
   readonly deadLetterIndex: string;
   readonly serviceIndex: string;
   readonly client: Client | undefined;
+  /** True when this logger created `client` (from a URL) and so must close it in `close()`. */
+  readonly ownsClient: boolean = false;
   readonly shipper: Shipper;
   readonly context: DocumentContext;
   readonly closeTimeoutMs: number;
@@ -150,6 +152,8 @@ export class LoggerCore {
     let client: Client | undefined;
     try {
       client = createClient({ ...options, node: options.node, maxRetries: 0 });
+      // A client the caller passed in is theirs to close; one built here from a URL is ours.
+      this.ownsClient = client !== options.node;
     } catch (error) {
       warn(
         `mlmon: ${(error as Error).message} Predictions go to the spool until a logger with a URL replays it.`,
@@ -331,7 +335,16 @@ export class LoggerCore {
     this.closing ??= (async () => {
       this.sampler?.stop(true);
       this.drain();
-      return this.shipper.close(this.closeTimeoutMs);
+      const counters = await this.shipper.close(this.closeTimeoutMs);
+      // Its keep-alive sockets would otherwise stay open until the server drops them.
+      if (this.ownsClient && this.client) {
+        try {
+          await this.client.close();
+        } catch {
+          // Already closed, or the sockets are gone: nothing left to release.
+        }
+      }
+      return counters;
     })();
     return this.closing;
   }

@@ -8,6 +8,7 @@
  *
  *   enqueue ─▶ ready ─▶ in flight ─▶ 200/201/409 ─▶ indexed (409 = already there: exactly once)
  *                ▲  │          ├──▶ 429/5xx, unreachable ─▶ delayed (backoff) ─▶ ready
+ *                │  │          │    (a whole request failed: marked as a re-send, looked up first)
  *                │  │          └──▶ other 4xx ─▶ dead-letter item ─▶ ready ─▶ … ─▶ deadLettered
  *                │  └─ buffer full / Elasticsearch unreachable ─▶ spool (disk) ─▶ dropped beyond cap
  *                └───────────── replay from spool when Elasticsearch answers again
@@ -18,6 +19,7 @@
  * the overflow to the spool synchronously rather than drop it or grow without bound.
  */
 import type { Client } from '@elastic/elasticsearch';
+import { backingIndices } from '../elastic/upsert.js';
 import { buildDeadLetterDocument, reasonFromBulkError, type DeadLetterReason } from '../schema/deadletter.js';
 import { Spool, type FsyncPolicy, type SpoolFileRef, type SpoolRecord } from './spool.js';
 
@@ -36,7 +38,10 @@ export interface Counters {
   dropped: number;
   /** Documents read back from spool files left by an earlier logger (not in `accepted`). */
   recovered: number;
-  /** Of `indexed`, how many were 409 conflicts (already indexed by an earlier attempt or run). */
+  /**
+   * Of `indexed`, how many were already there (by an earlier attempt or run): a 409 on create, or
+   * found in an older backing index by the look-up before a re-send.
+   */
   conflicts: number;
 }
 
@@ -44,12 +49,12 @@ export interface ShipperOptions {
   client: Client | undefined;
   /** Memory buffer size, bytes of serialised documents (default 16 MiB). Past it, spill to the spool. */
   bufferMaxBytes: number;
-  /** Bulk request size caps (defaults 5 MiB, 10,000 documents). */
+  /** Bulk request size caps (defaults 2 MiB, 10,000 documents). */
   batchMaxBytes: number;
   batchMaxItems: number;
   /** A flush cycle runs at least this often (default 1,000 ms). */
   flushIntervalMs: number;
-  /** Bulk requests in flight at once (default 2). */
+  /** Bulk requests in flight at once (default 4). */
   concurrency: number;
   requestTimeoutMs: number;
   /** Backoff: first retry after about `retryBaseMs`, doubling, capped at `retryMaxMs`, with jitter. */
@@ -66,10 +71,14 @@ export interface ShipperOptions {
 
 export const SHIPPER_DEFAULTS = {
   bufferMaxBytes: 16 * 1024 * 1024,
-  batchMaxBytes: 5 * 1024 * 1024,
+  // 4 requests of at most 2 MiB: Elasticsearch's write threads always have the next request
+  // waiting while we read an answer and build a body, and what is in flight (8 MiB) stays within half
+  // the buffer, so a full pipeline alone never pushes ready documents to the spool. Measured against
+  // 2 × 5 MiB in bench/RESULTS.md.
+  batchMaxBytes: 2 * 1024 * 1024,
   batchMaxItems: 10_000,
   flushIntervalMs: 1000,
-  concurrency: 2,
+  concurrency: 4,
   requestTimeoutMs: 30_000,
   retryBaseMs: 250,
   retryMaxMs: 10_000,
@@ -101,9 +110,20 @@ export interface Item {
   origin: SpoolFileRef | undefined;
   /** True for items read back from an earlier logger's spool (for the counters). */
   recovered: boolean;
+  /**
+   * True when an earlier attempt may have stored this item although we never saw the answer (a
+   * timeout, a reset connection, a failed request), or when it comes from the spool (which cannot
+   * tell). `_id` + `create` deduplicates within one backing index only, so before such an item is
+   * sent again we look it up in every backing index of its stream (see `alreadyStored`).
+   */
+  resend: boolean;
 }
 
 const ACTION_HEAD = '{"create":{"_index":"';
+/** Documents per multi-get request when checking re-sends (ids × backing indices). */
+const MGET_MAX_DOCS = 5000;
+/** The parts of a bulk answer the shipper reads: per item, its status and error. */
+const BULK_FILTER = 'items.*.status,items.*.error';
 
 /** Equal jitter: half the exponential delay, plus a random share of the other half. */
 export function backoff(attempt: number, baseMs: number, maxMs: number): number {
@@ -200,6 +220,7 @@ export class Shipper {
       notBefore: 0,
       origin: undefined,
       recovered: false,
+      resend: false,
     });
     this.memBytes += size;
     this.readyBytes += size;
@@ -247,9 +268,18 @@ export class Shipper {
     return this.outageUntil > 0;
   }
 
+  /**
+   * Arms the cycle timer: every `flushIntervalMs`, or sooner when a retry's backoff or an outage's
+   * wait ends first (otherwise a retry would wait for the next periodic cycle, however long).
+   */
   private schedule(): void {
     if (this.closed) return;
-    this.timer = setTimeout(() => this.cycle(), this.options.flushIntervalMs);
+    if (this.timer) clearTimeout(this.timer);
+    const now = Date.now();
+    let delay = this.options.flushIntervalMs;
+    for (const item of this.delayed) if (item.notBefore - now < delay) delay = item.notBefore - now;
+    if (this.outageUntil > now && this.outageUntil - now < delay) delay = this.outageUntil - now;
+    this.timer = setTimeout(() => this.cycle(), Math.max(10, delay));
     this.timer.unref();
   }
 
@@ -356,6 +386,7 @@ export class Shipper {
           notBefore: 0,
           origin: loaded.file,
           recovered: adopted,
+          resend: true,
         });
         this.memBytes += size;
         this.readyBytes += size;
@@ -405,12 +436,50 @@ export class Shipper {
         this.requestFailed(batch, new Error('no Elasticsearch node configured'));
         return;
       }
+      if (batch.some((item) => item.resend)) {
+        // Re-sends only (retries after an ambiguous failure, spool replays): first attempts never
+        // pay for this round trip.
+        let stored: Set<string>;
+        try {
+          stored = await this.alreadyStored(client, batch);
+        } catch (error) {
+          const status = statusOf(error);
+          if (status !== 401 && status !== 403) {
+            this.requestFailed(batch, error);
+            return;
+          }
+          // Credentials that may only write (create_doc) cannot look: send anyway rather than retry
+          // forever. Duplicates stay impossible within one backing index, as before.
+          this.warnOnce(
+            'resend-check',
+            `mlmon: cannot check re-sent documents for copies in older backing indices (${status}); ` +
+              'grant read and view_index_metadata on the mlmon data streams to rule out duplicates after a rollover',
+          );
+          stored = new Set();
+        }
+        if (stored.size > 0) {
+          const rest: Item[] = [];
+          for (const item of batch) {
+            if (item.resend && stored.has(`${item.index}\n${item.id}`)) {
+              this.counters.conflicts++;
+              this.finish(item, 'stored');
+            } else rest.push(item);
+          }
+          this.inFlight.delete(batch);
+          batch = rest;
+          this.inFlight.add(batch);
+          if (batch.length === 0) return;
+        }
+      }
       let body = '';
       for (const item of batch)
         body += `${ACTION_HEAD}${item.index}","_id":${JSON.stringify(item.id)}}}\n${item.doc}\n`;
       let response: { items?: Array<Record<string, BulkItemResult>> };
       try {
-        response = (await client.bulk({ body } as unknown as Parameters<Client['bulk']>[0], {
+        // filter_path: only what we read. A full item answer is ~250 bytes (index, version, shards,
+        // seq_no…) that Elasticsearch renders and we parse for every document; ~25 bytes remain.
+        const params = { body, filter_path: BULK_FILTER };
+        response = (await client.bulk(params as unknown as Parameters<Client['bulk']>[0], {
           maxRetries: 0,
           requestTimeout: this.options.requestTimeoutMs,
           signal: this.abort.signal,
@@ -442,7 +511,49 @@ export class Shipper {
       this.inFlight.delete(batch);
       this.settle();
       if (this.ready.length > 0 || this.spool?.hasData) this.kick();
+      else if (this.delayed.length > 0) this.schedule(); // wake when the first retry is due
     }
+  }
+
+  /**
+   * Which of the batch's re-sent items are already in their data stream, as `index\nid` keys: a
+   * real-time multi-get over every backing index (found with the resolve-index API), so a document
+   * stored a moment ago, or stored before a rollover in an older backing index, is found too.
+   * Rejects when Elasticsearch does not answer; the batch is then retried like a failed request.
+   */
+  private async alreadyStored(client: Client, batch: Item[]): Promise<Set<string>> {
+    const byIndex = new Map<string, string[]>();
+    for (const item of batch) {
+      if (!item.resend) continue;
+      const ids = byIndex.get(item.index);
+      if (ids) ids.push(item.id);
+      else byIndex.set(item.index, [item.id]);
+    }
+    const options = {
+      maxRetries: 0,
+      requestTimeout: this.options.requestTimeoutMs,
+      signal: this.abort.signal,
+    };
+    const stored = new Set<string>();
+    for (const [stream, ids] of byIndex) {
+      const backing = await backingIndices(client, stream);
+      if (backing.length === 0) continue; // the stream does not exist yet: nothing can be there
+      const step = Math.max(1, Math.floor(MGET_MAX_DOCS / backing.length));
+      for (let i = 0; i < ids.length; i += step) {
+        const chunk = ids.slice(i, i + step);
+        const response = await client.mget(
+          {
+            docs: backing.flatMap((index) => chunk.map((id) => ({ _index: index, _id: id }))),
+            _source: false,
+            filter_path: 'docs._id,docs.found',
+          },
+          options,
+        );
+        for (const doc of response.docs as Array<{ _id?: string; found?: boolean }>)
+          if (doc.found && doc._id !== undefined) stored.add(`${stream}\n${doc._id}`);
+      }
+    }
+    return stored;
   }
 
   /** The whole request failed: unreachable, timeout, 429/5xx, or a 4xx for the request itself. */
@@ -461,7 +572,11 @@ export class Shipper {
         );
       this.enterOutage();
       const now = Date.now();
-      for (const item of batch) this.retryLater(item, now);
+      for (const item of batch) {
+        // We never saw an answer: the request may have been stored in part or in full.
+        item.resend = true;
+        this.retryLater(item, now);
+      }
       return;
     }
     // A 4xx for the request as a whole (e.g. 413 too large): find the bad item by halving.
@@ -507,6 +622,7 @@ export class Shipper {
     item.index = this.options.deadLetterIndex;
     item.kind = Kind.DeadLetter;
     item.attempts = 0;
+    item.resend = false; // a new document, never sent
     this.ready.push(item);
     this.readyBytes += size;
   }

@@ -100,15 +100,22 @@ describe('index templates against a real Elasticsearch', () => {
     });
     expect(await backingIndices(client, stream)).toHaveLength(1);
 
-    // Version 2 adds a field to the prediction mappings component.
+    // The next version adds a field to the prediction mappings component. Relative to what is
+    // shipped, so that bumping the shipped version does not break this test.
     const component = `${prefix}-mlmon-prediction@mappings`;
-    const v2 = withVersion(v1, component, 2, 'added_in_v2');
+    const shipped = v1.component[component]?.version as number;
+    expect(shipped).toBeGreaterThanOrEqual(1);
+    const v2 = withVersion(v1, component, shipped + 1, 'added_in_v2');
     const dry = await installTemplates(client, { templates: v2, dryRun: true });
-    expect(dry.steps.find((s) => s.name === component)).toMatchObject({ action: 'upgrade', from: 1, to: 2 });
+    expect(dry.steps.find((s) => s.name === component)).toMatchObject({
+      action: 'upgrade',
+      from: shipped,
+      to: shipped + 1,
+    });
     expect(dry.rolledOver).toContain(stream);
     expect(await backingIndices(client, stream)).toHaveLength(1); // a dry run changes nothing
     const tplAfterDry = await client.cluster.getComponentTemplate({ name: component });
-    expect(tplAfterDry.component_templates[0]?.component_template.version).toBe(1);
+    expect(tplAfterDry.component_templates[0]?.component_template.version).toBe(shipped);
 
     const upgrade = await installTemplates(client, { templates: v2 });
     expect(upgrade.rolledOver).toEqual(
@@ -143,13 +150,13 @@ describe('index templates against a real Elasticsearch', () => {
     expect(third.rolledOver).toEqual([]);
     expect(await backingIndices(client, stream)).toHaveLength(2);
 
-    // An older mlmon (version 1 templates) must refuse and change nothing.
+    // An older mlmon (the shipped version) must refuse and change nothing.
     await expect(installTemplates(client, { templates: v1 })).rejects.toThrow(TemplateDowngradeError);
     await expect(installTemplates(client, { templates: v1 })).rejects.toThrow(
-      /version 2 in the cluster, this mlmon ships 1/,
+      new RegExp(`version ${shipped + 1} in the cluster, this mlmon ships ${shipped}`),
     );
     const still = await client.cluster.getComponentTemplate({ name: component });
-    expect(still.component_templates[0]?.component_template.version).toBe(2);
+    expect(still.component_templates[0]?.component_template.version).toBe(shipped + 1);
   });
 });
 
