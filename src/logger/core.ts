@@ -4,6 +4,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import { createClient, type ConnectionOptions } from '../elastic/client.js';
+import { installTemplates, TemplateDowngradeError } from '../elastic/templates.js';
 import { uuidv7 } from '../schema/id.js';
 import {
   DEFAULT_LIMITS,
@@ -77,6 +78,12 @@ export interface PredictionLoggerOptions extends Omit<ConnectionOptions, 'node'>
   onWarning?: (message: string) => void;
   /** Sample CPU, memory and event-loop lag to `metrics-mlmon.service-{ns}` every `intervalMs`. */
   sampleResources?: { intervalMs?: number } | boolean;
+  /**
+   * Before the first write, install mlmon's index templates when the cluster has none (default
+   * true). Without them, the first document would create an index with guessed mappings. Set false
+   * when the service's credentials may not manage templates and `mlmon setup` runs elsewhere.
+   */
+  ensureTemplates?: boolean;
 }
 
 /** `default`, or the namespace made valid: lower case, `[a-z0-9_]`, at most 100 characters. */
@@ -193,6 +200,7 @@ export class LoggerCore {
       deadLetterIndex: this.deadLetterIndex,
       warnIntervalMs: options.warnIntervalMs ?? d.warnIntervalMs,
       warn,
+      prepare: options.ensureTemplates === false ? undefined : ensureTemplates,
     });
     this.shipper.beforeCycle = () => this.drain();
     if (options.sampleResources) {
@@ -347,5 +355,15 @@ export class LoggerCore {
       return counters;
     })();
     return this.closing;
+  }
+}
+
+/** Installs the templates when the prediction template is missing; a newer set is left alone. */
+async function ensureTemplates(client: Client): Promise<void> {
+  if (await client.indices.existsIndexTemplate({ name: 'mlmon-prediction' })) return;
+  try {
+    await installTemplates(client);
+  } catch (error) {
+    if (!(error instanceof TemplateDowngradeError)) throw error;
   }
 }

@@ -67,6 +67,12 @@ export interface ShipperOptions {
   /** One warning per kind per interval (default 60 s). */
   warnIntervalMs: number;
   warn: (message: string) => void;
+  /**
+   * Runs once before the first bulk request (the logger makes sure mlmon's index templates exist, so
+   * a service that logs before anyone ran `mlmon setup` does not create indices with guessed
+   * mappings). A failure is warned about and does not stop delivery.
+   */
+  prepare?: (client: Client) => Promise<void>;
 }
 
 export const SHIPPER_DEFAULTS = {
@@ -427,6 +433,8 @@ export class Shipper {
       Date.now() + backoff(this.outageAttempts++, this.options.retryBaseMs, this.options.retryMaxMs);
   }
 
+  private prepared: Promise<void> | undefined;
+
   private async send(batch: Item[]): Promise<void> {
     this.inFlight.add(batch);
     try {
@@ -435,6 +443,12 @@ export class Shipper {
         this.warnOnce('no-client', 'mlmon: no Elasticsearch node configured; documents go to the spool');
         this.requestFailed(batch, new Error('no Elasticsearch node configured'));
         return;
+      }
+      if (this.options.prepare) {
+        this.prepared ??= this.options.prepare(client).catch((error: unknown) => {
+          this.warnOnce('prepare', `mlmon: could not check the index templates: ${(error as Error).message}`);
+        });
+        await this.prepared;
       }
       if (batch.some((item) => item.resend)) {
         // Re-sends only (retries after an ambiguous failure, spool replays): first attempts never
