@@ -289,6 +289,14 @@ async function stopProcessGroup(pid: number, timeoutMs = 60_000): Promise<void> 
   }
 }
 
+/**
+ * The directory name of an instance: its name and version, so that data written by one version is
+ * never opened by another (9.x data cannot be read by 8.x) even when a test reuses a name.
+ */
+function instanceKey(name: string | undefined, version: string): string {
+  return `${name ?? 'es'}-${version}`;
+}
+
 function stateFile(cacheDir: string, name: string): string {
   return join(cacheDir, 'instances', name, 'state.json');
 }
@@ -317,8 +325,7 @@ export class LocalCluster {
 
   constructor(options: LocalClusterOptions = {}) {
     this.version = options.version ?? process.env.ES_VERSION ?? DEFAULT_ES_VERSION;
-    // One instance per version by default: data written by 9.x cannot be opened by 8.x.
-    this.name = options.name ?? `es-${this.version}`;
+    this.name = instanceKey(options.name, this.version);
     this.cacheDir = options.cacheDir ?? defaultCacheDir();
     this.heap = options.heap ?? process.env.MLMON_ES_HEAP ?? '1g';
     this.port = options.port ?? (process.env.MLMON_ES_PORT ? Number(process.env.MLMON_ES_PORT) : undefined);
@@ -441,8 +448,7 @@ export async function ensureElasticsearch(options: LocalClusterOptions = {}): Pr
   }
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const version = options.version ?? process.env.ES_VERSION ?? DEFAULT_ES_VERSION;
-  const name = options.name ?? `es-${version}`;
-  const state = readState(cacheDir, name);
+  const state = readState(cacheDir, instanceKey(options.name, version));
   if (state && state.version === version && pidAlive(state.pid)) {
     const running = await serverVersion(state.url);
     if (running) {
@@ -450,7 +456,7 @@ export async function ensureElasticsearch(options: LocalClusterOptions = {}): Pr
       return { url: state.url, version: running, started: false, stop: async () => {} };
     }
   }
-  const cluster = new LocalCluster({ ...options, version, name, log });
+  const cluster = new LocalCluster({ ...options, version, log });
   await cluster.start({ detached: options.persist ?? false });
   const running = (await serverVersion(cluster.url)) ?? cluster.version;
   return { url: cluster.url, version: running, started: true, pid: cluster.pid, stop: () => cluster.stop() };
@@ -459,7 +465,7 @@ export async function ensureElasticsearch(options: LocalClusterOptions = {}): Pr
 /** Stops an instance started by `npm run es:start` (found through its state file). */
 export async function stopDetached(options: { cacheDir?: string; name?: string } = {}): Promise<boolean> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const name = options.name ?? `es-${process.env.ES_VERSION ?? DEFAULT_ES_VERSION}`;
+  const name = instanceKey(options.name, process.env.ES_VERSION ?? DEFAULT_ES_VERSION);
   const state = readState(cacheDir, name);
   if (!state) return false;
   if (pidAlive(state.pid)) await stopProcessGroup(state.pid);

@@ -13,7 +13,7 @@ import { createPredictionLogger } from '../../src/logger/index.js';
 import { uniqueNamespace } from '../helpers/es.js';
 import { compareIds, countsById, sleep, tempSpoolDir } from './helpers.js';
 
-const cluster = new LocalCluster({ name: 'outage-test', keepData: true, log: () => {} });
+const cluster = new LocalCluster({ name: 'outage-test', log: () => {} }); // fresh data; restarts keep it
 let client: Client;
 
 beforeAll(async () => {

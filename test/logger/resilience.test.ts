@@ -108,7 +108,7 @@ describe('a cluster that fails or hangs (proxy in front of the real Elasticsearc
       await until(async () => {
         const stored = await countsById(client, stream);
         return ids.every((id) => stored.get(id) === 1);
-      }),
+      }, 90_000), // a fresh cluster on a loaded machine can take long for its first mapping updates
     ).toBe(true);
     await client.indices.rollover({ alias: stream });
     expect(await logger.flush(60_000)).toBe(true);
