@@ -246,8 +246,9 @@ export function binnedFromBuckets(buckets: readonly Bucket[], stdX: number, stdY
   return binnedCorrelation(
     buckets.map((b) => {
       const y = b.y as ExtendedStats | undefined;
-      const x = b.x as { value: number | null } | undefined;
-      return { count: y?.count ?? 0, meanX: x?.value ?? 0, sumY: y?.sum ?? 0 };
+      // `avg` (profile request: { value }) or `extended_stats` (window concept request: { avg }).
+      const x = b.x as { value?: number | null; avg?: number | null } | undefined;
+      return { count: y?.count ?? 0, meanX: x?.value ?? x?.avg ?? 0, sumY: y?.sum ?? 0 };
     }),
     stdX,
     stdY,
