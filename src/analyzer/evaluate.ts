@@ -436,7 +436,7 @@ function numericResult(
   const decision = decideDrift('numeric', drift, { reference: f.count, current: present }, config);
   result.drift = {
     ...drift,
-    ks_error_bound: ksErrorBound(f.counts, current),
+    ks_error_bound: ksErrorBound(f.counts, current, f.edges),
     mean_shift_z: Number.isFinite(z) ? z : null,
     ...decision,
   };
@@ -502,14 +502,20 @@ function conceptCorrelation(
 /**
  * Inside one bin both empirical CDFs rise by at most that bin's share, so the largest CDF gap
  * inside a bin exceeds the gap at its edges by at most min(reference share, window share). The
- * maximum over bins bounds exact KS − binned KS; with percentile bins the reference share is ≤ 1 %
- * (atoms, which hold more, are bins of a single value and add no error).
+ * maximum over bins bounds exact KS − binned KS; with percentile bins the reference share is about
+ * 1 %. A bin of a single value [v, nextUp(v)) (an atom: a value holding ≥ 0.5 % of the reference)
+ * has no inside, so it adds no error however much it holds; `edges` identifies them.
  */
-export function ksErrorBound(reference: readonly number[], current: readonly number[]): number {
+export function ksErrorBound(
+  reference: readonly number[],
+  current: readonly number[],
+  edges?: readonly number[],
+): number {
   const n1 = reference.reduce((s, c) => s + c, 0);
   const n2 = current.reduce((s, c) => s + c, 0);
   let bound = 0;
   for (let b = 0; b < reference.length; b++) {
+    if (edges && b > 0 && b < edges.length && edges[b] === nextUp(edges[b - 1] as number)) continue;
     const m = Math.min((reference[b] as number) / n1, (current[b] as number) / n2);
     if (m > bound) bound = m;
   }
