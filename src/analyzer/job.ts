@@ -7,6 +7,8 @@
 import type { Client } from '@elastic/elasticsearch';
 import { profileFromElasticsearch } from '../profiles/from-elasticsearch.js';
 import type { DatasetProfile } from '../profiles/types.js';
+import { fieldOf, type MonitoredNumericProfile } from '../profiles/profile.js';
+import { importanceWeightedRanking } from '../stats/importance.js';
 import { DEFAULT_BASELINE_ID, getBaseline } from '../profiles/store.js';
 import type { DriftConfig } from '../stats/drift/index.js';
 import { type AggRequest, asAggs, totalHits } from './aggs.js';
@@ -266,7 +268,8 @@ async function analyzeWindow(
   const r = await search(plan.aggs, probability);
   const count = totalHits(r);
   const base = { start: w.start.toISOString(), end: w.end.toISOString(), count };
-  if (count === 0) return { ...base, fields: [], summary: summarize([]), ...(notes.length ? { notes } : {}) };
+  if (count === 0)
+    return { ...base, fields: [], summary: summarize([], profile), ...(notes.length ? { notes } : {}) };
   const sampleAnswer = (r.aggregations as Record<string, { doc_count?: number }> | undefined)?.sample;
   const aggs = probability === undefined ? r.aggregations : sampleAnswer;
   // The sampler's own doc_count is the number of documents it kept (its sub-aggregations are scaled back).
@@ -307,14 +310,15 @@ async function analyzeWindow(
         }
       : {}),
     fields,
-    summary: summarize(fields),
+    summary: summarize(fields, profile),
     ...(notes.length ? { notes } : {}),
   };
 }
 
-export function summarize(fields: readonly FieldResult[]): WindowSummary {
+export function summarize(fields: readonly FieldResult[], profile?: DatasetProfile): WindowSummary {
   const features = fields.filter((f) => f.role === 'feature' && f.drift);
   const drifted = features.filter((f) => f.drift?.detected).map((f) => f.name);
+  const importance = profile ? explanationRanking(features, profile) : undefined;
   return {
     features: features.length,
     drifted: drifted.length,
@@ -322,5 +326,24 @@ export function summarize(fields: readonly FieldResult[]): WindowSummary {
     drifted_features: drifted,
     outputs_drifted: fields.filter((f) => f.role !== 'feature' && f.drift?.detected).map((f) => f.name),
     concept_drifted: fields.filter((f) => f.concept?.detected).map((f) => f.name),
+    ...(importance ? { importance: { source: 'explanation' as const, ...importance } } : {}),
   };
+}
+
+/** Features with a drift result and an attribution field `explanation.<feature>` in the reference. */
+function explanationRanking(features: readonly FieldResult[], profile: DatasetProfile) {
+  const importance = new Map<string, number>();
+  for (const [name, p] of Object.entries(profile.features)) {
+    const { field, role } = fieldOf(name, p);
+    const m = (p as MonitoredNumericProfile).meanAbsAttribution;
+    if (role === 'explanation' && m !== undefined) importance.set(field.slice('explanation.'.length), m);
+  }
+  if (importance.size === 0) return undefined;
+  return importanceWeightedRanking(
+    features.flatMap((f) => {
+      const m = importance.get(f.name) ?? importance.get(f.field.replace(/^features\./, ''));
+      if (m === undefined || !f.drift) return [];
+      return [{ feature: f.name, meanAbsAttribution: m, detected: f.drift.detected, psi: f.drift.psi }];
+    }),
+  );
 }
