@@ -560,7 +560,8 @@ function categoricalResult(
   }
   let present = 0;
   for (const n of current.values()) present += n;
-  const result = base(e, present, quality);
+  // Like numeric fields, the count is the window's (the sample's scaled back), the tests use the sample's.
+  const result = base(e, Math.round(present / scale), quality);
   result.quality.unseen_category_rate = present > 0 ? unseen / present : 0;
   if (newNames.length > 0) result.new_categories = newNames;
   if (f.count === 0) return { ...result, note: 'no values in the reference' };
