@@ -10,6 +10,7 @@ import { analyze, type AnalyzeOptions, type AnalyzeResult } from '../../src/anal
 import { capabilities } from '../../src/analyzer/capabilities.js';
 import type { FieldResult } from '../../src/analyzer/evaluate.js';
 import { profileFromElasticsearch } from '../../src/profiles/from-elasticsearch.js';
+import type { DatasetProfile } from '../../src/profiles/types.js';
 import { ks2samp } from '../../src/stats/drift/index.js';
 import { pearsonCorrelation } from '../../src/stats/correlation.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
@@ -56,6 +57,7 @@ describe('sampling with random_sampler', () => {
   const win = generate(N_WIN, 32, 0.2, 0.5);
   let full: AnalyzeResult;
   let sampled: AnalyzeResult;
+  let profile: DatasetProfile;
 
   beforeAll(async () => {
     client = testClient();
@@ -63,7 +65,7 @@ describe('sampling with random_sampler', () => {
       model: 'm',
       version: '1',
     });
-    const profile = await profileFromElasticsearch(client, {
+    profile = await profileFromElasticsearch(client, {
       namespace: ns,
       model: 'm',
       version: '1',
@@ -84,6 +86,46 @@ describe('sampling with random_sampler', () => {
     sampled = await analyze(client, { ...options, sampleAbove: 4000, conceptSampleSize: 4000 });
   });
   afterAll(async () => client?.close());
+
+  it('on a cluster without random_sampler it says so and analyzes unsampled', async () => {
+    // An older cluster, as the client sees it: any request with random_sampler is refused the way
+    // Elasticsearch refuses an unknown aggregation type.
+    const old = new Proxy(client, {
+      get(target, prop) {
+        if (prop === 'search') {
+          return async (request: { aggs?: unknown }) => {
+            if (JSON.stringify(request.aggs ?? {}).includes('random_sampler')) {
+              throw Object.assign(new Error('parsing_exception'), {
+                meta: { body: { error: { reason: 'Unknown aggregation type [random_sampler]' } } },
+              });
+            }
+            return target.search(request as never);
+          };
+        }
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    expect((await capabilities(old)).randomSampler).toBe(false);
+    const r = await analyze(old, {
+      namespace: ns,
+      model: 'm',
+      version: '1',
+      from: new Date(T0 + DAY),
+      to: new Date(T0 + 2 * DAY),
+      windowMs: DAY,
+      reference: { type: 'profile', id: 'es', profile },
+      write: false,
+      sampleAbove: 4000,
+      conceptSampleSize: 4000,
+    });
+    const w = r.versions[0]?.windows[0];
+    expect(w?.sample).toBeUndefined();
+    expect(w?.notes?.join(' ')).toMatch(/no random_sampler aggregation; the window was analyzed unsampled/);
+    expect(field(r, 'x').count).toBe(win.x.filter((v) => v !== null).length);
+    expect(field(r, 'x').drift?.ks).toBe(field(full, 'x').drift?.ks);
+    expect(field(r, 'x').concept?.sample).toBeUndefined();
+  });
 
   it('this cluster has random_sampler', async () => {
     expect((await capabilities(client)).randomSampler).toBe(true);
