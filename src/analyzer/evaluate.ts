@@ -185,7 +185,7 @@ export function windowAggregations(
       if (f.count > 0 && f.min !== null && f.max !== null) {
         // Out of the reference range: below its minimum, or at or above the next double after its
         // maximum; free when both are fine edges (profiles built by this version), else a range of its own.
-        if (!edgesContain(f.edges, [f.min, nextUp(f.max)])) {
+        if (!rangeIsOuterBins(f)) {
           aggs[`o${i}`] = rangeOverEdges(field, [f.min, nextUp(f.max)]);
         }
         // PSI bins nest in the fine bins when the deciles are among the fine edges (always for
@@ -217,6 +217,13 @@ export function windowAggregations(
     aggs.corr = { matrix_stats: { fields: [...correlated.map((e) => e.field), output] } };
   }
   return { aggs, unexpected, output, correlation, rangeEdges };
+}
+
+/** True when the first fine edge is the reference minimum and the last the next double above its maximum: then the outer bins hold exactly the out-of-range values. */
+function rangeIsOuterBins(f: MonitoredNumericProfile): boolean {
+  return (
+    f.min !== null && f.max !== null && f.edges[0] === f.min && f.edges[f.edges.length - 1] === nextUp(f.max)
+  );
 }
 
 /**
@@ -406,7 +413,7 @@ function numericResult(
   const scale = options.sampleProbability ?? 1;
   const current = bins.docs.map((c) => Math.round(c * scale));
   const present = current.reduce((s, c) => s + c, 0);
-  const outside = edgesContain(f.edges, [f.min, nextUp(f.max)])
+  const outside = rangeIsOuterBins(f)
     ? [current[0] as number, 0, current[current.length - 1] as number]
     : rangeCounts(sub(aggs, `o${i}`), 3).map((b) => Math.round(b.doc_count * scale));
   result.quality.out_of_range_rate =
