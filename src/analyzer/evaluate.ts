@@ -32,6 +32,7 @@ import {
 import type { DatasetProfile } from '../profiles/types.js';
 import {
   type AggRequest,
+  type Bucket,
   type ExtendedStats,
   bucketKey,
   docCount,
@@ -72,6 +73,13 @@ export interface DriftResult {
   severity: DriftDecision['severity'];
 }
 
+export interface ConceptSample {
+  probability: number;
+  documents: number;
+  /** Standard error of the window correlation from the sample: (1 − r²) / √(n − 1). */
+  standard_error: number | null;
+}
+
 export interface ConceptResult {
   output: string;
   method: string;
@@ -80,6 +88,8 @@ export interface ConceptResult {
   change: number | null;
   threshold: number;
   detected: boolean;
+  /** Present when the correlation came from a sample of the window. */
+  sample?: ConceptSample;
 }
 
 export interface QualityResult {
@@ -116,14 +126,37 @@ export interface WindowRequestPlan {
   unexpected: MonitoredField[];
   output?: string;
   correlation: 'matrix_stats' | 'binned' | 'none';
+  /** Per profile entry position: the `range` edges sent for a numeric field (sentinel bins first, see MISSING_SENTINEL). */
+  rangeEdges: Map<number, { edges: number[]; sentinel: boolean }>;
 }
 
 /**
- * All fields of a window in one size-0 request: per numeric field a `range` over the profile's
- * fine edges (with per-bin `avg(x)` and `stats(output)` for the binned correlation), `extended_stats`
- * and `missing`; per categorical field `terms` restricted to the reference categories (exact counts),
- * `terms` excluding them (new categories) and `missing`; `terms` on `mlmon.quality.type_mismatch`;
- * `missing` on each unexpected field.
+ * The value a numeric `range` gives documents without the field (its `missing` option), in a bin
+ * of its own [MISSING_SENTINEL, nextUp(MISSING_SENTINEL)). Why: a separate `missing` aggregation
+ * reads the field's doc values once more per document (about an eighth of the request's cost at 1M
+ * documents, see bench/RESULTS.md), and `random_sampler` refuses `missing` altogether. A genuine
+ * value of −Number.MAX_VALUE also lands in that bin, but the bin's `extended_stats` counts it (a
+ * missing value has no value to count), so the two stay apart.
+ */
+export const MISSING_SENTINEL = -Number.MAX_VALUE;
+const SENTINEL_END = nextUp(MISSING_SENTINEL);
+/** Key that documents without a categorical field take in the `terms` over the reference categories. */
+export const MISSING_CATEGORY = '\u0000missing';
+
+/**
+ * All fields of a window in one size-0 request, built so that each field's values are read as few
+ * times as possible (each aggregation reads doc values on its own; that is what the request costs):
+ * - numeric field: one `range` over the profile's fine edges, with `missing` mapped into a
+ *   sentinel bin, and one `extended_stats` sub-aggregation per bin. Bin counts give PSI and KS, bin
+ *   means the Wasserstein distance, the bins together the field's count, mean, standard deviation,
+ *   min and max, the first and last bins (below the reference minimum, from the next double above
+ *   its maximum) the out-of-range rate. Two reads of the field per document.
+ * - categorical field: `terms` restricted to the reference categories (exact counts, missing
+ *   documents under MISSING_CATEGORY) and `terms` excluding them (new categories).
+ * - `terms` on `mlmon.quality.type_mismatch`; `filter` exists on each unexpected field.
+ * The concept-drift correlation needs the output per bin of every numeric feature, as many reads
+ * again: it has a request of its own (`conceptAggregations`), sampled on large windows.
+ * No `missing` aggregation anywhere, so the whole request can sit under a `random_sampler`.
  */
 export function windowAggregations(
   profile: DatasetProfile,
@@ -138,28 +171,39 @@ export function windowAggregations(
   );
   const output = correlated[0]?.profile.outputCorrelation?.field;
   const correlation = output === undefined ? 'none' : options.matrixStats ? 'matrix_stats' : 'binned';
+  const rangeEdges = new Map<number, { edges: number[]; sentinel: boolean }>();
   entries.forEach(({ field, profile: f }, i) => {
-    aggs[`m${i}`] = { missing: { field } };
     if (f.kind === 'numeric') {
-      aggs[`s${i}`] = { extended_stats: { field } };
+      const sentinel = f.edges.length === 0 || (f.edges[0] as number) > SENTINEL_END;
+      const edges = sentinel ? [MISSING_SENTINEL, SENTINEL_END, ...f.edges] : [...f.edges];
+      rangeEdges.set(i, { edges, sentinel });
+      const range = rangeOverEdges(field, edges);
+      if (sentinel) (range.range as Record<string, unknown>).missing = MISSING_SENTINEL;
+      else aggs[`m${i}`] = { filter: { bool: { must_not: { exists: { field } } } } };
+      range.aggs = { x: { extended_stats: { field } } };
+      aggs[`r${i}`] = range;
       if (f.count > 0 && f.min !== null && f.max !== null) {
-        const range = rangeOverEdges(field, f.edges);
-        // Mean per bin for the binned Wasserstein; output per bin for the binned correlation.
-        const subAggs: AggRequest = { x: { avg: { field } } };
-        if (correlation === 'binned' && f.outputCorrelation) subAggs.y = { stats: { field: output } };
-        range.aggs = subAggs;
-        aggs[`r${i}`] = range;
-        // Out of the reference range: below its minimum, or at or above the next double after its maximum.
-        aggs[`o${i}`] = rangeOverEdges(field, [f.min, nextUp(f.max)]);
+        // Out of the reference range: below its minimum, or at or above the next double after its
+        // maximum; free when both are fine edges (profiles built by this version), else a range of its own.
+        if (!rangeIsOuterBins(f)) {
+          aggs[`o${i}`] = rangeOverEdges(field, [f.min, nextUp(f.max)]);
+        }
         // PSI bins nest in the fine bins when the deciles are among the fine edges (always for
         // profiles built here or from files); otherwise they need their own range.
         if (!edgesContain(f.edges, f.psiEdges)) aggs[`q${i}`] = rangeOverEdges(field, f.psiEdges);
       }
     } else {
       const cats = Object.keys(f.categories);
-      if (cats.length > 0) aggs[`k${i}`] = { terms: { field, include: cats, size: cats.length } };
+      aggs[`k${i}`] = {
+        terms: {
+          field,
+          include: [...cats, MISSING_CATEGORY],
+          size: cats.length + 1,
+          missing: MISSING_CATEGORY,
+        },
+      };
       aggs[`u${i}`] = {
-        terms: { field, size: NEW_CATEGORIES_LISTED, ...(cats.length > 0 ? { exclude: cats } : {}) },
+        terms: { field, size: NEW_CATEGORIES_LISTED, exclude: [...cats, MISSING_CATEGORY] },
       };
     }
   });
@@ -167,13 +211,38 @@ export function windowAggregations(
   aggs.tm = { terms: { field: 'mlmon.quality.type_mismatch', include: names, size: names.length } };
   const unexpected = windowFields.filter((f) => !known.has(f.field));
   unexpected.forEach((f, j) => {
-    aggs[`e${j}`] = { missing: { field: f.field } };
+    aggs[`e${j}`] = { filter: { exists: { field: f.field } } };
   });
   if (correlation === 'matrix_stats' && output) {
     aggs.corr = { matrix_stats: { fields: [...correlated.map((e) => e.field), output] } };
   }
-  if (correlation === 'binned' && output) aggs.ys = { extended_stats: { field: output } };
-  return { aggs, unexpected, output, correlation };
+  return { aggs, unexpected, output, correlation, rangeEdges };
+}
+
+/** True when the first fine edge is the reference minimum and the last the next double above its maximum: then the outer bins hold exactly the out-of-range values. */
+function rangeIsOuterBins(f: MonitoredNumericProfile): boolean {
+  return (
+    f.min !== null && f.max !== null && f.edges[0] === f.min && f.edges[f.edges.length - 1] === nextUp(f.max)
+  );
+}
+
+/**
+ * The concept-drift request: per numeric feature with a reference correlation, a `range` over its
+ * fine edges with the feature's `extended_stats` and the output's `stats` per bin, and the output's
+ * `extended_stats` (see `binnedCorrelation`). Empty when the cluster has `matrix_stats` (then the
+ * correlation is in the window request) or nothing is correlated.
+ */
+export function conceptAggregations(profile: DatasetProfile, plan: WindowRequestPlan): AggRequest {
+  const aggs: AggRequest = {};
+  if (plan.correlation !== 'binned' || !plan.output) return aggs;
+  profileEntries(profile).forEach(({ field, profile: f }, i) => {
+    if (f.kind !== 'numeric' || !f.outputCorrelation || f.count === 0) return;
+    const range = rangeOverEdges(field, f.edges);
+    range.aggs = { x: { extended_stats: { field } }, y: { stats: { field: plan.output } } };
+    aggs[`c${i}`] = range;
+  });
+  if (Object.keys(aggs).length > 0) aggs.ys = { extended_stats: { field: plan.output } };
+  return aggs;
 }
 
 export interface ProfileEntry {
@@ -192,8 +261,80 @@ export interface EvaluateOptions {
   /** Per-field override of the decision rule, by result name or field. */
   config?: Record<string, DriftConfig>;
   correlationThreshold?: number;
-  /** Sampling probability when the window was sampled (counts are then of the sample). */
+  /**
+   * Sampling probability when the window request ran under `random_sampler`. Its answer is scaled
+   * back to the whole window (doc counts, value counts and sums divided by the probability); the
+   * rates use it as it is, the tests multiply it back to the counts that were actually seen.
+   */
   sampleProbability?: number;
+  /** The answer of the `conceptAggregations` request, and its sampling probability if it was sampled. */
+  concept?: { aggs: unknown; sampleProbability?: number; documents: number };
+}
+
+/** Moments of the values in one bin, from its `extended_stats` (scaled back when sampled). */
+interface BinMoments {
+  count: number;
+  sum: number;
+  sumOfSquares: number;
+  min: number | null;
+  max: number | null;
+}
+
+interface ExtendedStatsAnswer extends ExtendedStats {
+  sum_of_squares?: number | null;
+}
+
+function momentsOf(b: Bucket): BinMoments {
+  const x = b.x as ExtendedStatsAnswer | undefined;
+  return {
+    count: x?.count ?? 0,
+    sum: x?.sum ?? 0,
+    sumOfSquares: x?.sum_of_squares ?? 0,
+    min: x?.min ?? null,
+    max: x?.max ?? null,
+  };
+}
+
+function mergeMoments(a: BinMoments, b: BinMoments): BinMoments {
+  const pick = (x: number | null, y: number | null, f: (p: number, q: number) => number): number | null =>
+    x === null ? y : y === null ? x : f(x, y);
+  return {
+    count: a.count + b.count,
+    sum: a.sum + b.sum,
+    sumOfSquares: a.sumOfSquares + b.sumOfSquares,
+    min: pick(a.min, b.min, Math.min),
+    max: pick(a.max, b.max, Math.max),
+  };
+}
+
+/**
+ * A numeric field's fine bins from the window request: document count and value moments per fine
+ * bin (sentinel bins folded back in), and the documents without the field.
+ */
+export function numericBins(
+  aggs: unknown,
+  i: number,
+  plan: WindowRequestPlan,
+): { docs: number[]; moments: BinMoments[]; missing: number } {
+  const spec = plan.rangeEdges.get(i);
+  if (!spec) throw new Error(`no range plan for entry ${i}`);
+  const buckets = rangeCounts(sub(aggs, `r${i}`), spec.edges.length + 1);
+  if (!spec.sentinel) {
+    return {
+      docs: buckets.map((b) => b.doc_count),
+      moments: buckets.map(momentsOf),
+      missing: docCount(aggs, `m${i}`),
+    };
+  }
+  // Buckets: (−∞, S), [S, nextUp(S)) = the sentinel bin, [nextUp(S), e0), [e0, e1), …
+  const [below, sentinelBin, firstRest, ...rest] = buckets as [Bucket, Bucket, Bucket, ...Bucket[]];
+  const genuine = momentsOf(sentinelBin);
+  const first = mergeMoments(mergeMoments(momentsOf(below), genuine), momentsOf(firstRest));
+  return {
+    docs: [below.doc_count + genuine.count + firstRest.doc_count, ...rest.map((b) => b.doc_count)],
+    moments: [first, ...rest.map(momentsOf)],
+    missing: Math.max(0, sentinelBin.doc_count - genuine.count),
+  };
 }
 
 /** Read a window's answer into per-field results. `total` is the number of documents in the window. */
@@ -205,40 +346,29 @@ export function evaluateWindow(
   options: EvaluateOptions = {},
 ): FieldResult[] {
   const mismatches = new Map(termsBuckets(aggs, 'tm').buckets.map((b) => [bucketKey(b), b.doc_count]));
-  const outputStd = plan.correlation === 'binned' ? (sub<ExtendedStats>(aggs, 'ys').std_deviation ?? 0) : 0;
   const results: FieldResult[] = profileEntries(profile).map((entry, i) => {
     const f = entry;
-    const missing = docCount(aggs, `m${i}`);
     const typeMismatch =
       (mismatches.get(f.name) ?? 0) + (f.name !== f.field ? (mismatches.get(f.field) ?? 0) : 0);
-    const quality: QualityResult = {
-      missing_rate: total > 0 ? missing / total : 0,
-      type_mismatch_rate: total > 0 ? typeMismatch / total : 0,
-    };
+    const rates = (missing: number): QualityResult => ({
+      missing_rate: total > 0 ? Math.min(1, missing / total) : 0,
+      type_mismatch_rate: total > 0 ? Math.min(1, typeMismatch / total) : 0,
+    });
     const config = options.config?.[f.name] ?? options.config?.[f.field];
     return f.profile.kind === 'numeric'
-      ? numericResult(
-          entry,
-          entry.profile as MonitoredNumericProfile,
-          i,
-          aggs,
-          quality,
-          config,
-          { ...plan, outputStd },
-          options,
-        )
+      ? numericResult(entry, entry.profile as MonitoredNumericProfile, i, aggs, rates, config, plan, options)
       : categoricalResult(
           entry,
           entry.profile as MonitoredCategoricalProfile,
           i,
           aggs,
-          quality,
+          rates,
           config,
           options.sampleProbability ?? 1,
         );
   });
   plan.unexpected.forEach((f, j) => {
-    const present = total - docCount(aggs, `e${j}`);
+    const present = Math.min(total, docCount(aggs, `e${j}`));
     if (present <= 0) return;
     results.push({
       name: f.name,
@@ -268,27 +398,30 @@ function numericResult(
   f: MonitoredNumericProfile,
   i: number,
   aggs: unknown,
-  quality: QualityResult,
+  rates: (missing: number) => QualityResult,
   config: DriftConfig | undefined,
-  plan: WindowRequestPlan & { outputStd: number },
+  plan: WindowRequestPlan,
   options: EvaluateOptions,
 ): FieldResult {
-  const stats = sub<ExtendedStats>(aggs, `s${i}`);
-  const result = base(e, stats.count, quality);
+  const bins = numericBins(aggs, i, plan);
+  const all = bins.moments.reduce(mergeMoments);
+  const result = base(e, Math.round(all.count), rates(bins.missing));
   if (f.count === 0 || f.min === null || f.max === null || f.mean === null || f.std === null) {
     return { ...result, note: 'no values in the reference' };
   }
-  const buckets = rangeCounts(sub(aggs, `r${i}`), f.edges.length + 1);
   // Sampled counts are scaled estimates; the statistics need integer counts of what was seen.
   const scale = options.sampleProbability ?? 1;
-  const current = buckets.map((b) => Math.round(b.doc_count * scale));
+  const current = bins.docs.map((c) => Math.round(c * scale));
   const present = current.reduce((s, c) => s + c, 0);
-  const outside = rangeCounts(sub(aggs, `o${i}`), 3).map((b) => Math.round(b.doc_count * scale));
+  const outside = rangeIsOuterBins(f)
+    ? [current[0] as number, 0, current[current.length - 1] as number]
+    : rangeCounts(sub(aggs, `o${i}`), 3).map((b) => Math.round(b.doc_count * scale));
   result.quality.out_of_range_rate =
     present > 0 ? ((outside[0] as number) + (outside[2] as number)) / present : 0;
-  if (present === 0 || stats.min === null || stats.max === null || stats.avg === null) {
+  if (present === 0 || all.count === 0 || all.min === null || all.max === null) {
     return { ...result, note: 'no values in the window' };
   }
+  const mean = all.sum / all.count;
   const currentPsi = edgesContain(f.edges, f.psiEdges)
     ? decileCounts(f.psiEdges, f.edges, current)
     : rangeCounts(sub(aggs, `q${i}`), f.psiEdges.length + 1).map((b) => Math.round(b.doc_count * scale));
@@ -299,52 +432,97 @@ function numericResult(
     { counts: f.counts, means: f.binMeans ?? [] },
     {
       counts: current,
-      means: buckets.map((b) => (b.x as { value: number | null } | undefined)?.value ?? null),
+      means: bins.moments.map((m) => (m.count > 0 ? m.sum / m.count : null)),
     },
-    Math.min(f.min, stats.min),
-    Math.max(f.max, stats.max, f.edges[f.edges.length - 1] ?? f.max),
+    Math.min(f.min, all.min),
+    Math.max(f.max, all.max, f.edges[f.edges.length - 1] ?? f.max),
   );
   const w = { normalized: distance / Math.max(f.std, WASSERSTEIN_STD_FLOOR) };
-  const z = meanShiftZ({ mean: f.mean, std: f.std }, { mean: stats.avg, count: present });
+  const z = meanShiftZ({ mean: f.mean, std: f.std }, { mean, count: present });
   const drift = { psi, ks: ks.statistic, ks_pvalue: ks.pvalue, wasserstein: w.normalized };
   const decision = decideDrift('numeric', drift, { reference: f.count, current: present }, config);
   result.drift = {
     ...drift,
-    ks_error_bound: ksErrorBound(f.counts, current),
+    ks_error_bound: ksErrorBound(f.counts, current, f.edges),
     mean_shift_z: Number.isFinite(z) ? z : null,
     ...decision,
   };
   if (f.outputCorrelation && plan.output) {
-    const windowCorrelation =
-      plan.correlation === 'matrix_stats'
-        ? matrixCorrelation(aggs, e.field, plan.output)
-        : binnedFromBuckets(buckets, stats.std_deviation ?? 0, plan.outputStd);
-    const threshold = options.correlationThreshold ?? CORRELATION_CHANGE_THRESHOLD;
-    const change = Number.isFinite(windowCorrelation) ? windowCorrelation - f.outputCorrelation.value : null;
-    result.concept = {
-      output: plan.output,
-      method: plan.correlation,
-      reference_correlation: f.outputCorrelation.value,
-      window_correlation: Number.isFinite(windowCorrelation) ? windowCorrelation : null,
-      change,
-      threshold,
-      detected: change !== null && Math.abs(change) >= threshold,
-    };
+    const windowCorrelation = conceptCorrelation(e, i, f, aggs, plan, options);
+    if (windowCorrelation !== undefined) {
+      const threshold = options.correlationThreshold ?? CORRELATION_CHANGE_THRESHOLD;
+      const value = windowCorrelation.value;
+      const change = Number.isFinite(value) ? value - f.outputCorrelation.value : null;
+      result.concept = {
+        output: plan.output,
+        method: plan.correlation,
+        reference_correlation: f.outputCorrelation.value,
+        window_correlation: Number.isFinite(value) ? value : null,
+        change,
+        threshold,
+        detected: change !== null && Math.abs(change) >= threshold,
+        ...(windowCorrelation.sample ? { sample: windowCorrelation.sample } : {}),
+      };
+    }
   }
   return result;
 }
 
 /**
+ * The window's feature–output correlation: from `matrix_stats` in the window answer, or binned
+ * from the concept request (undefined when that request was not made).
+ */
+function conceptCorrelation(
+  e: ProfileEntry,
+  i: number,
+  f: MonitoredNumericProfile,
+  aggs: unknown,
+  plan: WindowRequestPlan,
+  options: EvaluateOptions,
+): { value: number; sample?: ConceptSample } | undefined {
+  if (plan.correlation === 'matrix_stats' && plan.output) {
+    return { value: matrixCorrelation(aggs, e.field, plan.output) };
+  }
+  const concept = options.concept;
+  if (!concept) return undefined;
+  const answer = (concept.aggs as Record<string, unknown> | undefined)?.[`c${i}`];
+  if (answer === undefined) return undefined;
+  const buckets = rangeCounts(answer, f.edges.length + 1);
+  const all = buckets.map(momentsOf).reduce(mergeMoments);
+  const ys = sub<ExtendedStats>(concept.aggs, 'ys');
+  const stdX =
+    all.count > 0 ? Math.sqrt(Math.max(0, all.sumOfSquares / all.count - (all.sum / all.count) ** 2)) : 0;
+  const value = binnedFromBuckets(buckets, stdX, ys.std_deviation ?? 0);
+  if (concept.sampleProbability === undefined) return { value };
+  // Standard error of a Pearson correlation from n pairs: (1 − r²) / √(n − 1).
+  const n = concept.documents;
+  return {
+    value,
+    sample: {
+      probability: concept.sampleProbability,
+      documents: n,
+      standard_error: n > 1 && Number.isFinite(value) ? (1 - value * value) / Math.sqrt(n - 1) : null,
+    },
+  };
+}
+
+/**
  * Inside one bin both empirical CDFs rise by at most that bin's share, so the largest CDF gap
  * inside a bin exceeds the gap at its edges by at most min(reference share, window share). The
- * maximum over bins bounds exact KS − binned KS; with percentile bins the reference share is ≤ 1 %
- * (atoms, which hold more, are bins of a single value and add no error).
+ * maximum over bins bounds exact KS − binned KS; with percentile bins the reference share is about
+ * 1 %. A bin of a single value [v, nextUp(v)) (an atom: a value holding ≥ 0.5 % of the reference)
+ * has no inside, so it adds no error however much it holds; `edges` identifies them.
  */
-export function ksErrorBound(reference: readonly number[], current: readonly number[]): number {
+export function ksErrorBound(
+  reference: readonly number[],
+  current: readonly number[],
+  edges?: readonly number[],
+): number {
   const n1 = reference.reduce((s, c) => s + c, 0);
   const n2 = current.reduce((s, c) => s + c, 0);
   let bound = 0;
   for (let b = 0; b < reference.length; b++) {
+    if (edges && b > 0 && b < edges.length && edges[b] === nextUp(edges[b - 1] as number)) continue;
     const m = Math.min((reference[b] as number) / n1, (current[b] as number) / n2);
     if (m > bound) bound = m;
   }
@@ -356,16 +534,20 @@ function categoricalResult(
   f: MonitoredCategoricalProfile,
   i: number,
   aggs: unknown,
-  quality: QualityResult,
+  rates: (missing: number) => QualityResult,
   config: DriftConfig | undefined,
   scale: number,
 ): FieldResult {
   const reference = categoryCountsOf(f);
   const truncated = f.otherCount > 0;
   const current = new Map<string, number>();
-  const known = Object.keys(f.categories).length > 0 ? termsBuckets(aggs, `k${i}`).buckets : [];
+  let missing = 0;
   for (const c of Object.keys(f.categories)) current.set(c, 0);
-  for (const b of known) current.set(bucketKey(b), Math.round(b.doc_count * scale));
+  for (const b of termsBuckets(aggs, `k${i}`).buckets) {
+    if (bucketKey(b) === MISSING_CATEGORY) missing = b.doc_count;
+    else current.set(bucketKey(b), Math.round(b.doc_count * scale));
+  }
+  const quality = rates(missing);
   const fresh = termsBuckets(aggs, `u${i}`);
   let unseen = 0;
   const newNames: string[] = [];
@@ -385,7 +567,8 @@ function categoricalResult(
   }
   let present = 0;
   for (const n of current.values()) present += n;
-  const result = base(e, present, quality);
+  // Like numeric fields, the count is the window's (the sample's scaled back), the tests use the sample's.
+  const result = base(e, Math.round(present / scale), quality);
   result.quality.unseen_category_rate = present > 0 ? unseen / present : 0;
   if (newNames.length > 0) result.new_categories = newNames;
   if (f.count === 0) return { ...result, note: 'no values in the reference' };

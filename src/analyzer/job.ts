@@ -7,11 +7,19 @@
 import type { Client } from '@elastic/elasticsearch';
 import { profileFromElasticsearch } from '../profiles/from-elasticsearch.js';
 import type { DatasetProfile } from '../profiles/types.js';
+import { fieldOf, type MonitoredNumericProfile } from '../profiles/profile.js';
+import { importanceWeightedRanking } from '../stats/importance.js';
 import { DEFAULT_BASELINE_ID, getBaseline } from '../profiles/store.js';
 import type { DriftConfig } from '../stats/drift/index.js';
-import { asAggs, totalHits } from './aggs.js';
+import { type AggRequest, asAggs, totalHits } from './aggs.js';
 import { capabilities } from './capabilities.js';
-import { evaluateWindow, windowAggregations, type FieldResult } from './evaluate.js';
+import {
+  conceptAggregations,
+  evaluateWindow,
+  windowAggregations,
+  type EvaluateOptions,
+  type FieldResult,
+} from './evaluate.js';
 import {
   type PendingDocument,
   type WindowSummary,
@@ -50,6 +58,10 @@ export interface AnalyzeOptions {
   sampleAbove?: number;
   config?: Record<string, DriftConfig>;
   correlationThreshold?: number;
+  /** Compute the concept-drift correlation (default true when the reference has one). */
+  concept?: boolean;
+  /** Windows with more documents get their correlation from a sample of about this many (default CONCEPT_SAMPLE_SIZE; needs random_sampler). */
+  conceptSampleSize?: number;
   /** Use the shard request cache for window searches (default: Elasticsearch's default). Benchmarks turn it off. */
   requestCache?: boolean;
 }
@@ -59,6 +71,8 @@ export interface WindowAnalysis {
   end: string;
   count: number;
   sample?: { probability: number; documents: number; ks_error_95: number };
+  /** What the analyzer could not do as asked (e.g. sampling on a cluster without random_sampler). */
+  notes?: string[];
   fields: FieldResult[];
   summary: WindowSummary;
 }
@@ -206,6 +220,21 @@ async function resolveReference(
   }
 }
 
+/**
+ * Default: the concept-drift correlation of a window with more documents than twice this is
+ * computed on a random sample of about this many. Its standard error is then at most
+ * 1 / √20,000 ≈ 0.007, against a change threshold of 0.2; the full request would cost as much as
+ * the drift request itself (bench/RESULTS.md), the sample at 1M documents about a twentieth.
+ */
+export const CONCEPT_SAMPLE_SIZE = 20_000;
+
+/** random_sampler takes p < 0.5 (or exactly 1): sample only when that saves at least half. */
+function samplingProbability(target: number | undefined, count: number): number | undefined {
+  if (target === undefined || !(target > 0) || count <= 0) return undefined;
+  const p = target / count;
+  return p < 0.5 ? p : undefined;
+}
+
 async function analyzeWindow(
   client: Client,
   options: AnalyzeOptions,
@@ -219,37 +248,62 @@ async function analyzeWindow(
   const query = rangeQuery({ model: options.model, version }, w.start, w.end);
   const plan = windowAggregations(profile, windowFields, { matrixStats });
   const index = predictionStream(options.namespace);
+  const notes: string[] = [];
   let probability: number | undefined;
-  if (options.sampleAbove !== undefined && canSample) {
-    const c = await client.count({ index, query, ignore_unavailable: true, allow_no_indices: true });
-    // random_sampler takes p < 0.5 (or exactly 1): sample only when that saves at least half.
-    const p = options.sampleAbove / c.count;
-    if (p < 0.5) probability = p;
+  if (options.sampleAbove !== undefined) {
+    if (canSample) {
+      const c = await client.count({ index, query, ignore_unavailable: true, allow_no_indices: true });
+      probability = samplingProbability(options.sampleAbove, c.count);
+    } else {
+      notes.push(
+        `--sample-above ${options.sampleAbove}: this cluster has no random_sampler aggregation; the window was analyzed unsampled`,
+      );
+    }
   }
-  const r = await client.search({
-    index,
-    ignore_unavailable: true,
-    allow_no_indices: true,
-    size: 0,
-    track_total_hits: true,
-    ...(options.requestCache !== undefined ? { request_cache: options.requestCache } : {}),
-    query,
-    aggs: asAggs(
-      probability === undefined
-        ? plan.aggs
-        : { sample: { random_sampler: { probability, seed: 42 }, aggs: plan.aggs } },
-    ),
-  });
+  const search = (aggs: AggRequest, p: number | undefined) =>
+    client.search({
+      index,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      size: 0,
+      track_total_hits: true,
+      ...(options.requestCache !== undefined ? { request_cache: options.requestCache } : {}),
+      query,
+      aggs: asAggs(
+        p === undefined ? aggs : { sample: { random_sampler: { probability: p, seed: 42 }, aggs } },
+      ),
+    });
+  const r = await search(plan.aggs, probability);
   const count = totalHits(r);
   const base = { start: w.start.toISOString(), end: w.end.toISOString(), count };
-  if (count === 0) return { ...base, fields: [], summary: summarize([]) };
-  const aggs =
-    probability === undefined ? r.aggregations : (r.aggregations as Record<string, unknown>).sample;
-  const sampled = probability === undefined ? count : Math.round(count * probability);
-  const fields = evaluateWindow(profile, plan, aggs, probability === undefined ? count : sampled, {
+  if (count === 0)
+    return { ...base, fields: [], summary: summarize([], profile), ...(notes.length ? { notes } : {}) };
+  const sampleAnswer = (r.aggregations as Record<string, { doc_count?: number }> | undefined)?.sample;
+  const aggs = probability === undefined ? r.aggregations : sampleAnswer;
+  // The sampler's own doc_count is the number of documents it kept (its sub-aggregations are scaled back).
+  const sampled = probability === undefined ? count : (sampleAnswer?.doc_count ?? 0);
+
+  // Concept drift: the output per bin of every numeric feature costs as much again as the drift
+  // request, so it is a request of its own, on a sample of the window when the window is large.
+  const conceptAggs = conceptAggregations(profile, plan);
+  let concept: EvaluateOptions['concept'];
+  if (Object.keys(conceptAggs).length > 0 && options.concept !== false) {
+    const target = options.conceptSampleSize ?? CONCEPT_SAMPLE_SIZE;
+    const p = canSample ? samplingProbability(target, count) : undefined;
+    const cp = probability !== undefined && (p === undefined || probability < p) ? probability : p;
+    const c = await search(conceptAggs, cp);
+    const answer = cp === undefined ? c.aggregations : (c.aggregations as Record<string, unknown>).sample;
+    concept = {
+      aggs: answer,
+      documents: cp === undefined ? count : ((answer as { doc_count?: number }).doc_count ?? 0),
+      ...(cp !== undefined ? { sampleProbability: cp } : {}),
+    };
+  }
+  const fields = evaluateWindow(profile, plan, aggs, count, {
     config: options.config,
     correlationThreshold: options.correlationThreshold,
     sampleProbability: probability,
+    concept,
   });
   return {
     ...base,
@@ -264,13 +318,15 @@ async function analyzeWindow(
         }
       : {}),
     fields,
-    summary: summarize(fields),
+    summary: summarize(fields, profile),
+    ...(notes.length ? { notes } : {}),
   };
 }
 
-export function summarize(fields: readonly FieldResult[]): WindowSummary {
+export function summarize(fields: readonly FieldResult[], profile?: DatasetProfile): WindowSummary {
   const features = fields.filter((f) => f.role === 'feature' && f.drift);
   const drifted = features.filter((f) => f.drift?.detected).map((f) => f.name);
+  const importance = profile ? explanationRanking(features, profile) : undefined;
   return {
     features: features.length,
     drifted: drifted.length,
@@ -278,5 +334,24 @@ export function summarize(fields: readonly FieldResult[]): WindowSummary {
     drifted_features: drifted,
     outputs_drifted: fields.filter((f) => f.role !== 'feature' && f.drift?.detected).map((f) => f.name),
     concept_drifted: fields.filter((f) => f.concept?.detected).map((f) => f.name),
+    ...(importance ? { importance: { source: 'explanation' as const, ...importance } } : {}),
   };
+}
+
+/** Features with a drift result and an attribution field `explanation.<feature>` in the reference. */
+function explanationRanking(features: readonly FieldResult[], profile: DatasetProfile) {
+  const importance = new Map<string, number>();
+  for (const [name, p] of Object.entries(profile.features)) {
+    const { field, role } = fieldOf(name, p);
+    const m = (p as MonitoredNumericProfile).meanAbsAttribution;
+    if (role === 'explanation' && m !== undefined) importance.set(field.slice('explanation.'.length), m);
+  }
+  if (importance.size === 0) return undefined;
+  return importanceWeightedRanking(
+    features.flatMap((f) => {
+      const m = importance.get(f.name) ?? importance.get(f.field.replace(/^features\./, ''));
+      if (m === undefined || !f.drift) return [];
+      return [{ feature: f.name, meanAbsAttribution: m, detected: f.drift.detected, psi: f.drift.psi }];
+    }),
+  );
 }

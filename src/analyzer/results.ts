@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import { upsertIntoDataStream } from '../elastic/upsert.js';
 import { finiteOrNull } from '../profiles/profile.js';
+import type { ImportanceRanking } from '../stats/importance.js';
 import type { FieldResult } from './evaluate.js';
 
 export type ResultStream = 'drift' | 'quality';
@@ -44,6 +45,11 @@ export interface WindowSummary {
   /** Outputs, target and explanations with a drift decision, and which of them drifted. */
   outputs_drifted: string[];
   concept_drifted: string[];
+  /**
+   * When the reference has attributions (`explanation.*`): features ranked by importance (share of
+   * the reference's mean |attribution|) × PSI, and the importance-weighted drift share.
+   */
+  importance?: ImportanceRanking & { source: 'explanation' };
 }
 
 export interface ResultContext {

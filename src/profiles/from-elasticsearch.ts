@@ -37,6 +37,7 @@ import {
   type ModelSelector,
 } from '../analyzer/source.js';
 import { binnedCorrelation } from '../stats/correlation.js';
+import { meanAbsoluteFromSignSums } from '../stats/importance.js';
 import { PSI_DEFAULT_BINS } from '../stats/drift/index.js';
 import { categoricalProfile, emptyNumericProfile } from './from-file.js';
 import {
@@ -165,6 +166,14 @@ export async function profileFromElasticsearch(
     if (useBinnedCorrelation && fields[i]?.role === 'feature') subAggs.y = { stats: { field: output } };
     range.aggs = subAggs;
     second[`r${i}`] = range;
+    // Importance of an attribution field: mean |value| = (sum of positives − sum of negatives) / n,
+    // from a range split at 0 (no scripts, so no abs() inside Elasticsearch).
+    if (fields[i]?.role === 'explanation') {
+      second[`ab${i}`] = {
+        ...rangeOverEdges(p.field as string, [0]),
+        aggs: { s: { sum: { field: p.field } } },
+      };
+    }
   }
   const outputStats = useBinnedCorrelation ? { ys: { extended_stats: { field: output } } } : {};
   const r2 =
@@ -187,6 +196,13 @@ export async function profileFromElasticsearch(
       psiCounts: decileCounts(p.psiEdges, p.edges, counts),
       binMeans: buckets.map((b) => (b.x as { value: number | null } | undefined)?.value ?? null),
     };
+    if (fields[i]?.role === 'explanation') {
+      const [negative, positive] = rangeCounts(sub(a2, `ab${i}`), 2).map(
+        (b) => (b.s as { value: number } | undefined)?.value ?? 0,
+      ) as [number, number];
+      const m = meanAbsoluteFromSignSums(positive, negative, p.count);
+      if (Number.isFinite(m)) full.meanAbsAttribution = m;
+    }
     if (output && fields[i]?.role === 'feature') {
       const corr = useMatrix
         ? matrixCorrelation(a1, p.field as string, output)
@@ -233,8 +249,9 @@ export function binnedFromBuckets(buckets: readonly Bucket[], stdX: number, stdY
   return binnedCorrelation(
     buckets.map((b) => {
       const y = b.y as ExtendedStats | undefined;
-      const x = b.x as { value: number | null } | undefined;
-      return { count: y?.count ?? 0, meanX: x?.value ?? 0, sumY: y?.sum ?? 0 };
+      // `avg` (profile request: { value }) or `extended_stats` (window concept request: { avg }).
+      const x = b.x as { value?: number | null; avg?: number | null } | undefined;
+      return { count: y?.count ?? 0, meanX: x?.value ?? x?.avg ?? 0, sumY: y?.sum ?? 0 };
     }),
     stdX,
     stdY,

@@ -22,6 +22,8 @@ export interface ElasticsearchExtras {
   outputCorrelation?: { field: string; value: number; method: string };
   /** Mean of the values in each fine bin (null when empty): makes the binned Wasserstein exact away from CDF crossings. */
   binMeans?: Array<number | null>;
+  /** Explanation fields: mean |attribution| in the reference, the feature's importance. */
+  meanAbsAttribution?: number;
 }
 
 export type MonitoredNumericProfile = NumericFeatureProfile & ElasticsearchExtras;

@@ -233,6 +233,14 @@ describe('Elasticsearch path agrees with the offline path', () => {
       write: false,
     });
     const fx = field(r, 'x');
+    // This profile has the reference min and the next double above its max as fine edges: the
+    // out-of-range rate comes from the outer bins of the one range, and must still be exact.
+    expect(x.edges[0]).toBe(exact.min);
+    const outside = cur.x.filter((v) => v < (exact.min as number) || v > (exact.max as number)).length;
+    expect(outside).toBeGreaterThan(0);
+    expect(fx.quality.out_of_range_rate).toBeCloseTo(outside / N_CUR, 12);
+    expect(fx.quality.missing_rate).toBe(0);
+    expect(fx.count).toBe(N_CUR);
     const ks = ks2samp(ref.x, cur.x);
     expect(Math.abs((fx.drift?.ks as number) - ks.statistic)).toBeLessThanOrEqual(0.01);
     const w = wasserstein(ref.x, cur.x).normalized;

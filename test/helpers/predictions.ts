@@ -25,6 +25,8 @@ export interface PredictionInput {
   version?: string;
   features: Record<string, number | string | null>;
   prediction?: Record<string, number | string>;
+  /** Per-feature attributions, stored under `explanation.<feature>`. */
+  explanation?: Record<string, number>;
   quality?: Record<string, string[]>;
 }
 
@@ -41,6 +43,7 @@ export async function indexPredictions(
     model: { name: r.model ?? defaults.model, version: r.version ?? defaults.version },
     features: r.features,
     ...(r.prediction ? { prediction: r.prediction } : {}),
+    ...(r.explanation ? { explanation: r.explanation } : {}),
     ...(r.quality ? { mlmon: { quality: r.quality } } : {}),
   }));
   const result = await client.helpers.bulk({

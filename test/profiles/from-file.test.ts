@@ -2,6 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { atomsOf, numericProfile } from '../../src/profiles/from-file.js';
+import { edgesContain } from '../../src/profiles/profile.js';
 import {
   ProfileInputError,
   categoricalProfile,
@@ -37,9 +39,12 @@ describe('profiles from files', () => {
     // python3 -c "import numpy as np; print(np.quantile(np.arange(1,11), np.arange(1,10)/10).tolist())"
     expect(v.psiEdges).toEqual([1.9, 2.8, 3.6999999999999997, 4.6, 5.5, 6.3999999999999995, 7.3, 8.2, 9.1]);
     expect(v.psiCounts).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
-    // quartiles of 1..10 (numpy linear): 3.25, 5.5, 7.75
-    expect(v.edges).toEqual([3.25, 5.5, 7.75]);
-    expect(v.counts).toEqual([3, 2, 2, 3]);
+    // fine edges: quartiles of 1..10 (numpy linear: 3.25, 5.5, 7.75) merged with the deciles; no
+    // value repeats, so no atom bins
+    expect(v.edges).toEqual([
+      1.9, 2.8, 3.25, 3.6999999999999997, 4.6, 5.5, 6.3999999999999995, 7.3, 7.75, 8.2, 9.1,
+    ]);
+    expect(v.counts).toEqual([1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1]);
     const c = p.features.c;
     expect(c).toEqual({
       kind: 'categorical',
@@ -92,5 +97,24 @@ describe('profiles from files', () => {
     await expect(readTable(join(dir, 'r.csv'))).rejects.toThrow(/cannot parse CSV/);
     await writeFile(join(dir, 'b.jsonl'), '{"a":1}\n[1]\n');
     await expect(readTable(join(dir, 'b.jsonl'))).rejects.toThrow(/line 2 is not an object/);
+  });
+});
+
+describe('atoms in file profiles', () => {
+  it('values holding ≥ 0.5 % get a bin [v, nextUp(v)) of their own; PSI bins still nest', () => {
+    // 30 zeros, 20 fives, 50 distinct values 10..59: n = 100, so two equal values already make an atom.
+    const values = [...Array<number>(30).fill(0), ...Array<number>(20).fill(5)];
+    for (let v = 10; v < 60; v++) values.push(v);
+    expect(atomsOf(Float64Array.from(values).sort())).toEqual([0, 5]);
+    const p = numericProfile(values, 0);
+    const zero = p.edges.indexOf(0);
+    const five = p.edges.indexOf(5);
+    expect(p.edges[zero + 1]).toBe(Number.MIN_VALUE); // nextUp(0)
+    expect(p.edges[five + 1]).toBeGreaterThan(5);
+    expect(p.edges[five + 1]).toBeLessThan(5 + 1e-12);
+    expect(p.counts[zero + 1]).toBe(30);
+    expect(p.counts[five + 1]).toBe(20);
+    expect(p.counts.reduce((s, c) => s + c, 0)).toBe(100);
+    expect(edgesContain(p.edges, p.psiEdges)).toBe(true);
   });
 });

@@ -207,6 +207,19 @@ function printTable(io: CommandIO, full: FullAnalysisResult): void {
       io.stdout.write(
         `\n${w.start} → ${w.end}  ${w.count} predictions${w.sample ? ` (sampled p=${fmt(w.sample.probability)}, KS error ≤ ${fmt(w.sample.ks_error_95)} at 95 %)` : ''}; drifted ${w.summary.drifted}/${w.summary.features} features (share ${fmt(w.summary.drift_share, 2)})${w.summary.drifted_features.length ? `: ${w.summary.drifted_features.join(', ')}` : ''}\n`,
       );
+      for (const note of w.notes ?? []) io.stdout.write(`  note: ${note}\n`);
+      const imp = w.summary.importance;
+      if (imp) {
+        const top = imp.ranking
+          .slice(0, 10)
+          .map(
+            (r) =>
+              `${r.feature}${r.detected ? ' (drifted)' : ''} importance ${fmt(r.importance, 3)} × psi ${fmt(r.psi)} = ${fmt(r.weighted_psi)}`,
+          );
+        io.stdout.write(
+          `  importance-weighted drift share ${fmt(imp.weighted_drift_share, 3)} (mean |explanation| in the reference); by importance × PSI: ${top.join('; ')}\n`,
+        );
+      }
       const perf = full.windows.find((p) => p.version === v.version && p.start === w.start);
       if (perf) performanceLine(io, perf);
       if (w.count === 0) {
