@@ -186,7 +186,7 @@ function performanceLine(io: CommandIO, w: FullAnalysisResult['windows'][number]
   }
   if (service) {
     parts.push(
-      `latency p50/p95/p99 ${fmt(num(service, 'service.latency.p50'), 2)}/${fmt(num(service, 'service.latency.p95'), 2)}/${fmt(num(service, 'service.latency.p99'), 2)} ms, ${fmt(num(service, 'service.throughput'), 1)}/min, errors ${fmt(num(service, 'service.error_rate'), 3)}`,
+      `latency p50/p95/p99 ${fmt(num(service, 'service.latency.p50'), 2)}/${fmt(num(service, 'service.latency.p95'), 2)}/${fmt(num(service, 'service.latency.p99'), 2)} ms, ${fmt(num(service, 'service.throughput'), 3)}/min, errors ${fmt(num(service, 'service.error_rate'), 3)}`,
     );
   }
   if (parts.length > 0) io.stdout.write(`  performance: ${parts.join(', ')}\n`);

@@ -153,9 +153,6 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
     const count = await client.count({ index: stream }, { ignore: [404] });
     streams[stream] = count.count ?? 0;
   }
-  say('where the data went:');
-  for (const [stream, count] of Object.entries(streams)) say(`  ${stream}: ${count} documents`);
-
   // 5. Baseline: the reference weeks, profiled in Elasticsearch with aggregations.
   const referenceEnd = new Date(START + REFERENCE_ROWS * STEP_MS);
   const profile = await profileFromElasticsearch(client, {
