@@ -456,10 +456,18 @@ export async function ensureElasticsearch(options: LocalClusterOptions = {}): Pr
       return { url: state.url, version: running, started: false, stop: async () => {} };
     }
   }
-  const cluster = new LocalCluster({ ...options, version, log });
+  // Only a cluster meant to outlive this process (es:start, the demo) takes the shared instance
+  // name that others look up and reuse. A test run's cluster gets a private one: another run on the
+  // same machine must neither reuse it (it stops when its run ends) nor start in its data directory.
+  const name = options.persist || options.name ? options.name : `run-${process.pid}`;
+  const cluster = new LocalCluster({ ...options, name, version, log });
   await cluster.start({ detached: options.persist ?? false });
   const running = (await serverVersion(cluster.url)) ?? cluster.version;
-  return { url: cluster.url, version: running, started: true, pid: cluster.pid, stop: () => cluster.stop() };
+  const stop = async () => {
+    await cluster.stop();
+    if (name?.startsWith('run-')) rmSync(cluster.instanceDir, { recursive: true, force: true });
+  };
+  return { url: cluster.url, version: running, started: true, pid: cluster.pid, stop };
 }
 
 /** Stops an instance started by `npm run es:start` (found through its state file). */
