@@ -122,7 +122,12 @@ describe('a cluster that fails or hangs (proxy in front of the real Elasticsearc
       true,
     );
     expect(counters.retried).toBeGreaterThanOrEqual(50);
-    expect(counters).toMatchObject({ accepted: 50, indexed: 50, conflicts: 50, dropped: 0 });
+    expect(counters).toMatchObject({ accepted: 50, indexed: 50, dropped: 0 });
+    // 50 conflicts when the stalled request failed on the client after the rollover (the case this
+    // test is about: found by the mget, in the old backing index); on a fast machine the client can
+    // give up on it first and its retry then lands beside it in the same backing index. Either way
+    // every id must be stored exactly once, below.
+    expect([0, 50]).toContain(counters.conflicts);
     expect(compareIds([...ids, 'seed'], await countsById(client, stream))).toEqual({
       missing: [],
       duplicated: [],
