@@ -24,6 +24,7 @@ import { monitoredFields, predictionStream, rangeQuery } from '../src/analyzer/s
 import { profileFromElasticsearch } from '../src/profiles/from-elasticsearch.js';
 import { getBaseline, saveBaseline } from '../src/profiles/store.js';
 import { categoricalDrift, numericDrift } from '../src/stats/drift/index.js';
+import { seededRandom as rng } from '../test/helpers/random.js';
 
 const N = Number(process.env.BENCH_SIZE ?? 1_000_000);
 const N_REF = 100_000;
@@ -36,17 +37,6 @@ const WIN_START = Date.parse('2024-01-02T00:00:00Z');
 const DAY = 86_400_000;
 const NUMERIC = 14;
 const CATEGORICAL = 6;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function* documents(
   n: number,

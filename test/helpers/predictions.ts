@@ -1,17 +1,8 @@
 import type { Client } from '@elastic/elasticsearch';
 import { installTemplates } from '../../src/elastic/templates.js';
+import { seededRandom } from './random.js';
 
-/** Deterministic PRNG (mulberry32): tests must not depend on Math.random. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export function normal(rand: () => number): number {
   const u = 1 - rand();

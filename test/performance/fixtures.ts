@@ -2,18 +2,9 @@
 import type { Client } from '@elastic/elasticsearch';
 import { joinCheckpointId } from '../../src/analyzer/join.js';
 import { streamNames } from '../../src/analyzer/performance-streams.js';
+import { seededRandom } from '../helpers/random.js';
 
-/** mulberry32: a small seeded PRNG, so every run generates the same data sets. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Standard normal draw (Box–Muller). */
 export function normal(random: () => number): number {

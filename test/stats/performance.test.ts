@@ -62,17 +62,7 @@ import {
   studentTTwoSidedPValue,
   summarize,
 } from '../../src/stats/performance/index.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as mulberry32 } from '../helpers/random.js';
 
 /** Scores u² and labels drawn with P(label = 1) = truth(score) (calibrated when truth is the identity). */
 function binarySet(
