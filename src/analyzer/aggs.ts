@@ -72,3 +72,41 @@ export function totalHits(response: { hits: { total?: number | { value: number }
 export function asAggs(aggs: AggRequest): Record<string, estypes.AggregationsAggregationContainer> {
   return aggs as Record<string, estypes.AggregationsAggregationContainer>;
 }
+
+/**
+ * What an aggregation costs relative to the others in a window request, for {@link splitAggregations}:
+ * one read of the field's doc values per aggregation, and a sub-aggregation under each bucket
+ * (the numeric `range` with its per-bin `extended_stats`) about three times a plain pass
+ * (bench/RESULTS.md, "What the window request costs").
+ */
+function aggregationCost(agg: unknown): number {
+  return typeof agg === 'object' && agg !== null && 'aggs' in agg ? 3 : 1;
+}
+
+/**
+ * Splits the top-level aggregations of one request into at most `parts` requests of about equal
+ * cost (longest first, each to the lightest part so far). Answers are merged back by name, so the
+ * split changes nothing in the results.
+ *
+ * Why: a shard search runs on one thread, and one request of ~40 aggregations keeps one core busy
+ * while the rest of the node idles. Sent as 8 concurrent requests, the same aggregations over 1M
+ * documents answered in ~0.8 s instead of ~2.1 s on a 2-core node: more than the 2 cores explain,
+ * because a request with fewer aggregations also walks fewer doc-values iterators per document.
+ */
+export function splitAggregations(aggs: AggRequest, parts: number): AggRequest[] {
+  const entries = Object.entries(aggs);
+  const n = Number.isFinite(parts) ? Math.max(1, Math.min(Math.floor(parts), entries.length)) : 1;
+  if (n <= 1) return entries.length > 0 ? [aggs] : [];
+  const groups: AggRequest[] = Array.from({ length: n }, () => ({}));
+  const load = new Array<number>(n).fill(0);
+  const byCost = entries
+    .map(([name, agg], order) => ({ name, agg, order, cost: aggregationCost(agg) }))
+    .sort((a, b) => b.cost - a.cost || a.order - b.order);
+  for (const e of byCost) {
+    let lightest = 0;
+    for (let i = 1; i < n; i++) if ((load[i] as number) < (load[lightest] as number)) lightest = i;
+    (groups[lightest] as AggRequest)[e.name] = e.agg;
+    load[lightest] = (load[lightest] as number) + e.cost;
+  }
+  return groups;
+}

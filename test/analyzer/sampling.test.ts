@@ -57,6 +57,8 @@ describe('sampling with random_sampler', () => {
   const win = generate(N_WIN, 32, 0.2, 0.5);
   let full: AnalyzeResult;
   let sampled: AnalyzeResult;
+  let fullOneRequest: AnalyzeResult;
+  let sampledOneRequest: AnalyzeResult;
   let profile: DatasetProfile;
 
   beforeAll(async () => {
@@ -84,6 +86,13 @@ describe('sampling with random_sampler', () => {
     };
     full = await analyze(client, { ...options, conceptSampleSize: Infinity });
     sampled = await analyze(client, { ...options, sampleAbove: 4000, conceptSampleSize: 4000 });
+    fullOneRequest = await analyze(client, { ...options, conceptSampleSize: Infinity, requestsPerWindow: 1 });
+    sampledOneRequest = await analyze(client, {
+      ...options,
+      sampleAbove: 4000,
+      conceptSampleSize: 4000,
+      requestsPerWindow: 1,
+    });
   });
   afterAll(async () => client?.close());
 
@@ -189,5 +198,14 @@ describe('sampling with random_sampler', () => {
       4 * se,
     );
     expect(s?.detected).toBe(true);
+  });
+
+  it('split into concurrent requests or sent as one, the results are the same', () => {
+    // Unsampled: the parts answer disjoint aggregation names over the same documents.
+    expect(full.versions).toEqual(fullOneRequest.versions);
+    // Sampled: every part samples with the same seed, so every field sees the same documents as
+    // in the single request (a different sample per part would change counts and statistics).
+    expect(sampled.versions).toEqual(sampledOneRequest.versions);
+    expect(field(sampled, 'x').count).not.toBe(field(full, 'x').count);
   });
 });
