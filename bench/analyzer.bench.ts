@@ -305,7 +305,7 @@ async function main(): Promise<void> {
       `analyzer wall time (median of ${RUNS} warm runs): ${analyzer.analyzerMs.toFixed(0)} ms (min ${Math.min(...analyzer.runs.withWrite).toFixed(0)} ms), peak RSS ${analyzer.maxRssMB.toFixed(0)} MB`,
     );
     console.log(
-      `Elasticsearch alone, same requests (count, then ${REQUESTS} window parts + concept at once): wall ${es.wallMs.toFixed(0)} ms (min ${Math.min(...analyzer.runs.esWall).toFixed(0)} ms); sum of took ${es.tookMs} ms`,
+      `Elasticsearch alone, same requests (count, then ${REQUESTS} window parts + concept at once): wall ${es.wallMs.toFixed(0)} ms (min ${Math.min(...analyzer.runs.esWall).toFixed(0)} ms)`,
     );
     console.log(
       `analyzer with each window as one request (median of ${RUNS}): ${analyzer.oneRequestMs.toFixed(0)} ms (min ${Math.min(...analyzer.runs.oneRequest).toFixed(0)} ms); split / one request: ${(analyzer.analyzerMs / analyzer.oneRequestMs).toFixed(2)}x`,
