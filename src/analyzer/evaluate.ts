@@ -10,6 +10,7 @@ import {
   meanShiftZ,
   psiFromCounts,
   WASSERSTEIN_STD_FLOOR,
+  wassersteinSamplingError,
   type DriftConfig,
   type DriftDecision,
 } from '../stats/drift/index.js';
@@ -62,6 +63,8 @@ export interface DriftResult {
   ks_pvalue?: number | null;
   /** Upper bound of (exact KS − binned KS): the largest min(reference share, window share) of one bin. */
   ks_error_bound?: number | null;
+  /** Sampled windows: expected error of `wasserstein` from sampling alone (J1/√n ÷ reference std). */
+  wasserstein_sampling_error?: number;
   wasserstein?: number | null;
   js?: number | null;
   chi2_pvalue?: number | null;
@@ -427,6 +430,8 @@ function numericResult(
     : rangeCounts(sub(aggs, `q${i}`), f.psiEdges.length + 1).map((b) => Math.round(b.doc_count * scale));
   const psi = psiFromCounts(f.psiCounts, currentPsi);
   const ks = ksFromBinnedCounts(f.edges, f.counts, current);
+  const lower = Math.min(f.min, all.min);
+  const upper = Math.max(f.max, all.max, f.edges[f.edges.length - 1] ?? f.max);
   const distance = wassersteinFromMomentBins(
     f.edges,
     { counts: f.counts, means: f.binMeans ?? [] },
@@ -434,16 +439,21 @@ function numericResult(
       counts: current,
       means: bins.moments.map((m) => (m.count > 0 ? m.sum / m.count : null)),
     },
-    Math.min(f.min, all.min),
-    Math.max(f.max, all.max, f.edges[f.edges.length - 1] ?? f.max),
+    lower,
+    upper,
   );
-  const w = { normalized: distance / Math.max(f.std, WASSERSTEIN_STD_FLOOR) };
+  const stdDivisor = Math.max(f.std, WASSERSTEIN_STD_FLOOR);
+  const w = { normalized: distance / stdDivisor };
   const z = meanShiftZ({ mean: f.mean, std: f.std }, { mean, count: present });
   const drift = { psi, ks: ks.statistic, ks_pvalue: ks.pvalue, wasserstein: w.normalized };
   const decision = decideDrift('numeric', drift, { reference: f.count, current: present }, config);
   result.drift = {
     ...drift,
     ks_error_bound: ksErrorBound(f.counts, current, f.edges),
+    // Sampled window: the expected error of the distance from sampling alone (Bobkov–Ledoux bound).
+    ...(options.sampleProbability !== undefined
+      ? { wasserstein_sampling_error: wassersteinSamplingError(f.edges, current, lower, upper) / stdDivisor }
+      : {}),
     mean_shift_z: Number.isFinite(z) ? z : null,
     ...decision,
   };

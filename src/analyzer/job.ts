@@ -163,7 +163,7 @@ export async function analyze(client: Client, options: AnalyzeOptions): Promise<
             windowSize: options.windowSize ?? `${options.windowMs}ms`,
             count: wa.count,
             reference: { id: reference.id, type: reference.type, count: reference.profile.rowCount },
-            ...(wa.sample ? { sample: { probability: wa.sample.probability } } : {}),
+            ...(wa.sample ? { sample: wa.sample } : {}),
           },
           wa.fields,
           wa.summary,

@@ -60,7 +60,8 @@ export interface ResultContext {
   windowSize: string;
   count: number;
   reference: { id: string; type: string; count: number };
-  sample?: { probability: number };
+  /** Sampled window: the probability, the documents seen, and the KS error bound (DKW, 95 %). */
+  sample?: { probability: number; documents?: number; ks_error_95?: number };
 }
 
 export interface PendingDocument {

@@ -178,6 +178,22 @@ describe('sampling with random_sampler', () => {
     expect(ksSampled).not.toBe(ksFull); // it was sampled
   });
 
+  it('the sampled Wasserstein distance states its expected sampling error, and is within it', () => {
+    const d = field(sampled, 'x').drift;
+    const error = d?.wasserstein_sampling_error as number;
+    const seen = sampled.versions[0]?.windows[0]?.sample?.documents as number;
+    // J1 of a normal is ~1.6–1.8 (binned) in units of its std, and the window's std is ~1: about
+    // 1.7/√(documents seen × 0.9 present); unsampled results carry no such figure.
+    expect(error).toBeGreaterThan(1.4 / Math.sqrt(seen));
+    expect(error).toBeLessThan(2.2 / Math.sqrt(seen));
+    expect(field(full, 'x').drift?.wasserstein_sampling_error).toBeUndefined();
+    const diff = Math.abs((d?.wasserstein as number) - (field(full, 'x').drift?.wasserstein as number));
+    process.stdout.write(
+      `[sampling] wasserstein |sampled − unsampled| = ${diff}, stated expected error ${error}\n`,
+    );
+    expect(diff).toBeLessThan(error);
+  });
+
   it('the concept-drift correlation is sampled on its own, within its stated standard error', () => {
     const pairs = win.x.flatMap((v, i) => (v === null ? [] : [[v, win.score[i] as number] as const]));
     const exact = pearsonCorrelation(

@@ -23,6 +23,7 @@ export {
   wassersteinSorted,
   wasserstein1Sorted,
   wassersteinFromBinnedCounts,
+  wassersteinSamplingError,
   type WassersteinResult,
   type BinnedWassersteinOptions,
 } from './wasserstein.js';
