@@ -283,14 +283,14 @@ async function analyzeWindow(
     known = (await client.count({ index, query, ignore_unavailable: true, allow_no_indices: true })).count;
   }
   const base = { start: w.start.toISOString(), end: w.end.toISOString() };
-  const empty = (count: number): WindowAnalysis => ({
+  const empty = (): WindowAnalysis => ({
     ...base,
-    count,
+    count: 0,
     fields: [],
     summary: summarize([], profile),
     ...(notes.length ? { notes } : {}),
   });
-  if (known === 0) return empty(0);
+  if (known === 0) return empty();
   const probability = known === undefined ? undefined : samplingProbability(options.sampleAbove, known);
   const search = (aggs: AggRequest, p: number | undefined) =>
     client.search({
@@ -324,7 +324,7 @@ async function analyzeWindow(
   ]);
   const first = answers[0];
   const count = first ? totalHits(first) : 0;
-  if (count === 0) return empty(0);
+  if (count === 0) return empty();
   // Each part answers its own aggregation names; together they are the answer of the whole plan.
   const aggs: Record<string, unknown> = {};
   let sampled = count;
