@@ -89,8 +89,10 @@ describe('wassersteinSamplingError', () => {
     expect(meanW).toBeGreaterThan(0.6 * bound);
   });
 
-  it('rejects mismatched or empty counts', () => {
-    expect(() => wassersteinSamplingError([1], [1], 0, 2)).toThrow(/need edges \+ 1/);
+  it('rejects mismatched, unsorted, negative or empty input', () => {
+    expect(() => wassersteinSamplingError([1], [1], 0, 2)).toThrow(/1 edges need 2 counts per side/);
+    expect(() => wassersteinSamplingError([2, 1], [1, 1, 1], 0, 3)).toThrow(/edges not sorted/);
+    expect(() => wassersteinSamplingError([1], [1, -1], 0, 2)).toThrow(/invalid count -1/);
     expect(() => wassersteinSamplingError([1], [0, 0], 0, 2)).toThrow(/empty/);
   });
 });

@@ -147,11 +147,7 @@ export function wassersteinSamplingError(
   upper: number,
   n = counts.reduce((s, c) => s + c, 0),
 ): number {
-  if (counts.length !== edges.length + 1) {
-    throw new DriftInputError(
-      `wasserstein sampling error: ${counts.length} counts for ${edges.length} edges (need edges + 1)`,
-    );
-  }
+  checkBinned(edges, counts, counts, 'wasserstein sampling error');
   const total = counts.reduce((s, c) => s + c, 0);
   requireNonEmpty(total, 'sample');
   const knots = [lower, ...edges, upper];
