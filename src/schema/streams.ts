@@ -1,0 +1,53 @@
+/**
+ * The one home of mlmon's data stream and index names (docs/DESIGN.md, "Data streams and
+ * indices"). Every writer and reader — logger, analyzer, scheduler, Kibana objects, reports — takes
+ * its names from here, so a rename is one change. Names follow Elastic's data stream naming scheme
+ * `{type}-{dataset}-{namespace}`; the dataset is `mlmon.<kind>`.
+ */
+
+/** Namespace used when none is given (one per environment is the usual choice). */
+export const DEFAULT_NAMESPACE = 'default';
+
+/** Streams of type `logs` (written by the logger). */
+export type LogStreamKind = 'prediction' | 'outcome' | 'deadletter';
+/** Streams of type `metrics` (written by the analyzer; `service` also by the logger's sampler). */
+export type ResultStreamKind = 'drift' | 'quality' | 'performance' | 'service' | 'evaluation';
+
+export const LOG_STREAM_KINDS: readonly LogStreamKind[] = ['prediction', 'outcome', 'deadletter'];
+export const RESULT_STREAM_KINDS: readonly ResultStreamKind[] = [
+  'drift',
+  'quality',
+  'performance',
+  'service',
+  'evaluation',
+];
+
+/** Regular indices (not data streams): reference profiles, and scheduler locks and checkpoints. */
+export const BASELINES_INDEX = 'mlmon-baselines';
+export const STATE_INDEX = 'mlmon-state';
+
+/** `logs-mlmon.prediction-prod`. */
+export function logStream(kind: LogStreamKind, namespace: string = DEFAULT_NAMESPACE): string {
+  return `logs-mlmon.${kind}-${namespace}`;
+}
+
+/** `metrics-mlmon.drift-prod`. */
+export function resultStream(kind: ResultStreamKind, namespace: string = DEFAULT_NAMESPACE): string {
+  return `metrics-mlmon.${kind}-${namespace}`;
+}
+
+/** Index pattern over every namespace of one stream kind, e.g. `metrics-mlmon.drift-*`. */
+export function streamPattern(kind: LogStreamKind | ResultStreamKind): string {
+  return (LOG_STREAM_KINDS as readonly string[]).includes(kind)
+    ? `logs-mlmon.${kind}-*`
+    : `metrics-mlmon.${kind}-*`;
+}
+
+/** `metrics-mlmon.drift-prod` → `{ type: 'metrics', kind: 'drift', namespace: 'prod' }`; else undefined. */
+export function parseStream(
+  name: string,
+): { type: 'logs' | 'metrics'; kind: string; namespace: string } | undefined {
+  const match = /^(logs|metrics)-mlmon\.([a-z_]+)-(.+)$/.exec(name);
+  if (!match) return undefined;
+  return { type: match[1] as 'logs' | 'metrics', kind: match[2] as string, namespace: match[3] as string };
+}
