@@ -7,9 +7,11 @@
  * Usage: ES_URL=http://127.0.0.1:9250 npx tsx bench/analyzer-parts.bench.ts   (BENCH_SIZE as there)
  */
 import { Client } from '@elastic/elasticsearch';
-import { asAggs, type AggRequest } from '../src/analyzer/aggs.js';
+import { asAggs, type AggRequest } from '../src/elastic/aggs.js';
 import { conceptAggregations, windowAggregations } from '../src/analyzer/evaluate.js';
-import { monitoredFields, predictionStream, rangeQuery } from '../src/analyzer/source.js';
+import { rangeQuery } from '../src/elastic/filters.js';
+import { monitoredFields } from '../src/elastic/source.js';
+import { logStream } from '../src/schema/streams.js';
 import { getBaseline } from '../src/profiles/store.js';
 
 const N = Number(process.env.BENCH_SIZE ?? 1_000_000);
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
   for (let run = 0; run <= RUNS; run++) {
     for (const [name, variant] of Object.entries(variants)) {
       const r = await client.search({
-        index: predictionStream(NS),
+        index: logStream('prediction', NS),
         size: 0,
         track_total_hits: true,
         request_cache: false,

@@ -20,9 +20,11 @@ import { Client } from '@elastic/elasticsearch';
 import { installTemplates } from '../src/elastic/templates.js';
 import { analyze, CONCEPT_SAMPLE_SIZE, REQUESTS_PER_WINDOW } from '../src/analyzer/job.js';
 import { conceptAggregations, windowAggregations } from '../src/analyzer/evaluate.js';
-import { asAggs, splitAggregations } from '../src/analyzer/aggs.js';
-import { capabilities } from '../src/analyzer/capabilities.js';
-import { monitoredFields, predictionStream, rangeQuery } from '../src/analyzer/source.js';
+import { asAggs, splitAggregations } from '../src/elastic/aggs.js';
+import { capabilities } from '../src/elastic/capabilities.js';
+import { rangeQuery } from '../src/elastic/filters.js';
+import { monitoredFields } from '../src/elastic/source.js';
+import { logStream } from '../src/schema/streams.js';
 import { profileFromElasticsearch } from '../src/profiles/from-elasticsearch.js';
 import { getBaseline, saveBaseline } from '../src/profiles/store.js';
 import { categoricalDrift, numericDrift } from '../src/stats/drift/index.js';
@@ -73,7 +75,7 @@ async function* documents(
 
 async function count(client: Client, from: number, to: number): Promise<number> {
   const r = await client.count({
-    index: predictionStream(NS),
+    index: logStream('prediction', NS),
     ignore_unavailable: true,
     query: rangeQuery({ model: MODEL, version: VERSION }, new Date(from), new Date(to)),
   });
@@ -93,7 +95,7 @@ async function ensureData(client: Client): Promise<void> {
     const t = Date.now();
     const result = await client.helpers.bulk({
       datasource: documents(n, start, seed, shift),
-      onDocument: () => ({ create: { _index: predictionStream(NS) } }),
+      onDocument: () => ({ create: { _index: logStream('prediction', NS) } }),
       flushBytes: 8_000_000,
       concurrency: 2,
       refreshOnCompletion: true,
@@ -102,7 +104,7 @@ async function ensureData(client: Client): Promise<void> {
     console.log(`indexed ${n} documents in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
   await client.indices
-    .forcemerge({ index: predictionStream(NS), max_num_segments: 1 })
+    .forcemerge({ index: logStream('prediction', NS), max_num_segments: 1 })
     .catch(() => undefined);
   if (!(await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench' }))) {
     const profile = await profileFromElasticsearch(client, {
@@ -183,11 +185,11 @@ async function childAnalyze(client: Client): Promise<void> {
         : []),
     ];
     const t = performance.now();
-    await client.count({ index: predictionStream(NS), query });
+    await client.count({ index: logStream('prediction', NS), query });
     await Promise.all(
       requests.map((aggs) =>
         client.search({
-          index: predictionStream(NS),
+          index: logStream('prediction', NS),
           size: 0,
           track_total_hits: true,
           request_cache: false,
@@ -218,7 +220,7 @@ async function exportColumns(
   to: number,
 ): Promise<Map<string, Array<number | string>>> {
   const columns = new Map<string, Array<number | string>>();
-  const pit = await client.openPointInTime({ index: predictionStream(NS), keep_alive: '2m' });
+  const pit = await client.openPointInTime({ index: logStream('prediction', NS), keep_alive: '2m' });
   let after: unknown[] | undefined;
   try {
     for (;;) {

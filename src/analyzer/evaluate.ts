@@ -16,7 +16,6 @@ import {
 } from '../stats/drift/index.js';
 import { CORRELATION_CHANGE_THRESHOLD } from '../stats/correlation.js';
 import { wassersteinFromMomentBins } from '../stats/wasserstein-moments.js';
-import { binnedFromBuckets, matrixCorrelation } from '../profiles/from-elasticsearch.js';
 import {
   OTHER_CATEGORY,
   categoryCountsOf,
@@ -24,11 +23,9 @@ import {
   edgesContain,
   fieldOf,
   nextUp,
-  type FieldRole,
   type MonitoredCategoricalProfile,
   type MonitoredFeatureProfile,
   type MonitoredNumericProfile,
-  type ValueKind,
 } from '../profiles/profile.js';
 import type { DatasetProfile } from '../profiles/types.js';
 import {
@@ -41,8 +38,10 @@ import {
   rangeOverEdges,
   sub,
   termsBuckets,
-} from './aggs.js';
-import type { MonitoredField } from './source.js';
+} from '../elastic/aggs.js';
+import { binnedFromBuckets, matrixCorrelation } from '../elastic/correlation.js';
+import type { MonitoredField } from '../elastic/source.js';
+import type { FieldRole, ValueKind } from '../schema/fields.js';
 
 /** New categories listed one by one in a window; beyond this they are lumped together. */
 export const NEW_CATEGORIES_LISTED = 1000;

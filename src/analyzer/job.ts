@@ -11,8 +11,12 @@ import { fieldOf, type MonitoredNumericProfile } from '../profiles/profile.js';
 import { importanceWeightedRanking } from '../stats/importance.js';
 import { DEFAULT_BASELINE_ID, getBaseline } from '../profiles/store.js';
 import type { DriftConfig } from '../stats/drift/index.js';
-import { type AggRequest, asAggs, splitAggregations, totalHits } from './aggs.js';
-import { capabilities } from './capabilities.js';
+import { type AggRequest, asAggs, splitAggregations, totalHits } from '../elastic/aggs.js';
+import { capabilities } from '../elastic/capabilities.js';
+import { rangeQuery } from '../elastic/filters.js';
+import { monitoredFields } from '../elastic/source.js';
+import { logStream } from '../schema/streams.js';
+import type { TimeWindow } from '../schema/window.js';
 import {
   conceptAggregations,
   evaluateWindow,
@@ -27,8 +31,7 @@ import {
   windowDocuments,
   writeResults,
 } from './results.js';
-import { monitoredFields, predictionStream, rangeQuery } from './source.js';
-import { splitWindows, type Window } from './windows.js';
+import { splitWindows } from './windows.js';
 
 export type ReferenceSpec =
   | { type: 'baseline'; id?: string }
@@ -108,7 +111,7 @@ export async function analyze(client: Client, options: AnalyzeOptions): Promise<
   const versions = options.version !== undefined ? [options.version] : await versionsInRange(client, options);
   if (versions.length === 0) {
     throw new AnalyzeError(
-      `No predictions of model ${options.model} in ${predictionStream(options.namespace)} between ${options.from.toISOString()} and ${options.to.toISOString()}`,
+      `No predictions of model ${options.model} in ${logStream('prediction', options.namespace)} between ${options.from.toISOString()} and ${options.to.toISOString()}`,
     );
   }
   const caps = await capabilities(client);
@@ -183,7 +186,7 @@ export async function analyze(client: Client, options: AnalyzeOptions): Promise<
 
 async function versionsInRange(client: Client, options: AnalyzeOptions): Promise<string[]> {
   const r = await client.search({
-    index: predictionStream(options.namespace),
+    index: logStream('prediction', options.namespace),
     ignore_unavailable: true,
     allow_no_indices: true,
     size: 0,
@@ -261,7 +264,7 @@ async function analyzeWindow(
   version: string,
   profile: DatasetProfile,
   windowFields: Awaited<ReturnType<typeof monitoredFields>>,
-  w: Window,
+  w: TimeWindow,
   canSample: boolean,
   matrixStats: boolean,
 ): Promise<WindowAnalysis> {
@@ -269,7 +272,7 @@ async function analyzeWindow(
   const plan = windowAggregations(profile, windowFields, { matrixStats });
   const conceptAggs = options.concept === false ? {} : conceptAggregations(profile, plan);
   const wantConcept = Object.keys(conceptAggs).length > 0;
-  const index = predictionStream(options.namespace);
+  const index = logStream('prediction', options.namespace);
   const notes: string[] = [];
   if (options.sampleAbove !== undefined && !canSample) {
     notes.push(

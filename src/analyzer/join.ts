@@ -28,7 +28,8 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { upsertIntoDataStream, type UpsertDocument } from '../elastic/upsert.js';
 import { brierTerm, labelKey, logLossTerm, type Label } from '../stats/performance/index.js';
-import { DEFAULT_NAMESPACE, pagesByTime, searchOrEmpty, streamNames } from './performance-streams.js';
+import { pagesByTime, searchOrEmpty } from '../elastic/search.js';
+import { DEFAULT_NAMESPACE, streamNames } from '../schema/streams.js';
 
 /** Ground truth as logged: a class label or a numeric value. */
 export interface ActualValue {

@@ -39,16 +39,11 @@ import {
   type PerformanceBounds,
   type ScoreBin,
 } from '../stats/performance/index.js';
-import {
-  checkWindow,
-  DEFAULT_NAMESPACE,
-  resultId,
-  searchOrEmpty,
-  streamNames,
-  type TimeWindow,
-  windowFilter,
-  withoutNulls,
-} from './performance-streams.js';
+import { windowFilter } from '../elastic/filters.js';
+import { searchOrEmpty } from '../elastic/search.js';
+import { resultId, withoutNulls } from '../schema/result-document.js';
+import { DEFAULT_NAMESPACE, streamNames } from '../schema/streams.js';
+import { checkWindow, type TimeWindow } from '../schema/window.js';
 
 export type PerformanceTask = 'binary' | 'multiclass' | 'regression';
 

@@ -5,32 +5,19 @@
  * and duplicate it; so the writer first looks the ids up across the stream and overwrites the ones
  * it finds in their backing index (an `index` with if_seq_no / if_primary_term), creating the rest.
  */
-import { createHash } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import { upsertIntoDataStream } from '../elastic/upsert.js';
+import { resultId } from '../schema/result-document.js';
+import { resultStream } from '../schema/streams.js';
 import { finiteOrNull } from '../profiles/profile.js';
 import type { ImportanceRanking } from '../stats/importance.js';
 import type { FieldResult } from './evaluate.js';
 
 export type ResultStream = 'drift' | 'quality';
 
-export function resultStream(kind: ResultStream, namespace: string): string {
-  return `metrics-mlmon.${kind}-${namespace}`;
-}
-
-/** Document id: a hash of (stream kind, model, version, field name, window start, window end). */
-export function resultDocumentId(
-  kind: ResultStream,
-  model: string,
-  version: string,
-  field: string,
-  start: Date,
-  end: Date,
-): string {
-  return createHash('sha256')
-    .update(JSON.stringify([kind, model, version, field, start.toISOString(), end.toISOString()]))
-    .digest('hex')
-    .slice(0, 40);
+/** Document id of a field's drift or quality result in one window (see resultId). */
+function fieldResultId(kind: ResultStream, ctx: ResultContext, field: string): string {
+  return resultId(kind, [ctx.model, ctx.version, field, ctx.start.toISOString(), ctx.end.toISOString()]);
 }
 
 /** Name under which the dataset-level summary is stored (`feature.name`). */
@@ -97,7 +84,7 @@ export function windowDocuments(
     if (f.drift) {
       docs.push({
         stream: 'drift',
-        id: resultDocumentId('drift', ctx.model, ctx.version, f.name, ctx.start, ctx.end),
+        id: fieldResultId('drift', ctx, f.name),
         document: {
           ...common(ctx),
           feature,
@@ -109,7 +96,7 @@ export function windowDocuments(
     }
     docs.push({
       stream: 'quality',
-      id: resultDocumentId('quality', ctx.model, ctx.version, f.name, ctx.start, ctx.end),
+      id: fieldResultId('quality', ctx, f.name),
       document: {
         ...common(ctx),
         feature,
@@ -122,7 +109,7 @@ export function windowDocuments(
   }
   docs.push({
     stream: 'drift',
-    id: resultDocumentId('drift', ctx.model, ctx.version, DATASET_FEATURE, ctx.start, ctx.end),
+    id: fieldResultId('drift', ctx, DATASET_FEATURE),
     document: { ...common(ctx), feature: { name: DATASET_FEATURE, kind: 'dataset' }, summary },
   });
   return docs;

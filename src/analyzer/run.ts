@@ -9,7 +9,7 @@ import type { Label, PerformanceBounds } from '../stats/performance/index.js';
 import { analyze, type AnalyzeOptions, type AnalyzeResult } from './job.js';
 import { runJoin, type JoinResult } from './join.js';
 import { runPerformanceJob, type PerformanceResult, type PerformanceTask } from './performance.js';
-import { streamNames } from './performance-streams.js';
+import { streamNames } from '../schema/streams.js';
 import { runServiceHealthJob } from './service.js';
 import { splitWindows } from './windows.js';
 

@@ -9,16 +9,11 @@
  */
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { upsertIntoDataStream, type UpsertResult } from '../elastic/upsert.js';
-import {
-  checkWindow,
-  DEFAULT_NAMESPACE,
-  resultId,
-  searchOrEmpty,
-  streamNames,
-  type TimeWindow,
-  windowFilter,
-  withoutNulls,
-} from './performance-streams.js';
+import { windowFilter } from '../elastic/filters.js';
+import { searchOrEmpty } from '../elastic/search.js';
+import { resultId, withoutNulls } from '../schema/result-document.js';
+import { DEFAULT_NAMESPACE, streamNames } from '../schema/streams.js';
+import { checkWindow, type TimeWindow } from '../schema/window.js';
 
 export interface ServiceJobOptions {
   namespace?: string;

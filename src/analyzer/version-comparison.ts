@@ -16,14 +16,10 @@ import {
   type ProportionComparison,
   type SampleSummary,
 } from '../stats/performance/index.js';
-import {
-  checkWindow,
-  DEFAULT_NAMESPACE,
-  searchOrEmpty,
-  streamNames,
-  type TimeWindow,
-  windowFilter,
-} from './performance-streams.js';
+import { windowFilter } from '../elastic/filters.js';
+import { searchOrEmpty } from '../elastic/search.js';
+import { DEFAULT_NAMESPACE, streamNames } from '../schema/streams.js';
+import { checkWindow, type TimeWindow } from '../schema/window.js';
 import type { PerformanceTask } from './performance.js';
 
 export interface VersionComparisonOptions {

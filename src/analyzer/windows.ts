@@ -4,6 +4,7 @@
  * and hence the same result ids; the first and last windows are clipped to the range.
  */
 import { parseDuration as parseDurationOrUndefined } from '../schema/duration.js';
+import type { TimeWindow } from '../schema/window.js';
 
 export class WindowError extends Error {
   override name = 'WindowError';
@@ -33,15 +34,10 @@ export function parseTime(text: string, now: Date = new Date()): Date {
   return d;
 }
 
-export interface Window {
-  start: Date;
-  end: Date;
-}
-
 /** Largest number of windows one call may produce (a typo like --window 1s over a year). */
 export const MAX_WINDOWS = 10_000;
 
-export function splitWindows(from: Date, to: Date, sizeMs: number, anchor: Date = new Date(0)): Window[] {
+export function splitWindows(from: Date, to: Date, sizeMs: number, anchor: Date = new Date(0)): TimeWindow[] {
   const f = from.getTime();
   const t = to.getTime();
   if (!(t > f))
@@ -55,7 +51,7 @@ export function splitWindows(from: Date, to: Date, sizeMs: number, anchor: Date 
       `${count} windows of ${sizeMs} ms between --from and --to; the limit is ${MAX_WINDOWS}`,
     );
   }
-  const out: Window[] = [];
+  const out: TimeWindow[] = [];
   for (let s = firstBoundary; s < t; s += sizeMs) {
     out.push({ start: new Date(Math.max(s, f)), end: new Date(Math.min(s + sizeMs, t)) });
   }

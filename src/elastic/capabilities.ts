@@ -4,6 +4,7 @@
  * with a size-0 search that matches nothing, and remembered.
  */
 import type { Client } from '@elastic/elasticsearch';
+import { streamPattern } from '../schema/streams.js';
 
 export interface Capabilities {
   matrixStats: boolean;
@@ -32,7 +33,7 @@ async function probe(client: Client): Promise<Capabilities> {
 async function supports(client: Client, agg: Record<string, unknown>): Promise<boolean> {
   try {
     await client.search({
-      index: 'logs-mlmon.prediction-*',
+      index: streamPattern('prediction'),
       allow_no_indices: true,
       ignore_unavailable: true,
       size: 0,

@@ -1,34 +1,12 @@
 /**
- * Where prediction documents live and which monitored fields they carry: the data stream name, the
- * query for a model and time range, and the field list from `_field_caps` (the mapping, not the
- * documents). Shared by the profile builder and the analyzer.
+ * Which monitored fields prediction documents carry: the field list from `_field_caps` (the
+ * mapping, not the documents). Shared by the profile builder, the analyzer and the scheduler's
+ * feature-mean job.
  */
 import type { Client } from '@elastic/elasticsearch';
-import type { FieldRole, ValueKind } from '../profiles/profile.js';
-
-export function predictionStream(namespace: string): string {
-  return `logs-mlmon.prediction-${namespace}`;
-}
-
-export interface ModelSelector {
-  model: string;
-  /** One version, or undefined for every version. */
-  version?: string;
-}
-
-/** Filter for one model (and version) and the half-open time range [from, to). */
-export function rangeQuery(selector: ModelSelector, from: Date, to: Date): Record<string, unknown> {
-  const filter: Record<string, unknown>[] = [
-    { term: { 'model.name': selector.model } },
-    {
-      range: {
-        '@timestamp': { gte: from.toISOString(), lt: to.toISOString(), format: 'strict_date_optional_time' },
-      },
-    },
-  ];
-  if (selector.version !== undefined) filter.push({ term: { 'model.version': selector.version } });
-  return { bool: { filter } };
-}
+import type { FieldRole, ValueKind } from '../schema/fields.js';
+import { logStream } from '../schema/streams.js';
+import { windowFilter } from './filters.js';
 
 export interface MonitoredField {
   name: string;
@@ -73,17 +51,11 @@ export async function monitoredFields(
   let caps;
   try {
     caps = await client.fieldCaps({
-      index: predictionStream(namespace),
+      index: logStream('prediction', namespace),
       fields: ['features.*', 'explanation.*', ...FIXED_OUTPUTS.map((o) => o.field)],
       ignore_unavailable: true,
       allow_no_indices: true,
-      ...(range
-        ? {
-            index_filter: {
-              range: { '@timestamp': { gte: range.from.toISOString(), lt: range.to.toISOString() } },
-            },
-          }
-        : {}),
+      ...(range ? { index_filter: windowFilter({ start: range.from, end: range.to }) } : {}),
     });
   } catch (error) {
     if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return [];

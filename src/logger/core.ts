@@ -6,6 +6,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { createClient, type ConnectionOptions } from '../elastic/client.js';
 import { installTemplates, TemplateDowngradeError } from '../elastic/templates.js';
 import { uuidv7 } from '../schema/id.js';
+import { DEFAULT_NAMESPACE, logStream, resultStream } from '../schema/streams.js';
 import {
   DEFAULT_LIMITS,
   isUsableId,
@@ -88,12 +89,12 @@ export interface PredictionLoggerOptions extends Omit<ConnectionOptions, 'node'>
 
 /** `default`, or the namespace made valid: lower case, `[a-z0-9_]`, at most 100 characters. */
 export function normalizeNamespace(ns: unknown): string {
-  if (typeof ns !== 'string' || ns.length === 0) return 'default';
+  if (typeof ns !== 'string' || ns.length === 0) return DEFAULT_NAMESPACE;
   const cleaned = ns
     .toLowerCase()
     .replace(/[^a-z0-9_]/g, '_')
     .slice(0, 100);
-  return cleaned.replace(/_/g, '').length === 0 ? 'default' : cleaned;
+  return cleaned.replace(/_/g, '').length === 0 ? DEFAULT_NAMESPACE : cleaned;
 }
 
 const PREDICTION = 0;
@@ -152,10 +153,10 @@ export class LoggerCore {
     this.namespace = normalizeNamespace(options.namespace);
     if (options.namespace !== undefined && this.namespace !== options.namespace)
       warn(`mlmon: namespace ${JSON.stringify(options.namespace)} is not valid; using ${this.namespace}`);
-    this.predictionIndex = `logs-mlmon.prediction-${this.namespace}`;
-    this.outcomeIndex = `logs-mlmon.outcome-${this.namespace}`;
-    this.deadLetterIndex = `logs-mlmon.deadletter-${this.namespace}`;
-    this.serviceIndex = `metrics-mlmon.service-${this.namespace}`;
+    this.predictionIndex = logStream('prediction', this.namespace);
+    this.outcomeIndex = logStream('outcome', this.namespace);
+    this.deadLetterIndex = logStream('deadletter', this.namespace);
+    this.serviceIndex = resultStream('service', this.namespace);
     let client: Client | undefined;
     try {
       client = createClient({ ...options, node: options.node, maxRetries: 0 });

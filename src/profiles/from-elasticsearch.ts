@@ -15,11 +15,9 @@
  * per-bin averages in the second request (see `binnedCorrelation`).
  */
 import type { Client } from '@elastic/elasticsearch';
-import { capabilities } from '../analyzer/capabilities.js';
 import {
   type AggRequest,
   asAggs,
-  type Bucket,
   type ExtendedStats,
   bucketKey,
   docCount,
@@ -28,15 +26,12 @@ import {
   sub,
   termsBuckets,
   totalHits,
-} from '../analyzer/aggs.js';
-import {
-  correlationOutput,
-  monitoredFields,
-  predictionStream,
-  rangeQuery,
-  type ModelSelector,
-} from '../analyzer/source.js';
-import { binnedCorrelation } from '../stats/correlation.js';
+} from '../elastic/aggs.js';
+import { capabilities } from '../elastic/capabilities.js';
+import { binnedFromBuckets, matrixCorrelation } from '../elastic/correlation.js';
+import { rangeQuery, type ModelSelector } from '../elastic/filters.js';
+import { correlationOutput, monitoredFields } from '../elastic/source.js';
+import { logStream } from '../schema/streams.js';
 import { meanAbsoluteFromSignSums } from '../stats/importance.js';
 import { PSI_DEFAULT_BINS } from '../stats/drift/index.js';
 import { categoricalProfile, emptyNumericProfile } from './from-file.js';
@@ -70,7 +65,7 @@ export async function profileFromElasticsearch(
   options: ElasticsearchProfileOptions,
 ): Promise<DatasetProfile> {
   const { namespace, from, to } = options;
-  const what = `model ${options.model}${options.version !== undefined ? ` version ${options.version}` : ''} in ${predictionStream(namespace)} between ${from.toISOString()} and ${to.toISOString()}`;
+  const what = `model ${options.model}${options.version !== undefined ? ` version ${options.version}` : ''} in ${logStream('prediction', namespace)} between ${from.toISOString()} and ${to.toISOString()}`;
   const fields = await monitoredFields(client, namespace, { from, to });
   if (fields.length === 0) throw new NoReferenceDataError(`No prediction documents mapped for ${what}`);
   const topK = options.topCategories ?? DEFAULT_TOP_K;
@@ -100,7 +95,7 @@ export async function profileFromElasticsearch(
   const useMatrix = caps.matrixStats && output !== undefined && numericFeatures.length > 0;
   if (useMatrix) first.corr = { matrix_stats: { fields: [...numericFeatures.map((f) => f.field), output] } };
   const r1 = await client.search({
-    index: predictionStream(namespace),
+    index: logStream('prediction', namespace),
     size: 0,
     track_total_hits: true,
     query,
@@ -179,7 +174,7 @@ export async function profileFromElasticsearch(
   const r2 =
     numeric.size > 0
       ? await client.search({
-          index: predictionStream(namespace),
+          index: logStream('prediction', namespace),
           size: 0,
           query,
           aggs: asAggs({ ...second, ...outputStats }),
@@ -228,7 +223,7 @@ export async function profileFromElasticsearch(
   return {
     source: {
       kind: 'elasticsearch',
-      index: predictionStream(namespace),
+      index: logStream('prediction', namespace),
       from: from.toISOString(),
       to: to.toISOString(),
       query,
@@ -242,25 +237,4 @@ export async function profileFromElasticsearch(
 
 function emptyNumeric(field: string, missing: number): MonitoredNumericProfile {
   return { ...emptyNumericProfile(missing), field };
-}
-
-/** Correlation between a feature and the output from per-bin `avg(x)` and `stats(y)` sub-aggregations. */
-export function binnedFromBuckets(buckets: readonly Bucket[], stdX: number, stdY: number): number {
-  return binnedCorrelation(
-    buckets.map((b) => {
-      const y = b.y as ExtendedStats | undefined;
-      // `avg` (profile request: { value }) or `extended_stats` (window concept request: { avg }).
-      const x = b.x as { value?: number | null; avg?: number | null } | undefined;
-      return { count: y?.count ?? 0, meanX: x?.value ?? x?.avg ?? 0, sumY: y?.sum ?? 0 };
-    }),
-    stdX,
-    stdY,
-  );
-}
-
-/** Correlation between two fields from a `matrix_stats` answer. */
-export function matrixCorrelation(aggs: unknown, field: string, other: string): number {
-  const m = sub<{ fields?: Array<{ name: string; correlation?: Record<string, number> }> }>(aggs, 'corr');
-  const v = m.fields?.find((f) => f.name === field)?.correlation?.[other];
-  return typeof v === 'number' ? v : NaN;
 }

@@ -8,11 +8,9 @@
  * (`prediction.score`, `actual.label`, `explanation.<name>`). A profile built from Elasticsearch
  * also records the field itself, which wins over the convention.
  */
+import type { FieldRole } from '../schema/fields.js';
 import { binIndex } from '../stats/drift/index.js';
 import type { CategoricalFeatureProfile, FeatureProfile, NumericFeatureProfile } from './types.js';
-
-export type FieldRole = 'feature' | 'prediction' | 'target' | 'explanation';
-export type ValueKind = 'numeric' | 'categorical';
 
 /** What an Elasticsearch-built profile adds to a feature entry (all optional: file profiles lack them). */
 export interface ElasticsearchExtras {

@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
+import { BASELINES_INDEX, parseStream } from '../schema/streams.js';
 import type { DatasetProfile } from './types.js';
 
-export const BASELINES_INDEX = 'mlmon-baselines';
 export const DEFAULT_BASELINE_ID = 'default';
 
 export interface BaselineKey {
@@ -36,7 +36,8 @@ export interface BaselineSource {
 
 export function describeSource(source: DatasetProfile['source']): BaselineSource {
   if (source.kind === 'file') return { type: 'file', path: source.path };
-  const ns = /^logs-mlmon\.prediction-(.+)$/.exec(source.index)?.[1];
+  const stream = parseStream(source.index);
+  const ns = stream?.type === 'logs' && stream.kind === 'prediction' ? stream.namespace : undefined;
   return { type: 'elasticsearch', ...(ns ? { namespace: ns } : {}), from: source.from, to: source.to };
 }
 

@@ -7,8 +7,10 @@
  * `counts` has k + 1 entries, bin i = [edges[i−1], edges[i]) with open ends, a value equal to an edge
  * counted in the upper bin (an Elasticsearch `range` aggregation's from-inclusive, to-exclusive).
  */
+import type { ValueKind } from '../schema/fields.js';
 
-export type ProfileFeatureKind = 'numeric' | 'categorical';
+/** A profile entry describes numeric or categorical values (the field's value kind). */
+export type ProfileFeatureKind = ValueKind;
 
 export interface NumericFeatureProfile {
   kind: 'numeric';

@@ -12,16 +12,11 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ModelConfig } from '../schema/config.js';
+import { parseStream, resultStream, type ResultStreamKind } from '../schema/streams.js';
 import type { ResultDocument, ResultSummary } from './jobs.js';
 
 const RESULT_LABELS = ['namespace', 'model', 'version'] as const;
 const JOB_LABELS = ['namespace', 'model', 'job'] as const;
-
-/** `metrics-mlmon.drift-prod` → `{ kind: 'drift', namespace: 'prod' }`. */
-export function parseResultStream(stream: string): { kind: string; namespace: string } | undefined {
-  const match = /^metrics-mlmon\.([a-z_]+)-(.+)$/.exec(stream);
-  return match ? { kind: match[1] as string, namespace: match[2] as string } : undefined;
-}
 
 /** Numeric leaves of `performance.*` as `accuracy`, `confusion_tp`, `estimated_accuracy`… */
 function numericLeaves(value: unknown, prefix = ''): Array<[string, number]> {
@@ -139,8 +134,8 @@ export class SchedulerMetrics {
   /** Updates the figures from result documents (from a job, or read back from Elasticsearch). */
   observe(results: ResultSummary[]): void {
     for (const result of results) {
-      const stream = parseResultStream(result.stream);
-      if (!stream) continue;
+      const stream = parseStream(result.stream);
+      if (stream?.type !== 'metrics') continue;
       const doc = result.document;
       const labels = {
         namespace: stream.namespace,
@@ -232,7 +227,7 @@ export async function seedLatestResults(
       top_hits: { size: 1, sort: [{ '@timestamp': { order: 'desc' } }] },
     };
     const requests: Array<{
-      kind: string;
+      kind: ResultStreamKind;
       extra: estypes.QueryDslBoolQuery;
       aggs: Record<string, estypes.AggregationsAggregationContainer>;
     }> = [
@@ -257,7 +252,7 @@ export async function seedLatestResults(
       },
     ];
     for (const request of requests) {
-      const stream = `metrics-mlmon.${request.kind}-${model.namespace}`;
+      const stream = resultStream(request.kind, model.namespace);
       const response = await client.search({
         index: stream,
         size: 0,

@@ -21,7 +21,8 @@ import type { JobRegistry, ModelRef, WindowJob } from './jobs.js';
 import type { StructuredLogger } from './log.js';
 import type { SchedulerMetrics } from './metrics.js';
 import { type HeldLock, type JobTarget, isSettled, StateStore } from './state.js';
-import { latestDueEnd, planWindows, type TimeWindow } from './windows.js';
+import type { TimeWindow } from '../schema/window.js';
+import { latestDueEnd, planWindows } from './windows.js';
 
 export interface SchedulerOptions {
   config: MlmonConfig;

@@ -22,9 +22,8 @@
  */
 import { errors, type Client } from '@elastic/elasticsearch';
 import type { ModelRef } from './jobs.js';
-import type { TimeWindow } from './windows.js';
-
-export const STATE_INDEX = 'mlmon-state';
+import { STATE_INDEX } from '../schema/streams.js';
+import type { TimeWindow } from '../schema/window.js';
 
 /** What a lock or checkpoint is about. */
 export interface JobTarget {

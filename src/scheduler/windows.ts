@@ -4,10 +4,7 @@
  * a window an identity that locks and checkpoints can refer to.
  */
 
-export interface TimeWindow {
-  start: Date;
-  end: Date;
-}
+import type { TimeWindow } from '../schema/window.js';
 
 /** Start of the window that contains `t`. */
 export function alignDown(t: number, windowMs: number): number {

@@ -43,6 +43,11 @@ export function streamPattern(kind: LogStreamKind | ResultStreamKind): string {
     : `metrics-mlmon.${kind}-*`;
 }
 
+/** Index pattern over every mlmon stream of one namespace, `*-mlmon.*-prod`. */
+export function namespacePattern(namespace: string = DEFAULT_NAMESPACE): string {
+  return `*-mlmon.*-${namespace}`;
+}
+
 /** `metrics-mlmon.drift-prod` → `{ type: 'metrics', kind: 'drift', namespace: 'prod' }`; else undefined. */
 export function parseStream(
   name: string,
@@ -50,4 +55,20 @@ export function parseStream(
   const match = /^(logs|metrics)-mlmon\.([a-z_]+)-(.+)$/.exec(name);
   if (!match) return undefined;
   return { type: match[1] as 'logs' | 'metrics', kind: match[2] as string, namespace: match[3] as string };
+}
+
+/** Every stream and index name of one namespace, for code that reads and writes several of them. */
+export function streamNames(namespace: string = DEFAULT_NAMESPACE) {
+  return {
+    prediction: logStream('prediction', namespace),
+    outcome: logStream('outcome', namespace),
+    deadletter: logStream('deadletter', namespace),
+    drift: resultStream('drift', namespace),
+    quality: resultStream('quality', namespace),
+    evaluation: resultStream('evaluation', namespace),
+    performance: resultStream('performance', namespace),
+    service: resultStream('service', namespace),
+    baselines: BASELINES_INDEX,
+    state: STATE_INDEX,
+  } as const;
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
 import { analyze, type AnalyzeOptions, type AnalyzeResult } from '../../src/analyzer/job.js';
 import type { FieldResult } from '../../src/analyzer/evaluate.js';
-import { resultStream } from '../../src/analyzer/results.js';
+import { resultStream } from '../../src/schema/streams.js';
 import { parseDuration, parseTime, splitWindows, WindowError } from '../../src/analyzer/windows.js';
 import { run } from '../../src/cli/main.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';

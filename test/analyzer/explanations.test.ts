@@ -12,7 +12,8 @@ import type { MonitoredNumericProfile } from '../../src/profiles/profile.js';
 import type { DatasetProfile, NumericFeatureProfile } from '../../src/profiles/types.js';
 import { binCounts, psiFromCounts } from '../../src/stats/drift/index.js';
 import { run } from '../../src/cli/main.js';
-import { DATASET_FEATURE, resultStream } from '../../src/analyzer/results.js';
+import { DATASET_FEATURE } from '../../src/analyzer/results.js';
+import { resultStream } from '../../src/schema/streams.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { indexPredictions, normal, seededRandom, type PredictionInput } from '../helpers/predictions.js';
 

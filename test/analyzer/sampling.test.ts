@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
 import { analyze, type AnalyzeOptions, type AnalyzeResult } from '../../src/analyzer/job.js';
-import { capabilities } from '../../src/analyzer/capabilities.js';
+import { capabilities } from '../../src/elastic/capabilities.js';
 import type { FieldResult } from '../../src/analyzer/evaluate.js';
 import { profileFromElasticsearch } from '../../src/profiles/from-elasticsearch.js';
 import type { DatasetProfile } from '../../src/profiles/types.js';

@@ -1,6 +1,6 @@
 /** `splitAggregations`: how a window's aggregations are cut into concurrent requests (pure). */
 import { describe, expect, it } from 'vitest';
-import { splitAggregations, type AggRequest } from '../../src/analyzer/aggs.js';
+import { splitAggregations, type AggRequest } from '../../src/elastic/aggs.js';
 
 // 6 numeric ranges with a sub-aggregation (cost 3 each) and 10 plain aggregations (cost 1 each): 28.
 const request: AggRequest = {};

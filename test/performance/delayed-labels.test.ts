@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { joinCheckpointId, runJoin, type EvaluationDocument } from '../../src/analyzer/join.js';
 import { runPerformanceJob } from '../../src/analyzer/performance.js';
-import { streamNames } from '../../src/analyzer/performance-streams.js';
+import { streamNames } from '../../src/schema/streams.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { documentsOf, dropNamespace, seededRandom, writeOutcomes, writePredictions } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 /** Test data for the performance jobs: a seeded generator and bulk writes into the real streams. */
 import type { Client } from '@elastic/elasticsearch';
 import { joinCheckpointId } from '../../src/analyzer/join.js';
-import { streamNames } from '../../src/analyzer/performance-streams.js';
+import { streamNames } from '../../src/schema/streams.js';
 import { seededRandom } from '../helpers/random.js';
 
 export { seededRandom };

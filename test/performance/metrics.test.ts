@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { runJoin } from '../../src/analyzer/join.js';
 import { runPerformanceJob, type PerformanceResult } from '../../src/analyzer/performance.js';
-import { streamNames } from '../../src/analyzer/performance-streams.js';
+import { streamNames } from '../../src/schema/streams.js';
 import { runServiceHealthJob } from '../../src/analyzer/service.js';
 import { compareVersions } from '../../src/analyzer/version-comparison.js';
 import { compareMeans, compareProportions, summarize } from '../../src/stats/performance/index.js';

@@ -5,13 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import { parseLogLines, type LogRecord } from '../../src/scheduler/log.js';
-import {
-  checkpointId,
-  STATE_INDEX,
-  windowStateId,
-  type JobTarget,
-  type WindowState,
-} from '../../src/scheduler/state.js';
+import { STATE_INDEX } from '../../src/schema/streams.js';
+import { checkpointId, windowStateId, type JobTarget, type WindowState } from '../../src/scheduler/state.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 

@@ -18,6 +18,7 @@ import { runFullAnalysis, type FullAnalysisResult } from '../../analyzer/run.js'
 import { createPredictionLogger } from '../../logger/index.js';
 import { profileFromElasticsearch } from '../../profiles/from-elasticsearch.js';
 import { saveBaseline } from '../../profiles/store.js';
+import { BASELINES_INDEX, logStream, namespacePattern, resultStream } from '../../schema/streams.js';
 import { readLabelledCsv } from '../demo/dataset.js';
 import { fitLogistic, predictProbability } from '../demo/logistic.js';
 import { type CommandIO, UsageError, writeJson } from '../io.js';
@@ -142,13 +143,13 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
   say(
     `logged ${rows} predictions and ${rows} outcomes in ${seconds.toFixed(1)} s: ${JSON.stringify(counters)}`,
   );
-  await client.indices.refresh({ index: `*-mlmon.*-${namespace}` });
+  await client.indices.refresh({ index: namespacePattern(namespace) });
 
   const streams: Record<string, number> = {};
   for (const stream of [
-    `logs-mlmon.prediction-${namespace}`,
-    `logs-mlmon.outcome-${namespace}`,
-    `logs-mlmon.deadletter-${namespace}`,
+    logStream('prediction', namespace),
+    logStream('outcome', namespace),
+    logStream('deadletter', namespace),
   ]) {
     const count = await client.count({ index: stream }, { ignore: [404] });
     streams[stream] = count.count ?? 0;
@@ -166,7 +167,7 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
     replace: true,
   });
   say(
-    `baseline "training": ${profile.rowCount} reference predictions, ${Object.keys(profile.features).length} fields profiled (mlmon-baselines)`,
+    `baseline "training": ${profile.rowCount} reference predictions, ${Object.keys(profile.features).length} fields profiled (${BASELINES_INDEX})`,
   );
 
   // 6. Analysis: weekly windows after the reference, computed in Elasticsearch.
@@ -207,8 +208,8 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
   say('');
   say('where the data went:');
   for (const [stream, count] of Object.entries(streams)) say(`  ${stream}: ${count} documents`);
-  for (const kind of ['drift', 'quality', 'performance', 'service']) {
-    const stream = `metrics-mlmon.${kind}-${namespace}`;
+  for (const kind of ['drift', 'quality', 'performance', 'service'] as const) {
+    const stream = resultStream(kind, namespace);
     const count = await client.count({ index: stream }, { ignore: [404] });
     streams[stream] = count.count ?? 0;
     say(`  ${stream}: ${streams[stream]} documents`);

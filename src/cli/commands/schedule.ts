@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Client } from '@elastic/elasticsearch';
 import { checkConnection, createClient } from '../../elastic/client.js';
-import { STATE_INDEX } from '../../scheduler/state.js';
+import { STATE_INDEX } from '../../schema/streams.js';
 import { ConfigError, loadConfig, type MlmonConfig } from '../../schema/config.js';
 import { defaultJobRegistry } from '../../scheduler/index.js';
 import type { JobRegistry } from '../../scheduler/jobs.js';

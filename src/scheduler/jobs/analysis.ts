@@ -12,11 +12,10 @@
 import { analyze, AnalyzeError } from '../../analyzer/job.js';
 import { runJoin } from '../../analyzer/join.js';
 import { runPerformanceJob } from '../../analyzer/performance.js';
-import { streamNames } from '../../analyzer/performance-streams.js';
 import { detectTask } from '../../analyzer/run.js';
-import { resultStream } from '../../analyzer/results.js';
 import { runServiceHealthJob } from '../../analyzer/service.js';
 import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
+import { resultStream, streamNames } from '../../schema/streams.js';
 import type { PerformanceBounds } from '../../stats/performance/index.js';
 import type { ResultSummary, WindowJob, WindowJobContext } from '../jobs.js';
 

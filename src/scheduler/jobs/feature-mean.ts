@@ -15,9 +15,11 @@
  *   reference?: { [feature]: { mean, std } }
  *   threshold?: number                          default 0.5
  */
-import { createHash } from 'node:crypto';
-import { NUMERIC_TYPES } from '../../analyzer/source.js';
+import { rangeQuery } from '../../elastic/filters.js';
+import { NUMERIC_TYPES } from '../../elastic/source.js';
 import { upsertIntoDataStream } from '../../elastic/upsert.js';
+import { resultId } from '../../schema/result-document.js';
+import { logStream, resultStream } from '../../schema/streams.js';
 import type { estypes } from '@elastic/elasticsearch';
 import type { ResultDocument, ResultSummary, WindowJob, WindowJobContext } from '../jobs.js';
 
@@ -56,8 +58,7 @@ export function featureMeanDocumentId(
   feature: string,
   windowStart: Date,
 ): string {
-  const key = JSON.stringify(['feature-mean', model, version, feature, windowStart.toISOString()]);
-  return `feature-mean-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
+  return resultId('feature-mean', [model, version, feature, windowStart.toISOString()]);
 }
 
 async function numericFeatures(ctx: WindowJobContext, index: string): Promise<string[]> {
@@ -79,25 +80,12 @@ interface StatsBucket {
 
 export const featureMeanJob: WindowJob = async (ctx) => {
   const options = readOptions(ctx.options);
-  const source = `logs-mlmon.prediction-${ctx.namespace}`;
-  const target = `metrics-mlmon.drift-${ctx.namespace}`;
+  const source = logStream('prediction', ctx.namespace);
+  const target = resultStream('drift', ctx.namespace);
   const features = options.features ?? (await numericFeatures(ctx, source));
   ctx.signal.throwIfAborted();
   if (features.length === 0) return { documents: [] };
 
-  const filter: estypes.QueryDslQueryContainer[] = [
-    { term: { 'model.name': ctx.model.name } },
-    {
-      range: {
-        '@timestamp': {
-          gte: ctx.window.start.toISOString(),
-          lt: ctx.window.end.toISOString(),
-          format: 'strict_date_optional_time',
-        },
-      },
-    },
-  ];
-  if (ctx.model.version !== undefined) filter.push({ term: { 'model.version': ctx.model.version } });
   const perFeature = Object.fromEntries(
     features.map((f, i): [string, estypes.AggregationsAggregationContainer] => [
       `f${i}`,
@@ -110,7 +98,11 @@ export const featureMeanJob: WindowJob = async (ctx) => {
       size: 0,
       ignore_unavailable: true,
       allow_no_indices: true,
-      query: { bool: { filter } },
+      query: rangeQuery(
+        { model: ctx.model.name, version: ctx.model.version },
+        ctx.window.start,
+        ctx.window.end,
+      ),
       aggs: { versions: { terms: { field: 'model.version', size: 1000, missing: '' }, aggs: perFeature } },
     },
     { signal: ctx.signal },
