@@ -2,6 +2,52 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Layers of src/ and what each may import (docs/DESIGN.md, "Shape of the code"). An import of any
+ * other layer is a lint error. stats is pure math; schema is names, types and validation; elastic
+ * is talking to Elasticsearch (it may use stats to turn an aggregation answer into a statistic);
+ * report and kibana sit beside scheduler. cli and the package root (src/index.ts) may import all.
+ *
+ * Checked with ESLint's own no-restricted-imports on the import specifier: a relative path that
+ * climbs out of the file's directory (`../`, `../../`) and enters another layer's directory. That
+ * covers `import`, `import type` and `export … from`; not dynamic `import()`. It relies on no
+ * folder below src/<layer>/ being named like a layer.
+ */
+const LAYERS = {
+  stats: [],
+  schema: ['stats'],
+  elastic: ['schema', 'stats'],
+  profiles: ['elastic', 'schema', 'stats'],
+  analyzer: ['profiles', 'elastic', 'schema', 'stats'],
+  scheduler: ['analyzer', 'profiles', 'elastic', 'schema', 'stats'],
+  report: ['kibana', 'scheduler', 'analyzer', 'profiles', 'elastic', 'schema', 'stats'],
+  kibana: ['report', 'scheduler', 'analyzer', 'profiles', 'elastic', 'schema', 'stats'],
+  logger: ['elastic', 'schema'],
+  cli: null, // everything
+};
+
+const layerRules = Object.entries(LAYERS)
+  .filter(([, allowed]) => allowed !== null)
+  .map(([layer, allowed]) => {
+    const forbidden = Object.keys(LAYERS).filter((other) => other !== layer && !allowed?.includes(other));
+    return {
+      files: [`src/${layer}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                regex: `^(\\.\\./)+(${forbidden.join('|')})(/|$)`,
+                message: `src/${layer} may import only ${allowed?.length ? allowed.join(', ') : 'no other layer'} (layers point one way: eslint.config.js, docs/DESIGN.md).`,
+              },
+            ],
+          },
+        ],
+      },
+    };
+  });
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
   js.configs.recommended,
@@ -25,4 +71,5 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'warn',
     },
   },
+  ...layerRules,
 );

@@ -1,0 +1,90 @@
+/**
+ * Layers point one way (docs/DESIGN.md, "Shape of the code"; the rule is in eslint.config.js). Runs
+ * the project's own ESLint configuration on probe sources placed (in name only, nothing is written)
+ * in each layer, and on the real src/.
+ */
+import { fileURLToPath } from 'node:url';
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+// Only the layer rule: the other rules are `npm run lint`'s business, and running them all over
+// src/ would only make this test slower.
+const eslint = new ESLint({ cwd: root, ruleFilter: ({ ruleId }) => ruleId === 'no-restricted-imports' });
+
+/** Messages of the layer rule for `source` linted as if it were the file `path`. */
+async function layerErrors(path: string, source: string): Promise<string[]> {
+  const [result] = await eslint.lintText(source, { filePath: `${root}/${path}` });
+  return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+const probe = (specifier: string) => `import * as m from '${specifier}';\nexport const probe = m;\n`;
+
+describe('layer rule', () => {
+  // [file, import that must be refused] — one for each edge the brief forbids.
+  const refused: Array<[string, string]> = [
+    ['src/stats/drift/probe.ts', '../../schema/streams.js'],
+    ['src/stats/probe.ts', '../elastic/aggs.js'],
+    ['src/schema/probe.ts', '../elastic/aggs.js'],
+    ['src/schema/probe.ts', '../profiles/profile.js'],
+    ['src/elastic/probe.ts', '../profiles/profile.js'],
+    ['src/elastic/probe.ts', '../analyzer/job.js'],
+    ['src/elastic/probe.ts', '../logger/index.js'],
+    ['src/profiles/probe.ts', '../analyzer/evaluate.js'],
+    ['src/analyzer/probe.ts', '../scheduler/state.js'],
+    ['src/analyzer/probe.ts', '../logger/core.js'],
+    ['src/scheduler/jobs/probe.ts', '../../cli/main.js'],
+    ['src/scheduler/probe.ts', '../report/index.js'],
+    ['src/report/probe.ts', '../cli/main.js'],
+    ['src/kibana/probe.ts', '../cli/io.js'],
+    ['src/logger/probe.ts', '../analyzer/job.js'],
+    ['src/logger/probe.ts', '../profiles/store.js'],
+    ['src/logger/probe.ts', '../stats/index.js'],
+  ];
+  it.each(refused)('%s may not import %s', async (path, specifier) => {
+    const errors = await layerErrors(path, probe(specifier));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('layers point one way');
+  });
+
+  it('refuses type-only imports and re-exports too', async () => {
+    expect(
+      await layerErrors(
+        'src/elastic/probe.ts',
+        "import type { X } from '../analyzer/job.js';\nexport type Y = X;\n",
+      ),
+    ).toHaveLength(1);
+    expect(
+      await layerErrors('src/elastic/probe.ts', "export { analyze } from '../analyzer/job.js';\n"),
+    ).toHaveLength(1);
+  });
+
+  const allowed: Array<[string, string]> = [
+    ['src/stats/drift/probe.ts', '../index.js'],
+    ['src/schema/probe.ts', '../stats/index.js'],
+    ['src/elastic/probe.ts', '../schema/streams.js'],
+    ['src/elastic/probe.ts', '../stats/correlation.js'],
+    ['src/profiles/probe.ts', '../elastic/aggs.js'],
+    ['src/analyzer/probe.ts', '../profiles/profile.js'],
+    ['src/scheduler/jobs/probe.ts', '../../analyzer/job.js'],
+    ['src/report/probe.ts', '../scheduler/index.js'],
+    ['src/kibana/probe.ts', '../schema/streams.js'],
+    ['src/logger/probe.ts', '../elastic/client.js'],
+    ['src/cli/commands/probe.ts', '../../logger/index.js'],
+    ['src/cli/probe.ts', '../scheduler/index.js'],
+  ];
+  it.each(allowed)('%s may import %s', async (path, specifier) => {
+    expect(await layerErrors(path, probe(specifier))).toEqual([]);
+  });
+
+  it('src/ as it is breaks no layer', { timeout: 180_000 }, async () => {
+    const results = await eslint.lintFiles(['src']);
+    const violations = results.flatMap((r) =>
+      r.messages
+        .filter((m) => m.ruleId === 'no-restricted-imports')
+        .map((m) => `${r.filePath}: ${m.message}`),
+    );
+    expect(results.length).toBeGreaterThan(50); // the files were really linted (src/ holds ~90)
+    expect(violations).toEqual([]);
+  });
+});
