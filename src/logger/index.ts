@@ -1,7 +1,8 @@
 /**
  * `mlmon/logger`: what a service imports to log predictions. Light on purpose: it loads winston,
- * the Elasticsearch client and the schema builders, never the analyzer, reports, CLI, Kibana
- * installer or scheduler.
+ * the Elasticsearch client and the schema builders, never the analyzer, the scheduler, the CLI,
+ * nor the report and Kibana modules (src/report, src/kibana); the layer rule in eslint.config.js
+ * keeps its imports to elastic/ and schema/.
  */
 export { createPredictionLogger, type PredictionLogger } from './create.js';
 export { MlmonTransport, type MlmonTransportOptions } from './transport.js';
