@@ -19,8 +19,9 @@ import {
   wasserstein,
 } from '../../src/stats/drift/index.js';
 import { pearsonCorrelation } from '../../src/stats/correlation.js';
+import { indexProfileAnalyze } from '../helpers/analysis.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
-import { indexPredictions, normal, seededRandom, type PredictionInput } from '../helpers/predictions.js';
+import { normal, seededRandom, type PredictionInput } from '../helpers/predictions.js';
 
 const T0 = Date.parse('2024-03-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -96,24 +97,16 @@ describe('Elasticsearch path agrees with the offline path', () => {
 
   beforeAll(async () => {
     client = testClient();
-    await indexPredictions(
-      client,
-      ns,
-      [...rows(ref, T0), ...rows(same, T0 + DAY), ...rows(cur, T0 + 2 * DAY)],
-      { model: 'm', version: '1' },
-    );
-    await saveBaseline(client, { model: 'm', version: '1', id: ns }, profile);
-    fromBaseline = await analyze(client, {
+    ({ result: fromBaseline } = await indexProfileAnalyze(client, {
       namespace: ns,
-      model: 'm',
-      version: '1',
+      rows: [...rows(ref, T0), ...rows(same, T0 + DAY), ...rows(cur, T0 + 2 * DAY)],
+      prepare: () => saveBaseline(client, { model: 'm', version: '1', id: ns }, profile),
+      reference: { type: 'baseline', id: ns },
       from: new Date(T0 + DAY),
       to: new Date(T0 + 3 * DAY),
       windowMs: DAY,
-      windowSize: '1d',
-      reference: { type: 'baseline', id: ns },
-      refresh: true,
-    });
+      analyze: { windowSize: '1d', write: true, refresh: true },
+    }));
   });
   afterAll(async () => client?.close());
 

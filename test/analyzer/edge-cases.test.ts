@@ -8,8 +8,9 @@ import type { FieldResult } from '../../src/analyzer/evaluate.js';
 import { resultStream } from '../../src/schema/streams.js';
 import { parseDuration, parseTime, splitWindows, WindowError } from '../../src/analyzer/windows.js';
 import { run } from '../../src/cli/main.js';
+import { indexProfileAnalyze } from '../helpers/analysis.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
-import { indexPredictions, normal, seededRandom, type PredictionInput } from '../helpers/predictions.js';
+import { normal, seededRandom, type PredictionInput } from '../helpers/predictions.js';
 
 const T0 = Date.parse('2024-06-01T00:00:00Z');
 const HOUR = 3_600_000;
@@ -55,17 +56,7 @@ describe('analyzer edge cases', () => {
   let client: Client;
   const ns = uniqueNamespace('edge');
   let result: AnalyzeResult;
-  const options = (): AnalyzeOptions => ({
-    namespace: ns,
-    model: 'edge',
-    version: '1',
-    from: new Date(T0 + HOUR),
-    to: new Date(T0 + 4 * HOUR),
-    windowMs: HOUR,
-    windowSize: '1h',
-    reference: { type: 'window', from: new Date(T0), to: new Date(T0 + HOUR) },
-    refresh: true,
-  });
+  let options: AnalyzeOptions;
 
   beforeAll(async () => {
     client = testClient();
@@ -74,11 +65,16 @@ describe('analyzer edge cases', () => {
       timestamp: new Date(T0 + 3 * HOUR + 1000),
       features: { x: 0.1, constant: 5, gone: 0.5, nulls: 0.5, color: 'red', city: 'c1' },
     };
-    await indexPredictions(client, ns, [...reference(), ...window1(), single], {
+    ({ options, result } = await indexProfileAnalyze(client, {
+      namespace: ns,
+      rows: [...reference(), ...window1(), single],
       model: 'edge',
-      version: '1',
-    });
-    result = await analyze(client, options());
+      reference: { type: 'window', from: new Date(T0), to: new Date(T0 + HOUR) },
+      from: new Date(T0 + HOUR),
+      to: new Date(T0 + 4 * HOUR),
+      windowMs: HOUR,
+      analyze: { windowSize: '1h', write: true, refresh: true },
+    }));
   });
   afterAll(async () => client?.close());
 
@@ -164,7 +160,7 @@ describe('analyzer edge cases', () => {
       0,
     );
     expect(first.drift).toBe(expectedDrift);
-    const again = await analyze(client, options());
+    const again = await analyze(client, options);
     expect(again.written?.created).toBe(0);
     expect((again.written?.overwritten ?? 0) + (again.written?.unchanged ?? 0)).toBe(
       first.drift + first.quality,

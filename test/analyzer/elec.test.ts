@@ -11,9 +11,10 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
-import { analyze, type AnalyzeResult } from '../../src/analyzer/job.js';
+import type { AnalyzeResult } from '../../src/analyzer/job.js';
+import { indexProfileAnalyze } from '../helpers/analysis.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
-import { indexPredictions, seededRandom, type PredictionInput } from '../helpers/predictions.js';
+import { seededRandom, type PredictionInput } from '../helpers/predictions.js';
 
 const ELEC = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/datasets/elec.csv');
 const T0 = Date.parse('1996-05-07T00:00:00Z');
@@ -35,20 +36,20 @@ function asPredictions(rows: number[][]): PredictionInput[] {
   }));
 }
 
-function run(client: Client, ns: string, rows: number): Promise<AnalyzeResult> {
+/** Index the rows, then analyze weekly windows against the first REFERENCE_ROWS as the reference window. */
+async function run(client: Client, ns: string, rows: number[][]): Promise<AnalyzeResult> {
   const referenceEnd = new Date(T0 + REFERENCE_ROWS * STEP);
-  return analyze(client, {
+  const { result } = await indexProfileAnalyze(client, {
     namespace: ns,
+    rows: asPredictions(rows),
     model: 'elec',
-    version: '1',
-    from: referenceEnd,
-    to: new Date(T0 + rows * STEP),
-    windowMs: WEEK,
-    windowSize: '1w',
-    anchor: referenceEnd,
     reference: { type: 'window', from: new Date(T0), to: referenceEnd },
-    write: false,
+    from: referenceEnd,
+    to: new Date(T0 + rows.length * STEP),
+    windowMs: WEEK,
+    analyze: { windowSize: '1w', anchor: referenceEnd },
   });
+  return result;
 }
 
 describe('ELEC2 replay', () => {
@@ -67,13 +68,9 @@ describe('ELEC2 replay', () => {
       const j = Math.floor(rand() * (i + 1));
       [mixed[i], mixed[j]] = [mixed[j] as number[], mixed[i] as number[]];
     }
-    await Promise.all([
-      indexPredictions(client, ordered, asPredictions(rows), { model: 'elec', version: '1' }),
-      indexPredictions(client, shuffled, asPredictions(mixed), { model: 'elec', version: '1' }),
-    ]);
     [orderedResult, shuffledResult] = await Promise.all([
-      run(client, ordered, rows.length),
-      run(client, shuffled, rows.length),
+      run(client, ordered, rows),
+      run(client, shuffled, mixed),
     ]);
   });
   afterAll(async () => client?.close());

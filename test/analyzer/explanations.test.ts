@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
 import { analyze, type AnalyzeResult } from '../../src/analyzer/job.js';
-import { profileFromElasticsearch } from '../../src/profiles/from-elasticsearch.js';
 import { profileTable, type Cell } from '../../src/profiles/from-file.js';
 import type { MonitoredNumericProfile } from '../../src/profiles/profile.js';
 import type { DatasetProfile, NumericFeatureProfile } from '../../src/profiles/types.js';
@@ -14,8 +13,9 @@ import { binCounts, psiFromCounts } from '../../src/stats/drift/index.js';
 import { run } from '../../src/cli/main.js';
 import { DATASET_FEATURE } from '../../src/analyzer/results.js';
 import { resultStream } from '../../src/schema/streams.js';
+import { indexProfileAnalyze } from '../helpers/analysis.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
-import { indexPredictions, normal, seededRandom, type PredictionInput } from '../helpers/predictions.js';
+import { normal, seededRandom, type PredictionInput } from '../helpers/predictions.js';
 
 const T0 = Date.parse('2024-05-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -63,27 +63,16 @@ describe('explanation-weighted drift ranking', () => {
 
   beforeAll(async () => {
     client = testClient();
-    await indexPredictions(client, ns, [...rows(ref, T0), ...rows(cur, T0 + DAY)], {
-      model: 'm',
-      version: '1',
-    });
-    esProfile = await profileFromElasticsearch(client, {
+    const run = await indexProfileAnalyze(client, {
       namespace: ns,
-      model: 'm',
-      version: '1',
-      from: new Date(T0),
-      to: new Date(T0 + DAY),
-    });
-    result = await analyze(client, {
-      namespace: ns,
-      model: 'm',
-      version: '1',
+      rows: [...rows(ref, T0), ...rows(cur, T0 + DAY)],
+      reference: { profileFrom: new Date(T0), profileTo: new Date(T0 + DAY) },
       from: new Date(T0 + DAY),
       to: new Date(T0 + 2 * DAY),
       windowMs: DAY,
-      reference: { type: 'profile', id: 'es', profile: esProfile },
-      write: false,
     });
+    esProfile = run.profile as DatasetProfile;
+    result = run.result;
   });
   afterAll(async () => client?.close());
 

@@ -6,15 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
-import { analyze, type AnalyzeOptions, type AnalyzeResult } from '../../src/analyzer/job.js';
+import { analyze, type AnalyzeResult } from '../../src/analyzer/job.js';
 import { capabilities } from '../../src/elastic/capabilities.js';
 import type { FieldResult } from '../../src/analyzer/evaluate.js';
-import { profileFromElasticsearch } from '../../src/profiles/from-elasticsearch.js';
 import type { DatasetProfile } from '../../src/profiles/types.js';
 import { ks2samp } from '../../src/stats/drift/index.js';
 import { pearsonCorrelation } from '../../src/stats/correlation.js';
+import { indexProfileAnalyze } from '../helpers/analysis.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
-import { indexPredictions, normal, seededRandom, type PredictionInput } from '../helpers/predictions.js';
+import { normal, seededRandom, type PredictionInput } from '../helpers/predictions.js';
 
 const T0 = Date.parse('2024-07-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -63,28 +63,19 @@ describe('sampling with random_sampler', () => {
 
   beforeAll(async () => {
     client = testClient();
-    await indexPredictions(client, ns, [...rows(ref, T0), ...rows(win, T0 + DAY)], {
-      model: 'm',
-      version: '1',
-    });
-    profile = await profileFromElasticsearch(client, {
+    const run = await indexProfileAnalyze(client, {
       namespace: ns,
-      model: 'm',
-      version: '1',
-      from: new Date(T0),
-      to: new Date(T0 + DAY),
-    });
-    const options: AnalyzeOptions = {
-      namespace: ns,
-      model: 'm',
-      version: '1',
+      rows: [...rows(ref, T0), ...rows(win, T0 + DAY)],
+      reference: { profileFrom: new Date(T0), profileTo: new Date(T0 + DAY) },
       from: new Date(T0 + DAY),
       to: new Date(T0 + 2 * DAY),
       windowMs: DAY,
-      reference: { type: 'profile', id: 'es', profile },
-      write: false,
-    };
-    full = await analyze(client, { ...options, conceptSampleSize: Infinity });
+      analyze: { conceptSampleSize: Infinity },
+    });
+    profile = run.profile as DatasetProfile;
+    full = run.result;
+    // Every run below sets its own conceptSampleSize.
+    const options = run.options;
     sampled = await analyze(client, { ...options, sampleAbove: 4000, conceptSampleSize: 4000 });
     fullOneRequest = await analyze(client, { ...options, conceptSampleSize: Infinity, requestsPerWindow: 1 });
     sampledOneRequest = await analyze(client, {
@@ -96,9 +87,12 @@ describe('sampling with random_sampler', () => {
   });
   afterAll(async () => client?.close());
 
-  it('on a cluster without random_sampler it says so and analyzes unsampled', async () => {
-    // An older cluster, as the client sees it: any request with random_sampler is refused the way
-    // Elasticsearch refuses an unknown aggregation type.
+  it('on a cluster without random_sampler (simulated: the client refuses it) it says so and analyzes unsampled', async () => {
+    // Simulated, not a real old cluster: random_sampler exists since Elasticsearch 8.2 (Elastic's
+    // 8.2 release blog and the 8.x reference), so both clusters the suite runs on (9.5.3 and
+    // 8.19.21) have it, and no older one is set up here. The client wrapper refuses any request
+    // with random_sampler the way Elasticsearch refuses an unknown aggregation type; the real
+    // cluster answers everything else.
     const old = new Proxy(client, {
       get(target, prop) {
         if (prop === 'search') {

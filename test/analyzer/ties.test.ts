@@ -6,12 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
-import { analyze, type AnalyzeResult } from '../../src/analyzer/job.js';
+import type { AnalyzeResult } from '../../src/analyzer/job.js';
 import { profileTable, type Cell } from '../../src/profiles/from-file.js';
 import type { NumericFeatureProfile } from '../../src/profiles/types.js';
 import { binCounts, ks2samp, psiFromCounts } from '../../src/stats/drift/index.js';
+import { indexProfileAnalyze } from '../helpers/analysis.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
-import { indexPredictions, seededRandom } from '../helpers/predictions.js';
+import { seededRandom } from '../helpers/predictions.js';
 
 const T0 = Date.parse('2024-04-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -48,27 +49,19 @@ describe('file baseline with tied values', () => {
 
   beforeAll(async () => {
     client = testClient();
-    await indexPredictions(
-      client,
-      ns,
-      windows.flatMap((w, k) =>
+    ({ result } = await indexProfileAnalyze(client, {
+      namespace: ns,
+      rows: windows.flatMap((w, k) =>
         w.map((t, i) => ({
           timestamp: new Date(T0 + k * DAY + Math.floor((i * DAY) / w.length)),
           features: { t },
         })),
       ),
-      { model: 'm', version: '1' },
-    );
-    result = await analyze(client, {
-      namespace: ns,
-      model: 'm',
-      version: '1',
+      reference: { type: 'profile', id: 'file', profile },
       from: new Date(T0),
       to: new Date(T0 + 2 * DAY),
       windowMs: DAY,
-      reference: { type: 'profile', id: 'file', profile },
-      write: false,
-    });
+    }));
   });
   afterAll(async () => client?.close());
 
