@@ -19,6 +19,7 @@ import TransportStream from 'winston-transport';
 import { installTemplates } from '../src/elastic/templates.js';
 import { serverVersion } from '../src/elastic/local-cluster.js';
 import { createPredictionLogger, SHIPPER_DEFAULTS, type PredictionEvent } from '../src/logger/index.js';
+import { logStream } from '../src/schema/streams.js';
 
 const ES_URL = process.env.ES_URL ?? 'http://127.0.0.1:9250';
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -174,7 +175,7 @@ async function ingestHelper(
   parsed: Array<{ id: string; doc: Record<string, unknown> }>,
   ns: string,
 ): Promise<IngestRun> {
-  const index = `logs-mlmon.prediction-${ns}`;
+  const index = logStream('prediction', ns);
   await client.helpers.bulk({
     datasource: parsed.slice(0, 2000).map((d) => ({ ...d, id: `warm-${d.id}` })),
     onDocument: (d) => [{ create: { _index: index, _id: d.id } }, d.doc],

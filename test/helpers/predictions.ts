@@ -1,5 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
 import { installTemplates } from '../../src/elastic/templates.js';
+import { logStream } from '../../src/schema/streams.js';
 import { seededRandom } from './random.js';
 
 export { seededRandom };
@@ -39,7 +40,7 @@ export async function indexPredictions(
   }));
   const result = await client.helpers.bulk({
     datasource,
-    onDocument: () => ({ create: { _index: `logs-mlmon.prediction-${namespace}` } }),
+    onDocument: () => ({ create: { _index: logStream('prediction', namespace) } }),
     flushBytes: 5_000_000,
     concurrency: 2,
     refreshOnCompletion: true,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import { parseLogLines, type LogRecord } from '../../src/scheduler/log.js';
-import { STATE_INDEX } from '../../src/schema/streams.js';
+import { logStream, STATE_INDEX } from '../../src/schema/streams.js';
 import { checkpointId, windowStateId, type JobTarget, type WindowState } from '../../src/scheduler/state.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -31,7 +31,7 @@ export async function writePredictions(
       model: { name: model, version: p.version ?? '1' },
       features: p.features,
     })),
-    onDocument: () => ({ create: { _index: `logs-mlmon.prediction-${namespace}` } }),
+    onDocument: () => ({ create: { _index: logStream('prediction', namespace) } }),
     refreshOnCompletion: true,
   });
   if (result.failed > 0) throw new Error(`${result.failed} predictions not indexed`);
