@@ -19,9 +19,13 @@
  * the overflow to the spool synchronously rather than drop it or grow without bound.
  */
 import type { Client } from '@elastic/elasticsearch';
-import { backingIndices } from '../elastic/upsert.js';
-import { buildDeadLetterDocument, reasonFromBulkError, type DeadLetterReason } from '../schema/deadletter.js';
+import { buildDeadLetterDocument, type DeadLetterReason } from '../schema/deadletter.js';
+import { classifyBulkItem, classifyRequestFailure, statusOf, type BulkResponseItem } from './bulk-item.js';
+import { backoff, OutageState } from './outage.js';
+import { alreadyStored, storedKey } from './resend-check.js';
 import { Spool, type FsyncPolicy, type SpoolFileRef, type SpoolRecord } from './spool.js';
+
+export { backoff };
 
 export interface Counters {
   /** Documents accepted from callers (predictions, outcomes, resource samples). */
@@ -120,41 +124,14 @@ export interface Item {
    * True when an earlier attempt may have stored this item although we never saw the answer (a
    * timeout, a reset connection, a failed request), or when it comes from the spool (which cannot
    * tell). `_id` + `create` deduplicates within one backing index only, so before such an item is
-   * sent again we look it up in every backing index of its stream (see `alreadyStored`).
+   * sent again we look it up in every backing index of its stream (see resend-check.ts).
    */
   resend: boolean;
 }
 
 const ACTION_HEAD = '{"create":{"_index":"';
-/** Documents per multi-get request when checking re-sends (ids × backing indices). */
-const MGET_MAX_DOCS = 5000;
 /** The parts of a bulk answer the shipper reads: per item, its status and error. */
 const BULK_FILTER = 'items.*.status,items.*.error';
-
-/** Equal jitter: half the exponential delay, plus a random share of the other half. */
-export function backoff(attempt: number, baseMs: number, maxMs: number): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return exp / 2 + Math.random() * (exp / 2);
-}
-
-interface BulkItemResult {
-  status?: number;
-  error?: unknown;
-}
-
-function statusOf(error: unknown): number | undefined {
-  const meta = (error as { meta?: { statusCode?: unknown } } | undefined)?.meta;
-  return typeof meta?.statusCode === 'number' ? meta.statusCode : undefined;
-}
-
-function retryable(status: number | undefined): boolean {
-  return status === undefined || status === 0 || status === 408 || status === 429 || status >= 500;
-}
-
-/** A write block on the index (read-only, flood stage): temporary by nature, so retried. */
-function blocked(status: number | undefined, error: unknown): boolean {
-  return status === 403 && (error as { type?: unknown } | undefined)?.type === 'cluster_block_exception';
-}
 
 export class Shipper {
   readonly counters: Counters = {
@@ -175,9 +152,8 @@ export class Shipper {
   private readyBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
-  /** The cluster did not answer (or answered 429/5xx to the whole request): until when we wait. */
-  private outageUntil = 0;
-  private outageAttempts = 0;
+  /** Whether the cluster answers (healthy / outage / recovering); see outage.ts. */
+  private readonly outage: OutageState;
   private probing = false;
   private closing = false;
   private closed = false;
@@ -189,6 +165,7 @@ export class Shipper {
   private readonly onExit = () => this.spillOnExit();
 
   constructor(private readonly options: ShipperOptions) {
+    this.outage = new OutageState(options.retryBaseMs, options.retryMaxMs);
     if (options.spool) {
       this.spool = new Spool(options.spool, (m) => this.warnOnce('spool', m));
       // Adopt what an earlier, crashed logger left behind; it is replayed once the cluster answers.
@@ -271,7 +248,7 @@ export class Shipper {
   }
 
   get unreachable(): boolean {
-    return this.outageUntil > 0;
+    return this.outage.active;
   }
 
   /**
@@ -284,7 +261,8 @@ export class Shipper {
     const now = Date.now();
     let delay = this.options.flushIntervalMs;
     for (const item of this.delayed) if (item.notBefore - now < delay) delay = item.notBefore - now;
-    if (this.outageUntil > now && this.outageUntil - now < delay) delay = this.outageUntil - now;
+    const wait = this.outage.waitLeft(now);
+    if (wait !== undefined && wait < delay) delay = wait;
     this.timer = setTimeout(() => this.cycle(), Math.max(10, delay));
     this.timer.unref();
   }
@@ -328,7 +306,8 @@ export class Shipper {
         this.ready = due.concat(this.ready);
       }
     }
-    if (this.outageUntil > 0 && now < this.outageUntil) {
+    const phase = this.outage.phase(now);
+    if (phase === 'outage') {
       // Unreachable: keep nothing in memory that the disk can hold, so a crash now loses nothing.
       // Without a spool, keep what the buffer holds and drop (and count) the overflow.
       if (this.spool) this.spillAll();
@@ -336,7 +315,7 @@ export class Shipper {
       return;
     }
     if (this.memBytes > this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes / 2);
-    if (this.outageUntil > 0 && this.ready.length === 0 && this.inFlight.size === 0) {
+    if (phase === 'recovering' && this.ready.length === 0 && this.inFlight.size === 0) {
       // Waiting out an outage with nothing in memory: ask the cluster whether it is back.
       if (this.spool?.hasData || this.delayed.length > 0) this.probe();
       return;
@@ -348,7 +327,7 @@ export class Shipper {
   private sendBatches(): void {
     while (this.ready.length > 0 && this.inFlight.size < this.options.concurrency) {
       // While the cluster may still be down, probe with one request, not `concurrency` of them.
-      if (this.outageUntil > 0 && this.inFlight.size > 0) return;
+      if (this.outage.active && this.inFlight.size > 0) return;
       let bytes = 0;
       let n = 0;
       while (n < this.ready.length && n < this.options.batchMaxItems) {
@@ -366,7 +345,7 @@ export class Shipper {
   /** Reads spool files into memory while there is room and nothing newer is waiting. */
   private replay(): void {
     const spool = this.spool;
-    if (!spool || !spool.hasData || this.outageUntil > 0) return;
+    if (!spool || !spool.hasData || this.outage.active) return;
     while (spool.hasData && this.ready.length < this.options.batchMaxItems) {
       const room = this.options.bufferMaxBytes / 2 - this.memBytes;
       const loaded = spool.loadNext(room, this.memBytes === 0);
@@ -416,8 +395,7 @@ export class Shipper {
       .health({ timeout: '1s' }, { maxRetries: 0, requestTimeout: 5000, signal: this.abort.signal })
       .then(
         () => {
-          this.outageUntil = 0;
-          this.outageAttempts = 0;
+          this.outage.recover();
           this.kick();
         },
         () => this.enterOutage(),
@@ -429,8 +407,7 @@ export class Shipper {
   }
 
   private enterOutage(): void {
-    this.outageUntil =
-      Date.now() + backoff(this.outageAttempts++, this.options.retryBaseMs, this.options.retryMaxMs);
+    this.outage.fail(Date.now());
   }
 
   private prepared: Promise<void> | undefined;
@@ -455,7 +432,11 @@ export class Shipper {
         // pay for this round trip.
         let stored: Set<string>;
         try {
-          stored = await this.alreadyStored(client, batch);
+          stored = await alreadyStored(
+            client,
+            batch.filter((item) => item.resend),
+            { requestTimeoutMs: this.options.requestTimeoutMs, signal: this.abort.signal },
+          );
         } catch (error) {
           const status = statusOf(error);
           if (status !== 401 && status !== 403) {
@@ -474,7 +455,7 @@ export class Shipper {
         if (stored.size > 0) {
           const rest: Item[] = [];
           for (const item of batch) {
-            if (item.resend && stored.has(`${item.index}\n${item.id}`)) {
+            if (item.resend && stored.has(storedKey(item.index, item.id))) {
               this.counters.conflicts++;
               this.finish(item, 'stored');
             } else rest.push(item);
@@ -488,7 +469,7 @@ export class Shipper {
       let body = '';
       for (const item of batch)
         body += `${ACTION_HEAD}${item.index}","_id":${JSON.stringify(item.id)}}}\n${item.doc}\n`;
-      let response: { items?: Array<Record<string, BulkItemResult>> };
+      let response: { items?: BulkResponseItem[] };
       try {
         // filter_path: only what we read. A full item answer is ~250 bytes (index, version, shards,
         // seq_no…) that Elasticsearch renders and we parse for every document; ~25 bytes remain.
@@ -497,26 +478,23 @@ export class Shipper {
           maxRetries: 0,
           requestTimeout: this.options.requestTimeoutMs,
           signal: this.abort.signal,
-        })) as unknown as { items?: Array<Record<string, BulkItemResult>> };
+        })) as unknown as { items?: BulkResponseItem[] };
       } catch (error) {
         this.requestFailed(batch, error);
         return;
       }
-      this.outageUntil = 0;
-      this.outageAttempts = 0;
+      this.outage.recover();
       const items = response.items ?? [];
       const now = Date.now();
       for (let i = 0; i < batch.length; i++) {
         const item = batch[i] as Item;
-        const result = items[i];
-        const op = result ? (result.create ?? Object.values(result)[0]) : undefined;
-        const status = op?.status;
-        if (status !== undefined && status >= 200 && status < 300) this.finish(item, 'stored');
-        else if (status === 409) {
+        const outcome = classifyBulkItem(items[i]);
+        if (outcome.kind === 'stored') this.finish(item, 'stored');
+        else if (outcome.kind === 'conflict') {
           this.counters.conflicts++;
           this.finish(item, 'stored');
-        } else if (retryable(status) || blocked(status, op?.error)) this.retryLater(item, now);
-        else this.deadLetter(item, reasonFromBulkError(op?.error, status));
+        } else if (outcome.kind === 'retry') this.retryLater(item, now);
+        else this.deadLetter(item, outcome.reason);
       }
     } catch (error) {
       this.warnOnce('internal', `mlmon: internal error while sending: ${(error as Error).stack ?? error}`);
@@ -529,57 +507,17 @@ export class Shipper {
     }
   }
 
-  /**
-   * Which of the batch's re-sent items are already in their data stream, as `index\nid` keys: a
-   * real-time multi-get over every backing index (found with the resolve-index API), so a document
-   * stored a moment ago, or stored before a rollover in an older backing index, is found too.
-   * Rejects when Elasticsearch does not answer; the batch is then retried like a failed request.
-   */
-  private async alreadyStored(client: Client, batch: Item[]): Promise<Set<string>> {
-    const byIndex = new Map<string, string[]>();
-    for (const item of batch) {
-      if (!item.resend) continue;
-      const ids = byIndex.get(item.index);
-      if (ids) ids.push(item.id);
-      else byIndex.set(item.index, [item.id]);
-    }
-    const options = {
-      maxRetries: 0,
-      requestTimeout: this.options.requestTimeoutMs,
-      signal: this.abort.signal,
-    };
-    const stored = new Set<string>();
-    for (const [stream, ids] of byIndex) {
-      const backing = await backingIndices(client, stream);
-      if (backing.length === 0) continue; // the stream does not exist yet: nothing can be there
-      const step = Math.max(1, Math.floor(MGET_MAX_DOCS / backing.length));
-      for (let i = 0; i < ids.length; i += step) {
-        const chunk = ids.slice(i, i + step);
-        const response = await client.mget(
-          {
-            docs: backing.flatMap((index) => chunk.map((id) => ({ _index: index, _id: id }))),
-            _source: false,
-            filter_path: 'docs._id,docs.found',
-          },
-          options,
-        );
-        for (const doc of response.docs as Array<{ _id?: string; found?: boolean }>)
-          if (doc.found && doc._id !== undefined) stored.add(`${stream}\n${doc._id}`);
-      }
-    }
-    return stored;
-  }
-
   /** The whole request failed: unreachable, timeout, 429/5xx, or a 4xx for the request itself. */
   private requestFailed(batch: Item[], error: unknown): void {
-    const status = statusOf(error);
     if (this.closed && this.closing) {
       // close() gave up waiting; keep the items on disk.
       this.spillItems(batch);
       return;
     }
-    if (retryable(status) || status === 401 || status === 403) {
-      if (status === undefined || status === 0 || status >= 500 || status === 401 || status === 403)
+    const failure = classifyRequestFailure(error);
+    const status = failure.status;
+    if (failure.kind === 'outage') {
+      if (failure.warn)
         this.warnOnce(
           'unreachable',
           `mlmon: Elasticsearch is unreachable or failing (${status ?? (error as Error).message}); buffering and spooling`,
@@ -742,7 +680,7 @@ export class Shipper {
       timer = setTimeout(resolve, timeoutMs);
     });
     // A flush is a reason to try right away, even during an outage's backoff.
-    if (this.outageUntil > 0) this.outageUntil = 1;
+    this.outage.tryNow();
     for (const item of this.delayed) item.notBefore = 0;
     this.kick();
     await done;

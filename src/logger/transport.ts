@@ -10,6 +10,7 @@
  * entry over and calls back at once: winston never waits for Elasticsearch.
  */
 import TransportStream from 'winston-transport';
+import { logEntryKind } from '../schema/prediction.js';
 import { LoggerCore, type PredictionLoggerOptions } from './core.js';
 import type { Counters } from './shipper.js';
 
@@ -34,8 +35,9 @@ export class MlmonTransport extends TransportStream {
   override log(info: Info, next: () => void): void {
     try {
       if (info && typeof info === 'object') {
-        if (info.mlmon === 'outcome') this.core.logOutcome(info);
-        else if (info.features !== undefined || info.prediction !== undefined) this.core.logPrediction(info);
+        const kind = logEntryKind(info);
+        if (kind === 'outcome') this.core.logOutcome(info);
+        else if (kind === 'prediction') this.core.logPrediction(info);
       }
     } catch {
       // LoggerCore never throws; this guard is for a hostile `info` object's getters.

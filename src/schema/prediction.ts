@@ -80,6 +80,18 @@ export interface OutcomeEvent {
   model?: ModelRef;
 }
 
+/**
+ * What a winston log entry carries, for the transports that take entries from a service's winston
+ * logger (`MlmonTransport`, the winston-elasticsearch bridge): an outcome when it has
+ * `mlmon: 'outcome'`, a prediction when it has `features` or `prediction`, else nothing of ours
+ * (the service's ordinary log lines).
+ */
+export function logEntryKind(info: Record<string | symbol, unknown>): 'prediction' | 'outcome' | undefined {
+  if (info.mlmon === 'outcome') return 'outcome';
+  if (info.features !== undefined || info.prediction !== undefined) return 'prediction';
+  return undefined;
+}
+
 /** Declared feature schema; events are tagged with `mlmon.quality.*` against it. */
 export interface FeatureSchema {
   features: Record<string, FeatureSpec>;

@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const src = pathToFileURL(join(root, 'src/')).href;
-const HEAVY = ['analyzer', 'report', 'cli', 'scheduler', 'kibana', 'profiles', 'stats'];
+// `bridge`: mlmon/winston-elasticsearch loads winston-elasticsearch and the template installer.
+const HEAVY = ['analyzer', 'report', 'cli', 'scheduler', 'kibana', 'profiles', 'stats', 'bridge'];
 
 /** URLs of the modules a fresh process resolves while importing `entry` (a path under src/). */
 function modulesLoadedBy(entry: string): string[] {
@@ -70,5 +71,6 @@ describe('light import', () => {
     };
     expect(pkg.exports['.']?.default).toBe('./dist/index.js');
     expect(pkg.exports['./logger']?.default).toBe('./dist/logger/index.js');
+    expect(pkg.exports['./winston-elasticsearch']?.default).toBe('./dist/bridge/winston-elasticsearch.js');
   });
 });
