@@ -7,7 +7,7 @@
 import winston from 'winston';
 import { ElasticsearchTransport } from 'winston-elasticsearch';
 import { afterAll, describe, expect, it } from 'vitest';
-import { rangeQuery } from '../../src/analyzer/source.js';
+import { rangeQuery } from '../../src/elastic/filters.js';
 import {
   mlmonTransportOptions,
   predictionTransformer,
