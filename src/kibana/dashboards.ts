@@ -37,7 +37,8 @@ export const LINKS_ID = 'mlmon-links-dashboards';
 /** Options-list controls every dashboard has: model, version, namespace. */
 export const COMMON_CONTROLS = ['model.name', 'model.version', 'data_stream.namespace'];
 
-const FEATURES_ONLY = `not feature.name: "${DATASET_FEATURE}"`;
+/** Model inputs only: not the dataset summary, the prediction, the target or explanations. */
+const FEATURES_ONLY = 'feature.role: "feature"';
 const DATASET_ONLY = `feature.name: "${DATASET_FEATURE}"`;
 const MODEL_SCOPE = 'performance.scope: "model"';
 
@@ -142,13 +143,15 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
     panels: [
       {
         id: 'drift-heatmap',
-        title: 'Drift score per feature over time',
+        // PSI rather than drift.score: the score is a p-value for KS / chi-square (smaller = more
+        // drift) and a distance otherwise, so one colour scale cannot show both.
+        title: 'Drift (PSI) per feature over time',
         dataView: 'drift',
         viz: 'heatmap',
         query: FEATURES_ONLY,
         x: { type: 'date' },
         split: { type: 'terms', field: 'feature.name', size: 30, label: 'Feature' },
-        metrics: [{ op: 'max', field: 'drift.score', label: 'Drift score' }],
+        metrics: [{ op: 'max', field: 'drift.psi', label: 'PSI' }],
         w: 48,
         h: 15,
       },
@@ -171,7 +174,7 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
         split: { type: 'terms', field: 'drift.method', size: 5, label: 'Method' },
         metrics: [
           { op: 'count', label: 'Windows with drift' },
-          { op: 'max', field: 'drift.score', label: 'Max score' },
+          { op: 'max', field: 'drift.psi', label: 'Max PSI' },
         ],
       },
       {

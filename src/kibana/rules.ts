@@ -171,7 +171,8 @@ function specs(s: AlertSettings): RuleSpec[] {
         'drift',
         {
           bool: {
-            filter: [{ term: { 'drift.detected': true } }],
+            // model inputs only (role feature): not the dataset summary, prediction or target
+            filter: [{ term: { 'feature.role': 'feature' } }, { term: { 'drift.detected': true } }],
             must_not: [{ term: { 'feature.name': DATASET_FEATURE } }],
           },
         },
@@ -251,6 +252,8 @@ function specs(s: AlertSettings): RuleSpec[] {
         'quality',
         {
           bool: {
+            // model inputs only: a target missing from predictions is how delayed labels look
+            filter: [{ term: { 'feature.role': 'feature' } }],
             should: rates.map((r) => ({ range: { [`quality.${r}`]: { gt: t } } })),
             minimum_should_match: 1,
           },
