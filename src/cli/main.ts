@@ -36,6 +36,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'run the scheduler (analysis jobs on cron expressions, locks and checkpoints in Elasticsearch)',
     load: async () => (await import('./commands/schedule.js')).scheduleCommand,
   },
+  kibana: {
+    summary: 'import dashboards, data views, connectors and alert rules into Kibana (install | export)',
+    load: async () => (await import('./commands/kibana.js')).kibanaCommand,
+  },
 };
 
 function usage(): string {

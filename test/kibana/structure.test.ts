@@ -1,0 +1,189 @@
+/**
+ * Offline structure of mlmon's Kibana objects: the committed files are what the code generates, every
+ * NDJSON line parses, ids are unique and stable, references resolve, and every saved object, rule and
+ * connector has the fields and types Kibana requires (src/kibana/check.ts, derived from Kibana's
+ * source: kibana/README.md). The checker itself is shown to accept a real Kibana export and to
+ * reject broken copies of it.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { checkActionParams, checkConnector, checkNdjson, checkRule } from '../../src/kibana/check.js';
+import { DASHBOARDS, allPanels } from '../../src/kibana/dashboards.js';
+import { EXAMPLE_ALERT_SETTINGS, exportFiles, savedObjects } from '../../src/kibana/export.js';
+import { kueryToDsl } from '../../src/kibana/kuery.js';
+import { connectors, rules } from '../../src/kibana/rules.js';
+
+const root = new URL('../../kibana/', import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
+const fixture = readFileSync(new URL('./fixtures/kibana-8.7-export-excerpt.ndjson', import.meta.url), 'utf8');
+
+describe('committed Kibana files', () => {
+  it('are exactly what `mlmon kibana export` generates (run it after changing src/kibana)', () => {
+    const files = exportFiles();
+    for (const [path, content] of Object.entries(files)) expect(read(path), path).toBe(content);
+    const committed = [
+      ...readdirSync(new URL('rules/', root)).map((f) => `rules/${f}`),
+      ...readdirSync(new URL('connectors/', root)).map((f) => `connectors/${f}`),
+      'mlmon.ndjson',
+    ].sort();
+    expect(committed).toEqual(Object.keys(files).sort());
+  });
+});
+
+describe('saved objects', () => {
+  const ndjson = read('mlmon.ndjson');
+  const lines = ndjson.trim().split('\n');
+
+  it('every line parses, every object passes the checker, every reference resolves', () => {
+    expect(lines.length).toBe(savedObjects().length);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    expect(checkNdjson(ndjson)).toEqual([]);
+  });
+
+  it('ids are unique and stable', () => {
+    const ids = lines
+      .map((l) => JSON.parse(l) as { type: string; id: string })
+      .map((o) => `${o.type}/${o.id}`);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Generating again yields the same ids (nothing random or time-based in them).
+    expect(savedObjects().map((o) => `${o.type}/${o.id}`)).toEqual(ids);
+    // The ids users and rules link to: renaming one orphans bookmarks and alert links.
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'index-pattern/mlmon-dv-prediction',
+        'index-pattern/mlmon-dv-outcome',
+        'index-pattern/mlmon-dv-deadletter',
+        'index-pattern/mlmon-dv-drift',
+        'index-pattern/mlmon-dv-quality',
+        'index-pattern/mlmon-dv-performance',
+        'index-pattern/mlmon-dv-service',
+        'dashboard/mlmon-dashboard-overview',
+        'dashboard/mlmon-dashboard-drift',
+        'dashboard/mlmon-dashboard-performance',
+        'dashboard/mlmon-dashboard-quality',
+        'dashboard/mlmon-dashboard-service',
+        'links/mlmon-links-dashboards',
+      ]),
+    );
+    expect(ids.filter((i) => i.startsWith('lens/')).length).toBe(allPanels().length);
+  });
+
+  it('every dashboard has model, version and namespace controls and links to the other four', () => {
+    for (const d of DASHBOARDS) {
+      const o = savedObjects().find((s) => s.id === `mlmon-dashboard-${d.key}`)!;
+      const controls = JSON.parse(
+        (o.attributes.controlGroupInput as { panelsJSON: string }).panelsJSON,
+      ) as Record<string, { explicitInput: { fieldName: string } }>;
+      const fields = Object.values(controls).map((c) => c.explicitInput.fieldName);
+      expect(fields).toEqual(
+        expect.arrayContaining(['model.name', 'model.version', 'data_stream.namespace']),
+      );
+      expect(o.references.some((r) => r.type === 'links' && r.id === 'mlmon-links-dashboards')).toBe(true);
+    }
+    const links = savedObjects().find((s) => s.type === 'links')!;
+    expect(links.references.map((r) => r.id).sort()).toEqual(
+      DASHBOARDS.map((d) => `mlmon-dashboard-${d.key}`).sort(),
+    );
+  });
+
+  it('data views format rates and accuracies as percent and latency as duration', () => {
+    const formats = (id: string) =>
+      JSON.parse(String(savedObjects().find((o) => o.id === id)!.attributes.fieldFormatMap)) as Record<
+        string,
+        { id: string }
+      >;
+    expect(formats('mlmon-dv-quality')['quality.missing_rate']?.id).toBe('percent');
+    expect(formats('mlmon-dv-performance')['performance.accuracy']?.id).toBe('percent');
+    expect(formats('mlmon-dv-service')['service.latency.p95']?.id).toBe('duration');
+    expect(formats('mlmon-dv-prediction')['event.duration']?.id).toBe('duration');
+  });
+
+  it('every panel query is KQL the test translator understands', () => {
+    for (const p of allPanels()) expect(() => kueryToDsl(p.query ?? '')).not.toThrow();
+    expect(() => kueryToDsl('a: 1 or b: 2')).toThrow(/subset/);
+  });
+});
+
+describe('the structural checker on real Kibana exports', () => {
+  it('accepts objects Kibana exported', () => {
+    expect(checkNdjson(fixture)).toEqual([]);
+  });
+
+  it('rejects the same objects once broken', () => {
+    type Obj = Record<string, unknown>;
+    const [dataView, lens, dashboard] = fixture
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Obj) as [Obj, Obj, Obj];
+    /** The object at a path of keys (first value of an object when the key is '*'). */
+    const dig = (o: Obj, ...path: string[]): Obj =>
+      path.reduce((cur, key) => (key === '*' ? Object.values(cur)[0] : cur[key]) as Obj, o);
+    const asNdjson = (...objects: unknown[]) => objects.map((o) => JSON.stringify(o)).join('\n');
+    // a dashboard whose lens is missing from the file: the reference does not resolve
+    expect(checkNdjson(asNdjson(dataView, dashboard)).join()).toMatch(/does not resolve/);
+    // a lens layer without its data view reference
+    const noRef = structuredClone(lens);
+    noRef.references = [];
+    expect(checkNdjson(asNdjson(dataView, noRef, dashboard)).join()).toMatch(/no index-pattern reference/);
+    // a column without its field
+    const noField = structuredClone(lens);
+    delete dig(noField, 'attributes', 'state', 'datasourceStates', 'formBased', 'layers', '*', 'columns', '*')
+      .sourceField;
+    expect(checkNdjson(asNdjson(dataView, noField, dashboard)).join()).toMatch(/needs sourceField/);
+    // panelsJSON that is not JSON
+    const badPanels = structuredClone(dashboard);
+    dig(badPanels, 'attributes').panelsJSON = '[{';
+    expect(checkNdjson(asNdjson(dataView, lens, badPanels)).join()).toMatch(/panelsJSON is not valid JSON/);
+    // a duplicated object
+    expect(checkNdjson(asNdjson(dataView, dataView)).join()).toMatch(/duplicate id/);
+  });
+});
+
+describe('rules and connectors', () => {
+  const ruleList = rules(EXAMPLE_ALERT_SETTINGS);
+  const connectorList = connectors(EXAMPLE_ALERT_SETTINGS);
+
+  it('every rule and connector body has what Kibana requires; every action suits its connector', () => {
+    expect(ruleList.length).toBe(7);
+    for (const r of ruleList) expect(checkRule(r)).toEqual([]);
+    for (const c of connectorList) expect(checkConnector(c)).toEqual([]);
+    for (const r of ruleList)
+      for (const a of r.actions) {
+        const c = connectorList.find((x) => x.id === a.id);
+        expect(c, `${r.id} → ${a.id}`).toBeDefined();
+        expect(checkActionParams(c!.connector_type_id, a.params)).toEqual([]);
+      }
+  });
+
+  it('both shipped rule types are used, with their own action groups', () => {
+    expect(new Set(ruleList.map((r) => r.rule_type_id))).toEqual(new Set(['.es-query', '.index-threshold']));
+    for (const r of ruleList)
+      for (const a of r.actions)
+        expect(a.group).toBe(r.rule_type_id === '.es-query' ? 'query matched' : 'threshold met');
+  });
+
+  it('messages carry model, version, feature, values, threshold and a dashboard link filtered to the model', () => {
+    const drift = ruleList.find((r) => r.id === 'mlmon-rule-drift-detected')!;
+    const email = drift.actions.find((a) => a.id === 'mlmon-connector-email')!.params.message as string;
+    for (const part of ['model.name', 'model.version', 'feature.name', 'drift.score', 'drift.threshold'])
+      expect(email).toContain(part);
+    expect(email).toContain(
+      "{{kibanaBaseUrl}}/app/dashboards#/view/mlmon-dashboard-drift?_a=(query:(language:kuery,query:'model.name%3A%22{{context.hits.0._source.model.name}}%22'))",
+    );
+  });
+
+  it('the checker rejects broken rule and connector bodies', () => {
+    const r = structuredClone(ruleList[0]!);
+    r.params.threshold = [];
+    expect(checkRule(r).join()).toMatch(/threshold/);
+    const q = structuredClone(ruleList[0]!);
+    q.params.esQuery = '{"size":1}';
+    expect(checkRule(q).join()).toMatch(/must contain "query"/);
+    const g = structuredClone(ruleList[0]!);
+    delete g.params.termSize;
+    expect(checkRule(g).join()).toMatch(/termSize/);
+    expect(checkConnector({ id: 'x', name: 'x', connector_type_id: '.email', config: {} }).join()).toMatch(
+      /from/,
+    );
+  });
+});
