@@ -21,6 +21,7 @@
  * Usage: BENCH_SIZE=1000000 BENCH_NODES=3 npm run bench:scale
  */
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
@@ -247,9 +248,12 @@ async function main(): Promise<void> {
         name: `bench-scale-${process.pid}`,
         heap: process.env.MLMON_ES_HEAP ?? '1g',
       });
-      await cluster.start();
+      await cluster.start({ timeoutMs: 600_000 });
       url = cluster.url;
-      stop = async () => cluster.stop();
+      stop = async () => {
+        await cluster.stop();
+        rmSync(cluster.instanceDir, { recursive: true, force: true });
+      };
     }
   }
   const client = new Client({ node: url, requestTimeout: 600_000 });

@@ -519,8 +519,12 @@ describe('a 3-node cluster, 3 primary shards and a replica per backing index', (
     // About 100 predictions a second for the whole test.
     const producer = setInterval(() => ids.push(logger.logPrediction(event(ids.length))), 10);
     try {
-      await sleep(5000);
+      // Mid-ingest: the stream exists and predictions are being stored (the first write creates
+      // the data stream, which can take long on a loaded machine).
+      for (const end = Date.now() + 300_000; logger.counters.indexed === 0 && Date.now() < end;)
+        await sleep(200);
       expect(logger.counters.indexed).toBeGreaterThan(0);
+      await sleep(2000);
       const master = (await three.cat.master({ format: 'json' }))[0]?.node as string;
       const victim = Number(/node-(\d+)/.exec(master)?.[1]);
       expect([0, 1, 2]).toContain(victim);
