@@ -1,26 +1,51 @@
 /**
  * `npm run es:start` / `npm run es:stop`: a local Elasticsearch that outlives the command, reused by
  * `npm test`, the benchmarks and `mlmon demo` until stopped.
+ *
+ *   npm run es:start                     one node (port 9250 when free)
+ *   npm run es:start -- --nodes 3        three nodes of one cluster on free ports
+ *   npm run es:start -- --name scale     a separate instance; stop it with `es:stop -- --name scale`
  */
-import { LocalCluster, serverVersion, stopDetached } from './local-cluster.js';
+import { parseArgs } from 'node:util';
+import { LocalCluster, LocalMultiNodeCluster, serverVersion, stopDetached } from './local-cluster.js';
 
 async function main(): Promise<void> {
-  const command = process.argv[2];
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { nodes: { type: 'string', default: '1' }, name: { type: 'string' } },
+  });
+  const command = positionals[0];
+  const name = values.name;
   if (command === 'start') {
-    await stopDetached();
-    const cluster = new LocalCluster({ keepData: true });
-    await cluster.start({ detached: true });
-    const version = await serverVersion(cluster.url);
-    process.stdout.write(`Elasticsearch ${version} is running at ${cluster.url}\n`);
-    process.stdout.write(`export ES_URL=${cluster.url}   # optional: tests and the demo find it anyway\n`);
+    const nodes = Number(values.nodes);
+    if (!Number.isInteger(nodes) || nodes < 1) throw new Error('--nodes must be a positive integer');
+    await stopDetached({ name });
+    let url: string;
+    let urls: string[];
+    if (nodes === 1) {
+      const cluster = new LocalCluster({ keepData: true, name });
+      await cluster.start({ detached: true });
+      url = cluster.url;
+      urls = [url];
+    } else {
+      const cluster = new LocalMultiNodeCluster({ keepData: true, name: name ?? 'es', nodes });
+      await cluster.start({ detached: true });
+      url = cluster.url;
+      urls = cluster.urls;
+    }
+    const version = await serverVersion(url);
+    process.stdout.write(
+      `Elasticsearch ${version} is running at ${url}${nodes > 1 ? ` (${nodes} nodes: ${urls.join(' ')})` : ''}\n`,
+    );
+    process.stdout.write(`export ES_URL=${url}   # optional: tests and the demo find it anyway\n`);
     process.exit(0);
   } else if (command === 'stop') {
-    const stopped = await stopDetached();
+    const stopped = await stopDetached({ name });
     process.stdout.write(
       stopped ? 'Elasticsearch stopped\n' : 'no Elasticsearch started by es:start is running\n',
     );
   } else {
-    process.stderr.write('usage: local-cluster-cli start|stop\n');
+    process.stderr.write('usage: local-cluster-cli start|stop [--nodes N] [--name NAME]\n');
     process.exit(2);
   }
 }

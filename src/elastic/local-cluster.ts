@@ -51,6 +51,19 @@ export interface LocalClusterOptions {
    * process exits (as `npm run es:start` does), so a demo's data can be looked at afterwards.
    */
   persist?: boolean;
+  /** Membership of a node of a multi-node cluster (set by {@link LocalMultiNodeCluster}); default a single-node cluster. */
+  member?: ClusterMember;
+}
+
+/** How one node of a multi-node cluster on 127.0.0.1 finds the others. */
+export interface ClusterMember {
+  clusterName: string;
+  nodeName: string;
+  transportPort: number;
+  /** `host:port` of every node's transport. */
+  seedHosts: string[];
+  /** Node names that vote in the first election (every node of a new cluster). */
+  initialMasterNodes: string[];
 }
 
 export interface RunningCluster {
@@ -67,6 +80,8 @@ interface StateFile {
   url: string;
   version: string;
   instanceDir: string;
+  /** Every node of a multi-node cluster started by `npm run es:start -- --nodes N` (the first is pid/url). */
+  nodes?: Array<{ pid: number; url: string }>;
 }
 
 const ES_USER = 'mlmon-es';
@@ -178,7 +193,8 @@ async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-async function freePort(): Promise<number> {
+/** A port the kernel hands out as free (an ephemeral one, so never 9250 or 9300). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -225,6 +241,7 @@ async function waitForHealthy(
   child: ChildProcess | undefined,
   logFile: string,
   timeoutMs: number,
+  nodes = 1,
 ) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -233,7 +250,9 @@ async function waitForHealthy(
         `Elasticsearch exited with code ${child.exitCode} during start; see ${logFile}:\n${tail(logFile)}`,
       );
     }
-    const health = await httpGet(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`);
+    const health = await httpGet(
+      `${url}/_cluster/health?wait_for_status=yellow&wait_for_nodes=>=${nodes}&timeout=1s`,
+    );
     if (health?.status === 200) return;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -267,9 +286,13 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function stopProcessGroup(pid: number, timeoutMs = 60_000): Promise<void> {
+async function stopProcessGroup(
+  pid: number,
+  timeoutMs = 60_000,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   try {
-    process.kill(-pid, 'SIGTERM');
+    process.kill(-pid, signal);
   } catch {
     return;
   }
@@ -322,6 +345,7 @@ export class LocalCluster {
   private port: number | undefined;
   private child: ChildProcess | undefined;
   private keepData: boolean;
+  private readonly member: ClusterMember | undefined;
 
   constructor(options: LocalClusterOptions = {}) {
     this.version = options.version ?? process.env.ES_VERSION ?? DEFAULT_ES_VERSION;
@@ -330,6 +354,7 @@ export class LocalCluster {
     this.heap = options.heap ?? process.env.MLMON_ES_HEAP ?? '1g';
     this.port = options.port ?? (process.env.MLMON_ES_PORT ? Number(process.env.MLMON_ES_PORT) : undefined);
     this.keepData = options.keepData ?? false;
+    this.member = options.member;
     this.log = options.log ?? ((m) => process.stderr.write(`[mlmon es] ${m}\n`));
   }
 
@@ -346,8 +371,11 @@ export class LocalCluster {
     return this.child?.pid;
   }
 
-  /** Starts the process and waits until the cluster answers with status yellow or green. */
-  async start(options: { detached?: boolean; timeoutMs?: number } = {}): Promise<void> {
+  /**
+   * Starts the process and waits until the cluster answers with status yellow or green (and, for a
+   * node of a multi-node cluster, until the cluster has `nodes` nodes; default 1).
+   */
+  async start(options: { detached?: boolean; timeoutMs?: number; nodes?: number } = {}): Promise<void> {
     const home = ensureDistribution(this.version, this.cacheDir, this.log);
     const javaHome = findJdk(this.version);
     if (this.port === undefined) this.port = (await portIsFree(9250)) ? 9250 : await freePort();
@@ -366,12 +394,19 @@ export class LocalCluster {
     writeFileSync(
       join(config, 'elasticsearch.yml'),
       [
-        `cluster.name: mlmon-${this.name}`,
-        'node.name: mlmon-local',
-        'discovery.type: single-node',
+        ...(this.member
+          ? [
+              `cluster.name: ${this.member.clusterName}`,
+              `node.name: ${this.member.nodeName}`,
+              `discovery.seed_hosts: ${JSON.stringify(this.member.seedHosts)}`,
+              // Read only when a node with no cluster state starts; a restarted node rejoins from its data.
+              `cluster.initial_master_nodes: ${JSON.stringify(this.member.initialMasterNodes)}`,
+              `transport.port: ${this.member.transportPort}`,
+            ]
+          : [`cluster.name: mlmon-${this.name}`, 'node.name: mlmon-local', 'discovery.type: single-node']),
         'network.host: 127.0.0.1',
         `http.port: ${this.port}`,
-        'transport.port: 0',
+        ...(this.member ? [] : ['transport.port: 0']),
         `path.data: ${data}`,
         `path.logs: ${logs}`,
         // Local test cluster: no TLS, no users. Turn security on for anything shared.
@@ -399,13 +434,15 @@ export class LocalCluster {
     const [command, args] = user
       ? ['runuser', ['-u', user, '--', 'env', '-i', ...envArgs, bin]]
       : ['env', ['-i', ...envArgs, bin]];
-    this.log(`starting Elasticsearch ${this.version} on ${this.url} (JDK ${javaHome}, heap ${this.heap})`);
+    this.log(
+      `starting Elasticsearch ${this.version}${this.member ? ` node ${this.member.nodeName}` : ''} on ${this.url} (JDK ${javaHome}, heap ${this.heap})`,
+    );
     // detached: its own process group, so stop() can signal the launcher and the server JVM together.
     this.child = spawn(command as string, args as string[], { detached: true, stdio: ['ignore', out, out] });
     closeSync(out);
     if (options.detached) this.child.unref();
     try {
-      await waitForHealthy(this.url, this.child, logFile, options.timeoutMs ?? 180_000);
+      await waitForHealthy(this.url, this.child, logFile, options.timeoutMs ?? 180_000, options.nodes);
     } catch (error) {
       await this.stop();
       throw error;
@@ -430,6 +467,150 @@ export class LocalCluster {
     this.child = undefined;
     rmSync(stateFile(this.cacheDir, this.name), { force: true });
   }
+
+  /**
+   * Kills the process group with SIGKILL (a crash: no shutdown, no flush) and waits until it is
+   * gone. `start()` afterwards brings the node back on the same ports and data.
+   */
+  async kill(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid !== undefined) await stopProcessGroup(pid, 30_000, 'SIGKILL');
+    this.child = undefined;
+    rmSync(stateFile(this.cacheDir, this.name), { force: true });
+  }
+}
+
+export interface MultiNodeClusterOptions extends Omit<LocalClusterOptions, 'port' | 'member' | 'persist'> {
+  /** Number of nodes, every one master-eligible and holding data; default 3. */
+  nodes?: number;
+}
+
+/**
+ * N nodes of one cluster on 127.0.0.1, each its own process, ports and data directory, all from the
+ * same distribution. Ports are free ports picked by the kernel (ephemeral ones), so the cluster
+ * never collides with an instance on 9250/9300. Heap per node: `heap`, else `MLMON_ES_HEAP`, else
+ * 512m (three nodes and the usual single instance fit a 2-core, 24 GiB machine).
+ */
+export class LocalMultiNodeCluster {
+  readonly version: string;
+  readonly name: string;
+  readonly cacheDir: string;
+  readonly nodes: LocalCluster[] = [];
+  private readonly options: MultiNodeClusterOptions;
+  private readonly count: number;
+
+  constructor(options: MultiNodeClusterOptions = {}) {
+    this.options = options;
+    this.count = options.nodes ?? 3;
+    if (!Number.isInteger(this.count) || this.count < 1) throw new Error('nodes must be a positive integer');
+    this.version = options.version ?? process.env.ES_VERSION ?? DEFAULT_ES_VERSION;
+    this.name = options.name ?? 'cluster';
+    this.cacheDir = options.cacheDir ?? defaultCacheDir();
+  }
+
+  /** The HTTP address of every node, in node order. */
+  get urls(): string[] {
+    return this.nodes.map((n) => n.url);
+  }
+
+  /** The first node's HTTP address (any node answers for the whole cluster). */
+  get url(): string {
+    const first = this.nodes[0];
+    if (!first) throw new Error('cluster not started');
+    return first.url;
+  }
+
+  get instanceDir(): string {
+    return join(this.cacheDir, 'instances', instanceKey(this.name, this.version));
+  }
+
+  /**
+   * Starts every node at once (a new cluster elects its first master only once a majority of
+   * `cluster.initial_master_nodes` is up) and waits until the cluster has all of them and is
+   * yellow or green. On any failure every node is stopped before the error is thrown.
+   */
+  async start(options: { detached?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    if (this.nodes.length === 0) {
+      const ports = await distinctFreePorts(2 * this.count);
+      const nodeNames = Array.from({ length: this.count }, (_, i) => `node-${i}`);
+      const seedHosts = ports.slice(this.count).map((p) => `127.0.0.1:${p}`);
+      for (let i = 0; i < this.count; i++) {
+        this.nodes.push(
+          new LocalCluster({
+            ...this.options,
+            version: this.version,
+            cacheDir: this.cacheDir,
+            heap: this.options.heap ?? process.env.MLMON_ES_HEAP ?? '512m',
+            name: `${this.name}-${nodeNames[i]}`,
+            port: ports[i],
+            member: {
+              clusterName: `mlmon-${this.name}`,
+              nodeName: nodeNames[i] as string,
+              transportPort: ports[this.count + i] as number,
+              seedHosts,
+              initialMasterNodes: nodeNames,
+            },
+          }),
+        );
+      }
+    }
+    // Several JVMs booting at once on a small shared machine take minutes: a longer default wait.
+    const timeoutMs = options.timeoutMs ?? 600_000;
+    const started = await Promise.allSettled(
+      this.nodes.map((node) => node.start({ ...options, timeoutMs, nodes: this.count })),
+    );
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await this.stop();
+      throw failed.reason;
+    }
+    mkdirSync(this.instanceDir, { recursive: true });
+    writeFileSync(
+      join(this.instanceDir, 'state.json'),
+      JSON.stringify({
+        pid: this.nodes[0]?.pid ?? -1,
+        url: this.url,
+        version: this.version,
+        instanceDir: this.instanceDir,
+        nodes: this.nodes.map((n) => ({ pid: n.pid ?? -1, url: n.url })),
+      } satisfies StateFile),
+    );
+  }
+
+  /** Stops every node (each waited for; one that fails to stop does not keep the others running). */
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.nodes.map((node) => node.stop()));
+    rmSync(join(this.instanceDir, 'state.json'), { force: true });
+  }
+
+  /** Kills node `i` with SIGKILL (see {@link LocalCluster.kill}). */
+  async killNode(i: number): Promise<void> {
+    await this.node(i).kill();
+  }
+
+  /** Starts node `i` again on its ports and data; resolves when the cluster has all its nodes again. */
+  async startNode(i: number, options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.node(i).start({ timeoutMs: options.timeoutMs ?? 600_000, nodes: this.count });
+  }
+
+  /** Deletes every node's directory (data, config, logs); call after `stop()`. */
+  removeData(): void {
+    for (const node of this.nodes) rmSync(node.instanceDir, { recursive: true, force: true });
+    rmSync(this.instanceDir, { recursive: true, force: true });
+  }
+
+  private node(i: number): LocalCluster {
+    const node = this.nodes[i];
+    if (!node) throw new Error(`no node ${i} (the cluster has ${this.nodes.length})`);
+    return node;
+  }
+}
+
+/** `n` different free ports (asked one at a time, the kernel could hand out one twice). */
+async function distinctFreePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
 }
 
 /**
@@ -476,7 +657,8 @@ export async function stopDetached(options: { cacheDir?: string; name?: string }
   const name = instanceKey(options.name, process.env.ES_VERSION ?? DEFAULT_ES_VERSION);
   const state = readState(cacheDir, name);
   if (!state) return false;
-  if (pidAlive(state.pid)) await stopProcessGroup(state.pid);
+  const pids = state.nodes?.map((n) => n.pid) ?? [state.pid];
+  await Promise.all(pids.filter(pidAlive).map((pid) => stopProcessGroup(pid)));
   rmSync(stateFile(cacheDir, name), { force: true });
   return true;
 }

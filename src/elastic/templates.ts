@@ -58,6 +58,14 @@ export interface InstallOptions {
   dryRun?: boolean;
   /** Data stream retention, e.g. `{ logs: '30d', metrics: '365d' }`; default the shipped values. */
   retention?: { logs?: string; metrics?: string };
+  /**
+   * Shards of every data stream's backing indices (predictions, outcomes, results), for a cluster
+   * of several nodes: `primaries` spreads writes and searches over nodes; `replicas` (default: the
+   * shipped `auto_expand_replicas: 0-1`, one replica once there is a second node) keeps a copy
+   * elsewhere. The state and baselines indices keep one primary shard (small, read by id).
+   * Like `retention`, applied when a template is created or upgraded.
+   */
+  shards?: { primaries?: number; replicas?: number };
 }
 
 export class TemplateDowngradeError extends Error {
@@ -178,8 +186,41 @@ function upgradedIndexTemplates(set: TemplateSet, steps: PlanStep[]): string[] {
     .map(([name]) => name);
 }
 
+/** Index settings for the shard layout; an explicit replica count replaces auto-expansion. */
+export function shardSettings(shards: InstallOptions['shards']): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  if (shards?.primaries !== undefined) {
+    if (!Number.isInteger(shards.primaries) || shards.primaries < 1)
+      throw new Error(`shards.primaries must be a positive integer, not ${shards.primaries}`);
+    settings['index.number_of_shards'] = shards.primaries;
+  }
+  if (shards?.replicas !== undefined) {
+    if (!Number.isInteger(shards.replicas) || shards.replicas < 0)
+      throw new Error(`shards.replicas must be a non-negative integer, not ${shards.replicas}`);
+    settings['index.auto_expand_replicas'] = false;
+    settings['index.number_of_replicas'] = shards.replicas;
+  }
+  return settings;
+}
+
+function withShards(set: TemplateSet, shards: InstallOptions['shards']): TemplateSet {
+  const settings = shardSettings(shards);
+  if (Object.keys(settings).length === 0) return set;
+  const index: Record<string, TemplateBody> = {};
+  for (const [name, body] of Object.entries(set.index)) {
+    const template = (body.template ?? {}) as { settings?: Record<string, unknown> };
+    index[name] = body.data_stream
+      ? { ...body, template: { ...template, settings: { ...(template.settings ?? {}), ...settings } } }
+      : body;
+  }
+  return { component: set.component, index };
+}
+
 export async function installTemplates(client: Client, options: InstallOptions = {}): Promise<SetupResult> {
-  const set = withRetention(options.templates ?? loadTemplates(), options.retention);
+  const set = withShards(
+    withRetention(options.templates ?? loadTemplates(), options.retention),
+    options.shards,
+  );
   const steps = await planTemplates(client, set);
   const toRollOver = upgradedIndexTemplates(set, steps);
   const streams = new Set<string>();

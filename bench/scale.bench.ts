@@ -1,0 +1,289 @@
+/**
+ * Scale benchmark: BENCH_SIZE predictions (default 1M; the issue's figure is 10M) spread evenly over
+ * 30 days for 5 models with 20 features each (14 numeric, 6 categorical, as bench/analyzer.bench.ts),
+ * analyzed in hourly windows through the scheduler.
+ *
+ * Measures:
+ * - indexing: wall time and documents per second (bulk helper, 2 concurrent requests);
+ * - Elasticsearch disk per million predictions: store size of the prediction stream, primaries
+ *   and all copies, after a refresh and a flush (no force merge: what a running cluster holds);
+ * - the scheduler: one day of hourly windows (24 × 5 models × the drift and service jobs; drift
+ *   writes the quality documents too) in a child process, all models' passes at once as the cron
+ *   triggers them; its wall time and peak RSS;
+ * - the analyzer alone: the same day's drift and quality (`analyze` over 24 hourly windows, one
+ *   model after the other) in another child process; wall time and peak RSS;
+ * - the load average (1 min) before and after each measurement, since the machine is shared.
+ *
+ * Cluster: `ES_URL` when set (whatever it is, the shard layout used is reported); else a cluster of
+ * BENCH_NODES (default 1) started here on free ports and removed at the end. The prediction stream
+ * gets BENCH_SHARDS primaries (default: one per node) when this run installs the templates.
+ *
+ * Usage: BENCH_SIZE=1000000 BENCH_NODES=3 npm run bench:scale
+ */
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@elastic/elasticsearch';
+import { analyze } from '../src/analyzer/job.js';
+import { LocalMultiNodeCluster, LocalCluster } from '../src/elastic/local-cluster.js';
+import { installTemplates } from '../src/elastic/templates.js';
+import { profileFromElasticsearch } from '../src/profiles/from-elasticsearch.js';
+import { getBaseline, saveBaseline } from '../src/profiles/store.js';
+import { validateConfig } from '../src/schema/config.js';
+import { logStream, STATE_INDEX } from '../src/schema/streams.js';
+import { defaultJobRegistry } from '../src/scheduler/index.js';
+import { createJsonLogger } from '../src/scheduler/log.js';
+import { Scheduler } from '../src/scheduler/scheduler.js';
+import { checkpointId, windowStateId } from '../src/scheduler/state.js';
+import { seededRandom } from '../test/helpers/random.js';
+
+const N = Number(process.env.BENCH_SIZE ?? 1_000_000);
+const MODELS = ['m0', 'm1', 'm2', 'm3', 'm4'];
+const DAYS = 30;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const NUMERIC = 14;
+const CATEGORICAL = 6;
+const NS = `scale${N}`;
+const JOBS = ['drift', 'service'] as const;
+/** The data ends at the last midnight; the analyzed day is the last one, day 29. */
+const END = Math.floor(Date.now() / DAY) * DAY;
+const START = END - DAYS * DAY;
+const DAY_ANALYZED = END - DAY;
+
+const load = () => loadavg()[0]?.toFixed(2) ?? '?';
+
+/** Predictions in time order, models interleaved; features drift from day 20 on. */
+async function* documents(): AsyncGenerator<Record<string, unknown>> {
+  const r = seededRandom(7);
+  for (let i = 0; i < N; i++) {
+    const at = START + Math.floor((i * DAYS * DAY) / N);
+    const shift = at >= START + 20 * DAY ? 0.3 : 0;
+    const features: Record<string, number | string> = {};
+    for (let k = 0; k < NUMERIC; k++) {
+      const u = 1 - r();
+      const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
+      features[`n${k}`] =
+        k % 3 === 0 ? z + shift * (k / NUMERIC) : k % 3 === 1 ? -Math.log(u) * (1 + shift) : r() * 100;
+    }
+    for (let k = 0; k < CATEGORICAL; k++) {
+      const card = [5, 10, 20, 50, 100, 200][k] as number;
+      features[`c${k}`] = `v${Math.floor(Math.pow(r(), 1 + shift) * card)}`;
+    }
+    const score = 1 / (1 + Math.exp(-(features.n0 as number)));
+    yield {
+      '@timestamp': new Date(at).toISOString(),
+      model: { name: MODELS[i % MODELS.length], version: '1' },
+      features,
+      prediction: { id: `${NS}-${i}`, score, label: score > 0.5 ? '1' : '0' },
+      event: { duration: 1_000_000 + Math.floor(r() * 20_000_000) },
+    };
+  }
+}
+
+function config(owner: string) {
+  return validateConfig(
+    {
+      namespace: NS,
+      scheduler: { owner, lockTtl: '10m', maxCatchUp: 10_000 },
+      models: MODELS.map((name) => ({
+        name,
+        versions: ['1'],
+        baseline: 'day0',
+        window: '1h',
+        delay: '0s',
+        start: new Date(DAY_ANALYZED).toISOString(),
+        jobs: [...JOBS],
+      })),
+    },
+    { env: {} },
+  );
+}
+
+/** Child: the scheduler's passes over the analyzed day, every model at once. */
+async function childScheduler(client: Client): Promise<void> {
+  const scheduler = new Scheduler({
+    config: config(`bench-${process.pid}`),
+    client,
+    registry: defaultJobRegistry(),
+    log: createJsonLogger({ write: () => true } as unknown as NodeJS.WritableStream, { level: 'error' }),
+  });
+  const cfg = config('x');
+  const t = performance.now();
+  const passes = await Promise.all(cfg.models.map((m) => scheduler.runModelPass(m, DAY_ANALYZED + DAY)));
+  const ms = performance.now() - t;
+  const processed = passes.reduce((s, p) => s + p.processed, 0);
+  const failed = passes.reduce((s, p) => s + p.failed, 0);
+  process.stdout.write(
+    `${JSON.stringify({ ms, processed, failed, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`,
+  );
+}
+
+/** Child: the analyzer alone on the same day, model after model. */
+async function childAnalyzer(client: Client): Promise<void> {
+  const t = performance.now();
+  let windows = 0;
+  for (const model of MODELS) {
+    const result = await analyze(client, {
+      namespace: NS,
+      model,
+      version: '1',
+      from: new Date(DAY_ANALYZED),
+      to: new Date(DAY_ANALYZED + DAY),
+      windowMs: HOUR,
+      windowSize: '1h',
+      reference: { type: 'baseline', id: 'day0' },
+      write: true,
+    });
+    windows += result.versions.reduce((s, v) => s + v.windows.length, 0);
+  }
+  const ms = performance.now() - t;
+  process.stdout.write(
+    `${JSON.stringify({ ms, windows, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`,
+  );
+}
+
+function child(url: string, role: string): Record<string, number> {
+  const result = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), role], {
+    env: { ...process.env, ES_URL: url },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.status !== 0) throw new Error(`${role} failed: ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split('\n').pop() as string) as Record<string, number>;
+}
+
+/** Forget the analyzed day's window states, so that every run of the benchmark does the same work. */
+async function resetState(client: Client): Promise<void> {
+  const ids: string[] = [];
+  for (const name of MODELS)
+    for (const job of JOBS) {
+      const target = { job, model: { name, version: '1' }, namespace: NS };
+      ids.push(checkpointId(target));
+      for (let h = 0; h < 24; h++) ids.push(windowStateId(target, new Date(DAY_ANALYZED + h * HOUR)));
+    }
+  const operations = ids.map((id) => ({ delete: { _index: STATE_INDEX, _id: id } }));
+  await client.bulk({ operations, refresh: true }).catch(() => undefined);
+}
+
+async function ensureData(client: Client, primaries: number): Promise<void> {
+  await installTemplates(client, { shards: { primaries } });
+  const stream = logStream('prediction', NS);
+  const have = (await client.count({ index: stream, ignore_unavailable: true })).count;
+  if (have !== N) {
+    if (have !== 0) throw new Error(`${stream} holds ${have} documents, not ${N}: delete it first`);
+    const before = load();
+    const t = performance.now();
+    const result = await client.helpers.bulk({
+      datasource: documents(),
+      onDocument: (doc) => ({
+        create: { _index: stream, _id: (doc.prediction as { id: string }).id },
+      }),
+      flushBytes: 8_000_000,
+      concurrency: 2,
+      refreshOnCompletion: true,
+    });
+    if (result.failed > 0) throw new Error(`${result.failed} documents failed`);
+    const s = (performance.now() - t) / 1000;
+    console.log(
+      `indexed ${N} predictions in ${s.toFixed(1)} s (${Math.round(N / s)} docs/s), load ${before} -> ${load()}`,
+    );
+  } else console.log(`reusing ${N} predictions in ${stream}`);
+  for (const model of MODELS) {
+    if (await getBaseline(client, { model, version: '1', id: 'day0' })) continue;
+    const profile = await profileFromElasticsearch(client, {
+      namespace: NS,
+      model,
+      version: '1',
+      from: new Date(START),
+      to: new Date(START + DAY),
+    });
+    await saveBaseline(client, { model, version: '1', id: 'day0' }, profile);
+  }
+}
+
+async function disk(client: Client): Promise<void> {
+  const index = logStream('prediction', NS);
+  await client.indices.flush({ index });
+  const stats = await client.indices.stats({ index, metric: ['store', 'docs'] });
+  const primary = stats._all.primaries?.store?.size_in_bytes ?? 0;
+  const total = stats._all.total?.store?.size_in_bytes ?? 0;
+  const docs = stats._all.primaries?.docs?.count ?? 0;
+  const shards = await client.cat.shards({ index, format: 'json' });
+  const p = shards.filter((s) => s.prirep === 'p').length;
+  const rep = shards.filter((s) => s.prirep === 'r').length;
+  const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
+  console.log(
+    `disk: ${docs} predictions, ${p} primary and ${rep} replica shards: primaries ${mb(primary)} MB ` +
+      `(${mb((primary / docs) * 1e6)} MB per million), all copies ${mb(total)} MB (${mb((total / docs) * 1e6)} MB per million)`,
+  );
+}
+
+async function main(): Promise<void> {
+  const role = process.argv[2];
+  if (role === '--child-scheduler' || role === '--child-analyzer') {
+    const client = new Client({ node: process.env.ES_URL as string, requestTimeout: 600_000 });
+    try {
+      await (role === '--child-scheduler' ? childScheduler(client) : childAnalyzer(client));
+    } finally {
+      await client.close();
+    }
+    return;
+  }
+  const nodes = Number(process.env.BENCH_NODES ?? 1);
+  let url = process.env.ES_URL;
+  let stop = async () => {};
+  if (!url) {
+    if (nodes > 1) {
+      const cluster = new LocalMultiNodeCluster({ name: `bench-scale-${process.pid}`, nodes });
+      await cluster.start();
+      url = cluster.url;
+      stop = async () => {
+        await cluster.stop();
+        cluster.removeData();
+      };
+    } else {
+      const cluster = new LocalCluster({
+        name: `bench-scale-${process.pid}`,
+        heap: process.env.MLMON_ES_HEAP ?? '1g',
+      });
+      await cluster.start({ timeoutMs: 600_000 });
+      url = cluster.url;
+      stop = async () => {
+        await cluster.stop();
+        rmSync(cluster.instanceDir, { recursive: true, force: true });
+      };
+    }
+  }
+  const client = new Client({ node: url, requestTimeout: 600_000 });
+  try {
+    const info = await client.cat.nodes({ format: 'json', h: 'name,heap.max' });
+    console.log(
+      `cluster at ${url}: ${info.length} node(s) (${info.map((n) => `${n.name} heap ${n['heap.max']}`).join(', ')}); ` +
+        `${N} predictions, ${MODELS.length} models x ${NUMERIC + CATEGORICAL} features, ${DAYS} days`,
+    );
+    await ensureData(client, Number(process.env.BENCH_SHARDS ?? info.length));
+    await disk(client);
+    for (let run = 1; run <= Number(process.env.BENCH_RUNS ?? 2); run++) {
+      await resetState(client);
+      let before = load();
+      const s = child(url, '--child-scheduler');
+      console.log(
+        `run ${run} scheduler, one day of hourly windows (${MODELS.length} models x 24 windows x ${JOBS.join('+')}): ` +
+          `${(s.ms as number).toFixed(0)} ms, ${s.processed} window runs, ${s.failed} failed, peak RSS ${(s.maxRssMB as number).toFixed(0)} MB, load ${before} -> ${load()}`,
+      );
+      before = load();
+      const a = child(url, '--child-analyzer');
+      console.log(
+        `run ${run} analyzer alone, same day (drift and quality, ${a.windows} windows): ` +
+          `${(a.ms as number).toFixed(0)} ms, peak RSS ${(a.maxRssMB as number).toFixed(0)} MB, load ${before} -> ${load()}`,
+      );
+    }
+  } finally {
+    await client.close();
+    await stop();
+  }
+}
+
+await main();
