@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { validate as validateCron } from 'node-cron';
+import { parseInstant, TimeFormatError } from './time.js';
 
 // ---------------------------------------------------------------------------------------------
 // Types: the validated configuration, with defaults applied and durations in milliseconds.
@@ -543,13 +544,12 @@ function checkModel(
   if (raw.start !== undefined) {
     const text = raw.start instanceof Date ? raw.start.toISOString() : c.string(raw.start, `${path}.start`);
     if (text !== undefined) {
-      const parsed = new Date(text);
-      if (Number.isNaN(parsed.getTime()))
-        c.fail(
-          `${path}.start`,
-          `expected an ISO 8601 date such as 2026-01-01T00:00:00Z, got ${c.show('', text)}`,
-        );
-      else start = parsed;
+      try {
+        start = parseInstant(text);
+      } catch (error) {
+        if (!(error instanceof TimeFormatError)) throw error;
+        c.fail(`${path}.start`, error.message);
+      }
     }
   }
   const jobs = checkJobs(c, raw.jobs, `${path}.jobs`);
