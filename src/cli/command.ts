@@ -285,6 +285,9 @@ export function parseOptions<S extends OptionSpecs>(
   const { help, raw } = tokenize(argv, { ...specs, help: HELP_OPTION });
   if (help) return { help: true };
   const values: Record<string, unknown> = {};
+  const missing: string[] = [];
+  // Every given value is checked before a missing one is reported: `--format xml` is the error
+  // to fix first, whatever else is absent.
   for (const [name, spec] of Object.entries(specs)) {
     const given = raw.get(name);
     if (spec.type === 'boolean') {
@@ -292,10 +295,12 @@ export function parseOptions<S extends OptionSpecs>(
       continue;
     }
     const texts = Array.isArray(given) ? given : spec.default !== undefined ? [spec.default] : [];
-    if (texts.length === 0 && spec.required) throw new UsageError(`--${name} ${spec.value} is required`);
+    if (texts.length === 0 && spec.required) missing.push(`--${name} ${spec.value}`);
     const parsed = texts.map((t) => parseValue(name, spec, t));
     values[name] = spec.multiple ? parsed : parsed[0];
   }
+  if (missing.length === 1) throw new UsageError(`${missing[0]} is required`);
+  if (missing.length > 1) throw new UsageError(`${missing.join(', ')} are required`);
   return { help: false, values: values as OptionValues<S> };
 }
 
