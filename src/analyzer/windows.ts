@@ -5,6 +5,7 @@
  */
 import { parseDuration as parseDurationOrUndefined } from '../schema/duration.js';
 import type { TimeWindow } from '../schema/window.js';
+import { parseInstant, TimeFormatError } from '../schema/time.js';
 
 export class WindowError extends Error {
   override name = 'WindowError';
@@ -20,18 +21,18 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
-/** An ISO-8601 time, or `now`, or `now-<duration>` (relative to `now`). */
+/** An ISO-8601 time (the grammar of src/schema/time.ts), or `now`, or `now-<duration>`. */
 export function parseTime(text: string, now: Date = new Date()): Date {
   const t = text.trim();
   const rel = /^now(?:-(.+))?$/.exec(t);
   if (rel) return new Date(now.getTime() - (rel[1] ? parseDuration(rel[1]) : 0));
-  // Only accept date-like strings: Date.parse would take "1" or "May" too.
-  if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t)) {
-    throw new WindowError(`"${text}" is not a time: use ISO 8601 (2024-05-01T00:00:00Z), now or now-1d`);
+  try {
+    return parseInstant(t);
+  } catch (error) {
+    if (error instanceof TimeFormatError)
+      throw new WindowError(error.kind === 'syntax' ? `${error.message}, now or now-1d` : error.message);
+    throw error;
   }
-  const d = new Date(/T|\s/.test(t) && !/(Z|[+-]\d{2}:?\d{2})$/.test(t) ? `${t.replace(' ', 'T')}Z` : t);
-  if (Number.isNaN(d.getTime())) throw new WindowError(`"${text}" is not a valid time`);
-  return d;
 }
 
 /** Largest number of windows one call may produce (a typo like --window 1s over a year). */

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `mlmon` command. Each subcommand lives in its own module and is loaded only when used, so
- * `mlmon compare` starts without loading the Elasticsearch client and vice versa.
+ * The `mlmon` command. Each subcommand lives in its own module, declared with the command layer
+ * (`command.ts`), and is loaded only when used, so `mlmon compare` starts without loading the
+ * Elasticsearch client and vice versa.
  */
+import { readFileSync } from 'node:fs';
 import type { CommandFn, CommandIO } from './io.js';
-import { UsageError } from './io.js';
+import { EXIT, exitCodesHelp, oneLine } from './command.js';
 
 interface CommandEntry {
   summary: string;
@@ -42,54 +44,85 @@ const commands: Record<string, CommandEntry> = {
   },
 };
 
+/** The version in package.json: src/cli/main.ts and dist/cli/main.js are both two levels down. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return [
     'Usage: mlmon <command> [options]',
+    '       mlmon --version',
     '',
     'Commands:',
     ...lines,
     '',
-    'Every command has --help.',
+    'mlmon <command> --help (or mlmon help <command>) describes a command and its options.',
     '',
+    exitCodesHelp(),
   ].join('\n');
 }
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(usage());
-    return name ? 0 : 2;
+  if (name === undefined) {
+    io.stderr.write(usage());
+    return EXIT.usage;
   }
+  if (name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
+    io.stdout.write(usage());
+    return EXIT.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`mlmon ${packageVersion()}\n`);
+    return EXIT.ok;
+  }
+  if (name === 'help') return run([rest[0] as string, '--help'], io);
   const entry = commands[name];
   if (!entry) {
-    io.stderr.write(`mlmon: unknown command "${name}"\n\n${usage()}`);
-    return 2;
+    const what = name.startsWith('-') ? `unknown option ${name}` : `unknown command "${name}"`;
+    io.stderr.write(`mlmon: ${what}; commands: ${Object.keys(commands).join(', ')} (see mlmon --help)\n`);
+    return EXIT.usage;
   }
+  // Each command reports its own errors (command.ts); this catches only a failure to load it.
   try {
     return await (
       await entry.load()
     )(rest, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(`mlmon ${name}: ${error.message}\n`);
-      return 2;
-    }
-    io.stderr.write(`mlmon ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    io.stderr.write(`mlmon ${name}: ${oneLine(error)}\n`);
+    return EXIT.failure;
   }
+}
+
+/**
+ * A reader that goes away (`mlmon setup --dry-run | head -2`) is not an error of ours: end quietly
+ * instead of dying with an EPIPE stack trace.
+ */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    process.stderr.write(`mlmon: ${oneLine(error)}\n`);
+    process.exit(EXIT.failure);
+  });
 }
 
 const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (invokedDirectly || process.argv[1]?.endsWith('/mlmon')) {
+  exitQuietlyOnClosedPipe(process.stdout);
+  exitQuietlyOnClosedPipe(process.stderr);
   run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
     (code) => {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`${String(error)}\n`);
-      process.exitCode = 1;
+      process.stderr.write(`mlmon: ${oneLine(error)}\n`);
+      process.exitCode = EXIT.failure;
     },
   );
 }

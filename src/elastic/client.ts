@@ -115,7 +115,7 @@ export function explainConnectionError(error: unknown, where: string): Error {
   if (error instanceof ElasticsearchConnectionError) return error;
   if (error instanceof errors.ProductNotSupportedError) {
     return new ElasticsearchConnectionError(
-      `The server at ${where} is not Elasticsearch (it did not send the X-Elastic-Product header).`,
+      `The server at ${where} answered${error.meta?.statusCode ? ` ${error.meta.statusCode}` : ''} and is not Elasticsearch (it did not send the X-Elastic-Product header): check ES_URL (host, port, path)`,
       { cause: error },
     );
   }
@@ -132,8 +132,21 @@ export function explainConnectionError(error: unknown, where: string): Error {
         { cause: error },
       );
     }
+    const foreign = notElasticsearch(error);
+    if (foreign !== undefined) {
+      return new ElasticsearchConnectionError(
+        `The server at ${where} answered ${error.statusCode}${foreign} and is not Elasticsearch: check ES_URL (host, port, path)`,
+        { cause: error },
+      );
+    }
     return new ElasticsearchConnectionError(
       `Elasticsearch at ${where} answered ${error.statusCode}: ${error.message}`,
+      { cause: error },
+    );
+  }
+  if (error instanceof errors.ConnectionError && isTlsToPlainHttp(error.message)) {
+    return new ElasticsearchConnectionError(
+      `Cannot reach Elasticsearch at ${where}: the TLS handshake failed because the server answers plain HTTP on that port; use http:// in ES_URL (or enable TLS on the cluster)`,
       { cause: error },
     );
   }
@@ -148,4 +161,28 @@ export function explainConnectionError(error: unknown, where: string): Error {
     );
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * An answer that did not come from Elasticsearch (a web server, a proxy's error page): no
+ * `X-Elastic-Product` header and a body that is not JSON. Returns a short description of the body
+ * (its HTML title, if any) for the message, or undefined when the answer looks like Elasticsearch.
+ * The body itself never goes into a message: it can be a whole page.
+ */
+function notElasticsearch(error: InstanceType<typeof errors.ResponseError>): string | undefined {
+  const headers = error.meta?.headers ?? {};
+  if (headers['x-elastic-product'] === 'Elasticsearch') return undefined;
+  const body = error.meta?.body;
+  if (typeof body !== 'string') return body === undefined || body === null ? '' : undefined;
+  if (!/^\s*</.test(body)) return ' with a non-JSON body';
+  const title = /<title[^>]*>([^<]{1,80})<\/title>/i.exec(body)?.[1]?.trim();
+  return title ? ` with an HTML page ("${title}")` : ' with an HTML page';
+}
+
+/**
+ * OpenSSL's reports of a TLS client talking to a plain-HTTP server ("wrong version number",
+ * "packet length too long", "http request" records), as Node passes them through.
+ */
+function isTlsToPlainHttp(message: string): boolean {
+  return /wrong version number|packet length too long|ssl3_get_record|EPROTO/i.test(message);
 }

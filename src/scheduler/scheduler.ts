@@ -23,6 +23,7 @@ import type { SchedulerMetrics } from './metrics.js';
 import { type HeldLock, type JobTarget, isSettled, StateStore } from './state.js';
 import type { TimeWindow } from '../schema/window.js';
 import { latestDueEnd, planWindows } from './windows.js';
+import { formatDuration } from '../schema/duration.js';
 
 export interface SchedulerOptions {
   config: MlmonConfig;
@@ -30,6 +31,11 @@ export interface SchedulerOptions {
   registry: JobRegistry;
   log: StructuredLogger;
   metrics?: SchedulerMetrics;
+  /**
+   * Plan every window from the model's `start` (or its checkpoint), without the `maxCatchUp`
+   * bound: `mlmon schedule --backfill`. Windows already done are not redone.
+   */
+  backfill?: boolean;
 }
 
 export type WindowOutcome = 'processed' | 'settled' | 'held' | 'failed' | 'lost' | 'released';
@@ -71,6 +77,29 @@ interface RunningWindow {
   controller: AbortController;
   released: boolean;
   done: Promise<void>;
+}
+
+/**
+ * The one-line warning for windows `maxCatchUp` leaves out, naming the range and the two ways to
+ * analyze it (they are never analyzed otherwise).
+ */
+export function skippedMessage(
+  model: ModelConfig,
+  maxCatchUp: number,
+  skipped: number,
+  range: { from: Date; to: Date },
+  afterDowntime: boolean,
+): string {
+  const from = range.from.toISOString();
+  const to = range.to.toISOString();
+  const why = afterDowntime
+    ? 'after the checkpoint (downtime)'
+    : 'from the configured start, with no checkpoint yet,';
+  return (
+    `${skipped} windows ${from} → ${to} ${why} are more than scheduler.maxCatchUp (${maxCatchUp}) windows back ` +
+    `and are skipped; analyze them with "mlmon schedule --backfill" or ` +
+    `"mlmon analyze --model ${model.name} --namespace ${model.namespace} --from ${from} --to ${to} --window ${formatDuration(model.windowMs)}"`
+  );
 }
 
 interface Unit {
@@ -176,18 +205,23 @@ export class Scheduler {
         maxCatchUp: config.scheduler.maxCatchUp,
         checkpoint,
         start: model.start?.getTime(),
+        backfill: this.options.backfill,
       });
       bounds.set(target, plan.from);
-      if (plan.skipped > 0)
+      if (plan.skipped > 0) {
+        const range = { from: new Date(plan.skippedFrom as number), to: new Date(plan.from) };
         log.warn(
           'windows.skipped',
-          `${plan.skipped} windows older than scheduler.maxCatchUp (${config.scheduler.maxCatchUp}) are skipped`,
+          skippedMessage(model, config.scheduler.maxCatchUp, plan.skipped, range, checkpoint !== undefined),
           {
             ...this.logFields(target),
             skipped: plan.skipped,
+            'skipped.from': range.from.toISOString(),
+            'skipped.to': range.to.toISOString(),
             'checkpoint.from': new Date(plan.from).toISOString(),
           },
         );
+      }
       const states = await this.store.windowStates(target, plan.windows);
       for (const window of plan.windows)
         if (!isSettled(states.get(window.start.getTime()))) units.push({ target, entry, job, window });

@@ -15,3 +15,12 @@ export function parseDuration(text: string): number | undefined {
   const ms = Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
   return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : undefined;
 }
+
+/** Milliseconds → the largest unit that divides them evenly (`3600000` → `1h`), for messages. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['w', 'd', 'h', 'm', 's'] as const) {
+    const size = DURATION_UNITS[unit] as number;
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -89,7 +89,7 @@ describe('mlmon compare: usage and errors', () => {
     expect(a.err).toContain('--reference <file> is required');
     const b = await run(['--reference', file('ref.csv'), '--current', file('cur.csv'), '--format', 'xml']);
     expect(b.code).toBe(2);
-    expect(b.err).toContain('--format must be json or table');
+    expect(b.err).toContain('--format: must be table or json, not "xml"');
     expect((await run(['--bogus'])).code).toBe(2);
   });
 

@@ -1,20 +1,36 @@
-import { parseArgs } from 'node:util';
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { installTemplates } from '../../elastic/templates.js';
 import { AnalyzeError, type ReferenceSpec } from '../../analyzer/job.js';
-import type { PerformanceTask } from '../../analyzer/performance.js';
 import { runFullAnalysis, type FullAnalysisResult } from '../../analyzer/run.js';
-import { parseDuration, parseTime, WindowError } from '../../analyzer/windows.js';
+import { WindowError } from '../../analyzer/windows.js';
 import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
-import { type CommandIO, UsageError, writeJson } from '../io.js';
+import {
+  choice,
+  commaList,
+  defineCommand,
+  durationValue,
+  EXIT,
+  formatOption,
+  positiveInteger,
+  probability,
+  timeValue,
+  UsageError,
+} from '../command.js';
+import { type CommandIO, writeJson } from '../io.js';
 
-const HELP = `Usage: mlmon analyze --model M [--version V] [--namespace N] --from T --to T --window 1h
-                     [--baseline ID | --reference-from T --reference-to T]
-                     [--align-to T] [--sample-above N] [--dry-run] [--format table|json]
-                     [--task binary|multiclass|regression] [--positive-class C] [--threshold X]
-                     [--segments a,b] [--drift-only]
+const taskValue = choice('binary', 'multiclass', 'regression');
 
-Cuts [--from, --to) into windows of --window (aligned to multiples of the size from the Unix epoch,
+export const analyzeCommand = defineCommand({
+  name: 'analyze',
+  summary: 'analyze windows now: drift, quality, performance and service health results',
+  usage: [
+    '--model M [--version V] [--namespace N] --from T --to T --window 1h',
+    '    [--baseline ID | --reference-from T --reference-to T]',
+    '    [--align-to T] [--sample-above N] [--dry-run] [--format table|json]',
+    '    [--task binary|multiclass|regression] [--positive-class C] [--threshold X]',
+    '    [--segments a,b] [--drift-only]',
+  ],
+  description: `Cuts [--from, --to) into windows of --window (aligned to multiples of the size from the Unix epoch,
 or from --align-to), compares every feature, output and target of each window with the reference,
 computed in Elasticsearch with aggregations (one request per window), and writes drift and quality
 documents to metrics-mlmon.drift-{ns} and metrics-mlmon.quality-{ns} with deterministic ids (a re-run
@@ -23,134 +39,135 @@ own baseline (or reference window). Before the windows, newly arrived outcomes a
 predictions (metrics-mlmon.evaluation-{ns}); each window then also gets performance documents
 (realised from labels, estimated from the scores before labels arrive) in
 metrics-mlmon.performance-{ns} and service health (latency, throughput, errors) in
-metrics-mlmon.service-{ns}.
-
-  --baseline ID            stored baseline id (default: ${DEFAULT_BASELINE_ID}), see mlmon baseline
-  --reference-from/-to T   profile this time window of the same model version as the reference
-  --window D               window size: 15m, 1h, 1d, 1w
-  --sample-above N         sample windows with more than N documents (random_sampler) down to about N
-  --dry-run                compute and print, write nothing
-  --task T                 performance task (default: detected: value → regression, score → binary,
-                           label → multiclass)
-  --positive-class C       positive class of a binary model (default 1); --threshold X (default 0.5)
-  --segments a,b           labels.* names for per-segment performance and fairness
-  --drift-only             drift and quality only
-  --format json            machine-readable results per window and field, with the summary
-Times: ISO 8601 (2024-05-01T00:00:00Z), now, now-1d.
-`;
-
-export async function analyzeCommand(argv: string[], io: CommandIO): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string' },
-      version: { type: 'string' },
-      namespace: { type: 'string', default: 'default' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      window: { type: 'string' },
-      baseline: { type: 'string' },
-      'reference-from': { type: 'string' },
-      'reference-to': { type: 'string' },
-      'align-to': { type: 'string' },
-      'sample-above': { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      task: { type: 'string' },
-      'positive-class': { type: 'string' },
-      threshold: { type: 'string' },
-      segments: { type: 'string' },
-      'drift-only': { type: 'boolean', default: false },
-      format: { type: 'string', default: 'table' },
-      help: { type: 'boolean', short: 'h' },
+metrics-mlmon.service-{ns}.`,
+  options: {
+    model: { type: 'string', value: 'M', description: 'model name', required: true },
+    version: { type: 'string', value: 'V', description: 'one model version (default: every version)' },
+    namespace: {
+      type: 'string',
+      value: 'N',
+      description: 'data stream namespace (default: default)',
+      default: 'default',
     },
-    strict: true,
-  });
-  if (values.help) {
-    io.stdout.write(HELP);
-    return 0;
-  }
-  if (values.format !== 'table' && values.format !== 'json')
-    throw new UsageError('--format must be table or json');
-  if (!values.model) throw new UsageError('--model is required');
-  if (!values.from || !values.to) throw new UsageError('--from and --to are required');
-  if (!values.window) throw new UsageError('--window is required (e.g. 1h)');
-  const hasRefWindow = values['reference-from'] !== undefined || values['reference-to'] !== undefined;
-  if (hasRefWindow && values.baseline !== undefined)
-    throw new UsageError('give --baseline or --reference-from/--reference-to, not both');
-  let reference: ReferenceSpec;
-  let from: Date;
-  let to: Date;
-  let windowMs: number;
-  let anchor: Date | undefined;
-  try {
-    from = parseTime(values.from);
-    to = parseTime(values.to);
-    windowMs = parseDuration(values.window);
-    if (values['align-to']) anchor = parseTime(values['align-to']);
+    from: { type: 'string', value: 'T', description: 'start of the range', required: true, parse: timeValue },
+    to: { type: 'string', value: 'T', description: 'end of the range', required: true, parse: timeValue },
+    window: {
+      type: 'string',
+      value: 'D',
+      description: 'window size: 15m, 1h, 1d, 1w',
+      required: true,
+      parse: (text: string) => ({ size: text, ms: durationValue(text) }),
+    },
+    baseline: {
+      type: 'string',
+      value: 'ID',
+      description: `stored baseline id (default: ${DEFAULT_BASELINE_ID}), see mlmon baseline`,
+    },
+    'reference-from': {
+      type: 'string',
+      value: 'T',
+      description: 'profile this time window of the same model version as the reference',
+      parse: timeValue,
+    },
+    'reference-to': { type: 'string', value: 'T', description: 'end of that window', parse: timeValue },
+    'align-to': {
+      type: 'string',
+      value: 'T',
+      description: 'cut windows from this time instead of the Unix epoch',
+      parse: timeValue,
+    },
+    'sample-above': {
+      type: 'string',
+      value: 'N',
+      description: 'sample windows with more than N documents (random_sampler) down to about N',
+      parse: positiveInteger,
+    },
+    'dry-run': { type: 'boolean', description: 'compute and print, write nothing' },
+    task: {
+      type: 'string',
+      value: 'T',
+      description:
+        'performance task: binary, multiclass or regression (default: detected: value → regression,\nscore → binary, label → multiclass)',
+      parse: taskValue,
+    },
+    'positive-class': {
+      type: 'string',
+      value: 'C',
+      description: 'positive class of a binary model (default 1)',
+    },
+    threshold: {
+      type: 'string',
+      value: 'X',
+      description: 'decision threshold of a binary model (default 0.5)',
+      parse: probability,
+    },
+    segments: {
+      type: 'string',
+      value: 'a,b',
+      description: 'labels.* names for per-segment performance and fairness',
+      parse: commaList,
+    },
+    'drift-only': { type: 'boolean', description: 'drift and quality only' },
+    format: formatOption,
+  },
+  notes: 'Times: ISO 8601 (2024-05-01T00:00:00Z, 2024-05-01), now, now-1d. Impossible dates are refused.',
+  exitCodes: { 3: 'no baseline or no predictions for the model in the range' },
+  run: async (values, io) => {
+    const hasRefWindow = values['reference-from'] !== undefined || values['reference-to'] !== undefined;
+    if (hasRefWindow && values.baseline !== undefined)
+      throw new UsageError('give --baseline or --reference-from/--reference-to, not both');
+    let reference: ReferenceSpec;
     if (hasRefWindow) {
-      if (!values['reference-from'] || !values['reference-to'])
-        throw new UsageError('--reference-from and --reference-to go together');
-      const rf = parseTime(values['reference-from']);
-      const rt = parseTime(values['reference-to']);
+      const rf = values['reference-from'];
+      const rt = values['reference-to'];
+      if (!rf || !rt) throw new UsageError('--reference-from and --reference-to go together');
       if (!(rt > rf)) throw new UsageError('--reference-to must be after --reference-from');
       reference = { type: 'window', from: rf, to: rt };
     } else reference = { type: 'baseline', id: values.baseline ?? DEFAULT_BASELINE_ID };
-  } catch (error) {
-    if (error instanceof WindowError) throw new UsageError(error.message);
-    throw error;
-  }
-  if (!(to > from)) throw new UsageError('--to must be after --from');
-  const sampleAbove = values['sample-above'] !== undefined ? Number(values['sample-above']) : undefined;
-  if (sampleAbove !== undefined && !(Number.isInteger(sampleAbove) && sampleAbove > 0)) {
-    throw new UsageError('--sample-above must be a positive integer');
-  }
-  const task = values.task as PerformanceTask | undefined;
-  if (task !== undefined && !['binary', 'multiclass', 'regression'].includes(task))
-    throw new UsageError('--task must be binary, multiclass or regression');
-  const threshold = values.threshold !== undefined ? Number(values.threshold) : undefined;
-  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1))
-    throw new UsageError('--threshold must be a number in [0, 1]');
-  const client = createClient();
-  try {
-    await checkConnection(client);
-    if (!values['dry-run']) await installTemplates(client);
-    let result: FullAnalysisResult;
+    const { from, to } = values;
+    if (!(to > from)) throw new UsageError('--to must be after --from');
+    const client = createClient();
     try {
-      result = await runFullAnalysis(client, {
-        namespace: values.namespace,
-        model: values.model,
-        version: values.version,
-        from,
-        to,
-        windowMs,
-        windowSize: values.window,
-        anchor,
-        reference,
-        write: !values['dry-run'],
-        sampleAbove,
-        task,
-        positiveClass: values['positive-class'],
-        threshold,
-        segments: values.segments?.split(',').filter(Boolean),
-        driftOnly: values['drift-only'],
-      });
-    } catch (error) {
-      if (error instanceof AnalyzeError || error instanceof WindowError) {
-        io.stderr.write(`mlmon analyze: ${error.message}\n`);
-        return 3;
+      await checkConnection(client);
+      if (!values['dry-run']) await installTemplates(client);
+      let result: FullAnalysisResult;
+      try {
+        result = await runFullAnalysis(client, {
+          namespace: values.namespace,
+          model: values.model,
+          version: values.version,
+          from,
+          to,
+          windowMs: values.window.ms,
+          windowSize: values.window.size,
+          anchor: values['align-to'],
+          reference,
+          write: !values['dry-run'],
+          sampleAbove: values['sample-above'],
+          task: values.task,
+          positiveClass: values['positive-class'],
+          threshold: values.threshold,
+          segments: values.segments,
+          driftOnly: values['drift-only'],
+        });
+      } catch (error) {
+        if (error instanceof AnalyzeError || error instanceof WindowError) {
+          io.stderr.write(`mlmon analyze: ${error.message}\n`);
+          return EXIT.nothingToAnalyze;
+        }
+        throw error;
       }
-      throw error;
+      // The documents are in Elasticsearch; the JSON output carries the analysis itself.
+      if (values.format === 'json')
+        writeJson(io, { ...result, drift: { ...result.drift, documents: undefined } });
+      else printTable(io, result);
+      for (const s of result.drift.skipped) io.stderr.write(`skipped version ${s.version}: ${s.reason}\n`);
+      return EXIT.ok;
+    } finally {
+      await client.close();
     }
-    // The documents are in Elasticsearch; the JSON output carries the analysis itself.
-    if (values.format === 'json')
-      writeJson(io, { ...result, drift: { ...result.drift, documents: undefined } });
-    else printTable(io, result);
-    for (const s of result.drift.skipped) io.stderr.write(`skipped version ${s.version}: ${s.reason}\n`);
-    return 0;
-  } finally {
-    await client.close();
-  }
-}
+  },
+});
 
 function fmt(x: number | null | undefined, digits = 4): string {
   if (x === null || x === undefined) return '-';

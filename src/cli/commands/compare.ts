@@ -3,9 +3,7 @@
  * Elasticsearch. KS and Wasserstein are exact on the raw non-missing values here (the analyzer's
  * Elasticsearch path uses the binned versions); PSI is over 10 reference-decile bins.
  */
-import { parseArgs } from 'node:util';
 import {
-  DriftInputError,
   categoricalDrift,
   numericDrift,
   type DriftMethod,
@@ -20,35 +18,7 @@ import {
   type Cell,
   type Table,
 } from '../../profiles/from-file.js';
-
-export interface CommandIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
-
-export const COMPARE_USAGE = `Usage: mlmon compare --reference <file> --current <file> [options]
-
-Compare two local data sets (CSV with a header row, or JSONL) feature by feature and report drift.
-No Elasticsearch needed.
-
-Options:
-  --reference <file>     reference (training) data, .csv or .jsonl
-  --current <file>       current (production) data, same columns
-  --categorical <a,b>    treat these columns as categorical even if every value is a number
-  --exclude <a,b>        leave these columns out (e.g. an id or the target)
-  --format <table|json>  output format (default table)
-  -h, --help             show this help
-
-A column is numeric when every non-empty value parses as a finite number in both files.
-Missing values (empty cell, null) are left out of the statistics and reported as missing_rate
-(the current file's share of missing cells).
-Decision rule per feature: numeric — normalised Wasserstein >= 0.1 when both files have more than
-1000 values, else Kolmogorov-Smirnov p < 0.05; categorical — Jensen-Shannon distance (base 2)
->= 0.1 when both have more than 1000 values, else chi-square p < 0.05. PSI is always reported.
-
-Exit status: 0 when the comparison ran (whether or not drift was found), 1 on an input error
-(missing, empty or unreadable file, mismatched columns), 2 on a usage error.
-`;
+import { commaList, defineCommand, EXIT, formatOption } from '../command.js';
 
 export interface CompareFeatureResult {
   name: string;
@@ -73,66 +43,64 @@ export interface CompareResult {
   drift_share: number;
 }
 
-class UsageError extends Error {}
-
-export async function compareCommand(argv: string[], io: CommandIo): Promise<number> {
-  let opts: {
-    reference: string;
-    current: string;
-    categorical: string[];
-    exclude: string[];
-    format: 'json' | 'table';
-  };
-  try {
-    const parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        reference: { type: 'string' },
-        current: { type: 'string' },
-        categorical: { type: 'string', multiple: true },
-        exclude: { type: 'string', multiple: true },
-        format: { type: 'string', default: 'table' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    if (parsed.values.help) {
-      io.stdout.write(COMPARE_USAGE);
-      return 0;
-    }
-    const { reference, current, format } = parsed.values;
-    if (reference === undefined) throw new UsageError('--reference <file> is required');
-    if (current === undefined) throw new UsageError('--current <file> is required');
-    if (format !== 'json' && format !== 'table')
-      throw new UsageError(`--format must be json or table, not '${format}'`);
-    opts = {
-      reference,
-      current,
-      format,
-      categorical: splitList(parsed.values.categorical),
-      exclude: splitList(parsed.values.exclude),
-    };
-  } catch (err) {
-    io.stderr.write(`mlmon compare: ${(err as Error).message}\n\n${COMPARE_USAGE}`);
-    return 2;
-  }
-
-  try {
+export const compareCommand = defineCommand({
+  name: 'compare',
+  summary: 'drift between two local files, no Elasticsearch needed',
+  usage: ['--reference <file> --current <file> [options]'],
+  description: `Compare two local data sets (CSV with a header row, or JSONL) feature by feature and report drift.
+No Elasticsearch needed.`,
+  options: {
+    reference: {
+      type: 'string',
+      value: '<file>',
+      description: 'reference (training) data, .csv or .jsonl',
+      required: true,
+    },
+    current: {
+      type: 'string',
+      value: '<file>',
+      description: 'current (production) data, same columns',
+      required: true,
+    },
+    categorical: {
+      type: 'string',
+      value: '<a,b>',
+      description: 'treat these columns as categorical even if every value is a number',
+      multiple: true,
+      parse: commaList,
+    },
+    exclude: {
+      type: 'string',
+      value: '<a,b>',
+      description: 'leave these columns out (e.g. an id or the target)',
+      multiple: true,
+      parse: commaList,
+    },
+    format: formatOption,
+  },
+  notes: `A column is numeric when every non-empty value parses as a finite number in both files.
+Missing values (empty cell, null) are left out of the statistics and reported as missing_rate
+(the current file's share of missing cells).
+Decision rule per feature: numeric — normalised Wasserstein >= 0.1 when both files have more than
+1000 values, else Kolmogorov-Smirnov p < 0.05; categorical — Jensen-Shannon distance (base 2)
+>= 0.1 when both have more than 1000 values, else chi-square p < 0.05. PSI is always reported.`,
+  exitCodes: {
+    0: 'the comparison ran, whether or not drift was found',
+    1: 'input error: missing, empty or unreadable file, mismatched columns',
+  },
+  run: async (values, io) => {
     const [ref, cur] = await Promise.all([
-      readTable(opts.reference).catch((e: unknown) => Promise.reject(prefix('reference', e))),
-      readTable(opts.current).catch((e: unknown) => Promise.reject(prefix('current', e))),
+      readTable(values.reference).catch((e: unknown) => Promise.reject(prefix('reference', e))),
+      readTable(values.current).catch((e: unknown) => Promise.reject(prefix('current', e))),
     ]);
-    const result = compareTables(ref, cur, { categorical: opts.categorical, exclude: opts.exclude });
-    io.stdout.write(opts.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : renderTable(result));
-    return 0;
-  } catch (err) {
-    if (err instanceof ProfileInputError || err instanceof DriftInputError) {
-      io.stderr.write(`mlmon compare: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
-}
+    const result = compareTables(ref, cur, {
+      categorical: values.categorical.flat(),
+      exclude: values.exclude.flat(),
+    });
+    io.stdout.write(values.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : renderTable(result));
+    return EXIT.ok;
+  },
+});
 
 /** Compare two tables already read; exported for reuse (e.g. the demo) and tests. */
 export function compareTables(
@@ -251,13 +219,6 @@ function noStats(note: string) {
     severity: 'none' as const,
     note,
   };
-}
-
-function splitList(values: string[] | undefined): string[] {
-  return (values ?? [])
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
 }
 
 function prefix(which: string, err: unknown): unknown {

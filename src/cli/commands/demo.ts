@@ -10,7 +10,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { ensureElasticsearch } from '../../elastic/local-cluster.js';
 import { describeSetup, installTemplates } from '../../elastic/templates.js';
@@ -21,19 +20,8 @@ import { saveBaseline } from '../../profiles/store.js';
 import { BASELINES_INDEX, logStream, namespacePattern, resultStream } from '../../schema/streams.js';
 import { readLabelledCsv } from '../demo/dataset.js';
 import { fitLogistic, predictProbability } from '../demo/logistic.js';
-import { type CommandIO, UsageError, writeJson } from '../io.js';
-
-const HELP = `Usage: mlmon demo [--data path/to/elec.csv] [--rows N] [--namespace demo] [--format table|json]
-
-Replays ELEC2 as a monitored model: starts (or reuses) Elasticsearch, installs the templates, fits a
-logistic regression on the first 4 weeks, logs every prediction with the mlmon logger and its true
-label one day later, stores a baseline, analyzes weekly windows and prints the drift it finds.
-
-  --data PATH        the CSV (default ../shared/datasets/elec.csv next to the project)
-  --rows N           replay only the first N rows (default all 45,312)
-  --namespace NS     data stream namespace (default demo)
-  --format json      machine-readable summary
-`;
+import { defineCommand, EXIT, formatOption, positiveInteger, UsageError } from '../command.js';
+import { type CommandIO, writeJson } from '../io.js';
 
 const START = Date.UTC(1996, 4, 7); // 1996-05-07T00:00Z, the first ELEC2 row
 const STEP_MS = 30 * 60 * 1000;
@@ -46,28 +34,57 @@ function defaultDataPath(): string {
   return join(root, '..', 'shared', 'datasets', 'elec.csv');
 }
 
-export async function demoCommand(argv: string[], io: CommandIO): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      data: { type: 'string' },
-      rows: { type: 'string' },
-      namespace: { type: 'string', default: 'demo' },
-      format: { type: 'string', default: 'table' },
-      help: { type: 'boolean', short: 'h' },
+/** `--rows`: more rows than the reference weeks, or there is nothing to monitor after them. */
+function rowsValue(text: string): number {
+  const rows = positiveInteger(text);
+  if (rows <= REFERENCE_ROWS)
+    throw new UsageError(
+      `must be above ${REFERENCE_ROWS} (the first ${REFERENCE_ROWS} rows are the reference)`,
+    );
+  return rows;
+}
+
+export const demoCommand = defineCommand({
+  name: 'demo',
+  summary: 'replay a real data set (ELEC2) as a monitored model, end to end',
+  usage: ['[--data path/to/elec.csv] [--rows N] [--namespace demo] [--format table|json]'],
+  description: `Replays ELEC2 as a monitored model: starts (or reuses) Elasticsearch, installs the templates, fits a
+logistic regression on the first 4 weeks, logs every prediction with the mlmon logger and its true
+label one day later, stores a baseline, analyzes weekly windows and prints the drift it finds.`,
+  options: {
+    data: {
+      type: 'string',
+      value: 'PATH',
+      description: 'the CSV (default ../shared/datasets/elec.csv next to the project)',
     },
-  });
-  if (values.help) {
-    io.stdout.write(HELP);
-    return 0;
-  }
+    rows: {
+      type: 'string',
+      value: 'N',
+      description: `replay only the first N rows (default all 45,312; more than ${REFERENCE_ROWS})`,
+      parse: rowsValue,
+    },
+    namespace: {
+      type: 'string',
+      value: 'NS',
+      description: 'data stream namespace (default demo)',
+      default: 'demo',
+    },
+    format: formatOption,
+  },
+  run: (values, io) => runDemo(values, io),
+});
+
+async function runDemo(
+  values: { data: string | undefined; rows: number | undefined; namespace: string; format: 'table' | 'json' },
+  io: CommandIO,
+): Promise<number> {
   const json = values.format === 'json';
   const say = (line: string) => {
     if (!json) io.stdout.write(`${line}\n`);
   };
   const dataPath = values.data ?? defaultDataPath();
   if (!existsSync(dataPath)) throw new UsageError(`data set not found: ${dataPath} (use --data)`);
-  const namespace = values.namespace ?? 'demo';
+  const namespace = values.namespace;
 
   // 1. Elasticsearch: ES_URL, or one left by es:start, or a new local one left running afterwards.
   const cluster = await ensureElasticsearch({ persist: true });
@@ -85,9 +102,9 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
 
   // 3. The model in production.
   const data = readLabelledCsv(dataPath);
-  const rows = values.rows ? Math.min(Number(values.rows), data.rows.length) : data.rows.length;
-  if (!Number.isInteger(rows) || rows <= REFERENCE_ROWS)
-    throw new UsageError(`--rows must be an integer above ${REFERENCE_ROWS}`);
+  const rows = Math.min(values.rows ?? data.rows.length, data.rows.length);
+  if (rows <= REFERENCE_ROWS)
+    throw new Error(`${dataPath} has ${rows} rows: the demo needs more than ${REFERENCE_ROWS}`);
   const model = fitLogistic(
     data.rows.slice(0, REFERENCE_ROWS),
     data.labels.slice(0, REFERENCE_ROWS),
@@ -228,7 +245,7 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
       summary,
     });
   await client.close();
-  return 0;
+  return EXIT.ok;
 }
 
 interface DemoSummary {

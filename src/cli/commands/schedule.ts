@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import type { Client } from '@elastic/elasticsearch';
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { STATE_INDEX } from '../../schema/streams.js';
@@ -9,29 +8,8 @@ import { createJsonLogger } from '../../scheduler/log.js';
 import { SchedulerMetrics, seedLatestResults } from '../../scheduler/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../../scheduler/metrics-server.js';
 import { Scheduler, unknownJobs } from '../../scheduler/scheduler.js';
-import { type CommandFn, type CommandIO, UsageError } from '../io.js';
-
-const HELP = `Usage: mlmon schedule [--config path] [--once]
-
-Runs the analysis jobs of every model in the configuration file on their cron schedule, one
-window at a time, oldest first. Checkpoints and locks live in the mlmon-state index, so the
-scheduler resumes where it stopped (catching up at most scheduler.maxCatchUp windows), and several
-replicas can run at once without ever analyzing a window twice. SIGTERM or SIGINT stop it
-gracefully: the window in progress finishes (or is released after scheduler.shutdownGrace).
-
-Logs are JSON lines on stdout (event.action: window.started, window.processed, window.held,
-lock.takeover, hook.called, ...). With scheduler.metrics.port set, Prometheus metrics are served
-at http://host:port/metrics.
-
-  -c, --config path   configuration file (default: mlmon.config.json, .yaml or .yml here)
-      --once          process the windows due now, wait for those other replicas hold, and exit
-                      (exit code 1 when a window failed)
-  -h, --help          this help
-
-Environment variables override the file: ES_URL, ES_API_KEY, ES_USERNAME, ES_PASSWORD,
-ES_CA_CERT, KIBANA_URL, KIBANA_API_KEY, SMTP_URL, MLMON_NAMESPACE, MLMON_OWNER,
-MLMON_METRICS_PORT, MLMON_LOG_LEVEL. See docs/configuration.md.
-`;
+import { type Command, defineCommand, EXIT, UsageError } from '../command.js';
+import type { CommandIO } from '../io.js';
 
 function clientFor(config: MlmonConfig): Client {
   const es = config.elasticsearch;
@@ -63,88 +41,117 @@ function onTerminationSignal(): { signal: Promise<NodeJS.Signals>; dispose: () =
 }
 
 /** The command, over a given job registry (the CLI's default one, or a test's). */
-export function createScheduleCommand(makeRegistry: () => JobRegistry = defaultJobRegistry): CommandFn {
-  return async (argv: string[], io: CommandIO): Promise<number> => {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', short: 'c' },
-        once: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      io.stdout.write(HELP);
-      return 0;
-    }
-    let config: MlmonConfig;
-    try {
-      config = loadConfig(values.config);
-    } catch (error) {
-      if (error instanceof ConfigError) throw new UsageError(error.message);
-      throw error;
-    }
-    if (config.models.length === 0) throw new UsageError(`${config.source}: no models configured`);
-    const log = createJsonLogger(io.stdout, {
-      level: config.scheduler.logLevel,
-      fields: { owner: config.scheduler.owner },
-    });
-    const registry = makeRegistry();
-    const unknown = unknownJobs(config, registry);
-    if (unknown) throw new UsageError(`${config.source}: ${unknown}`);
+export function createScheduleCommand(makeRegistry: () => JobRegistry = defaultJobRegistry): Command {
+  return defineCommand({
+    name: 'schedule',
+    summary: 'run the scheduler (analysis jobs on cron expressions, locks and checkpoints in Elasticsearch)',
+    usage: ['[--config path] [--once | --backfill]'],
+    description: `Runs the analysis jobs of every model in the configuration file on their cron schedule, one
+window at a time, oldest first. Checkpoints and locks live in the mlmon-state index, so the
+scheduler resumes where it stopped (catching up at most scheduler.maxCatchUp windows), and several
+replicas can run at once without ever analyzing a window twice. SIGTERM or SIGINT stop it
+gracefully: the window in progress finishes (or is released after scheduler.shutdownGrace).
 
-    const client = clientFor(config);
-    const termination = onTerminationSignal();
-    let metricsServer: MetricsServer | undefined;
-    try {
-      const server = await checkConnection(client);
-      const template = await client.indices.existsIndexTemplate({ name: STATE_INDEX });
-      if (!template)
-        throw new Error(
-          `the ${STATE_INDEX} index template is missing: run "mlmon setup" against this cluster first`,
-        );
-      const metrics = config.scheduler.metrics ? new SchedulerMetrics(config.scheduler.owner) : undefined;
-      const scheduler = new Scheduler({ config, client, registry, log, metrics });
-      log.info('scheduler.starting', `scheduler starting against Elasticsearch ${server.version}`, {
-        config: config.source,
-        models: config.models.map((m) => m.name),
-        'lock.ttl_ms': config.scheduler.lockTtlMs,
-        'lock.heartbeat_ms': config.scheduler.heartbeatMs,
-        once: values.once,
-      });
-      if (metrics && config.scheduler.metrics) {
-        const seeded = await seedLatestResults(client, metrics, config.models);
-        metricsServer = await startMetricsServer(metrics, config.scheduler.metrics);
-        log.info('metrics.listening', `Prometheus metrics at ${metricsServer.url}`, {
-          port: metricsServer.port,
-          seeded,
-        });
-      }
-      const stopOnSignal = termination.signal.then((signal) => scheduler.shutdown(signal));
-      if (values.once) {
-        const summary = await scheduler.runDue();
-        await scheduler.shutdown('once');
-        log.info(
-          'schedule.once_finished',
-          `processed ${summary.processed} windows, ${summary.failed} failed`,
-          {
-            processed: summary.processed,
-            failed: summary.failed,
-            held: summary.held,
-          },
-        );
-        return summary.failed > 0 ? 1 : 0;
-      }
-      scheduler.start();
-      await stopOnSignal;
-      return 0;
-    } finally {
-      termination.dispose();
-      await metricsServer?.close();
-      await client.close();
-    }
-  };
+Windows further back than scheduler.maxCatchUp (a model's start long ago, or a long downtime) are
+skipped with a warning naming the range; --backfill analyzes them.
+
+Logs are JSON lines on stdout (event.action: window.started, window.processed, window.held,
+windows.skipped, lock.takeover, hook.called, ...). With scheduler.metrics.port set, Prometheus
+metrics are served at http://host:port/metrics.`,
+    options: {
+      config: {
+        type: 'string',
+        short: 'c',
+        value: 'path',
+        description: 'configuration file (default: mlmon.config.json, .yaml or .yml here)',
+      },
+      once: {
+        type: 'boolean',
+        description:
+          'process the windows due now, wait for those other replicas hold, and exit\n(exit code 1 when a window failed)',
+      },
+      backfill: {
+        type: 'boolean',
+        description:
+          "like --once, but every window from each model's start (or checkpoint), however many:\nno maxCatchUp bound; windows already done are not redone",
+      },
+    },
+    notes: `Environment variables override the file: ES_URL, ES_API_KEY, ES_USERNAME, ES_PASSWORD,
+ES_CA_CERT, KIBANA_URL, KIBANA_API_KEY, SMTP_URL, MLMON_NAMESPACE, MLMON_OWNER,
+MLMON_METRICS_PORT, MLMON_LOG_LEVEL. See docs/configuration.md.`,
+    exitCodes: { 1: 'with --once or --backfill: a window failed' },
+    run: (values, io) => schedule(values, io, makeRegistry),
+  });
 }
 
-export const scheduleCommand: CommandFn = createScheduleCommand();
+async function schedule(
+  values: { config: string | undefined; once: boolean; backfill: boolean },
+  io: CommandIO,
+  makeRegistry: () => JobRegistry,
+): Promise<number> {
+  let config: MlmonConfig;
+  try {
+    config = loadConfig(values.config);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (config.models.length === 0) throw new UsageError(`${config.source}: no models configured`);
+  const log = createJsonLogger(io.stdout, {
+    level: config.scheduler.logLevel,
+    fields: { owner: config.scheduler.owner },
+  });
+  const registry = makeRegistry();
+  const unknown = unknownJobs(config, registry);
+  if (unknown) throw new UsageError(`${config.source}: ${unknown}`);
+
+  const client = clientFor(config);
+  const termination = onTerminationSignal();
+  let metricsServer: MetricsServer | undefined;
+  try {
+    const server = await checkConnection(client);
+    const template = await client.indices.existsIndexTemplate({ name: STATE_INDEX });
+    if (!template)
+      throw new Error(
+        `the ${STATE_INDEX} index template is missing: run "mlmon setup" against this cluster first`,
+      );
+    const metrics = config.scheduler.metrics ? new SchedulerMetrics(config.scheduler.owner) : undefined;
+    const scheduler = new Scheduler({ config, client, registry, log, metrics, backfill: values.backfill });
+    log.info('scheduler.starting', `scheduler starting against Elasticsearch ${server.version}`, {
+      config: config.source,
+      models: config.models.map((m) => m.name),
+      'lock.ttl_ms': config.scheduler.lockTtlMs,
+      'lock.heartbeat_ms': config.scheduler.heartbeatMs,
+      once: values.once,
+      backfill: values.backfill,
+    });
+    if (metrics && config.scheduler.metrics) {
+      const seeded = await seedLatestResults(client, metrics, config.models);
+      metricsServer = await startMetricsServer(metrics, config.scheduler.metrics);
+      log.info('metrics.listening', `Prometheus metrics at ${metricsServer.url}`, {
+        port: metricsServer.port,
+        seeded,
+      });
+    }
+    const stopOnSignal = termination.signal.then((signal) => scheduler.shutdown(signal));
+    if (values.once || values.backfill) {
+      const summary = await scheduler.runDue();
+      await scheduler.shutdown(values.backfill ? 'backfill' : 'once');
+      log.info('schedule.once_finished', `processed ${summary.processed} windows, ${summary.failed} failed`, {
+        processed: summary.processed,
+        failed: summary.failed,
+        held: summary.held,
+      });
+      return summary.failed > 0 ? EXIT.failure : EXIT.ok;
+    }
+    scheduler.start();
+    await stopOnSignal;
+    return EXIT.ok;
+  } finally {
+    termination.dispose();
+    await metricsServer?.close();
+    await client.close();
+  }
+}
+
+export const scheduleCommand: Command = createScheduleCommand();

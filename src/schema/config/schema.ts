@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
+import { parseInstant, TimeFormatError } from '../time.js';
 
 export type HookEvent = 'drift.detected' | 'performance.degraded';
 export const HOOK_EVENTS: readonly HookEvent[] = ['drift.detected', 'performance.degraded'];
@@ -282,12 +283,16 @@ const modelSchema = object({
   start: z
     .union([z.date(), text()], { error: (issue) => `expected a string, got ${kindOf(issue.input)}` })
     .transform((value, ctx) => {
-      const date = value instanceof Date ? value : new Date(value);
-      if (Number.isNaN(date.getTime())) {
-        quoting(ctx as Ctx, 'expected an ISO 8601 date such as 2026-01-01T00:00:00Z, got {value}', value);
+      if (value instanceof Date) return value;
+      // The one time grammar (schema/time.ts): impossible dates such as 2026-02-30 are refused,
+      // not rolled over into March as `new Date` would.
+      try {
+        return parseInstant(value);
+      } catch (error) {
+        if (!(error instanceof TimeFormatError)) throw error;
+        ctx.addIssue(error.message);
         return z.NEVER;
       }
-      return date;
     })
     .optional(),
   jobs: z
