@@ -137,6 +137,8 @@ export interface MlmonConfig {
   smtp: SmtpConfig;
   scheduler: SchedulerConfig;
   models: ModelConfig[];
+  /** Scheduled report e-mails (see "Report jobs" below). */
+  reports: ReportJobConfig[];
 }
 
 export const DEFAULT_JOBS = ['drift', 'quality', 'performance', 'service'] as const;
@@ -650,7 +652,15 @@ export function validateConfig(
       );
     }
   }
-  const top = c.object(root, '', ['namespace', 'elasticsearch', 'kibana', 'smtp', 'scheduler', 'models']);
+  const top = c.object(root, '', [
+    'namespace',
+    'elasticsearch',
+    'kibana',
+    'smtp',
+    'scheduler',
+    'models',
+    'reports', // report jobs: checkReports below
+  ]);
   if (!top) throw new ConfigError(c.problems, options.source);
 
   const namespace = checkNamespace(c, top.namespace, 'namespace') ?? 'default';
@@ -752,9 +762,136 @@ export function validateConfig(
     });
   }
 
+  const reports = checkReports(c, top.reports, 'reports', { namespace, smtp });
+
   if (c.problems.length > 0) throw new ConfigError(c.problems, options.source);
-  return { source: options.source, namespace, elasticsearch, kibana, smtp, scheduler, models };
+  return { source: options.source, namespace, elasticsearch, kibana, smtp, scheduler, models, reports };
 }
+
+// =============================================================================================
+// Report jobs — BEGIN. `reports:` in the file: scheduled report e-mails. Self-contained (types,
+// defaults, validator); wired in at three places marked "report jobs" / `reports` above.
+// =============================================================================================
+
+export interface ReportJobConfig {
+  /** Identifies the job: in locks and checkpoints (`report:<name>`), metrics and the Message-ID. */
+  name: string;
+  /** Model names as logged; one report covers them all. */
+  models: string[];
+  namespace: string;
+  /** Length of the period a report covers; periods are aligned to multiples of it since the epoch (UTC). */
+  periodMs: number;
+  /** node-cron expression of the passes that look for due periods (default: one per period). */
+  cron: string;
+  /** A period is reported once this long has passed after its end (let its last windows be analyzed). */
+  delayMs: number;
+  /** Earliest period to report when no checkpoint exists yet (default: the latest due period only). */
+  start?: Date;
+  /** Recipients (default `smtp.to`). */
+  to: string[];
+  /** Sender (default `smtp.from`, else `mlmon@localhost`). */
+  from: string;
+  subjectPrefix?: string;
+  /** Reference-versus-current distributions for this many top drifted features per model. */
+  topFeatures: number;
+  /** Send attempts per run, the first retry after `retryDelayMs`, doubling up to ten times that. */
+  sendAttempts: number;
+  retryDelayMs: number;
+}
+
+export const REPORT_JOB_KEYS = [
+  'name',
+  'models',
+  'namespace',
+  'period',
+  'cron',
+  'delay',
+  'start',
+  'to',
+  'from',
+  'subjectPrefix',
+  'topFeatures',
+  'sendAttempts',
+  'retryDelay',
+] as const;
+
+function checkReports(
+  c: Checker,
+  value: unknown,
+  path: string,
+  defaults: { namespace: string; smtp: SmtpConfig },
+): ReportJobConfig[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    c.fail(path, `expected a list of report jobs, got ${kindOf(value)}`);
+    return [];
+  }
+  const out: ReportJobConfig[] = [];
+  const names = new Set<string>();
+  value.forEach((entry, i) => {
+    const at = `${path}[${i}]`;
+    const raw = c.object(entry, at, REPORT_JOB_KEYS);
+    if (!raw) return;
+    const name = c.string(raw.name, `${at}.name`, true);
+    if (name !== undefined) {
+      if (names.has(name)) c.fail(`${at}.name`, `report "${name}" is configured twice`);
+      names.add(name);
+    }
+    const models = c.stringList(raw.models, `${at}.models`);
+    if (raw.models === undefined) c.fail(`${at}.models`, 'required: the model names the report covers');
+    else if (models && models.length === 0) c.fail(`${at}.models`, 'an empty list reports nothing');
+    const namespace = checkNamespace(c, raw.namespace, `${at}.namespace`) ?? defaults.namespace;
+    const periodMs = c.duration(raw.period, `${at}.period`);
+    if (raw.period === undefined)
+      c.fail(`${at}.period`, 'required: the period a report covers, e.g. "1d" or "7d"');
+    const delayMs = c.duration(raw.delay, `${at}.delay`, { allowZero: true }) ?? 30 * 60_000;
+    let cron: string | undefined;
+    if (raw.cron !== undefined) {
+      const expr = c.string(raw.cron, `${at}.cron`);
+      if (expr !== undefined && !validateCron(expr))
+        c.fail(`${at}.cron`, `not a valid cron expression: ${c.show('', expr)}`);
+      else cron = expr;
+    } else if (periodMs !== undefined) {
+      // Every 5 minutes at most: a due period is sent soon after its delay, whatever the period.
+      cron = intervalToCron(Math.min(periodMs, 5 * 60_000)) ?? '0 */5 * * * *';
+    }
+    let start: Date | undefined;
+    if (raw.start !== undefined) {
+      const text = raw.start instanceof Date ? raw.start.toISOString() : c.string(raw.start, `${at}.start`);
+      const parsed = text === undefined ? undefined : new Date(text);
+      if (parsed && Number.isNaN(parsed.getTime()))
+        c.fail(`${at}.start`, `expected an ISO 8601 date, got ${c.show('', text)}`);
+      else start = parsed;
+    }
+    const to = c.stringList(raw.to, `${at}.to`) ?? defaults.smtp.to;
+    if (to.length === 0) c.fail(`${at}.to`, 'no recipients: give "to" here or smtp.to');
+    to.forEach((address, k) => {
+      if (!/^[^\s@<>]+@[^\s@<>]+$/.test(address))
+        c.fail(`${at}.to[${k}]`, `not an e-mail address: ${c.show('', address)}`);
+    });
+    if (!defaults.smtp.url) c.fail(`${at}`, 'report jobs need an SMTP server: set smtp.url or SMTP_URL');
+    const report: ReportJobConfig = {
+      name: name ?? `report-${i + 1}`,
+      models: models ?? [],
+      namespace,
+      periodMs: periodMs ?? 86_400_000,
+      cron: cron ?? '0 */5 * * * *',
+      delayMs,
+      start,
+      to,
+      from: c.string(raw.from, `${at}.from`) ?? defaults.smtp.from ?? 'mlmon@localhost',
+      subjectPrefix: c.string(raw.subjectPrefix, `${at}.subjectPrefix`),
+      topFeatures: c.number(raw.topFeatures, `${at}.topFeatures`, { min: 0, max: 50, integer: true }) ?? 3,
+      sendAttempts: c.number(raw.sendAttempts, `${at}.sendAttempts`, { min: 1, max: 20, integer: true }) ?? 4,
+      retryDelayMs: c.duration(raw.retryDelay, `${at}.retryDelay`) ?? 30_000,
+    };
+    out.push(report);
+  });
+  return out;
+}
+
+// Report jobs — END.
+// =============================================================================================
 
 function lineAndColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, Math.max(0, offset));

@@ -85,7 +85,8 @@ export function createScheduleCommand(makeRegistry: () => JobRegistry = defaultJ
       if (error instanceof ConfigError) throw new UsageError(error.message);
       throw error;
     }
-    if (config.models.length === 0) throw new UsageError(`${config.source}: no models configured`);
+    if (config.models.length === 0 && config.reports.length === 0)
+      throw new UsageError(`${config.source}: no models or reports configured`);
     const log = createJsonLogger(io.stdout, {
       level: config.scheduler.logLevel,
       fields: { owner: config.scheduler.owner },
