@@ -170,11 +170,6 @@ function performanceSpec(data: ModelPeriodData, metric: string): TopLevelSpec {
           x: { field: 't', type: 'temporal', title: 'window start (UTC)', scale: { type: 'utc' } },
           y: { field: 'value', type: 'quantitative', title: null },
           color: { field: 'series', type: 'nominal', legend: { title: null, orient: 'bottom' } },
-          strokeDash: {
-            field: 'series',
-            type: 'nominal',
-            legend: null,
-          },
         },
       },
       ...(rules.length
