@@ -102,13 +102,13 @@ describe('report jobs on scheduler replicas', () => {
     // The peer answers 451 to the first two messages: those sends are retried.
     const peer = await startSmtpPeer({ failFirst: 2 });
     peers.push(peer);
-    const first = alignDown(Date.now(), PERIOD_MS) - 5 * PERIOD_MS;
-    const starts = Array.from({ length: 5 }, (_, k) => first + k * PERIOD_MS);
+    const first = alignDown(Date.now(), PERIOD_MS) - 8 * PERIOD_MS;
+    const starts = Array.from({ length: 8 }, (_, k) => first + k * PERIOD_MS);
     const path = writeConfig(tempDir('report-replicas'), 'mlmon.config.json', config(namespace, first));
 
-    const a = spawn(path, 'replica-a', peer.url, 600);
-    const b = spawn(path, 'replica-b', peer.url, 600);
-    const states = await waitUntilSettled(client, target, starts, 90_000, () => a.stderr + b.stderr);
+    const a = spawn(path, 'replica-a', peer.url, 1000);
+    const b = spawn(path, 'replica-b', peer.url, 1000);
+    const states = await waitUntilSettled(client, target, starts, 180_000, () => a.stderr + b.stderr);
     expect(states.map((s) => s.state.kind)).toEqual(starts.map(() => 'window'));
 
     const sent =
@@ -141,7 +141,7 @@ describe('report jobs on scheduler replicas', () => {
       // A period without predictions or results is reported as such, not as healthy.
       expect(m.parsed.subject).toMatch(/churn: no-data$/);
     }
-  });
+  }, 300_000);
 
   it('a replica killed while working on a period: the other sends it, once', async () => {
     const namespace = uniqueNamespace('rptkill');
@@ -153,7 +153,11 @@ describe('report jobs on scheduler replicas', () => {
     const path = writeConfig(tempDir('report-kill'), 'mlmon.config.json', config(namespace, first));
 
     const victim = spawn(path, 'victim', peer.url, 2500);
-    const started = await victim.waitFor((r) => r['event.action'] === 'window.started', 'a period start');
+    const started = await victim.waitFor(
+      (r) => r['event.action'] === 'window.started',
+      'a period start',
+      120_000,
+    );
     victim.kill('SIGKILL');
     expect((await victim.exited).signal).toBe('SIGKILL');
     const killed = Date.parse(started['window.start'] as string);
@@ -162,7 +166,7 @@ describe('report jobs on scheduler replicas', () => {
     expect(peer.received).toHaveLength(0);
 
     const survivor = spawn(path, 'survivor', peer.url, 200);
-    const states = await waitUntilSettled(client, target, starts, 90_000, () => survivor.stderr);
+    const states = await waitUntilSettled(client, target, starts, 180_000, () => survivor.stderr);
     survivor.kill('SIGTERM');
     expect((await survivor.exited).code).toBe(0);
 
@@ -177,5 +181,5 @@ describe('report jobs on scheduler replicas', () => {
     const perPeriod = mailsPerPeriod(peer.received);
     for (const start of starts) expect(perPeriod.get(`${day(start)} – ${day(start + PERIOD_MS)}`)).toBe(1);
     for (const [period, n] of perPeriod) expect(n, period).toBe(1);
-  });
+  }, 300_000);
 });
