@@ -109,6 +109,8 @@ export class Scheduler {
     if (unknown) throw new Error(unknown);
     if (config.reports.length > 0 && !registry.has(REPORT_JOB))
       throw new Error(`reports are configured but no "${REPORT_JOB}" job is registered`);
+    if (config.reports.length > 0 && !config.smtp.url)
+      throw new Error('reports are configured but no SMTP server: set SMTP_URL or smtp.url');
     this.schedules = [...config.models, ...reportSchedules(config)];
     this.store = new StateStore(options.client, config.scheduler.owner, config.scheduler.lockTtlMs, {
       maxAttempts: config.scheduler.maxAttempts,

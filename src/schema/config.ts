@@ -869,7 +869,6 @@ function checkReports(
       if (!/^[^\s@<>]+@[^\s@<>]+$/.test(address))
         c.fail(`${at}.to[${k}]`, `not an e-mail address: ${c.show('', address)}`);
     });
-    if (!defaults.smtp.url) c.fail(`${at}`, 'report jobs need an SMTP server: set smtp.url or SMTP_URL');
     const report: ReportJobConfig = {
       name: name ?? `report-${i + 1}`,
       models: models ?? [],

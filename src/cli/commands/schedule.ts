@@ -94,6 +94,10 @@ export function createScheduleCommand(makeRegistry: () => JobRegistry = defaultJ
     const registry = makeRegistry();
     const unknown = unknownJobs(config, registry);
     if (unknown) throw new UsageError(`${config.source}: ${unknown}`);
+    if (config.reports.length > 0 && !config.smtp.url)
+      throw new UsageError(
+        `${config.source}: reports are configured but no SMTP server: set SMTP_URL or smtp.url`,
+      );
 
     const client = clientFor(config);
     const termination = onTerminationSignal();
