@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
  * Layers of src/ and what each may import (docs/DESIGN.md, "Shape of the code"). An import of any
  * other layer is a lint error. stats is pure math; schema is names, types and validation; elastic
  * is talking to Elasticsearch (it may use stats to turn an aggregation answer into a statistic);
- * report and kibana sit beside scheduler. cli and the package root (src/index.ts) may import all.
+ * report and kibana sit below scheduler (which runs report jobs). cli and the package root (src/index.ts) may import all.
  *
  * Checked with ESLint's own no-restricted-imports on the import specifier: a relative path that
  * climbs out of the file's directory (`../`, `../../`) and enters another layer's directory. That
@@ -19,10 +19,14 @@ const LAYERS = {
   elastic: ['schema', 'stats'],
   profiles: ['elastic', 'schema', 'stats'],
   analyzer: ['profiles', 'elastic', 'schema', 'stats'],
-  scheduler: ['analyzer', 'profiles', 'elastic', 'schema', 'stats'],
-  report: ['kibana', 'scheduler', 'analyzer', 'profiles', 'elastic', 'schema', 'stats'],
-  kibana: ['report', 'scheduler', 'analyzer', 'profiles', 'elastic', 'schema', 'stats'],
+  // report renders from results (it reads them through analyzer, profiles and elastic); the
+  // scheduler runs report jobs, so it sits above report.
+  report: ['analyzer', 'profiles', 'elastic', 'schema', 'stats'],
+  kibana: ['analyzer', 'profiles', 'elastic', 'schema', 'stats'],
+  scheduler: ['report', 'analyzer', 'profiles', 'elastic', 'schema', 'stats'],
   logger: ['elastic', 'schema'],
+  // mlmon/winston-elasticsearch: the bridge for services that log through winston-elasticsearch.
+  bridge: ['elastic', 'schema'],
   cli: null, // everything
 };
 

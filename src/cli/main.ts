@@ -34,6 +34,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'replay a real data set (ELEC2) as a monitored model, end to end',
     load: async () => (await import('./commands/demo.js')).demoCommand,
   },
+  report: {
+    summary: 'build the HTML report of models for a period and e-mail it',
+    load: async () => (await import('./commands/report.js')).reportCommand,
+  },
   schedule: {
     summary: 'run the scheduler (analysis jobs on cron expressions, locks and checkpoints in Elasticsearch)',
     load: async () => (await import('./commands/schedule.js')).scheduleCommand,

@@ -1,6 +1,8 @@
 /** The scheduler's public API: job contract and registry, scheduler, metrics. */
 import { driftJob, performanceJob, qualityJob, serviceJob } from './jobs/analysis.js';
 import { featureMeanJob } from './jobs/feature-mean.js';
+import { reportJob } from './jobs/report.js';
+import { REPORT_JOB } from './reports.js';
 import { JobRegistry } from './jobs.js';
 
 export type {
@@ -30,13 +32,17 @@ export { createJsonLogger, parseLogLines } from './log.js';
 export type { StructuredLogger, LogRecord } from './log.js';
 
 export { driftJob, performanceJob, qualityJob, serviceJob } from './jobs/analysis.js';
+export { reportJob } from './jobs/report.js';
+export { REPORT_JOB, reportSchedules, reportTargetName } from './reports.js';
+export type { ReportJobOptions } from './reports.js';
 
-/** The jobs `mlmon schedule` knows: the analyzer's four, and the small `feature-mean`. */
+/** The jobs `mlmon schedule` knows: the analyzer's four, the small `feature-mean`, and `report`. */
 export function defaultJobRegistry(): JobRegistry {
   return new JobRegistry()
     .register('drift', driftJob)
     .register('quality', qualityJob)
     .register('performance', performanceJob)
     .register('service', serviceJob)
-    .register('feature-mean', featureMeanJob);
+    .register('feature-mean', featureMeanJob)
+    .register(REPORT_JOB, reportJob);
 }

@@ -10,6 +10,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { ModelConfig } from '../schema/config.js';
 import type { StructuredLogger } from './log.js';
+import type { SchedulerMetrics } from './metrics.js';
 
 export interface ModelRef {
   name: string;
@@ -30,6 +31,8 @@ export interface WindowJobContext {
   /** The model's whole configuration (baseline id, performance bounds…). */
   modelConfig: ModelConfig;
   log: StructuredLogger;
+  /** The scheduler's metrics when it serves them: for what a job counts itself (report sends). */
+  metrics?: SchedulerMetrics;
 }
 
 /** A result document the job wrote, as written: the scheduler feeds hooks and metrics from it. */

@@ -106,6 +106,18 @@ export class SchedulerMetrics {
     labelNames: ['hook', 'outcome'],
     registers: [this.registry],
   });
+  readonly reportsSent = new Counter({
+    name: 'mlmon_report_emails_sent_total',
+    help: 'Report e-mails this scheduler sent (one per report job and period)',
+    labelNames: ['namespace', 'report'],
+    registers: [this.registry],
+  });
+  readonly reportSendFailures = new Counter({
+    name: 'mlmon_report_send_failures_total',
+    help: 'Failed attempts to send a report e-mail (each retry that failed counts once)',
+    labelNames: ['namespace', 'report'],
+    registers: [this.registry],
+  });
   readonly lag = new Gauge({
     name: 'mlmon_scheduler_lag_seconds',
     help: 'Seconds between now and the end of the latest window up to which every window is settled',

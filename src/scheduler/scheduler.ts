@@ -24,6 +24,7 @@ import { type HeldLock, type JobTarget, isSettled, StateStore } from './state.js
 import type { TimeWindow } from '../schema/window.js';
 import { latestDueEnd, planWindows } from './windows.js';
 import { formatDuration } from '../schema/duration.js';
+import { REPORT_JOB, reportSchedules } from './reports.js';
 
 export interface SchedulerOptions {
   config: MlmonConfig;
@@ -123,6 +124,8 @@ export function unknownJobs(config: MlmonConfig, registry: JobRegistry): string 
 
 export class Scheduler {
   private readonly store: StateStore;
+  /** What runs on a cron: every model, and every report job (as a pass over its periods). */
+  private readonly schedules: ModelConfig[];
   private readonly tasks: ScheduledTask[] = [];
   private readonly running = new Set<RunningWindow>();
   private readonly passes = new Set<Promise<unknown>>();
@@ -134,6 +137,11 @@ export class Scheduler {
     const { config, registry } = options;
     const unknown = unknownJobs(config, registry);
     if (unknown) throw new Error(unknown);
+    if (config.reports.length > 0 && !registry.has(REPORT_JOB))
+      throw new Error(`reports are configured but no "${REPORT_JOB}" job is registered`);
+    if (config.reports.length > 0 && !config.smtp.url)
+      throw new Error('reports are configured but no SMTP server: set SMTP_URL or smtp.url');
+    this.schedules = [...config.models, ...reportSchedules(config)];
     this.store = new StateStore(options.client, config.scheduler.owner, config.scheduler.lockTtlMs, {
       maxAttempts: config.scheduler.maxAttempts,
     });
@@ -343,6 +351,7 @@ export class Scheduler {
         options: unit.entry.options,
         modelConfig: model,
         log: log.child({ job: unit.target.job, model: unit.target.model.name }),
+        metrics,
       });
       controller.signal.throwIfAborted();
       metrics?.observe(result.documents);
@@ -404,7 +413,7 @@ export class Scheduler {
   async runDue(): Promise<PassSummary> {
     const now = Date.now();
     const total: PassSummary = { runs: [], processed: 0, failed: 0, held: 0 };
-    for (const model of this.options.config.models) {
+    for (const model of this.schedules) {
       for (;;) {
         const pass = await this.track(this.runModelPass(model, now));
         total.runs.push(...pass.runs.filter((r) => r.outcome !== 'held'));
@@ -472,7 +481,7 @@ export class Scheduler {
   /** Starts one cron task per model, and a first pass right away (catch-up after downtime). */
   start(): void {
     const { config, log } = this.options;
-    for (const model of config.models) {
+    for (const model of this.schedules) {
       const task = cron.schedule(model.cron, () => this.tick(model), {
         name: `mlmon:${model.namespace}:${model.name}`,
         timezone: config.scheduler.timezone,

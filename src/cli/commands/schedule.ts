@@ -96,7 +96,8 @@ async function schedule(
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
   }
-  if (config.models.length === 0) throw new UsageError(`${config.source}: no models configured`);
+  if (config.models.length === 0 && config.reports.length === 0)
+    throw new UsageError(`${config.source}: no models or reports configured`);
   const log = createJsonLogger(io.stdout, {
     level: config.scheduler.logLevel,
     fields: { owner: config.scheduler.owner },
@@ -104,6 +105,10 @@ async function schedule(
   const registry = makeRegistry();
   const unknown = unknownJobs(config, registry);
   if (unknown) throw new UsageError(`${config.source}: ${unknown}`);
+  if (config.reports.length > 0 && !config.smtp.url)
+    throw new UsageError(
+      `${config.source}: reports are configured but no SMTP server: set SMTP_URL or smtp.url`,
+    );
 
   const client = clientFor(config);
   const termination = onTerminationSignal();

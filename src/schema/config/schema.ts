@@ -132,6 +132,25 @@ function duration({ allowZero = false } = {}) {
   });
 }
 
+/**
+ * An instant in the one time grammar (schema/time.ts): impossible dates such as 2026-02-30 are
+ * refused, not rolled over into March as `new Date` would. YAML may already give a Date.
+ */
+function instant() {
+  return z
+    .union([z.date(), text()], { error: (issue) => `expected a string, got ${kindOf(issue.input)}` })
+    .transform((value, ctx) => {
+      if (value instanceof Date) return value;
+      try {
+        return parseInstant(value);
+      } catch (error) {
+        if (!(error instanceof TimeFormatError)) throw error;
+        ctx.addIssue(error.message);
+        return z.NEVER;
+      }
+    });
+}
+
 /** A list of strings; a single string stands for a list of one. */
 function stringList(element = text(), required = 'required') {
   return z.preprocess(
@@ -280,21 +299,7 @@ const modelSchema = object({
     })
     .optional(),
   /** Earliest window start to analyze when no checkpoint exists yet. */
-  start: z
-    .union([z.date(), text()], { error: (issue) => `expected a string, got ${kindOf(issue.input)}` })
-    .transform((value, ctx) => {
-      if (value instanceof Date) return value;
-      // The one time grammar (schema/time.ts): impossible dates such as 2026-02-30 are refused,
-      // not rolled over into March as `new Date` would.
-      try {
-        return parseInstant(value);
-      } catch (error) {
-        if (!(error instanceof TimeFormatError)) throw error;
-        ctx.addIssue(error.message);
-        return z.NEVER;
-      }
-    })
-    .optional(),
+  start: instant().optional(),
   jobs: z
     .array(jobSchema, { error: () => 'expected a non-empty list of job names or { name, options }' })
     .min(1, 'expected a non-empty list of job names or { name, options }')
@@ -393,6 +398,44 @@ const schedulerSchema = object({
     metrics: metrics as { port: number; host: string } | undefined,
   }));
 
+/**
+ * Report jobs (`reports:`): scheduled report e-mails, run by the scheduler as schedules of their own
+ * (`report:<name>`) under the same locks and checkpoints as the analysis jobs. Recipients, sender
+ * and namespace default to the file's `smtp.to`, `smtp.from` and `namespace` (applied below).
+ */
+const reportJobSchema = object({
+  /** Identifies the job: in locks and checkpoints (`report:<name>`), metrics and the Message-ID. */
+  name: text().optional(),
+  /** Model names as logged; one report covers them all. */
+  models: stringList(text(), 'required: the model names the report covers').refine(
+    (models) => models.length > 0,
+    'an empty list reports nothing',
+  ),
+  namespace: namespace().optional(),
+  /** Length of the period a report covers; periods are aligned to multiples of it since the epoch (UTC). */
+  period: duration(),
+  /** node-cron expression of the passes that look for due periods (default: every 5 minutes at most). */
+  cron: text((value, ctx) => {
+    if (!validateCron(value)) quoting(ctx, 'not a valid cron expression: {value}', value);
+  }).optional(),
+  /** A period is reported once this long has passed after its end (let its last windows be analyzed). */
+  delay: duration({ allowZero: true }).default(30 * 60_000),
+  /** Earliest period to report when no checkpoint exists yet (default: the latest due period only). */
+  start: instant().optional(),
+  to: stringList(
+    text((value, ctx) => {
+      if (!/^[^\s@<>]+@[^\s@<>]+$/.test(value)) quoting(ctx, 'not an e-mail address: {value}', value);
+    }),
+  ).optional(),
+  from: text().optional(),
+  subjectPrefix: text().optional(),
+  /** Reference-versus-current distributions for this many top drifted features per model. */
+  topFeatures: number({ min: 0, max: 50, integer: true }).default(3),
+  /** Send attempts per run, the first retry after `retryDelay`, doubling up to ten times that. */
+  sendAttempts: number({ min: 1, max: 20, integer: true }).default(4),
+  retryDelay: duration().default(30_000),
+});
+
 /** The whole file. */
 export const configSchema = object({
   namespace: namespace().default('default'),
@@ -423,6 +466,24 @@ export const configSchema = object({
   models: z
     .array(modelSchema, { error: (issue) => `expected a list of models, got ${kindOf(issue.input)}` })
     .default([]),
+  reports: z
+    .array(reportJobSchema, {
+      error: (issue) => `expected a list of report jobs, got ${kindOf(issue.input)}`,
+    })
+    .superRefine((reports, ctx) => {
+      const seen = new Set<string>();
+      reports.forEach((report, i) => {
+        if (typeof report?.name !== 'string') return;
+        if (seen.has(report.name))
+          ctx.addIssue({
+            code: 'custom',
+            message: `report "${report.name}" is configured twice`,
+            path: [i, 'name'],
+          });
+        seen.add(report.name);
+      });
+    }, alwaysForList)
+    .default([]),
 })
   .superRefine((config, ctx) => {
     // The same model twice in one namespace would run every job twice. Models with a problem in
@@ -452,9 +513,38 @@ export const configSchema = object({
       seen.add(key);
     });
   }, always)
-  .transform(({ models, ...config }) => ({
+  .superRefine((config, ctx) => {
+    const reports = config.reports as unknown as Array<Record<string, unknown>> | undefined;
+    if (!Array.isArray(reports)) return;
+    const smtpTo = (config.smtp as { to?: unknown } | undefined)?.to;
+    reports.forEach((report, i) => {
+      if (report && report.to === undefined && !(Array.isArray(smtpTo) && smtpTo.length > 0))
+        ctx.addIssue({
+          code: 'custom',
+          message: 'no recipients: give "to" here or smtp.to',
+          path: ['reports', i, 'to'],
+        });
+    });
+  }, always)
+  .transform(({ models, reports, ...config }) => ({
     ...config,
     models: models.map(({ namespace, ...model }) => ({ ...model, namespace: namespace ?? config.namespace })),
+    reports: reports.map(({ name, namespace, period, cron, delay, to, from, retryDelay, ...report }, i) => ({
+      name: name ?? `report-${i + 1}`,
+      models: report.models,
+      namespace: namespace ?? config.namespace,
+      periodMs: period,
+      // Every 5 minutes at most: a due period is sent soon after its delay, whatever the period.
+      cron: cron ?? intervalToCron(Math.min(period, 5 * 60_000)) ?? '0 */5 * * * *',
+      delayMs: delay,
+      start: report.start,
+      to: to ?? config.smtp.to,
+      from: from ?? config.smtp.from ?? 'mlmon@localhost',
+      subjectPrefix: report.subjectPrefix,
+      topFeatures: report.topFeatures,
+      sendAttempts: report.sendAttempts,
+      retryDelayMs: retryDelay,
+    })),
   }));
 
 /** The configuration as the file gives it (before defaults and conversions). */
@@ -475,5 +565,6 @@ export type JobEntry = ModelConfig['jobs'][number];
 export type PerformanceConfig = ModelConfig['performance'];
 export type PerformanceBound = PerformanceConfig['bounds'][string];
 export type HookConfig = ModelConfig['hooks'][number];
+export type ReportJobConfig = MlmonConfig['reports'][number];
 export type WebhookConfig = NonNullable<HookConfig['webhook']>;
 export type CommandHookConfig = NonNullable<HookConfig['command']>;

@@ -1,0 +1,373 @@
+/**
+ * Reads what a report needs for one model and one period: the result documents the analyzer wrote
+ * (drift, quality, performance, service) whose windows lie inside the period, and, for the top
+ * drifted features, the reference distribution (the baseline profile in `mlmon-baselines`) next to
+ * the period's distribution over the same bins (one aggregation on the prediction stream).
+ * Pure typed data out; nothing is rendered here.
+ */
+import type { Client, estypes } from '@elastic/elasticsearch';
+import { rangeOverEdges } from '../elastic/aggs.js';
+import { pagesByTime } from '../elastic/search.js';
+import { DATASET_FEATURE } from '../analyzer/results.js';
+import { categoryCountsOf, fieldOf, OTHER_CATEGORY } from '../profiles/profile.js';
+import { getBaseline } from '../profiles/store.js';
+import type { FeatureProfile } from '../profiles/types.js';
+import { logStream, resultStream } from '../schema/streams.js';
+import { summarizeDrift, summarizeQuality, summarizeService, type QualityRow } from './summary.js';
+import type {
+  DriftRow,
+  FeatureDistribution,
+  MetricBound,
+  ModelPeriodData,
+  PerformancePoint,
+  ReportPeriod,
+  ServicePoint,
+} from './types.js';
+
+export interface GatherOptions {
+  namespace: string;
+  model: string;
+  period: ReportPeriod;
+  /** Reference-versus-current distributions for this many top-ranked drifted features (default 3). */
+  topFeatures?: number;
+  /** Skip the distributions (the previous period only needs the figures). */
+  distributions?: boolean;
+  /** Expected metric ranges, drawn as bounds (the scheduler config's `performance.bounds`). */
+  bounds?: Record<string, MetricBound>;
+}
+
+type Doc = Record<string, unknown>;
+
+function get(doc: unknown, path: string): unknown {
+  let v: unknown = doc;
+  for (const k of path.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Doc)[k];
+  }
+  return v;
+}
+const num = (doc: unknown, path: string): number | null => {
+  const v = get(doc, path);
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+};
+const str = (doc: unknown, path: string): string | null => {
+  const v = get(doc, path);
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;
+};
+
+/** Result documents of one model whose window lies inside the period, oldest first. */
+async function resultDocuments(
+  client: Client,
+  stream: string,
+  model: string,
+  period: ReportPeriod,
+  extra: estypes.QueryDslQueryContainer[] = [],
+  mustNot: estypes.QueryDslQueryContainer[] = [],
+): Promise<Doc[]> {
+  const query: estypes.QueryDslQueryContainer = {
+    bool: {
+      filter: [
+        { term: { 'model.name': model } },
+        { range: { 'window.start': { gte: period.start.toISOString() } } },
+        { range: { 'window.end': { lte: period.end.toISOString() } } },
+        ...extra,
+      ],
+      must_not: mustNot,
+    },
+  };
+  const out: Doc[] = [];
+  for await (const page of pagesByTime<Doc>(client, stream, query, 5000))
+    for (const hit of page) if (hit._source) out.push(hit._source);
+  return out;
+}
+
+function driftRow(d: Doc): DriftRow {
+  return {
+    version: str(d, 'model.version') ?? '',
+    feature: str(d, 'feature.name') ?? '',
+    kind: str(d, 'feature.kind') ?? '',
+    windowStart: str(d, 'window.start') ?? '',
+    windowEnd: str(d, 'window.end') ?? '',
+    windowCount: num(d, 'window.count') ?? 0,
+    method: str(d, 'drift.method') ?? '',
+    score: num(d, 'drift.score'),
+    threshold: num(d, 'drift.threshold'),
+    detected: get(d, 'drift.detected') === true,
+    severity: str(d, 'drift.severity'),
+    psi: num(d, 'drift.psi'),
+    referenceId: str(d, 'reference.id'),
+    referenceType: str(d, 'reference.type'),
+  };
+}
+
+function qualityRow(d: Doc): QualityRow {
+  const categories = get(d, 'new_categories');
+  return {
+    version: str(d, 'model.version') ?? '',
+    feature: str(d, 'feature.name') ?? '',
+    windowCount: num(d, 'window.count') ?? 0,
+    missingRate: num(d, 'quality.missing_rate'),
+    outOfRangeRate: num(d, 'quality.out_of_range_rate'),
+    unseenCategoryRate: num(d, 'quality.unseen_category_rate'),
+    typeMismatchRate: num(d, 'quality.type_mismatch_rate'),
+    unexpected: get(d, 'quality.unexpected_feature') !== undefined,
+    newCategories: Array.isArray(categories) ? categories.map(String) : [],
+  };
+}
+
+function numericLeaves(value: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!value || typeof value !== 'object') return out;
+  for (const [k, v] of Object.entries(value as Doc))
+    if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  return out;
+}
+
+/** Metrics that are not counts or settings: what a reader compares over time. */
+const NOT_METRICS = new Set([
+  'count',
+  'label_coverage',
+  'threshold',
+  'roc_auc_error_bound',
+  'mape_excluded',
+  'positive_rate',
+  'prevalence',
+]);
+
+function performancePoint(d: Doc): PerformancePoint {
+  const perf = (get(d, 'performance') ?? {}) as Doc;
+  const realised = numericLeaves(perf);
+  const estimated = numericLeaves(perf.estimated);
+  for (const k of NOT_METRICS) {
+    delete realised[k];
+    delete estimated[k];
+  }
+  const degradedMetrics = perf.degraded_metrics;
+  return {
+    version: str(d, 'model.version') ?? '',
+    windowStart: str(d, 'window.start') ?? '',
+    windowEnd: str(d, 'window.end') ?? '',
+    task: str(perf, 'task'),
+    count: num(perf, 'count') ?? 0,
+    labelCoverage: num(perf, 'label_coverage'),
+    realised,
+    estimated,
+    degraded: typeof perf.degraded === 'boolean' ? perf.degraded : null,
+    degradedMetrics: Array.isArray(degradedMetrics) ? degradedMetrics.map(String) : [],
+    estimatedDegraded:
+      typeof get(perf, 'estimated.degraded') === 'boolean' ? get(perf, 'estimated.degraded') === true : null,
+  };
+}
+
+function servicePoint(d: Doc): ServicePoint {
+  return {
+    version: str(d, 'model.version') ?? '',
+    windowStart: str(d, 'window.start') ?? '',
+    windowEnd: str(d, 'window.end') ?? '',
+    count: num(d, 'window.count') ?? 0,
+    errors: num(d, 'service.errors'),
+    errorRate: num(d, 'service.error_rate'),
+    throughput: num(d, 'service.throughput'),
+    p50: num(d, 'service.latency.p50'),
+    p95: num(d, 'service.latency.p95'),
+    p99: num(d, 'service.latency.p99'),
+  };
+}
+
+async function predictionCount(client: Client, namespace: string, model: string, period: ReportPeriod) {
+  const r = await client.count(
+    {
+      index: logStream('prediction', namespace),
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      query: {
+        bool: {
+          filter: [
+            { term: { 'model.name': model } },
+            { range: { '@timestamp': { gte: period.start.toISOString(), lt: period.end.toISOString() } } },
+          ],
+        },
+      },
+    },
+    { ignore: [404] },
+  );
+  return r.count ?? 0;
+}
+
+/** Formats a number for a bin label without noise digits. */
+function short(x: number): string {
+  return Number.isInteger(x) ? String(x) : Number(x.toPrecision(4)).toString();
+}
+
+/** `[a, b)` labels of the bins of inner cut points (open ends as −∞ and +∞). */
+export function binLabels(edges: readonly number[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i <= edges.length; i++) {
+    const lo = i === 0 ? '−∞' : short(edges[i - 1] as number);
+    const hi = i === edges.length ? '+∞' : short(edges[i] as number);
+    out.push(`[${lo}, ${hi})`);
+  }
+  return out;
+}
+
+const shares = (counts: readonly number[]): number[] => {
+  const total = counts.reduce((s, c) => s + c, 0);
+  return counts.map((c) => (total > 0 ? c / total : 0));
+};
+
+/** Label of the categories outside the reference's list. Not a plausible category value. */
+export const OTHER_LABEL = '(other)';
+
+/**
+ * Reference versus current distribution of one feature: numeric features over the reference's
+ * decile bins (PSI bins), categorical ones over the reference's categories plus "(other)".
+ */
+async function distribution(
+  client: Client,
+  namespace: string,
+  model: string,
+  version: string,
+  feature: string,
+  profile: FeatureProfile,
+  period: ReportPeriod,
+): Promise<FeatureDistribution | undefined> {
+  const { field } = fieldOf(feature, profile);
+  const filter: estypes.QueryDslQueryContainer[] = [
+    { term: { 'model.name': model } },
+    { term: { 'model.version': version } },
+    { range: { '@timestamp': { gte: period.start.toISOString(), lt: period.end.toISOString() } } },
+  ];
+  if (profile.kind === 'numeric') {
+    if (profile.psiEdges.length === 0) return undefined;
+    const r = await client.search({
+      index: logStream('prediction', namespace),
+      size: 0,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+      query: { bool: { filter } },
+      aggs: { d: rangeOverEdges(field, profile.psiEdges) as estypes.AggregationsAggregationContainer },
+    });
+    const buckets =
+      (r.aggregations?.d as { buckets?: Array<{ doc_count: number }> } | undefined)?.buckets ?? [];
+    const current = buckets.map((b) => b.doc_count);
+    if (current.length !== profile.psiCounts.length) return undefined;
+    return {
+      version,
+      feature,
+      kind: 'numeric',
+      bins: binLabels(profile.psiEdges),
+      reference: shares(profile.psiCounts),
+      current: shares(current),
+      referenceCount: profile.psiCounts.reduce((s, c) => s + c, 0),
+      currentCount: current.reduce((s, c) => s + c, 0),
+    };
+  }
+  const reference = categoryCountsOf(profile);
+  const names = [...reference.keys()].filter((c) => c !== OTHER_CATEGORY);
+  const r = await client.search({
+    index: logStream('prediction', namespace),
+    size: 0,
+    ignore_unavailable: true,
+    allow_no_indices: true,
+    query: { bool: { filter: [...filter, { exists: { field } }] } },
+    aggs: { c: { terms: { field, include: names, size: Math.max(1, names.length) } } },
+    track_total_hits: true,
+  });
+  const total = typeof r.hits.total === 'number' ? r.hits.total : (r.hits.total?.value ?? 0);
+  const seen = new Map(
+    (
+      (r.aggregations?.c as { buckets?: Array<{ key: unknown; doc_count: number }> } | undefined)?.buckets ??
+      []
+    ).map((b) => [String(b.key), b.doc_count]),
+  );
+  const currentOther = total - [...seen.values()].reduce((s, c) => s + c, 0);
+  const bins = [...names, OTHER_LABEL];
+  const refCounts = [...names.map((n) => reference.get(n) ?? 0), reference.get(OTHER_CATEGORY) ?? 0];
+  const curCounts = [...names.map((n) => seen.get(n) ?? 0), currentOther];
+  return {
+    version,
+    feature,
+    kind: 'categorical',
+    bins,
+    reference: shares(refCounts),
+    current: shares(curCounts),
+    referenceCount: refCounts.reduce((s, c) => s + c, 0),
+    currentCount: total,
+  };
+}
+
+/** Everything about one model in one period. */
+export async function gatherModelPeriod(client: Client, options: GatherOptions): Promise<ModelPeriodData> {
+  const { namespace, model, period } = options;
+  if (!(period.start < period.end)) throw new RangeError('report period: start must be before end');
+  const notSegment: estypes.QueryDslQueryContainer[] = [{ exists: { field: 'segment.name' } }];
+  const [driftDocs, qualityDocs, performanceDocs, serviceDocs, predictionsLogged] = await Promise.all([
+    resultDocuments(client, resultStream('drift', namespace), model, period),
+    resultDocuments(client, resultStream('quality', namespace), model, period),
+    resultDocuments(client, resultStream('performance', namespace), model, period, [], notSegment),
+    resultDocuments(client, resultStream('service', namespace), model, period, [], notSegment),
+    predictionCount(client, namespace, model, period),
+  ]);
+  const summaries = driftDocs.filter((d) => str(d, 'feature.name') === DATASET_FEATURE);
+  const drift = driftDocs.filter((d) => str(d, 'feature.name') !== DATASET_FEATURE).map(driftRow);
+  const performance = performanceDocs
+    .filter((d) => {
+      const scope = str(d, 'performance.scope');
+      return scope === null || scope === 'model';
+    })
+    .map(performancePoint);
+  const service = serviceDocs.map(servicePoint);
+  const features = summarizeDrift(drift);
+  const versions = [
+    ...new Set([...drift, ...performance, ...service].map((r) => r.version).filter((v) => v !== '')),
+  ].sort();
+  const notes: string[] = [];
+  const distributions: FeatureDistribution[] = [];
+  if (options.distributions !== false) {
+    const top = features
+      .filter((f) => f.kind === 'numeric' || f.kind === 'categorical')
+      .slice(0, options.topFeatures ?? 3);
+    for (const f of top) {
+      const row = [...drift].reverse().find((r) => r.version === f.version && r.feature === f.feature);
+      if (row?.referenceType !== 'baseline' || !row.referenceId) {
+        notes.push(
+          `No reference distribution for ${f.feature}: its reference is ${row?.referenceType ?? 'unknown'}, not a stored baseline.`,
+        );
+        continue;
+      }
+      const baseline = await getBaseline(client, { model, version: f.version, id: row.referenceId });
+      const profile = baseline?.profile.features[f.feature];
+      if (!profile) {
+        notes.push(
+          `No reference distribution for ${f.feature}: baseline "${row.referenceId}" has no entry for it.`,
+        );
+        continue;
+      }
+      const d = await distribution(client, namespace, model, f.version, f.feature, profile, period);
+      if (d) distributions.push(d);
+    }
+  }
+  return {
+    model,
+    namespace,
+    period,
+    versions,
+    predictionsLogged,
+    drift,
+    features,
+    driftShare: summaries.map((d) => ({
+      version: str(d, 'model.version') ?? '',
+      windowStart: str(d, 'window.start') ?? '',
+      share: num(d, 'summary.drift_share') ?? 0,
+      drifted: num(d, 'summary.drifted') ?? 0,
+      features: num(d, 'summary.features') ?? 0,
+    })),
+    quality: summarizeQuality(qualityDocs.map(qualityRow)),
+    performance,
+    service,
+    serviceSummary: summarizeService(service),
+    distributions,
+    bounds: options.bounds ?? {},
+    notes,
+  };
+}
