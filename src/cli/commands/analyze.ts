@@ -145,7 +145,7 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
     if (values.format === 'json')
       writeJson(io, { ...result, drift: { ...result.drift, documents: undefined } });
     else printTable(io, result);
-    for (const s of result.drift.skipped) io.stderr.write(`skipped version ${s.version}: ${s.reason}\n`);
+    for (const note of result.notes) io.stderr.write(`note: ${note}\n`);
     return 0;
   } finally {
     await client.close();
@@ -256,6 +256,14 @@ function printTable(io: CommandIO, full: FullAnalysisResult): void {
       io.stdout.write(line(header));
       for (const r of rows) io.stdout.write(line(r));
     }
+  }
+  // Versions without a reference have no drift table; their performance and service lines still show.
+  for (const w of full.windows) {
+    if (result.versions.some((v) => v.version === w.version)) continue;
+    io.stdout.write(
+      `\nmodel ${result.model} version ${w.version}: ${w.start} → ${w.end} (no drift reference)\n`,
+    );
+    performanceLine(io, w);
   }
   if (result.written)
     io.stdout.write(
