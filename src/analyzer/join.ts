@@ -20,7 +20,7 @@
  * 4. predictions logged with `actual.*` are read the same way and written too, unless an outcome
  *    already labelled that prediction (an outcome is the later, authoritative truth);
  * 5. every evaluation document created or changed gets `eval.joined_at` (the wall clock of the
- *    write), which is how the scheduler finds the windows whose labels changed (docs/performance.md);
+ *    write, epoch ms), which is how the scheduler finds the windows whose labels changed (docs/performance.md);
  *    the evaluation stream is refreshed after any write, so the next search sees all of them;
  * 6. the checkpoint is written with optimistic concurrency; a concurrent run that got there first
  *    keeps its checkpoint, and the work of both is idempotent.
@@ -82,8 +82,13 @@ export interface EvaluationDocument {
     source: 'outcome' | 'prediction';
     /** when the label became known: the outcome's `@timestamp`, or the prediction's */
     label_time: string;
-    /** when the join last created or changed this document; set at write time ({@link JOINED_AT_FIELD}) */
-    joined_at?: string;
+    /**
+     * when the join last created or changed this document, epoch ms, set at write time
+     * ({@link JOINED_AT_FIELD}). A number, not an ISO string: clusters whose evaluation template
+     * predates the field map it dynamically, and a number maps as `long` (sortable, aggregatable)
+     * where a string would map as `keyword`.
+     */
+    joined_at?: number;
     /** the class whose probability `prediction.score` is (binary log loss and Brier refer to it) */
     positive_class?: string;
     correct?: 0 | 1;
@@ -380,7 +385,7 @@ async function writeEvaluations(run: JoinRun, docs: UpsertDocument[]): Promise<v
   // The stamp is the wall clock of the write: the scheduler finds the windows that received
   // labels by `eval.joined_at` (docs/performance.md, "Late labels"). Unchanged documents keep theirs.
   const written = await upsertIntoDataStream(run.client, run.streams.evaluation, docs, {
-    stamp: { field: JOINED_AT_FIELD, value: new Date().toISOString() },
+    stamp: { field: JOINED_AT_FIELD, value: Date.now() },
   });
   if (written.failed.length > 0) {
     const first = written.failed[0];

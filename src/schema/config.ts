@@ -107,7 +107,15 @@ export interface PerformanceConfig {
   threshold?: number;
   /** Expected range per metric (`accuracy: { min: 0.8 }`, `rmse: { max: 3 }`). */
   bounds: Record<string, PerformanceBound>;
+  /**
+   * `labelHorizon`: how long after a prediction its label may still arrive and change the stored
+   * performance of its window (the scheduler re-computes such windows); default 30 days.
+   */
+  labelHorizonMs: number;
 }
+
+/** Default `performance.labelHorizon`: labels up to 30 days after the prediction re-compute its window. */
+export const DEFAULT_LABEL_HORIZON_MS = 30 * 86_400_000;
 
 export interface ModelConfig {
   name: string;
@@ -455,9 +463,11 @@ function checkJobs(c: Checker, value: unknown, path: string): JobEntry[] {
 }
 
 function checkPerformance(c: Checker, value: unknown, path: string): PerformanceConfig {
-  const raw = c.object(value, path, ['positiveClass', 'threshold', 'bounds']);
-  const out: PerformanceConfig = { bounds: {} };
+  const raw = c.object(value, path, ['positiveClass', 'threshold', 'bounds', 'labelHorizon']);
+  const out: PerformanceConfig = { bounds: {}, labelHorizonMs: DEFAULT_LABEL_HORIZON_MS };
   if (!raw) return out;
+  out.labelHorizonMs =
+    c.duration(raw.labelHorizon, `${path}.labelHorizon`, { allowZero: true }) ?? DEFAULT_LABEL_HORIZON_MS;
   if (raw.positiveClass !== undefined)
     out.positiveClass =
       typeof raw.positiveClass === 'number'

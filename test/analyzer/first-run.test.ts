@@ -8,10 +8,8 @@
  * The predictions are written the way the logger writes them: one bulk request, no refresh.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@elastic/elasticsearch';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { runFullAnalysis } from '../../src/analyzer/run.js';
-import { streamNames } from '../../src/analyzer/performance-streams.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { dropNamespace, seededRandom } from '../performance/fixtures.js';
 import {
@@ -23,22 +21,8 @@ import {
   regressionRows,
   T0,
   HOUR,
+  logPredictions,
 } from './reference-metrics.js';
-
-/** Writes prediction documents as the logger does: bulk `create`, no refresh. */
-export async function logPredictions(
-  client: Client,
-  namespace: string,
-  docs: Array<Record<string, unknown> & { prediction: { id: string } }>,
-): Promise<void> {
-  for (let i = 0; i < docs.length; i += 5000) {
-    const operations = docs
-      .slice(i, i + 5000)
-      .flatMap((d) => [{ create: { _index: streamNames(namespace).prediction, _id: d.prediction.id } }, d]);
-    const response = await client.bulk({ operations, refresh: false });
-    if (response.errors) throw new Error('bulk failed');
-  }
-}
 
 const window = { from: new Date(T0), to: new Date(T0 + HOUR), windowMs: HOUR };
 

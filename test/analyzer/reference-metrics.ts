@@ -4,6 +4,24 @@
  * (aggregations in Elasticsearch + src/stats) are checked against an independent computation.
  */
 
+import type { Client } from '@elastic/elasticsearch';
+import { streamNames } from '../../src/analyzer/performance-streams.js';
+
+/** Writes prediction documents as the logger does: bulk `create`, no refresh. */
+export async function logPredictions(
+  client: Client,
+  namespace: string,
+  docs: Array<Record<string, unknown> & { prediction: { id: string } }>,
+): Promise<void> {
+  for (let i = 0; i < docs.length; i += 5000) {
+    const operations = docs
+      .slice(i, i + 5000)
+      .flatMap((d) => [{ create: { _index: streamNames(namespace).prediction, _id: d.prediction.id } }, d]);
+    const response = await client.bulk({ operations, refresh: false });
+    if (response.errors) throw new Error('bulk failed');
+  }
+}
+
 export const T0 = Date.parse('2026-03-02T00:00:00Z');
 export const HOUR = 3_600_000;
 
@@ -84,7 +102,7 @@ export interface MulticlassRow {
 
 const CLASSES = ['a', 'b', 'c'];
 
-export function multiclassRows(random: () => number, n: number, model: string): MulticlassRow[] {
+export function multiclassRows(random: () => number, n: number, model: string, start = T0): MulticlassRow[] {
   return Array.from({ length: n }, (_, i) => {
     const raw = CLASSES.map(() => random() + 0.05);
     const total = raw.reduce((s, v) => s + v, 0);
@@ -107,7 +125,7 @@ export function multiclassRows(random: () => number, n: number, model: string): 
       predicted,
       actual,
       document: {
-        '@timestamp': new Date(T0 + Math.floor((i * HOUR) / n)).toISOString(),
+        '@timestamp': new Date(start + Math.floor((i * HOUR) / n)).toISOString(),
         model: { name: model, version: '1' },
         prediction: { id: `${model}-${i}`, label: predicted, probabilities },
         actual: { label: actual },
@@ -148,7 +166,7 @@ export interface RegressionRow {
   document: Record<string, unknown> & { prediction: { id: string } };
 }
 
-export function regressionRows(random: () => number, n: number, model: string): RegressionRow[] {
+export function regressionRows(random: () => number, n: number, model: string, start = T0): RegressionRow[] {
   return Array.from({ length: n }, (_, i) => {
     const actual = Math.round((random() * 100 + 1) * 1000) / 1000;
     const predicted = Math.round((actual + (random() - 0.5) * 20) * 1000) / 1000;
@@ -156,7 +174,7 @@ export function regressionRows(random: () => number, n: number, model: string): 
       predicted,
       actual,
       document: {
-        '@timestamp': new Date(T0 + Math.floor((i * HOUR) / n)).toISOString(),
+        '@timestamp': new Date(start + Math.floor((i * HOUR) / n)).toISOString(),
         model: { name: model, version: '1' },
         prediction: { id: `${model}-${i}`, value: predicted },
         actual: { value: actual },
