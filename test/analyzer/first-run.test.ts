@@ -7,7 +7,9 @@
  *
  * The predictions are written the way the logger writes them: one bulk request, no refresh.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { analyzeCommand } from '../../src/cli/commands/analyze.js';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { runFullAnalysis } from '../../src/analyzer/run.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
@@ -128,6 +130,50 @@ describe('first analysis after logging labelled predictions', () => {
       expect(perf.mae).toBeCloseTo(expected.mae, 9);
       expect(perf.r2).toBeCloseTo(expected.r2, 9);
       expect(perf.mape).toBeCloseTo(expected.mape, 9);
+    },
+  );
+
+  it(
+    'mlmon analyze without a baseline: exit 0, performance computed, one note on how to add a baseline',
+    { timeout: 240_000 },
+    async () => {
+      // model 'bin' was logged by the first test: 2000 labelled predictions in the window
+      class Sink extends Writable {
+        text = '';
+        override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+          this.text += chunk.toString();
+          cb();
+        }
+      }
+      const stdout = new Sink();
+      const stderr = new Sink();
+      const saved = process.env.ES_URL;
+      process.env.ES_URL = inject('esUrl');
+      try {
+        const code = await analyzeCommand(
+          [
+            '--model',
+            'bin',
+            '--namespace',
+            ns,
+            '--from',
+            window.from.toISOString(),
+            '--to',
+            window.to.toISOString(),
+            '--window',
+            '1h',
+          ],
+          { stdout, stderr },
+        );
+        expect(code).toBe(0);
+      } finally {
+        process.env.ES_URL = saved;
+      }
+      expect(stderr.text.trim().split('\n')).toEqual([
+        'note: drift and quality skipped for version 1: no baseline "default" for model bin version 1: create one with "mlmon baseline --model bin --version 1 --from <t> --to <t>" (or --file <reference.csv>), or pass --reference-from/--reference-to',
+      ]);
+      // every prediction of the window carries its actual: coverage 1
+      expect(stdout.text).toMatch(/performance: labelled 1\.00, accuracy \d\.\d{3}/);
     },
   );
 });
