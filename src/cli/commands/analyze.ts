@@ -19,7 +19,8 @@ or from --align-to), compares every feature, output and target of each window wi
 computed in Elasticsearch with aggregations (one request per window), and writes drift and quality
 documents to metrics-mlmon.drift-{ns} and metrics-mlmon.quality-{ns} with deterministic ids (a re-run
 overwrites). Without --version each version with predictions in the range is analyzed against its
-own baseline (or reference window). Before the windows, newly arrived outcomes are joined to their
+own baseline (or reference window); a version without one gets no drift documents, its performance
+and service health all the same, and a one-line note on stderr says how to add a baseline. Before the windows, newly arrived outcomes are joined to their
 predictions (metrics-mlmon.evaluation-{ns}); each window then also gets performance documents
 (realised from labels, estimated from the scores before labels arrive) in
 metrics-mlmon.performance-{ns} and service health (latency, throughput, errors) in
