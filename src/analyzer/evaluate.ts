@@ -68,7 +68,8 @@ export interface DriftResult {
   js?: number | null;
   chi2_pvalue?: number | null;
   mean_shift_z?: number | null;
-  method: DriftDecision['method'];
+  /** `type_mismatch`: values of another type than the reference's (see {@link typeMismatchVerdict}). */
+  method: DriftDecision['method'] | 'type_mismatch';
   score: number;
   threshold: number;
   detected: boolean;
@@ -357,17 +358,28 @@ export function evaluateWindow(
       type_mismatch_rate: total > 0 ? Math.min(1, typeMismatch / total) : 0,
     });
     const config = options.config?.[f.name] ?? options.config?.[f.field];
-    return f.profile.kind === 'numeric'
-      ? numericResult(entry, entry.profile as MonitoredNumericProfile, i, aggs, rates, config, plan, options)
-      : categoricalResult(
-          entry,
-          entry.profile as MonitoredCategoricalProfile,
-          i,
-          aggs,
-          rates,
-          config,
-          options.sampleProbability ?? 1,
-        );
+    const result =
+      f.profile.kind === 'numeric'
+        ? numericResult(
+            entry,
+            entry.profile as MonitoredNumericProfile,
+            i,
+            aggs,
+            rates,
+            config,
+            plan,
+            options,
+          )
+        : categoricalResult(
+            entry,
+            entry.profile as MonitoredCategoricalProfile,
+            i,
+            aggs,
+            rates,
+            config,
+            options.sampleProbability ?? 1,
+          );
+    return typeMismatchVerdict(result);
   });
   plan.unexpected.forEach((f, j) => {
     const present = Math.min(total, docCount(aggs, `e${j}`));
@@ -388,6 +400,27 @@ export function evaluateWindow(
     });
   });
   return results;
+}
+
+/**
+ * Values of another type than the reference's (a string where the reference had numbers, counted
+ * by the logger in `mlmon.quality.type_mismatch`) never leave a field "healthy": the values that
+ * did parse may look like the reference while the producer sends something else. So any mismatch
+ * is drift, whatever the statistics of the remaining values say; the severity follows the share
+ * (≥ 10 % high, ≥ 1 % medium, else low), and the statistics stay in the document.
+ */
+export function typeMismatchVerdict(result: FieldResult): FieldResult {
+  const rate = result.quality.type_mismatch_rate;
+  if (!(rate > 0)) return result;
+  const severity = rate >= 0.1 ? 'high' : rate >= 0.01 ? 'medium' : 'low';
+  const note = `${(rate * 100).toPrecision(3)} % of the values have another type than the reference's`;
+  return {
+    ...result,
+    drift: result.drift
+      ? { ...result.drift, method: 'type_mismatch', score: rate, threshold: 0, detected: true, severity }
+      : { psi: null, method: 'type_mismatch', score: rate, threshold: 0, detected: true, severity },
+    note: result.note ? `${result.note}; ${note}` : note,
+  };
 }
 
 function base(e: ProfileEntry, count: number, quality: QualityResult): FieldResult {

@@ -72,6 +72,11 @@ export interface AnalyzeOptions {
   requestsPerWindow?: number;
   /** Use the shard request cache for window searches (default: Elasticsearch's default). Benchmarks turn it off. */
   requestCache?: boolean;
+  /**
+   * When no version has a reference (no baseline stored yet), return the versions in `skipped`
+   * instead of throwing {@link AnalyzeError}: performance and service health need no reference.
+   */
+  allowMissingReference?: boolean;
 }
 
 export interface WindowAnalysis {
@@ -175,7 +180,7 @@ export async function analyze(client: Client, options: AnalyzeOptions): Promise<
     }
     result.versions.push(analysis);
   }
-  if (result.versions.length === 0) {
+  if (result.versions.length === 0 && !options.allowMissingReference) {
     throw new AnalyzeError(result.skipped.map((s) => `version ${s.version}: ${s.reason}`).join('; '));
   }
   if (options.write !== false && documents.length > 0) {
@@ -197,6 +202,12 @@ async function versionsInRange(client: Client, options: AnalyzeOptions): Promise
   return buckets.map((b) => String(b.key)).sort();
 }
 
+/** Why a version has no drift result, with the commands that give it a reference. */
+export function missingBaselineReason(model: string, version: string, id: string): string {
+  const idFlag = id === DEFAULT_BASELINE_ID ? '' : ` --id ${id}`;
+  return `no baseline "${id}" for model ${model} version ${version}: create one with "mlmon baseline --model ${model} --version ${version}${idFlag} --from <t> --to <t>" (or --file <reference.csv>), or pass --reference-from/--reference-to`;
+}
+
 async function resolveReference(
   client: Client,
   options: AnalyzeOptions,
@@ -208,9 +219,7 @@ async function resolveReference(
     const id = ref.id ?? DEFAULT_BASELINE_ID;
     const stored = await getBaseline(client, { model: options.model, version, id });
     if (!stored) {
-      return {
-        reason: `no baseline "${id}" for model ${options.model} version ${version}: create one with mlmon baseline, or pass --reference-from/--reference-to`,
-      };
+      return { reason: missingBaselineReason(options.model, version, id) };
     }
     return { id, type: 'baseline', profile: stored.profile };
   }

@@ -19,7 +19,10 @@
  *    corrected label (a later outcome for the same prediction) replaces the earlier one;
  * 4. predictions logged with `actual.*` are read the same way and written too, unless an outcome
  *    already labelled that prediction (an outcome is the later, authoritative truth);
- * 5. the checkpoint is written with optimistic concurrency; a concurrent run that got there first
+ * 5. every evaluation document created or changed gets `eval.joined_at` (the wall clock of the
+ *    write, epoch ms), which is how the scheduler finds the windows whose labels changed (docs/performance.md);
+ *    the evaluation stream is refreshed after any write, so the next search sees all of them;
+ * 6. the checkpoint is written with optimistic concurrency; a concurrent run that got there first
  *    keeps its checkpoint, and the work of both is idempotent.
  * The overlap re-reads a margin before the checkpoint because `@timestamp` is set by the client and
  * documents may be indexed late (logger buffering, spooling); re-reading costs only searches, as
@@ -80,6 +83,13 @@ export interface EvaluationDocument {
     source: 'outcome' | 'prediction';
     /** when the label became known: the outcome's `@timestamp`, or the prediction's */
     label_time: string;
+    /**
+     * when the join last created or changed this document, epoch ms, set at write time
+     * ({@link JOINED_AT_FIELD}). A number, not an ISO string: clusters whose evaluation template
+     * predates the field map it dynamically, and a number maps as `long` (sortable, aggregatable)
+     * where a string would map as `keyword`.
+     */
+    joined_at?: number;
     /** the class whose probability `prediction.score` is (binary log loss and Brier refer to it) */
     positive_class?: string;
     correct?: 0 | 1;
@@ -219,7 +229,10 @@ export interface JoinOptions extends EvaluationOptions {
   now?: Date;
   /** ignore the checkpoint and join everything again (idempotent, only slower) */
   rescan?: boolean;
-  /** refresh the evaluation stream at the end, so that a following search sees the writes */
+  /**
+   * refresh the evaluation stream at the end even when this run wrote nothing (a run that wrote
+   * always refreshes, so that the performance job that follows sees every evaluation)
+   */
   refresh?: boolean;
 }
 
@@ -244,6 +257,9 @@ export interface JoinResult {
   /** true when another run wrote the checkpoint meanwhile (ours was not stored; the work is idempotent) */
   checkpointConflict: boolean;
 }
+
+/** When the evaluation document was last created or changed by the join (wall clock of the write). */
+export const JOINED_AT_FIELD = 'eval.joined_at';
 
 export function joinCheckpointId(namespace: string, model: string): string {
   return `join:${namespace}:${model}`;
@@ -346,135 +362,138 @@ function hasActual(actual: ActualValue | undefined): actual is ActualValue {
   return !!actual && ((actual.label !== undefined && actual.label !== null) || isNumber(actual.value));
 }
 
-/** Runs the join once for one model; see the module comment for the mechanism. */
-export async function runJoin(client: Client, options: JoinOptions): Promise<JoinResult> {
-  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-  const streams = streamNames(namespace);
-  const pageSize = options.pageSize ?? 1000;
-  const overlapMs = options.overlapMs ?? 3_600_000;
-  const pendingTtlMs = options.pendingTtlMs ?? 7 * 86_400_000;
-  const maxPending = options.maxPending ?? 100_000;
-  const now = options.now ?? new Date();
-  const stateId = joinCheckpointId(namespace, options.model);
-  const stored = await readCheckpoint(client, streams.state, stateId);
-  const checkpoint: JoinCheckpoint = options.rescan
-    ? { outcomes: null, predictions: null, pending: stored.checkpoint.pending }
-    : structuredClone(stored.checkpoint);
-  const result: JoinResult = {
-    outcomesRead: 0,
-    predictionsWithActualRead: 0,
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    skipped: 0,
-    supersededByOutcome: 0,
-    pendingResolved: 0,
-    pending: 0,
-    pendingExpired: 0,
-    checkpoint,
-    checkpointConflict: false,
-  };
-  const write = async (docs: UpsertDocument[]): Promise<void> => {
-    const written = await upsertIntoDataStream(client, streams.evaluation, docs);
-    if (written.failed.length > 0) {
-      const first = written.failed[0];
-      throw new Error(
-        `join: ${written.failed.length} evaluation documents not written (first: ${first?.id}: ${first?.reason})`,
-      );
-    }
-    result.created += written.created;
-    result.updated += written.updated;
-    result.unchanged += written.unchanged;
-  };
+/** Everything one join run reads and updates, passed from step to step. */
+interface JoinRun {
+  client: Client;
+  options: JoinOptions;
+  streams: ReturnType<typeof streamNames>;
+  pageSize: number;
+  now: Date;
+  checkpoint: JoinCheckpoint;
+  /** outcomes whose prediction is not found yet, by prediction id */
+  pending: Map<string, PendingOutcome>;
+  result: JoinResult;
+}
 
-  // Outcomes are joined in batches: pending ones first, then new ones in time order, so that when
-  // one prediction has several outcomes the latest is written last and stays.
-  const pending = new Map<string, PendingOutcome>(checkpoint.pending.map((p) => [p.id, p]));
-  const joinOutcomes = async (
-    outcomes: Array<{ id: string; actual: ActualValue; labelTime: string }>,
-  ): Promise<void> => {
-    const predictions = await predictionsById(
-      client,
-      streams.prediction,
-      outcomes.map((o) => o.id),
+interface LabelledOutcome {
+  id: string;
+  actual: ActualValue;
+  labelTime: string;
+}
+
+/** Upserts evaluation documents, stamping the ones created or changed with `eval.joined_at`. */
+async function writeEvaluations(run: JoinRun, docs: UpsertDocument[]): Promise<void> {
+  // The stamp is the wall clock of the write: the scheduler finds the windows that received
+  // labels by `eval.joined_at` (docs/performance.md, "Late labels"). Unchanged documents keep theirs.
+  const written = await upsertIntoDataStream(run.client, run.streams.evaluation, docs, {
+    stamp: { field: JOINED_AT_FIELD, value: Date.now() },
+  });
+  if (written.failed.length > 0) {
+    const first = written.failed[0];
+    throw new Error(
+      `join: ${written.failed.length} evaluation documents not written (first: ${first?.id}: ${first?.reason})`,
     );
-    const docs: UpsertDocument[] = [];
-    for (const outcome of outcomes) {
-      const prediction = predictions.get(outcome.id);
-      if (!prediction) {
-        const earlier = pending.get(outcome.id);
-        pending.set(outcome.id, { ...outcome, since: earlier?.since ?? now.toISOString() });
-        continue;
-      }
-      if (pending.delete(outcome.id)) result.pendingResolved++;
-      const doc = evaluationDocument(prediction, outcome.actual, outcome.labelTime, 'outcome', options);
-      if (!doc) {
-        result.skipped++;
-        continue;
-      }
-      docs.push({ id: outcome.id, document: doc as unknown as Record<string, unknown> });
-    }
-    await write(docs);
-  };
-
-  const retries = [...pending.values()];
-  for (let i = 0; i < retries.length; i += pageSize) {
-    await joinOutcomes(retries.slice(i, i + pageSize));
   }
+  run.result.created += written.created;
+  run.result.updated += written.updated;
+  run.result.unchanged += written.unchanged;
+}
 
-  const since = (epochMs: number | null): estypes.QueryDslQueryContainer[] =>
-    epochMs === null
-      ? []
-      : [{ range: { '@timestamp': { gte: epochMs - overlapMs, format: 'epoch_millis' } } }];
-  const byModel: estypes.QueryDslQueryContainer = { term: { 'model.name': options.model } };
+/** Evaluation documents of outcomes whose prediction is found; the others wait in `pending`. */
+async function joinOutcomes(run: JoinRun, outcomes: LabelledOutcome[]): Promise<void> {
+  const predictions = await predictionsById(
+    run.client,
+    run.streams.prediction,
+    outcomes.map((o) => o.id),
+  );
+  const docs: UpsertDocument[] = [];
+  for (const outcome of outcomes) {
+    const prediction = predictions.get(outcome.id);
+    if (!prediction) {
+      const earlier = run.pending.get(outcome.id);
+      run.pending.set(outcome.id, { ...outcome, since: earlier?.since ?? run.now.toISOString() });
+      continue;
+    }
+    if (run.pending.delete(outcome.id)) run.result.pendingResolved++;
+    const doc = evaluationDocument(prediction, outcome.actual, outcome.labelTime, 'outcome', run.options);
+    if (!doc) {
+      run.result.skipped++;
+      continue;
+    }
+    docs.push({ id: outcome.id, document: doc as unknown as Record<string, unknown> });
+  }
+  await writeEvaluations(run, docs);
+}
 
+/** Step 1: outcomes that waited for their prediction on earlier runs. */
+async function retryPendingOutcomes(run: JoinRun): Promise<void> {
+  const retries = [...run.pending.values()];
+  for (let i = 0; i < retries.length; i += run.pageSize) {
+    await joinOutcomes(run, retries.slice(i, i + run.pageSize));
+  }
+}
+
+function sinceFilter(epochMs: number | null, overlapMs: number): estypes.QueryDslQueryContainer[] {
+  return epochMs === null
+    ? []
+    : [{ range: { '@timestamp': { gte: epochMs - overlapMs, format: 'epoch_millis' } } }];
+}
+
+/** Step 2: outcomes since the checkpoint, in time order; a later outcome of a prediction wins. */
+async function joinNewOutcomes(run: JoinRun, since: estypes.QueryDslQueryContainer[]): Promise<void> {
+  const byModel = { term: { 'model.name': run.options.model } };
   for await (const page of pagesByTime<OutcomeSource>(
-    client,
-    streams.outcome,
-    { bool: { filter: [byModel, ...since(checkpoint.outcomes)] } },
-    pageSize,
+    run.client,
+    run.streams.outcome,
+    { bool: { filter: [byModel, ...since] } },
+    run.pageSize,
   )) {
     // Collapse corrections within the page: the later outcome of a prediction wins.
-    const latest = new Map<string, { id: string; actual: ActualValue; labelTime: string }>();
+    const latest = new Map<string, LabelledOutcome>();
     for (const hit of page) {
       const source = hit._source;
       const id = source?.prediction?.id;
       const ts = Date.parse(source?.['@timestamp'] ?? '');
-      if (Number.isFinite(ts)) checkpoint.outcomes = Math.max(checkpoint.outcomes ?? ts, ts);
+      if (Number.isFinite(ts)) run.checkpoint.outcomes = Math.max(run.checkpoint.outcomes ?? ts, ts);
       if (!source || !id || !hasActual(source.actual)) continue;
       latest.delete(id); // re-insert so that Map order stays time order
       latest.set(id, { id, actual: source.actual, labelTime: source['@timestamp'] });
     }
-    result.outcomesRead += latest.size;
-    await joinOutcomes([...latest.values()]);
+    run.result.outcomesRead += latest.size;
+    await joinOutcomes(run, [...latest.values()]);
   }
+}
 
-  // Outcome writes must be visible to the "already labelled by an outcome" check below.
-  await client.indices.refresh({ index: streams.evaluation, ignore_unavailable: true });
+const WITH_ACTUAL: estypes.QueryDslQueryContainer = {
+  bool: {
+    should: [{ exists: { field: 'actual.label' } }, { exists: { field: 'actual.value' } }],
+    minimum_should_match: 1,
+  },
+};
 
-  const withActual: estypes.QueryDslQueryContainer = {
-    bool: {
-      should: [{ exists: { field: 'actual.label' } }, { exists: { field: 'actual.value' } }],
-      minimum_should_match: 1,
-    },
-  };
+/** Step 3: predictions logged with their `actual`, unless an outcome already labelled them. */
+async function joinPredictionsWithActual(
+  run: JoinRun,
+  since: estypes.QueryDslQueryContainer[],
+): Promise<void> {
+  const byModel = { term: { 'model.name': run.options.model } };
   for await (const page of pagesByTime<PredictionSource>(
-    client,
-    streams.prediction,
-    { bool: { filter: [byModel, withActual, ...since(checkpoint.predictions)] } },
-    pageSize,
+    run.client,
+    run.streams.prediction,
+    { bool: { filter: [byModel, WITH_ACTUAL, ...since] } },
+    run.pageSize,
   )) {
     const ids = page.map((h) => h._id as string);
-    const superseded = await labelledByOutcome(client, streams.evaluation, ids);
+    const superseded = await labelledByOutcome(run.client, run.streams.evaluation, ids);
     const docs: UpsertDocument[] = [];
     for (const hit of page) {
       const source = hit._source;
       const ts = Date.parse(source?.['@timestamp'] ?? '');
-      if (Number.isFinite(ts)) checkpoint.predictions = Math.max(checkpoint.predictions ?? ts, ts);
+      if (Number.isFinite(ts)) run.checkpoint.predictions = Math.max(run.checkpoint.predictions ?? ts, ts);
       if (!source || !hit._id || !hasActual(source.actual)) continue;
-      result.predictionsWithActualRead++;
+      run.result.predictionsWithActualRead++;
       if (superseded.has(hit._id)) {
-        result.supersededByOutcome++;
+        run.result.supersededByOutcome++;
         continue;
       }
       const doc = evaluationDocument(
@@ -482,32 +501,106 @@ export async function runJoin(client: Client, options: JoinOptions): Promise<Joi
         source.actual,
         source['@timestamp'],
         'prediction',
-        options,
+        run.options,
       );
       if (!doc) {
-        result.skipped++;
+        run.result.skipped++;
         continue;
       }
       docs.push({ id: doc.prediction.id, document: doc as unknown as Record<string, unknown> });
     }
-    await write(docs);
+    await writeEvaluations(run, docs);
   }
+}
 
-  // Pending outcomes expire after the TTL, and the oldest beyond the cap are dropped, so that
-  // outcomes of predictions that will never arrive (dead-lettered, past retention) cannot grow the
-  // checkpoint without bound.
-  let kept = [...pending.values()].filter((p) => now.getTime() - Date.parse(p.since) <= pendingTtlMs);
-  result.pendingExpired = pending.size - kept.length;
-  if (kept.length > maxPending) {
+/**
+ * Step 4: pending outcomes expire after the TTL, and the oldest beyond the cap are dropped, so that
+ * outcomes of predictions that will never arrive (dead-lettered, past retention) cannot grow the
+ * checkpoint without bound. Pure.
+ */
+export function keepPending(
+  pending: Iterable<PendingOutcome>,
+  now: Date,
+  ttlMs: number,
+  max: number,
+): { kept: PendingOutcome[]; expired: number } {
+  const all = [...pending];
+  let kept = all.filter((p) => now.getTime() - Date.parse(p.since) <= ttlMs);
+  if (kept.length > max) {
     kept.sort((a, b) => Date.parse(a.since) - Date.parse(b.since));
-    result.pendingExpired += kept.length - maxPending;
-    kept = kept.slice(kept.length - maxPending);
+    kept = kept.slice(kept.length - max);
   }
-  checkpoint.pending = kept;
-  result.pending = kept.length;
+  return { kept, expired: all.length - kept.length };
+}
 
-  if (options.refresh) await client.indices.refresh({ index: streams.evaluation, ignore_unavailable: true });
-  const stored2 = await writeCheckpoint(
+/** Writes so far since the last refresh of the evaluation stream. */
+const writesOf = (result: JoinResult) => result.created + result.updated;
+
+/**
+ * Runs the join once for one model; see the module comment for the mechanism.
+ *
+ * The evaluation stream is refreshed whenever the run wrote to it (after the outcomes, and at the
+ * end): a performance job started right after the join must count every evaluation it created,
+ * not the part Elasticsearch happened to refresh (issue 12: 23,000 of 30,000 counted on a first run).
+ */
+export async function runJoin(client: Client, options: JoinOptions): Promise<JoinResult> {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const streams = streamNames(namespace);
+  const overlapMs = options.overlapMs ?? 3_600_000;
+  const stateId = joinCheckpointId(namespace, options.model);
+  const stored = await readCheckpoint(client, streams.state, stateId);
+  const checkpoint: JoinCheckpoint = options.rescan
+    ? { outcomes: null, predictions: null, pending: stored.checkpoint.pending }
+    : structuredClone(stored.checkpoint);
+  const run: JoinRun = {
+    client,
+    options,
+    streams,
+    pageSize: options.pageSize ?? 1000,
+    now: options.now ?? new Date(),
+    checkpoint,
+    pending: new Map(checkpoint.pending.map((p) => [p.id, p])),
+    result: {
+      outcomesRead: 0,
+      predictionsWithActualRead: 0,
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+      skipped: 0,
+      supersededByOutcome: 0,
+      pendingResolved: 0,
+      pending: 0,
+      pendingExpired: 0,
+      checkpoint,
+      checkpointConflict: false,
+    },
+  };
+  const refreshEvaluations = () =>
+    client.indices.refresh({ index: streams.evaluation, ignore_unavailable: true });
+
+  // Outcomes first (pending ones, then new ones in time order, so that when one prediction has
+  // several outcomes the latest is written last and stays) ...
+  const outcomesSince = sinceFilter(checkpoint.outcomes, overlapMs);
+  const predictionsSince = sinceFilter(checkpoint.predictions, overlapMs);
+  await retryPendingOutcomes(run);
+  await joinNewOutcomes(run, outcomesSince);
+  // ... whose writes must be visible to the "already labelled by an outcome" check of step 3.
+  const afterOutcomes = writesOf(run.result);
+  if (afterOutcomes > 0) await refreshEvaluations();
+  await joinPredictionsWithActual(run, predictionsSince);
+
+  const { kept, expired } = keepPending(
+    run.pending.values(),
+    run.now,
+    options.pendingTtlMs ?? 7 * 86_400_000,
+    options.maxPending ?? 100_000,
+  );
+  checkpoint.pending = kept;
+  run.result.pending = kept.length;
+  run.result.pendingExpired = expired;
+
+  if (writesOf(run.result) > afterOutcomes || options.refresh) await refreshEvaluations();
+  const written = await writeCheckpoint(
     client,
     streams.state,
     stateId,
@@ -516,6 +609,6 @@ export async function runJoin(client: Client, options: JoinOptions): Promise<Joi
     namespace,
     options.model,
   );
-  result.checkpointConflict = !stored2;
-  return result;
+  run.result.checkpointConflict = !written;
+  return run.result;
 }

@@ -20,6 +20,7 @@
  */
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { upsertIntoDataStream, type UpsertResult } from '../elastic/upsert.js';
+import { sub, termsBuckets, totalHits, type Bucket } from '../elastic/aggs.js';
 import {
   binaryMetrics,
   brierFromSum,
@@ -90,8 +91,6 @@ export interface PerformanceJobResult {
 
 type Aggs = Record<string, estypes.AggregationsAggregationContainer>;
 type Query = estypes.QueryDslQueryContainer;
-/** An aggregation response, read loosely: the shapes are the ones requested in this file. */
-type Bucket = Record<string, unknown> & { doc_count: number; key?: unknown };
 
 interface Settings {
   task: PerformanceTask;
@@ -197,16 +196,19 @@ function withSegments(aggs: Aggs, segments: readonly string[], size: number): Ag
   return out;
 }
 
-function sub(bucket: Bucket, name: string): Bucket {
-  return (bucket[name] ?? { doc_count: 0 }) as Bucket;
+/** A sub-aggregation of a bucket; its empty shape when the bucket has none (an empty segment). */
+function subOrEmpty(bucket: Bucket, name: string): Bucket {
+  return name in bucket ? sub<Bucket>(bucket, name) : { doc_count: 0 };
 }
 
+/** The buckets of a multi-bucket sub-aggregation (terms, histogram); none when it is absent. */
 function buckets(bucket: Bucket, name: string): Bucket[] {
-  return ((bucket[name] as { buckets?: Bucket[] } | undefined)?.buckets ?? []) as Bucket[];
+  return name in bucket ? termsBuckets(bucket, name).buckets : [];
 }
 
+/** A single-value metric (sum, value_count, avg); 0 when absent or null (an empty bucket). */
 function value(bucket: Bucket, name: string): number {
-  return ((bucket[name] as { value?: number | null } | undefined)?.value ?? 0) as number;
+  return name in bucket ? (sub<{ value: number | null }>(bucket, name).value ?? 0) : 0;
 }
 
 /** Bin index of a histogram key: keys are floor(score / 0.001) · 0.001; 1.0 folds into the top bin. */
@@ -227,12 +229,12 @@ function binaryFields(bucket: Bucket, s: Settings): Record<string, unknown> {
   const negatives = new Array<number>(SCORE_BINS).fill(0);
   for (const b of buckets(bucket, 'scores')) {
     const i = scoreBinIndex(b.key as number);
-    const pos = sub(b, 'positive').doc_count;
+    const pos = subOrEmpty(b, 'positive').doc_count;
     positives[i]! += pos;
     negatives[i]! += b.doc_count - pos;
   }
   const auc = rocAucFromBins({ positives, negatives });
-  const losses = sub(bucket, 'losses');
+  const losses = subOrEmpty(bucket, 'losses');
   return {
     positive_class: s.positiveKey,
     threshold: s.threshold,
@@ -257,7 +259,10 @@ function multiclassFields(bucket: Bucket): Record<string, unknown> {
   const matrixAgg = bucket.matrix as { sum_other_doc_count?: number } | undefined;
   let truncated = (matrixAgg?.sum_other_doc_count ?? 0) > 0;
   for (const a of buckets(bucket, 'matrix')) {
-    const predicted = sub(a, 'predicted') as unknown as { buckets?: Bucket[]; sum_other_doc_count?: number };
+    const predicted = subOrEmpty(a, 'predicted') as unknown as {
+      buckets?: Bucket[];
+      sum_other_doc_count?: number;
+    };
     if ((predicted.sum_other_doc_count ?? 0) > 0) truncated = true;
     rows.set(
       String(a.key),
@@ -266,7 +271,7 @@ function multiclassFields(bucket: Bucket): Record<string, unknown> {
   }
   const matrix: ConfusionMatrix = Object.fromEntries(rows);
   const m = multiclassMetrics(matrix);
-  const losses = sub(bucket, 'losses');
+  const losses = subOrEmpty(bucket, 'losses');
   return {
     accuracy: m.accuracy,
     f1_macro: m.f1Macro,
@@ -455,6 +460,157 @@ function settingsOf(options: PerformanceJobOptions): Settings {
   };
 }
 
+/** The two searches of one version's window: evaluations (realised) and predictions (coverage, estimate). */
+function windowRequests(
+  options: PerformanceJobOptions,
+  s: Settings,
+  streams: ReturnType<typeof streamNames>,
+  version: string,
+): { evaluations: estypes.SearchRequest; predictions: estypes.SearchRequest } {
+  const segments = options.segments ?? [];
+  const maxSegmentValues = options.maxSegmentValues ?? 100;
+  const scope: Query[] = [
+    { term: { 'model.name': options.model } },
+    { term: { 'model.version': version } },
+    windowFilter(options.window),
+  ];
+  return {
+    evaluations: {
+      index: streams.evaluation,
+      size: 0,
+      track_total_hits: true,
+      query: { bool: { filter: [...scope, evaluableFilter(s.task)] } },
+      aggs: withSegments(evaluationAggs(s), segments, maxSegmentValues),
+    },
+    predictions: {
+      index: streams.prediction,
+      size: 0,
+      track_total_hits: true,
+      query: { bool: { filter: scope, must_not: [{ term: { 'event.outcome': 'failure' } }] } },
+      aggs: withSegments(predictionAggs(s), segments, maxSegmentValues),
+    },
+  };
+}
+
+/** A search answer as the root bucket the readers take: the hit count and the aggregations. */
+function rootBucket(response: estypes.SearchResponse | undefined): Bucket {
+  return { doc_count: response ? totalHits(response) : 0, ...(response?.aggregations ?? {}) };
+}
+
+/** The performance fields of one scope (model or one segment value). */
+function scopeFields(
+  evalBucket: Bucket | undefined,
+  predBucket: Bucket | undefined,
+  scopeName: string,
+  s: Settings,
+  bounds: Record<string, PerformanceBounds>,
+): { predicted: number; fields: Record<string, unknown> } {
+  const labelled = evalBucket?.doc_count ?? 0;
+  const predicted = predBucket?.doc_count ?? 0;
+  const fields: Record<string, unknown> = {
+    scope: scopeName,
+    task: s.task,
+    count: labelled,
+    label_coverage: predicted > 0 ? labelled / predicted : null,
+    ...(labelled > 0 && evalBucket ? taskFields(evalBucket, s) : {}),
+  };
+  if (s.task === 'binary' && predBucket)
+    fields.estimated = predicted > 0 ? estimatedFields(predBucket, s) : null;
+  applyBounds(fields, bounds);
+  return { predicted, fields };
+}
+
+function fairnessDocument(
+  report: ReturnType<typeof fairnessBySegment>,
+  base: Record<string, unknown>,
+  segmentName: string,
+  s: Settings,
+): Record<string, unknown> {
+  return withoutNulls({
+    ...base,
+    segment: { name: segmentName },
+    performance: {
+      scope: 'fairness',
+      task: s.task,
+      positive_class: s.positiveKey,
+      threshold: s.threshold,
+      count: Object.values(report.segments).reduce((n, m) => n + m.count, 0),
+    },
+    fairness: {
+      demographic_parity_difference: report.demographicParity?.difference,
+      equal_opportunity_difference: report.equalOpportunity?.difference,
+      demographic_parity: gapFields(report.demographicParity),
+      equal_opportunity: gapFields(report.equalOpportunity),
+      segments: Object.entries(report.segments).map(([segmentValue, m]) => ({
+        value: segmentValue,
+        count: m.count,
+        positive_rate: m.positiveRate,
+        recall: m.recall,
+        precision: m.precision,
+        accuracy: m.accuracy,
+      })),
+    },
+  });
+}
+
+/** The documents of one version's window from the two answers: model scope, segments, fairness. */
+function versionDocuments(
+  options: PerformanceJobOptions,
+  s: Settings,
+  version: string,
+  evalRoot: Bucket,
+  predRoot: Bucket,
+): PerformanceResult[] {
+  const bounds = options.bounds ?? {};
+  const { model, window } = options;
+  const start = window.start.toISOString();
+  const end = window.end.toISOString();
+  const base = { '@timestamp': end, window: { start, end }, model: { name: model, version } };
+  const documents: PerformanceResult[] = [];
+  const overall = scopeFields(evalRoot, predRoot, 'model', s, bounds);
+  documents.push({
+    id: resultId('performance', [model, version, null, null, start, end]),
+    document: withoutNulls({
+      ...base,
+      window: { ...base.window, count: overall.predicted },
+      performance: overall.fields,
+    }),
+  });
+  for (const [i, segmentName] of (options.segments ?? []).entries()) {
+    const evalBuckets = new Map(buckets(evalRoot, segmentAggName(i)).map((b) => [String(b.key), b]));
+    const predBuckets = new Map(buckets(predRoot, segmentAggName(i)).map((b) => [String(b.key), b]));
+    const values = [...new Set([...evalBuckets.keys(), ...predBuckets.keys()])].sort();
+    const confusions: Record<string, BinaryConfusion> = {};
+    for (const segmentValue of values) {
+      const one = scopeFields(
+        evalBuckets.get(segmentValue),
+        predBuckets.get(segmentValue),
+        'segment',
+        s,
+        bounds,
+      );
+      const confusion = one.fields.confusion as BinaryConfusion | undefined;
+      if (confusion) confusions[segmentValue] = confusion;
+      documents.push({
+        id: resultId('performance', [model, version, segmentName, segmentValue, start, end]),
+        document: withoutNulls({
+          ...base,
+          window: { ...base.window, count: one.predicted },
+          segment: { name: segmentName, value: segmentValue },
+          performance: one.fields,
+        }),
+      });
+    }
+    if (s.task === 'binary') {
+      documents.push({
+        id: resultId('fairness', [model, version, segmentName, start, end]),
+        document: fairnessDocument(fairnessBySegment(confusions), base, segmentName, s),
+      });
+    }
+  }
+  return documents;
+}
+
 /** Computes (and by default writes) the performance documents of one window. */
 export async function runPerformanceJob(
   client: Client,
@@ -462,138 +618,21 @@ export async function runPerformanceJob(
 ): Promise<PerformanceJobResult> {
   checkWindow(options.window);
   const s = settingsOf(options);
-  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-  const streams = streamNames(namespace);
-  const segments = options.segments ?? [];
-  const maxSegmentValues = options.maxSegmentValues ?? 100;
-  const bounds = options.bounds ?? {};
-  const window = options.window;
+  const streams = streamNames(options.namespace ?? DEFAULT_NAMESPACE);
   const versions = options.version
     ? [options.version]
-    : await versionsInWindow(client, [streams.prediction, streams.evaluation], options.model, window);
-
+    : await versionsInWindow(client, [streams.prediction, streams.evaluation], options.model, options.window);
   const documents: PerformanceResult[] = [];
   for (const version of versions) {
-    const scope: Query[] = [
-      { term: { 'model.name': options.model } },
-      { term: { 'model.version': version } },
-      windowFilter(window),
-    ];
+    const requests = windowRequests(options, s, streams, version);
     const [evaluations, predictions] = await Promise.all([
-      searchOrEmpty(client, {
-        index: streams.evaluation,
-        size: 0,
-        track_total_hits: true,
-        query: { bool: { filter: [...scope, evaluableFilter(s.task)] } },
-        aggs: withSegments(evaluationAggs(s), segments, maxSegmentValues),
-      }),
-      searchOrEmpty(client, {
-        index: streams.prediction,
-        size: 0,
-        track_total_hits: true,
-        query: { bool: { filter: scope, must_not: [{ term: { 'event.outcome': 'failure' } }] } },
-        aggs: withSegments(predictionAggs(s), segments, maxSegmentValues),
-      }),
+      searchOrEmpty(client, requests.evaluations),
+      searchOrEmpty(client, requests.predictions),
     ]);
-    const evalRoot = {
-      doc_count: totalHits(evaluations),
-      ...(evaluations?.aggregations ?? {}),
-    } as Bucket;
-    const predRoot = {
-      doc_count: totalHits(predictions),
-      ...(predictions?.aggregations ?? {}),
-    } as Bucket;
-
-    const base = {
-      '@timestamp': window.end.toISOString(),
-      window: { start: window.start.toISOString(), end: window.end.toISOString() },
-      model: { name: options.model, version },
-    };
-    const build = (evalBucket: Bucket | undefined, predBucket: Bucket | undefined, scopeName: string) => {
-      const labelled = evalBucket?.doc_count ?? 0;
-      const predicted = predBucket?.doc_count ?? 0;
-      const fields: Record<string, unknown> = {
-        scope: scopeName,
-        task: s.task,
-        count: labelled,
-        label_coverage: predicted > 0 ? labelled / predicted : null,
-        ...(labelled > 0 && evalBucket ? taskFields(evalBucket, s) : {}),
-      };
-      if (s.task === 'binary' && predBucket) fields.estimated = estimatedFields(predBucket, s);
-      applyBounds(fields, bounds);
-      return { predicted, fields };
-    };
-
-    const overall = build(evalRoot, predRoot, 'model');
-    documents.push({
-      id: resultId('performance', [options.model, version, null, null, base.window.start, base.window.end]),
-      document: withoutNulls({
-        ...base,
-        window: { ...base.window, count: overall.predicted },
-        performance: overall.fields,
-      }),
-    });
-
-    for (const [i, segmentName] of segments.entries()) {
-      const evalBuckets = new Map(buckets(evalRoot, segmentAggName(i)).map((b) => [String(b.key), b]));
-      const predBuckets = new Map(buckets(predRoot, segmentAggName(i)).map((b) => [String(b.key), b]));
-      const values = [...new Set([...evalBuckets.keys(), ...predBuckets.keys()])].sort();
-      const confusions: Record<string, BinaryConfusion> = {};
-      for (const segmentValue of values) {
-        const one = build(evalBuckets.get(segmentValue), predBuckets.get(segmentValue), 'segment');
-        const confusion = one.fields.confusion as BinaryConfusion | undefined;
-        if (confusion) confusions[segmentValue] = confusion;
-        documents.push({
-          id: resultId('performance', [
-            options.model,
-            version,
-            segmentName,
-            segmentValue,
-            base.window.start,
-            base.window.end,
-          ]),
-          document: withoutNulls({
-            ...base,
-            window: { ...base.window, count: one.predicted },
-            segment: { name: segmentName, value: segmentValue },
-            performance: one.fields,
-          }),
-        });
-      }
-      if (s.task === 'binary') {
-        const report = fairnessBySegment(confusions);
-        documents.push({
-          id: resultId('fairness', [options.model, version, segmentName, base.window.start, base.window.end]),
-          document: withoutNulls({
-            ...base,
-            segment: { name: segmentName },
-            performance: {
-              scope: 'fairness',
-              task: s.task,
-              positive_class: s.positiveKey,
-              threshold: s.threshold,
-              count: Object.values(report.segments).reduce((n, m) => n + m.count, 0),
-            },
-            fairness: {
-              demographic_parity_difference: report.demographicParity?.difference,
-              equal_opportunity_difference: report.equalOpportunity?.difference,
-              demographic_parity: gapFields(report.demographicParity),
-              equal_opportunity: gapFields(report.equalOpportunity),
-              segments: Object.entries(report.segments).map(([segmentValue, m]) => ({
-                value: segmentValue,
-                count: m.count,
-                positive_rate: m.positiveRate,
-                recall: m.recall,
-                precision: m.precision,
-                accuracy: m.accuracy,
-              })),
-            },
-          }),
-        });
-      }
-    }
+    documents.push(
+      ...versionDocuments(options, s, version, rootBucket(evaluations), rootBucket(predictions)),
+    );
   }
-
   if (options.write === false) return { documents };
   const written = await upsertIntoDataStream(client, streams.performance, documents, {
     refresh: options.refresh,
@@ -605,10 +644,4 @@ export async function runPerformanceJob(
     );
   }
   return { documents, written };
-}
-
-function totalHits(response: estypes.SearchResponse<unknown, unknown> | undefined): number {
-  const total = response?.hits.total;
-  if (total === undefined) return 0;
-  return typeof total === 'number' ? total : total.value;
 }

@@ -38,6 +38,8 @@ export interface FullAnalysisResult {
   join?: JoinResult;
   task?: PerformanceTask;
   windows: WindowPerformance[];
+  /** One line each: what was not computed and how to get it (e.g. drift without a baseline). */
+  notes: string[];
 }
 
 /**
@@ -80,22 +82,53 @@ export async function detectTask(
   return undefined;
 }
 
+/**
+ * Makes every document acknowledged so far searchable in the streams an analysis reads.
+ *
+ * Elasticsearch is near-real-time: a document is searchable after the next refresh (every second
+ * on a stream searched recently, later on an idle one). So "flush, then analyze" (a script, a test,
+ * the demo) would see whatever happened to be refreshed. An explicit refresh costs next to nothing
+ * when nothing is new, and one small segment otherwise; live windows analyzed by the scheduler are
+ * past their `delay`, so there it only settles the last second (docs/performance.md).
+ */
+export async function refreshInputs(client: Client, namespace: string): Promise<void> {
+  const streams = streamNames(namespace);
+  await client.indices.refresh({
+    index: [streams.prediction, streams.outcome].join(','),
+    ignore_unavailable: true,
+    allow_no_indices: true,
+  });
+}
+
+/** Versions with predictions: those the drift job analyzed and those it skipped (no reference). */
+function versionsOf(drift: AnalyzeResult): string[] {
+  return [
+    ...new Set([...drift.versions.map((v) => v.version), ...drift.skipped.map((s) => s.version)]),
+  ].sort();
+}
+
 export async function runFullAnalysis(
   client: Client,
   options: FullAnalysisOptions,
 ): Promise<FullAnalysisResult> {
   const write = options.write ?? true;
-  // Join first, so that labels that arrived since the last run count in this run's windows.
+  await refreshInputs(client, options.namespace);
+  // Join first, so that labels that arrived since the last run count in this run's windows (the
+  // join refreshes the evaluation stream after writing: the performance job below sees them all).
   const join =
     write && !options.driftOnly
       ? await runJoin(client, { namespace: options.namespace, model: options.model })
       : undefined;
-  const drift = await analyze(client, options);
-  const result: FullAnalysisResult = { drift, join, windows: [] };
+  // Without a reference (no baseline yet), drift is skipped with a note; performance and service
+  // health need none. With --drift-only there is nothing else to do, so the missing baseline is an error.
+  const drift = await analyze(client, { ...options, allowMissingReference: !options.driftOnly });
+  const result: FullAnalysisResult = { drift, join, windows: [], notes: [] };
+  for (const s of drift.skipped)
+    result.notes.push(`drift and quality skipped for version ${s.version}: ${s.reason}`);
   if (options.driftOnly) return result;
   const task = options.task ?? (await detectTask(client, options.namespace, options.model));
   result.task = task;
-  const versions = options.version !== undefined ? [options.version] : drift.versions.map((v) => v.version);
+  const versions = options.version !== undefined ? [options.version] : versionsOf(drift);
   const windows = splitWindows(options.from, options.to, options.windowMs, options.anchor);
   for (const version of versions) {
     for (const window of windows) {

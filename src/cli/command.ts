@@ -58,7 +58,7 @@ const EXIT_MEANINGS: Record<number, string> = {
   [EXIT.failure]: 'failure: Elasticsearch unreachable or refusing, unreadable input, a failed window',
   [EXIT.usage]: 'usage error: unknown, repeated, missing or invalid option (nothing was contacted)',
   [EXIT.nothingToAnalyze]:
-    'nothing to analyze, or refused: no baseline or predictions for the request,\n     or a newer index template that setup will not downgrade',
+    'nothing to analyze, or refused: no predictions for the request (or --drift-only\n     without a baseline), or a newer index template that setup will not downgrade',
 };
 
 export interface StringOption<T = unknown> {

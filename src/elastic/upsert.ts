@@ -85,12 +85,44 @@ async function locate(client: Client, dataStream: string, ids: string[]): Promis
   return found;
 }
 
+/**
+ * A field set on every document actually written (created or replaced) and ignored when comparing
+ * with the stored copy: e.g. when a labelled prediction was (re)joined, so that readers can find
+ * what changed since a time without a re-run marking unchanged documents as new.
+ */
+export interface WriteStamp {
+  /** dotted path, e.g. `eval.joined_at` (its parent object must exist in every document) */
+  field: string;
+  value: string | number;
+}
+
+function withoutField(source: unknown, path: readonly string[]): unknown {
+  if (path.length === 0 || !source || typeof source !== 'object') return source;
+  const [head, ...rest] = path as [string, ...string[]];
+  const copy = { ...(source as Record<string, unknown>) };
+  if (rest.length === 0) delete copy[head];
+  else if (head in copy) copy[head] = withoutField(copy[head], rest);
+  return copy;
+}
+
+function withField(source: Record<string, unknown>, path: readonly string[], value: unknown) {
+  const [head, ...rest] = path as [string, ...string[]];
+  const copy = { ...source };
+  copy[head] =
+    rest.length === 0 ? value : withField((copy[head] as Record<string, unknown>) ?? {}, rest, value);
+  return copy;
+}
+
 export async function upsertIntoDataStream(
   client: Client,
   dataStream: string,
   docs: UpsertDocument[],
-  options: { refresh?: boolean; maxAttempts?: number } = {},
+  options: { refresh?: boolean; maxAttempts?: number; stamp?: WriteStamp } = {},
 ): Promise<UpsertResult> {
+  const stampPath = options.stamp?.field.split('.');
+  const stamped = (document: Record<string, unknown>) =>
+    stampPath ? withField(document, stampPath, options.stamp?.value) : document;
+  const comparable = (source: unknown) => (stampPath ? withoutField(source, stampPath) : source);
   const result: UpsertResult = { created: 0, updated: 0, unchanged: 0, failed: [] };
   if (docs.length === 0) return result;
   const byId = new Map(docs.map((d) => [d.id, d]));
@@ -105,8 +137,8 @@ export async function upsertIntoDataStream(
       const wanted = byId.get(id) as UpsertDocument;
       const where = located.get(id);
       if (!where) {
-        operations.push({ create: { _index: dataStream, _id: id } }, wanted.document);
-      } else if (canonical(where.source) === canonical(wanted.document)) {
+        operations.push({ create: { _index: dataStream, _id: id } }, stamped(wanted.document));
+      } else if (canonical(comparable(where.source)) === canonical(wanted.document)) {
         result.unchanged++;
       } else {
         operations.push(
@@ -118,7 +150,7 @@ export async function upsertIntoDataStream(
               if_primary_term: where.primaryTerm,
             },
           },
-          wanted.document,
+          stamped(wanted.document),
         );
       }
     }

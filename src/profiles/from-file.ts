@@ -140,6 +140,63 @@ function asNumber(cell: string | number): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** What a present cell holds: a finite number, a non-finite one (`Infinity`, `-Infinity`, `NaN`), or text. */
+export type CellType = 'number' | 'non-finite' | 'text';
+
+export function cellType(cell: string | number): CellType {
+  if (typeof cell === 'number') return Number.isFinite(cell) ? 'number' : 'non-finite';
+  const t = cell.trim();
+  const n = Number(t);
+  if (Number.isFinite(n)) return 'number';
+  return /^[+-]?(Infinity|inf|NaN)$/i.test(t) ? 'non-finite' : 'text';
+}
+
+/** Counts of each kind of cell in a column, and the first text cell (for messages). */
+export interface ColumnTypes {
+  missing: number;
+  number: number;
+  'non-finite': number;
+  text: number;
+  firstText?: string;
+}
+
+export function columnTypes(cells: readonly Cell[]): ColumnTypes {
+  const out: ColumnTypes = { missing: 0, number: 0, 'non-finite': 0, text: 0 };
+  for (const c of cells) {
+    if (c === null) {
+      out.missing++;
+      continue;
+    }
+    const type = cellType(c);
+    out[type]++;
+    if (type === 'text' && out.firstText === undefined) out.firstText = String(c);
+  }
+  return out;
+}
+
+/** The finite values of a column of numbers (in row order), the missing cells and the non-finite ones. */
+export function finiteValues(cells: readonly Cell[]): {
+  values: Float64Array;
+  missing: number;
+  nonFinite: number;
+} {
+  const values = new Float64Array(cells.length);
+  let n = 0;
+  let missing = 0;
+  let nonFinite = 0;
+  for (const c of cells) {
+    if (c === null) {
+      missing++;
+      continue;
+    }
+    const type = cellType(c);
+    if (type === 'text') throw new ProfileInputError(`value '${c}' is not a number`);
+    if (type === 'non-finite') nonFinite++;
+    else values[n++] = typeof c === 'number' ? c : Number(c.trim());
+  }
+  return { values: values.slice(0, n), missing, nonFinite };
+}
+
 /** True when every non-missing cell parses as a finite number (vacuously true for an all-missing column). */
 export function isNumericColumn(cells: readonly Cell[]): boolean {
   for (const c of cells) if (c !== null && asNumber(c) === undefined) return false;

@@ -65,7 +65,41 @@ export interface WindowJobResult {
   documents: ResultSummary[];
 }
 
-export type WindowJob = (ctx: WindowJobContext) => Promise<WindowJobResult>;
+/** What a {@link LabelProbe} is asked: windows whose labels arrived since `since`. */
+export interface LabelProbeContext {
+  client: Client;
+  model: ModelRef;
+  namespace: string;
+  windowMs: number;
+  /** earliest prediction time (window-aligned, epoch ms) whose late labels still count: the label horizon */
+  horizonStart: number;
+  /** labels joined at or after this (epoch ms); null the first time */
+  since: number | null;
+  /** also count per window the labels joined at or after this (epoch ms) */
+  recentFrom: number;
+  modelConfig: ModelConfig;
+  log: StructuredLogger;
+}
+
+/** A window whose predictions received labels: counts and latest join time (epoch ms). */
+export interface LabelledWindowInfo {
+  start: number;
+  count: number;
+  latest: number;
+  recent: { count: number; latest: number | null };
+}
+
+/** Finds the windows whose labels changed, for a job whose results depend on labels (performance). */
+export type LabelProbe = (ctx: LabelProbeContext) => Promise<LabelledWindowInfo[]>;
+
+/**
+ * A window job. A job whose results depend on labels that arrive late carries `labelledWindows`:
+ * the scheduler then re-runs it for the done windows whose labels changed, within the model's
+ * `performance.labelHorizon`.
+ */
+export type WindowJob = ((ctx: WindowJobContext) => Promise<WindowJobResult>) & {
+  labelledWindows?: LabelProbe;
+};
 
 /** Names → jobs. The CLI builds the default one; the lead registers `drift`, `quality`, `performance`, `service`. */
 export class JobRegistry {

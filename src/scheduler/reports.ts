@@ -45,7 +45,8 @@ export function reportSchedules(config: MlmonConfig, now: number = Date.now()): 
       delayMs: report.delayMs,
       start: report.start ?? new Date(latestStart),
       jobs: [{ name: REPORT_JOB, options: options as unknown as Record<string, unknown> }],
-      performance: { bounds: {} },
+      // No late-label re-runs: a report period is sent once.
+      performance: { bounds: {}, labelHorizonMs: 0 },
       hooks: [],
     };
   });

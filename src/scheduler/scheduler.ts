@@ -22,7 +22,7 @@ import type { StructuredLogger } from './log.js';
 import type { SchedulerMetrics } from './metrics.js';
 import { type HeldLock, type JobTarget, isSettled, StateStore } from './state.js';
 import type { TimeWindow } from '../schema/window.js';
-import { latestDueEnd, planWindows } from './windows.js';
+import { alignDown, latestDueEnd, planWindows } from './windows.js';
 import { formatDuration } from '../schema/duration.js';
 import { REPORT_JOB, reportSchedules } from './reports.js';
 
@@ -39,7 +39,8 @@ export interface SchedulerOptions {
   backfill?: boolean;
 }
 
-export type WindowOutcome = 'processed' | 'settled' | 'held' | 'failed' | 'lost' | 'released';
+/** `reprocessed`: a done window run again because its labels changed (see {@link Scheduler.planRelabel}). */
+export type WindowOutcome = 'processed' | 'reprocessed' | 'settled' | 'held' | 'failed' | 'lost' | 'released';
 
 export interface WindowRun {
   job: string;
@@ -52,9 +53,29 @@ export interface WindowRun {
 export interface PassSummary {
   runs: WindowRun[];
   processed: number;
+  /** Done windows run again because they received new or corrected labels. */
+  reprocessed: number;
   failed: number;
   /** Windows left to other replicas that held their locks (still held at the end of `runDue`). */
   held: number;
+}
+
+/**
+ * Labels joined within this margin before a pass may still be invisible to its search (written but
+ * not yet refreshed by another process): the label cursor stops this far back and remembers what
+ * it saw inside the margin, so that such a label still marks its window at the next pass.
+ */
+export const LABEL_SETTLE_MS = 60_000;
+
+interface RelabelPlan {
+  target: JobTarget;
+  entry: ModelConfig['jobs'][number];
+  job: WindowJob;
+  /** done windows to run again, oldest first */
+  windows: TimeWindow[];
+  /** false when a window with new labels is being processed right now: keep the cursor, look again */
+  canCommit: boolean;
+  commit: () => Promise<boolean>;
 }
 
 /** Raised inside a job's signal when its lock was taken over by another replica. */
@@ -191,7 +212,7 @@ export class Scheduler {
    */
   async runModelPass(model: ModelConfig, now: number): Promise<PassSummary> {
     const { log, metrics, config } = this.options;
-    const summary: PassSummary = { runs: [], processed: 0, failed: 0, held: 0 };
+    const summary: PassSummary = { runs: [], processed: 0, reprocessed: 0, failed: 0, held: 0 };
     const lastEnd = latestDueEnd(now, model.windowMs, model.delayMs);
     const units: Unit[] = [];
     const targets = this.targets(model);
@@ -234,6 +255,12 @@ export class Scheduler {
       for (const window of plan.windows)
         if (!isSettled(states.get(window.start.getTime()))) units.push({ target, entry, job, window });
     }
+    // Which done windows received labels since the last pass (before the due windows are run, so
+    // that a window done in this pass is not counted as "done with old labels").
+    const relabel: RelabelPlan[] = [];
+    for (const { target, entry, job } of targets) {
+      if (job.labelledWindows) relabel.push(await this.planRelabel(model, target, entry, job, now));
+    }
     // Oldest first across jobs; a stable sort keeps the configured job order within a window.
     units.sort((a, b) => a.window.start.getTime() - b.window.start.getTime());
     if (units.length > 0)
@@ -262,7 +289,140 @@ export class Scheduler {
     }
     for (const { target } of targets)
       await this.advance(model, target, bounds.get(target) as number, lastEnd);
+    for (const plan of relabel) {
+      let ok = plan.canCommit;
+      for (const window of plan.windows) {
+        if (this.isStopping) return summary;
+        const outcome = await this.reprocessWindow(model, plan, window);
+        summary.runs.push({
+          job: plan.target.job,
+          model: plan.target.model,
+          namespace: plan.target.namespace,
+          window,
+          outcome,
+        });
+        if (outcome === 'reprocessed') summary.reprocessed++;
+        else {
+          summary.failed++;
+          ok = false;
+        }
+      }
+      // The cursor moves only when every window with new labels is done: a failure is retried.
+      if (ok) await plan.commit();
+    }
     return summary;
+  }
+
+  /**
+   * The done windows of a label-dependent job whose labels changed since the label cursor, within
+   * the model's `performance.labelHorizon`. Cost: one search over the labels joined since the
+   * cursor (see analyzer/labelled-windows.ts) and one multi-get of those windows' states.
+   *
+   * The cursor is a time `since` plus, per window, the count and latest join time of the labels
+   * joined at or after `since` as seen then. A window is dirty when its figures now differ: a new
+   * label (count up), a corrected one (latest up), or one that was written before the cursor's
+   * time but became searchable only after (count up). The new cursor stops LABEL_SETTLE_MS before
+   * the search, so such late-visible labels are always within its range.
+   */
+  private async planRelabel(
+    model: ModelConfig,
+    target: JobTarget,
+    entry: ModelConfig['jobs'][number],
+    job: WindowJob,
+    now: number,
+  ): Promise<RelabelPlan> {
+    const probe = job.labelledWindows as NonNullable<WindowJob['labelledWindows']>;
+    const cursor = await this.store.readLabelCursor(target);
+    const since = cursor?.source.state.detail.since ?? null;
+    const recentFrom = Math.max(Date.now() - LABEL_SETTLE_MS, since ?? -Infinity);
+    const horizonStart = alignDown(now - model.performance.labelHorizonMs, model.windowMs);
+    const found = await probe({
+      client: this.options.client,
+      model: target.model,
+      namespace: target.namespace,
+      windowMs: model.windowMs,
+      horizonStart,
+      since,
+      recentFrom,
+      modelConfig: model,
+      log: this.options.log.child({ job: target.job, model: target.model.name }),
+    });
+    const seen = new Map((cursor?.source.state.detail.recent ?? []).map((r) => [r.start, r]));
+    const changed = found.filter((w) => {
+      const before = seen.get(w.start);
+      return !before || before.count !== w.count || before.latest !== w.latest;
+    });
+    const candidates = changed.map((w) => ({
+      start: new Date(w.start),
+      end: new Date(w.start + model.windowMs),
+    }));
+    const states = await this.store.windowStates(target, candidates);
+    const windows = candidates.filter((w) => isSettled(states.get(w.start.getTime())));
+    // A window with new labels that is being processed right now may have missed them.
+    const canCommit = !candidates.some((w) => states.get(w.start.getTime())?.state.kind === 'lock');
+    const recent = found
+      .filter((w) => w.recent.count > 0)
+      .map((w) => ({ start: w.start, count: w.recent.count, latest: w.recent.latest }));
+    if (changed.length > 0)
+      this.options.log.info(
+        'labels.changed',
+        `${changed.length} windows received labels; ${windows.length} done ones re-run`,
+        {
+          ...this.logFields(target),
+          'windows.labelled': changed.length,
+          'windows.rerun': windows.length,
+        },
+      );
+    return {
+      target,
+      entry,
+      job,
+      windows,
+      canCommit,
+      commit: () => this.store.writeLabelCursor(target, { since: recentFrom, recent }, cursor),
+    };
+  }
+
+  /**
+   * Runs a done window's job again (its labels changed). No window lock: the window stays done, the
+   * job writes with deterministic ids, so a replica doing the same at the same time only repeats
+   * identical writes; the label cursor (compare-and-swap) moves once.
+   */
+  private async reprocessWindow(
+    model: ModelConfig,
+    plan: RelabelPlan,
+    window: TimeWindow,
+  ): Promise<WindowOutcome> {
+    const { log, metrics, client } = this.options;
+    const fields = { ...this.logFields(plan.target, window), reason: 'labels' };
+    try {
+      const result = await plan.job({
+        client,
+        model: plan.target.model,
+        namespace: plan.target.namespace,
+        window: { start: window.start, end: window.end },
+        signal: new AbortController().signal,
+        options: plan.entry.options,
+        modelConfig: model,
+        log: log.child({ job: plan.target.job, model: plan.target.model.name }),
+      });
+      metrics?.observe(result.documents);
+      log.info(
+        'window.reprocessed',
+        `window re-run for new labels: ${result.documents.length} result documents`,
+        {
+          ...fields,
+          documents: result.documents.length,
+        },
+      );
+      return 'reprocessed';
+    } catch (error) {
+      log.error('window.failed', 'window re-run for new labels failed; retried at the next pass', {
+        ...fields,
+        error,
+      });
+      return 'failed';
+    }
   }
 
   private async advance(model: ModelConfig, target: JobTarget, from: number, lastEnd: number): Promise<void> {
@@ -412,12 +572,13 @@ export class Scheduler {
    */
   async runDue(): Promise<PassSummary> {
     const now = Date.now();
-    const total: PassSummary = { runs: [], processed: 0, failed: 0, held: 0 };
+    const total: PassSummary = { runs: [], processed: 0, reprocessed: 0, failed: 0, held: 0 };
     for (const model of this.schedules) {
       for (;;) {
         const pass = await this.track(this.runModelPass(model, now));
         total.runs.push(...pass.runs.filter((r) => r.outcome !== 'held'));
         total.processed += pass.processed;
+        total.reprocessed += pass.reprocessed;
         total.failed += pass.failed;
         if (pass.held === 0 || this.isStopping) {
           total.held += pass.held;

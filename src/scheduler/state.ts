@@ -32,7 +32,7 @@ export interface JobTarget {
   namespace: string;
 }
 
-export type StateKind = 'lock' | 'window' | 'failed' | 'checkpoint';
+export type StateKind = 'lock' | 'window' | 'failed' | 'checkpoint' | 'labels';
 
 export interface OwnerEntry {
   owner: string;
@@ -65,7 +65,27 @@ export interface CheckpointDetail {
   skipped: number;
 }
 
-export interface StateDocument<D = WindowStateDetail | CheckpointDetail> {
+/** What the label cursor remembers of a window whose labels arrived in the settling margin. */
+export interface RecentLabels {
+  start: number;
+  count: number;
+  latest: number | null;
+}
+
+/**
+ * The label cursor of a (job, model, version, namespace): labels joined before `since` have been
+ * taken into account; `recent` holds, per window, the labels joined at or after `since` as seen
+ * when the cursor was written (see Scheduler.relabelledWindows).
+ */
+export interface LabelCursorDetail {
+  model: ModelRef;
+  namespace: string;
+  updatedAt: string;
+  since: number;
+  recent: RecentLabels[];
+}
+
+export interface StateDocument<D = WindowStateDetail | CheckpointDetail | LabelCursorDetail> {
   state: {
     kind: StateKind;
     job: string;
@@ -79,6 +99,7 @@ export interface StateDocument<D = WindowStateDetail | CheckpointDetail> {
 
 export type WindowState = StateDocument<WindowStateDetail>;
 export type CheckpointState = StateDocument<CheckpointDetail>;
+export type LabelCursorState = StateDocument<LabelCursorDetail>;
 
 function idPart(value: string): string {
   return encodeURIComponent(value);
@@ -99,6 +120,12 @@ export function windowStateId(target: JobTarget, windowStart: Date): string {
 
 export function checkpointId(target: JobTarget): string {
   return ['checkpoint', target.job, target.model.name, target.model.version ?? '*', target.namespace]
+    .map(idPart)
+    .join('|');
+}
+
+export function labelCursorId(target: JobTarget): string {
+  return ['labels', target.job, target.model.name, target.model.version ?? '*', target.namespace]
     .map(idPart)
     .join('|');
 }
@@ -302,6 +329,44 @@ export class StateStore {
       return { seqNo: written._seq_no ?? -1, primaryTerm: written._primary_term ?? -1 };
     } catch (error) {
       if (isConflict(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async readLabelCursor(target: JobTarget): Promise<Versioned<LabelCursorState> | undefined> {
+    return this.getVersioned<LabelCursorState>(labelCursorId(target));
+  }
+
+  /**
+   * Stores the label cursor if nobody moved it since `previous` was read (compare-and-swap); false
+   * when another replica did (its cursor stays: the work of both is idempotent).
+   */
+  async writeLabelCursor(
+    target: JobTarget,
+    detail: Omit<LabelCursorDetail, 'model' | 'namespace' | 'updatedAt'>,
+    previous: Versioned<LabelCursorState> | undefined,
+  ): Promise<boolean> {
+    const doc: LabelCursorState = {
+      state: {
+        kind: 'labels',
+        job: target.job,
+        owner: this.owner,
+        checkpoint: new Date(detail.since).toISOString(),
+        detail: {
+          model: target.model,
+          namespace: target.namespace,
+          updatedAt: new Date(this.now()).toISOString(),
+          ...detail,
+        },
+      },
+    };
+    const id = labelCursorId(target);
+    if (previous) return this.compareAndSwap(id, doc, previous);
+    try {
+      await this.client.create({ index: STATE_INDEX, id, document: doc });
+      return true;
+    } catch (error) {
+      if (isConflict(error)) return false;
       throw error;
     }
   }

@@ -35,7 +35,8 @@ or from --align-to), compares every feature, output and target of each window wi
 computed in Elasticsearch with aggregations (one request per window), and writes drift and quality
 documents to metrics-mlmon.drift-{ns} and metrics-mlmon.quality-{ns} with deterministic ids (a re-run
 overwrites). Without --version each version with predictions in the range is analyzed against its
-own baseline (or reference window). Before the windows, newly arrived outcomes are joined to their
+own baseline (or reference window); a version without one gets no drift documents, its performance
+and service health all the same, and a one-line note on stderr says how to add a baseline. Before the windows, newly arrived outcomes are joined to their
 predictions (metrics-mlmon.evaluation-{ns}); each window then also gets performance documents
 (realised from labels, estimated from the scores before labels arrive) in
 metrics-mlmon.performance-{ns} and service health (latency, throughput, errors) in
@@ -161,7 +162,7 @@ metrics-mlmon.service-{ns}.`,
       if (values.format === 'json')
         writeJson(io, { ...result, drift: { ...result.drift, documents: undefined } });
       else printTable(io, result);
-      for (const s of result.drift.skipped) io.stderr.write(`skipped version ${s.version}: ${s.reason}\n`);
+      for (const note of result.notes) io.stderr.write(`note: ${note}\n`);
       return EXIT.ok;
     } finally {
       await client.close();
@@ -273,6 +274,14 @@ function printTable(io: CommandIO, full: FullAnalysisResult): void {
       io.stdout.write(line(header));
       for (const r of rows) io.stdout.write(line(r));
     }
+  }
+  // Versions without a reference have no drift table; their performance and service lines still show.
+  for (const w of full.windows) {
+    if (result.versions.some((v) => v.version === w.version)) continue;
+    io.stdout.write(
+      `\nmodel ${result.model} version ${w.version}: ${w.start} → ${w.end} (no drift reference)\n`,
+    );
+    performanceLine(io, w);
   }
   if (result.written)
     io.stdout.write(

@@ -3,37 +3,11 @@
  * Elasticsearch. KS and Wasserstein are exact on the raw non-missing values here (the analyzer's
  * Elasticsearch path uses the binned versions); PSI is over 10 reference-decile bins.
  */
-import {
-  categoricalDrift,
-  numericDrift,
-  type DriftMethod,
-  type DriftSeverity,
-} from '../../stats/drift/index.js';
-import {
-  ProfileInputError,
-  categoryCounts,
-  isNumericColumn,
-  numericValues,
-  readTable,
-  type Cell,
-  type Table,
-} from '../../profiles/from-file.js';
+import { ProfileInputError, readTable, type Cell, type Table } from '../../profiles/from-file.js';
+import { compareColumns, type ColumnComparison } from '../../profiles/compare-columns.js';
 import { commaList, defineCommand, EXIT, formatOption } from '../command.js';
 
-export interface CompareFeatureResult {
-  name: string;
-  kind: 'numeric' | 'categorical';
-  missing_rate: number;
-  reference_missing_rate: number;
-  stats: Record<string, number | null>;
-  method: DriftMethod | null;
-  score: number | null;
-  threshold: number | null;
-  drift: boolean;
-  severity: DriftSeverity;
-  /** Why no statistic could be computed (e.g. every value missing on one side). */
-  note?: string;
-}
+export type CompareFeatureResult = ColumnComparison;
 
 export interface CompareResult {
   reference: { count: number; path: string };
@@ -78,7 +52,10 @@ No Elasticsearch needed.`,
     },
     format: formatOption,
   },
-  notes: `A column is numeric when every non-empty value parses as a finite number in both files.
+  notes: `A column is numeric when every non-empty value parses as a number in both files. A column whose
+type differs between the files (text in one, numbers in the other), or whose share of non-finite
+numbers (Infinity, NaN) differs, is reported as a quality finding and as drift (method
+type_mismatch or non_finite), whatever the statistics of the other values say.
 Missing values (empty cell, null) are left out of the statistics and reported as missing_rate
 (the current file's share of missing cells).
 Decision rule per feature: numeric — normalised Wasserstein >= 0.1 when both files have more than
@@ -127,7 +104,7 @@ export function compareTables(
   }
 
   const features = refCols.map((name) =>
-    compareFeature(name, ref.cells.get(name) as Cell[], cur.cells.get(name) as Cell[], categorical.has(name)),
+    compareColumns(name, ref.cells.get(name) as Cell[], cur.cells.get(name) as Cell[], categorical.has(name)),
   );
   const drifted = features.filter((f) => f.drift).length;
   return {
@@ -136,88 +113,6 @@ export function compareTables(
     features,
     drifted,
     drift_share: features.length === 0 ? 0 : drifted / features.length,
-  };
-}
-
-function compareFeature(
-  name: string,
-  refCells: Cell[],
-  curCells: Cell[],
-  forceCategorical: boolean,
-): CompareFeatureResult {
-  const numeric = !forceCategorical && isNumericColumn(refCells) && isNumericColumn(curCells);
-  const base = { name, kind: numeric ? ('numeric' as const) : ('categorical' as const) };
-  if (numeric) {
-    const r = numericValues(refCells);
-    const c = numericValues(curCells);
-    const rates = missingRates(r.missing, refCells.length, c.missing, curCells.length);
-    const empty = emptyNote(r.values.length, c.values.length);
-    if (empty !== undefined) return { ...base, ...rates, ...noStats(empty) };
-    const { stats, decision } = numericDrift(r.values, c.values);
-    return {
-      ...base,
-      ...rates,
-      stats: {
-        psi: stats.psi,
-        ks: stats.ks,
-        ks_pvalue: stats.ks_pvalue,
-        wasserstein: stats.wasserstein,
-        wasserstein_distance: stats.wasserstein_distance,
-        mean_shift_z: Number.isFinite(stats.mean_shift_z) ? stats.mean_shift_z : null,
-      },
-      method: decision.method,
-      score: decision.score,
-      threshold: decision.threshold,
-      drift: decision.detected,
-      severity: decision.severity,
-    };
-  }
-  const r = categoryCounts(refCells);
-  const c = categoryCounts(curCells);
-  const rates = missingRates(r.missing, refCells.length, c.missing, curCells.length);
-  const empty = emptyNote(refCells.length - r.missing, curCells.length - c.missing);
-  if (empty !== undefined) return { ...base, ...rates, ...noStats(empty) };
-  const { stats, decision } = categoricalDrift(r.counts, c.counts);
-  let unseen = 0;
-  for (const [k, v] of c.counts) if (!r.counts.has(k)) unseen += v;
-  return {
-    ...base,
-    ...rates,
-    stats: {
-      js: stats.js,
-      chi2: stats.chi2,
-      chi2_pvalue: stats.chi2_pvalue,
-      psi: stats.psi,
-      unseen_category_rate: unseen / (curCells.length - c.missing),
-    },
-    method: decision.method,
-    score: decision.score,
-    threshold: decision.threshold,
-    drift: decision.detected,
-    severity: decision.severity,
-  };
-}
-
-function missingRates(refMissing: number, refRows: number, curMissing: number, curRows: number) {
-  return { missing_rate: curMissing / curRows, reference_missing_rate: refMissing / refRows };
-}
-
-function emptyNote(refValues: number, curValues: number): string | undefined {
-  if (refValues === 0 && curValues === 0) return 'every value is missing in both files';
-  if (refValues === 0) return 'every value is missing in the reference';
-  if (curValues === 0) return 'every value is missing in the current file';
-  return undefined;
-}
-
-function noStats(note: string) {
-  return {
-    stats: {},
-    method: null,
-    score: null,
-    threshold: null,
-    drift: false,
-    severity: 'none' as const,
-    note,
   };
 }
 
@@ -288,6 +183,7 @@ export function renderTable(result: CompareResult): string {
     '',
     `${result.drifted} of ${result.features.length} features drifted (${(result.drift_share * 100).toFixed(1)}%)`,
   ];
+  for (const f of result.features) for (const q of f.findings ?? []) out.push(`quality: ${f.name}: ${q}`);
   for (const f of result.features) if (f.note !== undefined) out.push(`note: ${f.name}: ${f.note}`);
   return `${out.join('\n')}\n`;
 }

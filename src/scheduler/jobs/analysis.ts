@@ -4,8 +4,10 @@
  *
  * - `drift` and `quality` come from ONE aggregation request per window (`analyze`), so they are one
  *   job: `drift` writes both; `quality` runs it only when `drift` is not also configured.
- * - `performance` joins newly arrived outcomes first (incremental, checkpointed), then computes the
- *   window's realised and estimated performance.
+ * - `performance` joins newly arrived outcomes first (incremental, checkpointed; the join refreshes
+ *   the evaluation stream, so the window counts every label joined), then computes the window's
+ *   realised and estimated performance; done windows whose labels changed within
+ *   `performance.labelHorizon` are re-run (`labelledWindows`, see Scheduler.planRelabel).
  * - `service` computes latency percentiles, throughput and error rate.
  * All write with deterministic ids, so a re-run window replaces its documents.
  */
@@ -17,7 +19,8 @@ import { runServiceHealthJob } from '../../analyzer/service.js';
 import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
 import { resultStream, streamNames } from '../../schema/streams.js';
 import type { PerformanceBounds } from '../../stats/performance/index.js';
-import type { ResultSummary, WindowJob, WindowJobContext } from '../jobs.js';
+import { labelledWindows } from '../../analyzer/labelled-windows.js';
+import type { LabelProbeContext, ResultSummary, WindowJob, WindowJobContext } from '../jobs.js';
 
 function windowSizeLabel(ms: number): string {
   for (const [unit, size] of [
@@ -74,7 +77,7 @@ export const qualityJob: WindowJob = async (ctx) => {
   return { documents: await driftAndQuality(ctx) };
 };
 
-export const performanceJob: WindowJob = async (ctx) => {
+const performanceWindow: WindowJob = async (ctx) => {
   const { client, namespace, model, modelConfig, window } = ctx;
   await runJoin(client, { namespace, model: model.name });
   ctx.signal.throwIfAborted();
@@ -97,6 +100,25 @@ export const performanceJob: WindowJob = async (ctx) => {
   const stream = streamNames(namespace).performance;
   return { documents: result.documents.map((d) => ({ stream, id: d.id, document: d.document })) };
 };
+
+/**
+ * The performance job re-runs for done windows whose labels changed: the probe joins the outcomes
+ * that arrived (so the evaluation stream is current) and lists the windows they landed in.
+ */
+export const performanceJob: WindowJob = Object.assign(performanceWindow, {
+  labelledWindows: async (ctx: LabelProbeContext) => {
+    await runJoin(ctx.client, { namespace: ctx.namespace, model: ctx.model.name });
+    return labelledWindows(ctx.client, {
+      namespace: ctx.namespace,
+      model: ctx.model.name,
+      version: ctx.model.version,
+      windowMs: ctx.windowMs,
+      horizonStart: ctx.horizonStart,
+      since: ctx.since,
+      recentFrom: ctx.recentFrom,
+    });
+  },
+});
 
 export const serviceJob: WindowJob = async (ctx) => {
   const result = await runServiceHealthJob(ctx.client, {

@@ -248,6 +248,9 @@ const boundSchema = object({ min: number().optional(), max: number().optional() 
   always,
 );
 
+/** Default `performance.labelHorizon`: labels up to 30 days after the prediction re-compute its window. */
+export const DEFAULT_LABEL_HORIZON_MS = 30 * 86_400_000;
+
 const performanceSchema = object({
   positiveClass: z
     .union([z.number().transform(String), text()], {
@@ -257,7 +260,12 @@ const performanceSchema = object({
   threshold: number({ min: 0, max: 1 }).optional(),
   /** Expected range per metric (`accuracy: { min: 0.8 }`, `rmse: { max: 3 }`). */
   bounds: record(boundSchema).default({}),
-});
+  /**
+   * How long after a prediction its label may still arrive and change the stored performance of
+   * its window (the scheduler re-computes such windows); default 30 days.
+   */
+  labelHorizon: duration({ allowZero: true }).default(DEFAULT_LABEL_HORIZON_MS),
+}).transform(({ labelHorizon, ...performance }) => ({ ...performance, labelHorizonMs: labelHorizon }));
 
 const modelSchema = object({
   name: text(),
