@@ -6,6 +6,8 @@
  * data), every row is then predicted and logged through the mlmon logger with row i at
  * 1996-05-07T00:00Z + 30 min × i, and its true label arrives one day later through `logOutcome`.
  * The demo then stores a baseline, analyzes weekly windows in Elasticsearch and prints what it found.
+ * `--dataset weather` does the same with the daily weather data; each data set's feature names, time
+ * mapping, reference period and window come from demo/datasets.ts.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -19,36 +21,35 @@ import { createPredictionLogger } from '../../logger/index.js';
 import { profileFromElasticsearch } from '../../profiles/from-elasticsearch.js';
 import { saveBaseline } from '../../profiles/store.js';
 import { readLabelledCsv } from '../demo/dataset.js';
+import { DEMO_DATASET_IDS, demoDataset, rowTime, withFeatureNames } from '../demo/datasets.js';
 import { fitLogistic, predictProbability } from '../demo/logistic.js';
 import { type CommandIO, UsageError, writeJson } from '../io.js';
 
-const HELP = `Usage: mlmon demo [--data path/to/elec.csv] [--rows N] [--namespace demo] [--format table|json]
+const HELP = `Usage: mlmon demo [--dataset elec|weather] [--data path/to/file.csv] [--rows N] [--namespace demo] [--format table|json]
 
 Replays ELEC2 as a monitored model: starts (or reuses) Elasticsearch, installs the templates, fits a
 logistic regression on the first 4 weeks, logs every prediction with the mlmon logger and its true
 label one day later, stores a baseline, analyzes weekly windows and prints the drift it finds.
 
-  --data PATH        the CSV (default ../shared/datasets/elec.csv next to the project)
-  --rows N           replay only the first N rows (default all 45,312)
+  --dataset ID       elec (default) or weather (daily rain at Bellevue, Nebraska; about 2 years
+                     of reference, 13-week windows)
+  --data PATH        the CSV (default ../shared/datasets/<elec|weather>.csv next to the project)
+  --rows N           replay only the first N rows (default all)
   --namespace NS     data stream namespace (default demo)
   --format json      machine-readable summary
 `;
 
-const START = Date.UTC(1996, 4, 7); // 1996-05-07T00:00Z, the first ELEC2 row
-const STEP_MS = 30 * 60 * 1000;
-const REFERENCE_ROWS = 4 * 7 * 48; // four weeks of half-hours
-const LABEL_DELAY_ROWS = 48; // the truth is known a day later
-
-function defaultDataPath(): string {
+function defaultDataPath(file: string): string {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   // From src/cli/commands (tsx) and dist/cli/commands (built) alike, the project root is three up.
-  return join(root, '..', 'shared', 'datasets', 'elec.csv');
+  return join(root, '..', 'shared', 'datasets', file);
 }
 
 export async function demoCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      dataset: { type: 'string', default: 'elec' },
       data: { type: 'string' },
       rows: { type: 'string' },
       namespace: { type: 'string', default: 'demo' },
@@ -64,7 +65,13 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
   const say = (line: string) => {
     if (!json) io.stdout.write(`${line}\n`);
   };
-  const dataPath = values.data ?? defaultDataPath();
+  if (!(DEMO_DATASET_IDS as string[]).includes(values.dataset ?? 'elec'))
+    throw new UsageError(`--dataset must be one of ${DEMO_DATASET_IDS.join(', ')}`);
+  const ds = demoDataset(values.dataset ?? 'elec');
+  const START = ds.start;
+  const REFERENCE_ROWS = ds.referenceRows;
+  const LABEL_DELAY_ROWS = ds.labelDelayRows;
+  const dataPath = values.data ?? defaultDataPath(ds.file);
   if (!existsSync(dataPath)) throw new UsageError(`data set not found: ${dataPath} (use --data)`);
   const namespace = values.namespace ?? 'demo';
 
@@ -83,7 +90,7 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
   );
 
   // 3. The model in production.
-  const data = readLabelledCsv(dataPath);
+  const data = withFeatureNames(readLabelledCsv(dataPath), ds);
   const rows = values.rows ? Math.min(Number(values.rows), data.rows.length) : data.rows.length;
   if (!Number.isInteger(rows) || rows <= REFERENCE_ROWS)
     throw new UsageError(`--rows must be an integer above ${REFERENCE_ROWS}`);
@@ -101,7 +108,7 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
   );
 
   // 4. Replay through the logger: predictions, and each truth one day later.
-  const modelRef = { name: 'elec-updown', version: '1' };
+  const modelRef = ds.model;
   const monitor = createPredictionLogger({ node: client, namespace, model: modelRef });
   const ids: string[] = [];
   const t0 = Date.now();
@@ -112,8 +119,8 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
     data.features.forEach((f, j) => (features[f] = row[j]!));
     ids.push(
       monitor.logPrediction({
-        id: `elec-${i}`,
-        timestamp: START + i * STEP_MS,
+        id: `${ds.id}-${i}`,
+        timestamp: rowTime(ds, i),
         features,
         prediction: { label: score >= 0.5 ? '1' : '0', score },
         latencyMs: 0.05 + (i % 7) * 0.01,
@@ -124,7 +131,7 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
       monitor.logOutcome({
         id: ids[labelled]!,
         actual: { label: String(data.labels[labelled]) },
-        timestamp: START + i * STEP_MS,
+        timestamp: rowTime(ds, i),
       });
     }
     // Let the shipper work as traffic flows, as a service's event loop would.
@@ -134,7 +141,7 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
     monitor.logOutcome({
       id: ids[j]!,
       actual: { label: String(data.labels[j]) },
-      timestamp: START + (j + LABEL_DELAY_ROWS) * STEP_MS,
+      timestamp: rowTime(ds, j + LABEL_DELAY_ROWS),
     });
   }
   const counters = await monitor.close();
@@ -154,7 +161,7 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
     streams[stream] = count.count ?? 0;
   }
   // 5. Baseline: the reference weeks, profiled in Elasticsearch with aggregations.
-  const referenceEnd = new Date(START + REFERENCE_ROWS * STEP_MS);
+  const referenceEnd = new Date(rowTime(ds, REFERENCE_ROWS));
   const profile = await profileFromElasticsearch(client, {
     namespace,
     model: modelRef.name,
@@ -169,8 +176,8 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
     `baseline "training": ${profile.rowCount} reference predictions, ${Object.keys(profile.features).length} fields profiled (mlmon-baselines)`,
   );
 
-  // 6. Analysis: weekly windows after the reference, computed in Elasticsearch.
-  const end = new Date(START + rows * STEP_MS);
+  // 6. Analysis: windows after the reference, computed in Elasticsearch.
+  const end = new Date(rowTime(ds, rows));
   const t1 = Date.now();
   const analysis = await runFullAnalysis(client, {
     namespace,
@@ -178,8 +185,8 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
     version: modelRef.version,
     from: referenceEnd,
     to: end,
-    windowMs: 7 * 86_400_000,
-    windowSize: '1w',
+    windowMs: ds.window.ms,
+    windowSize: ds.window.size,
     anchor: new Date(START),
     reference: { type: 'baseline', id: 'training' },
     positiveClass: '1',
@@ -188,20 +195,20 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
   });
   const summary = summarize(analysis);
   say(
-    `analyzed ${summary.windows} weekly windows in ${((Date.now() - t1) / 1000).toFixed(1)} s (drift, quality, performance, service health)`,
+    `analyzed ${summary.windows} ${ds.window.name} windows in ${((Date.now() - t1) / 1000).toFixed(1)} s (drift, quality, performance, service health)`,
   );
   say('');
-  say('drift by feature (reference: the first 4 weeks):');
+  say(`drift by feature (reference: the first ${REFERENCE_ROWS} rows):`);
   for (const f of summary.features) {
     say(
-      `  ${f.name.padEnd(22)} drifted in ${String(f.drifted).padStart(3)}/${summary.windows} weeks; first flagged week ${f.first ?? '-'}`,
+      `  ${f.name.padEnd(22)} drifted in ${String(f.drifted).padStart(3)}/${summary.windows} windows; first flagged ${f.first ?? '-'}`,
     );
   }
   say('');
   say('accuracy per quarter (realised from the delayed labels, and estimated from the scores alone):');
   for (const q of summary.quarters) {
     say(
-      `  ${q.label}  realised ${q.realised?.toFixed(3) ?? '-'}  estimated ${q.estimated?.toFixed(3) ?? '-'}  (${q.weeks} weeks)`,
+      `  ${q.label}  realised ${q.realised?.toFixed(3) ?? '-'}  estimated ${q.estimated?.toFixed(3) ?? '-'}  (${q.weeks} windows)`,
     );
   }
   say('');
@@ -215,7 +222,7 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
   }
   say('');
   say(
-    `Look at them: ES_URL=${cluster.url} npm run mlmon -- analyze --model ${modelRef.name} --namespace ${namespace} --from 1997-04-29T00:00:00Z --to 1997-05-13T00:00:00Z --window 1w --align-to 1996-05-07T00:00:00Z --baseline training`,
+    `Look at them: ES_URL=${cluster.url} npm run mlmon -- analyze --model ${modelRef.name} --namespace ${namespace} --from ${referenceEnd.toISOString().replace('.000Z', 'Z')} --to ${new Date(referenceEnd.getTime() + 2 * ds.window.ms).toISOString().replace('.000Z', 'Z')} --window ${ds.window.size} --align-to ${new Date(START).toISOString().replace('.000Z', 'Z')} --baseline training`,
   );
 
   if (json)
