@@ -7,6 +7,7 @@
  * `counts` has k + 1 entries, bin i = [edges[i−1], edges[i]) with open ends, a value equal to an edge
  * counted in the upper bin (an Elasticsearch `range` aggregation's from-inclusive, to-exclusive).
  */
+import type { ScoreCalibration } from '../stats/performance/calibration.js';
 
 export type ProfileFeatureKind = 'numeric' | 'categorical';
 
@@ -71,6 +72,11 @@ export interface DatasetProfile {
   options: { fineBins: number; topK: number };
   /** Per feature, in column order. */
   features: Record<string, FeatureProfile>;
+  /**
+   * Binary classifiers: the isotonic map from score to P(positive) fitted on the reference labels
+   * (profiles/calibration.ts), used by the CBPE estimate. Absent when the reference had no labels.
+   */
+  calibration?: ScoreCalibration;
 }
 
 export const DEFAULT_FINE_BINS = 100;
