@@ -32,7 +32,7 @@ logistic regression on the first 4 weeks, logs every prediction with the mlmon l
 label one day later, stores a baseline, analyzes weekly windows and prints the drift it finds.
 
   --dataset ID       elec (default) or weather (daily rain at Bellevue, Nebraska; about 2 years
-                     of reference, 13-week windows)
+                     of reference, 52-week windows)
   --data PATH        the CSV (default ../shared/datasets/<elec|weather>.csv next to the project)
   --rows N           replay only the first N rows (default all)
   --namespace NS     data stream namespace (default demo)
