@@ -16,7 +16,8 @@
  * - regression: `sum` of `eval.error|abs_error|sq_error`, `stats` of `eval.ape`, `extended_stats` of
  *   `actual.value` (Σy, Σy²), then {@link regressionMetrics};
  * - coverage and the estimate (CBPE) come from the prediction stream: its document count, and a
- *   score histogram with an `avg` sub-aggregation per bin fed to {@link estimateFromBins}.
+ *   score histogram with an `avg` sub-aggregation per bin fed to {@link estimateWindow}, with the
+ *   evaluation stream's score histogram as the labelled predictions its reliability is judged on.
  */
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { upsertIntoDataStream, type UpsertResult } from '../elastic/upsert.js';
@@ -24,7 +25,7 @@ import { sub, termsBuckets, totalHits, type Bucket } from '../elastic/aggs.js';
 import {
   binaryMetrics,
   brierFromSum,
-  estimateFromBins,
+  estimateWindow,
   evaluateBounds,
   fairnessBySegment,
   labelKey,
@@ -33,12 +34,14 @@ import {
   regressionMetrics,
   rocAucFromBins,
   type BinaryConfusion,
-  type CbpeEstimate,
+  type CbpeWindowEstimate,
   type ConfusionMatrix,
   type Gap,
   type Label,
+  type LabelledScoreBin,
   type PerformanceBounds,
   type ScoreBin,
+  type ScoreCalibration,
 } from '../stats/performance/index.js';
 import { windowFilter } from '../elastic/filters.js';
 import { searchOrEmpty } from '../elastic/search.js';
@@ -66,6 +69,12 @@ export interface PerformanceJobOptions {
   threshold?: number;
   /** segment names: one document per value of each `labels.<name>`, and a fairness document (binary) */
   segments?: string[];
+  /**
+   * binary: the reference period's score calibration (stored with the baseline, see
+   * profiles/calibration.ts); the estimate maps scores through it. Without it, raw scores are
+   * taken as probabilities and `performance.estimated.calibrated` is false.
+   */
+  calibration?: ScoreCalibration;
   /** expected performance per metric (`accuracy`, `roc_auc`, `rmse`, …) for `performance.degraded` */
   bounds?: Record<string, PerformanceBounds>;
   /** at most this many values per segment (the most frequent); default 100 */
@@ -97,6 +106,7 @@ interface Settings {
   positiveKey: string;
   threshold: number;
   maxClasses: number;
+  calibration: ScoreCalibration | undefined;
 }
 
 function actualPositive(s: Settings): Query {
@@ -150,7 +160,7 @@ function evaluationAggs(s: Settings): Aggs {
           },
         },
       },
-      scores: scoreHistogram({ positive: { filter: pos } }),
+      scores: scoreHistogram({ positive: { filter: pos }, mean: { avg: { field: 'prediction.score' } } }),
       // the stored losses refer to the positive class the join used; only matching ones count
       losses: lossSums({ term: { 'eval.positive_class': s.positiveKey } }),
     };
@@ -317,25 +327,46 @@ function regressionFields(bucket: Bucket): Record<string, unknown> {
   };
 }
 
-/** CBPE estimate from a prediction-stream bucket holding `score_bins`; null when not computable. */
-function estimatedFields(bucket: Bucket, s: Settings): Record<string, unknown> | null {
+/** Raw-score bins of a `score_bins` / `scores` histogram, ascending over [0, 1]. */
+function scoreBins(bucket: Bucket, name: string): Array<LabelledScoreBin & ScoreBin> {
   const counts = new Array<number>(SCORE_BINS).fill(0);
   const sums = new Array<number>(SCORE_BINS).fill(0);
-  for (const b of buckets(bucket, 'score_bins')) {
+  const positives = new Array<number>(SCORE_BINS).fill(0);
+  for (const b of buckets(bucket, name)) {
     const i = scoreBinIndex(b.key as number);
     counts[i]! += b.doc_count;
     sums[i]! += b.doc_count * value(b, 'mean');
+    positives[i]! += subOrEmpty(b, 'positive').doc_count;
   }
-  const bins: ScoreBin[] = counts.map((count, i) => ({
+  return counts.map((count, i) => ({
     lower: i / SCORE_BINS,
     upper: (i + 1) / SCORE_BINS,
     count,
     meanScore: count === 0 ? null : Math.min(1, Math.max(0, (sums[i] as number) / count)),
+    positives: positives[i] as number,
   }));
-  if (counts.every((c) => c === 0)) return null;
-  let estimate: CbpeEstimate;
+}
+
+/**
+ * CBPE estimate (calibrated, with band and reliability; `estimateWindow`) from a prediction-stream
+ * bucket holding `score_bins` and, when labels exist, the evaluation bucket's `scores`; null when
+ * not computable.
+ */
+function estimatedFields(
+  predBucket: Bucket,
+  evalBucket: Bucket | undefined,
+  s: Settings,
+): Record<string, unknown> | null {
+  const bins = scoreBins(predBucket, 'score_bins');
+  if (bins.every((b) => b.count === 0)) return null;
+  let e: CbpeWindowEstimate;
   try {
-    estimate = estimateFromBins(bins, s.threshold);
+    e = estimateWindow({
+      bins,
+      threshold: s.threshold,
+      calibration: s.calibration,
+      labelled: evalBucket ? scoreBins(evalBucket, 'scores') : [],
+    });
   } catch (error) {
     // Scores that are not probabilities cannot be turned into an estimate; the realised metrics
     // are unaffected, so the document is written without `performance.estimated`.
@@ -343,15 +374,31 @@ function estimatedFields(bucket: Bucket, s: Settings): Record<string, unknown> |
     throw error;
   }
   return {
-    count: estimate.count,
-    accuracy: estimate.accuracy,
-    precision: estimate.precision,
-    recall: estimate.recall,
-    f1: estimate.f1,
-    roc_auc: estimate.rocAuc,
-    positive_rate: estimate.positiveRate,
-    prevalence: estimate.prevalence,
-    confusion: estimate.confusion,
+    count: e.count,
+    accuracy: e.accuracy,
+    precision: e.precision,
+    recall: e.recall,
+    f1: e.f1,
+    roc_auc: e.rocAuc,
+    positive_rate: e.positiveRate,
+    prevalence: e.prevalence,
+    confusion: e.confusion,
+    calibrated: e.calibrated,
+    accuracy_std_error: e.accuracyStdError,
+    accuracy_lower: e.accuracyLower,
+    accuracy_upper: e.accuracyUpper,
+    band_sigmas: e.sigmas,
+    reliable: e.check?.reliable ?? null,
+    unreliable_reason: e.check && e.check.reasons.length > 0 ? e.check.reasons : null,
+    check: e.check && {
+      labelled: e.check.labelled,
+      expected_accuracy: e.check.expectedAccuracy,
+      realised_accuracy: e.check.realisedAccuracy,
+      accuracy_z: e.check.accuracyZ,
+      expected_positive_rate: e.check.expectedPositiveRate,
+      actual_positive_rate: e.check.actualPositiveRate,
+      positive_rate_z: e.check.positiveRateZ,
+    },
   };
 }
 
@@ -457,6 +504,7 @@ function settingsOf(options: PerformanceJobOptions): Settings {
     positiveKey: labelKey(options.positiveClass ?? '1'),
     threshold,
     maxClasses: options.maxClasses ?? 200,
+    calibration: options.calibration,
   };
 }
 
@@ -515,7 +563,7 @@ function scopeFields(
     ...(labelled > 0 && evalBucket ? taskFields(evalBucket, s) : {}),
   };
   if (s.task === 'binary' && predBucket)
-    fields.estimated = predicted > 0 ? estimatedFields(predBucket, s) : null;
+    fields.estimated = predicted > 0 ? estimatedFields(predBucket, evalBucket, s) : null;
   applyBounds(fields, bounds);
   return { predicted, fields };
 }

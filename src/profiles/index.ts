@@ -1,2 +1,3 @@
 export * from './types.js';
 export * from './from-file.js';
+export * from './calibration.js';

@@ -8,6 +8,7 @@
  * counted in the upper bin (an Elasticsearch `range` aggregation's from-inclusive, to-exclusive).
  */
 import type { ValueKind } from '../schema/fields.js';
+import type { ScoreCalibration } from '../stats/performance/calibration.js';
 
 /** A profile entry describes numeric or categorical values (the field's value kind). */
 export type ProfileFeatureKind = ValueKind;
@@ -73,6 +74,11 @@ export interface DatasetProfile {
   options: { fineBins: number; topK: number };
   /** Per feature, in column order. */
   features: Record<string, FeatureProfile>;
+  /**
+   * Binary classifiers: the isotonic map from score to P(positive) fitted on the reference labels
+   * (profiles/calibration.ts), used by the CBPE estimate. Absent when the reference had no labels.
+   */
+  calibration?: ScoreCalibration;
 }
 
 export const DEFAULT_FINE_BINS = 100;

@@ -19,7 +19,7 @@ describe('mlmon demo', () => {
     await client.close();
   });
 
-  it('replays 20,000 rows and flags feat_4/feat_5 from the week of row 17,424', async () => {
+  it('replays 20,000 rows and flags vicprice/vicdemand (feat_4/feat_5) from the week of row 17,424', async () => {
     let out = '';
     let err = '';
     const io = {
@@ -48,9 +48,9 @@ describe('mlmon demo', () => {
     expect(summary.summary.windows).toBe(56);
     const feature = (name: string) => summary.summary.features.find((f) => f.name === name);
     // Row 17,424 is 1997-05-05 (a Monday); its week starts Tuesday 1997-04-29.
-    expect(feature('feat_4')?.first).toBe('1997-04-29');
-    expect(feature('feat_5')?.first).toBe('1997-04-29');
+    expect(feature('vicprice')?.first).toBe('1997-04-29');
+    expect(feature('vicdemand')?.first).toBe('1997-04-29');
     // feat_1 is the period of the day: the same uniform grid every week, never drifting.
-    expect(feature('feat_1')?.drifted).toBe(0);
+    expect(feature('period')?.drifted).toBe(0);
   });
 });

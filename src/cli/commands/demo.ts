@@ -6,6 +6,8 @@
  * data), every row is then predicted and logged through the mlmon logger with row i at
  * 1996-05-07T00:00Z + 30 min × i, and its true label arrives one day later through `logOutcome`.
  * The demo then stores a baseline, analyzes weekly windows in Elasticsearch and prints what it found.
+ * `--dataset weather` does the same with the daily weather data; each data set's feature names, time
+ * mapping, reference period and window come from demo/datasets.ts.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -19,49 +21,51 @@ import { profileFromElasticsearch } from '../../profiles/from-elasticsearch.js';
 import { saveBaseline } from '../../profiles/store.js';
 import { BASELINES_INDEX, logStream, namespacePattern, resultStream } from '../../schema/streams.js';
 import { readLabelledCsv } from '../demo/dataset.js';
+import { DEMO_DATASET_IDS, demoDataset, rowTime, withFeatureNames } from '../demo/datasets.js';
 import { fitLogistic, predictProbability } from '../demo/logistic.js';
 import { defineCommand, EXIT, formatOption, positiveInteger, UsageError } from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
 
-const START = Date.UTC(1996, 4, 7); // 1996-05-07T00:00Z, the first ELEC2 row
-const STEP_MS = 30 * 60 * 1000;
-const REFERENCE_ROWS = 4 * 7 * 48; // four weeks of half-hours
-const LABEL_DELAY_ROWS = 48; // the truth is known a day later
-
-function defaultDataPath(): string {
+function defaultDataPath(file: string): string {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   // From src/cli/commands (tsx) and dist/cli/commands (built) alike, the project root is three up.
-  return join(root, '..', 'shared', 'datasets', 'elec.csv');
+  return join(root, '..', 'shared', 'datasets', file);
 }
 
-/** `--rows`: more rows than the reference weeks, or there is nothing to monitor after them. */
-function rowsValue(text: string): number {
-  const rows = positiveInteger(text);
-  if (rows <= REFERENCE_ROWS)
-    throw new UsageError(
-      `must be above ${REFERENCE_ROWS} (the first ${REFERENCE_ROWS} rows are the reference)`,
-    );
-  return rows;
+function datasetValue(text: string): string {
+  if (!(DEMO_DATASET_IDS as readonly string[]).includes(text))
+    throw new UsageError(`must be one of ${DEMO_DATASET_IDS.join(', ')}, not "${text}"`);
+  return text;
 }
 
 export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'replay a real data set (ELEC2) as a monitored model, end to end',
-  usage: ['[--data path/to/elec.csv] [--rows N] [--namespace demo] [--format table|json]'],
+  usage: [
+    '[--dataset elec|weather] [--data path/to/file.csv] [--rows N] [--namespace demo] [--format table|json]',
+  ],
   description: `Replays ELEC2 as a monitored model: starts (or reuses) Elasticsearch, installs the templates, fits a
 logistic regression on the first 4 weeks, logs every prediction with the mlmon logger and its true
 label one day later, stores a baseline, analyzes weekly windows and prints the drift it finds.`,
   options: {
+    dataset: {
+      type: 'string',
+      value: 'ID',
+      description:
+        'elec (default) or weather (daily rain at Bellevue, Nebraska; about 2 years\nof reference, 52-week windows)',
+      default: 'elec',
+      parse: datasetValue,
+    },
     data: {
       type: 'string',
       value: 'PATH',
-      description: 'the CSV (default ../shared/datasets/elec.csv next to the project)',
+      description: 'the CSV (default ../shared/datasets/<elec|weather>.csv next to the project)',
     },
     rows: {
       type: 'string',
       value: 'N',
-      description: `replay only the first N rows (default all 45,312; more than ${REFERENCE_ROWS})`,
-      parse: rowsValue,
+      description: 'replay only the first N rows (default all; more than the reference rows)',
+      parse: positiveInteger,
     },
     namespace: {
       type: 'string',
@@ -75,14 +79,29 @@ label one day later, stores a baseline, analyzes weekly windows and prints the d
 });
 
 async function runDemo(
-  values: { data: string | undefined; rows: number | undefined; namespace: string; format: 'table' | 'json' },
+  values: {
+    dataset: string;
+    data: string | undefined;
+    rows: number | undefined;
+    namespace: string;
+    format: 'table' | 'json';
+  },
   io: CommandIO,
 ): Promise<number> {
   const json = values.format === 'json';
   const say = (line: string) => {
     if (!json) io.stdout.write(`${line}\n`);
   };
-  const dataPath = values.data ?? defaultDataPath();
+  const ds = demoDataset(values.dataset as (typeof DEMO_DATASET_IDS)[number]);
+  const START = ds.start;
+  const REFERENCE_ROWS = ds.referenceRows;
+  const LABEL_DELAY_ROWS = ds.labelDelayRows;
+  // Checked before any I/O: the reference rows come first, so fewer leave nothing to monitor.
+  if (values.rows !== undefined && values.rows <= REFERENCE_ROWS)
+    throw new UsageError(
+      `--rows: must be above ${REFERENCE_ROWS} (the first ${REFERENCE_ROWS} rows are the reference)`,
+    );
+  const dataPath = values.data ?? defaultDataPath(ds.file);
   if (!existsSync(dataPath)) throw new UsageError(`data set not found: ${dataPath} (use --data)`);
   const namespace = values.namespace;
 
@@ -101,7 +120,7 @@ async function runDemo(
   );
 
   // 3. The model in production.
-  const data = readLabelledCsv(dataPath);
+  const data = withFeatureNames(readLabelledCsv(dataPath), ds);
   const rows = Math.min(values.rows ?? data.rows.length, data.rows.length);
   if (rows <= REFERENCE_ROWS)
     throw new Error(`${dataPath} has ${rows} rows: the demo needs more than ${REFERENCE_ROWS}`);
@@ -119,7 +138,7 @@ async function runDemo(
   );
 
   // 4. Replay through the logger: predictions, and each truth one day later.
-  const modelRef = { name: 'elec-updown', version: '1' };
+  const modelRef = ds.model;
   const monitor = createPredictionLogger({ node: client, namespace, model: modelRef });
   const ids: string[] = [];
   const t0 = Date.now();
@@ -130,8 +149,8 @@ async function runDemo(
     data.features.forEach((f, j) => (features[f] = row[j]!));
     ids.push(
       monitor.logPrediction({
-        id: `elec-${i}`,
-        timestamp: START + i * STEP_MS,
+        id: `${ds.id}-${i}`,
+        timestamp: rowTime(ds, i),
         features,
         prediction: { label: score >= 0.5 ? '1' : '0', score },
         latencyMs: 0.05 + (i % 7) * 0.01,
@@ -142,7 +161,7 @@ async function runDemo(
       monitor.logOutcome({
         id: ids[labelled]!,
         actual: { label: String(data.labels[labelled]) },
-        timestamp: START + i * STEP_MS,
+        timestamp: rowTime(ds, i),
       });
     }
     // Let the shipper work as traffic flows, as a service's event loop would.
@@ -152,7 +171,7 @@ async function runDemo(
     monitor.logOutcome({
       id: ids[j]!,
       actual: { label: String(data.labels[j]) },
-      timestamp: START + (j + LABEL_DELAY_ROWS) * STEP_MS,
+      timestamp: rowTime(ds, j + LABEL_DELAY_ROWS),
     });
   }
   const counters = await monitor.close();
@@ -172,7 +191,7 @@ async function runDemo(
     streams[stream] = count.count ?? 0;
   }
   // 5. Baseline: the reference weeks, profiled in Elasticsearch with aggregations.
-  const referenceEnd = new Date(START + REFERENCE_ROWS * STEP_MS);
+  const referenceEnd = new Date(rowTime(ds, REFERENCE_ROWS));
   const profile = await profileFromElasticsearch(client, {
     namespace,
     model: modelRef.name,
@@ -188,7 +207,7 @@ async function runDemo(
   );
 
   // 6. Analysis: weekly windows after the reference, computed in Elasticsearch.
-  const end = new Date(START + rows * STEP_MS);
+  const end = new Date(rowTime(ds, rows));
   const t1 = Date.now();
   const analysis = await runFullAnalysis(client, {
     namespace,
@@ -196,8 +215,8 @@ async function runDemo(
     version: modelRef.version,
     from: referenceEnd,
     to: end,
-    windowMs: 7 * 86_400_000,
-    windowSize: '1w',
+    windowMs: ds.window.ms,
+    windowSize: ds.window.size,
     anchor: new Date(START),
     reference: { type: 'baseline', id: 'training' },
     positiveClass: '1',
@@ -206,20 +225,20 @@ async function runDemo(
   });
   const summary = summarize(analysis);
   say(
-    `analyzed ${summary.windows} weekly windows in ${((Date.now() - t1) / 1000).toFixed(1)} s (drift, quality, performance, service health)`,
+    `analyzed ${summary.windows} ${ds.window.name} windows in ${((Date.now() - t1) / 1000).toFixed(1)} s (drift, quality, performance, service health)`,
   );
   say('');
-  say('drift by feature (reference: the first 4 weeks):');
+  say(`drift by feature (reference: the first ${REFERENCE_ROWS} rows):`);
   for (const f of summary.features) {
     say(
-      `  ${f.name.padEnd(22)} drifted in ${String(f.drifted).padStart(3)}/${summary.windows} weeks; first flagged week ${f.first ?? '-'}`,
+      `  ${f.name.padEnd(22)} drifted in ${String(f.drifted).padStart(3)}/${summary.windows} windows; first flagged ${f.first ?? '-'}`,
     );
   }
   say('');
   say('accuracy per quarter (realised from the delayed labels, and estimated from the scores alone):');
   for (const q of summary.quarters) {
     say(
-      `  ${q.label}  realised ${q.realised?.toFixed(3) ?? '-'}  estimated ${q.estimated?.toFixed(3) ?? '-'}  (${q.weeks} weeks)`,
+      `  ${q.label}  realised ${q.realised?.toFixed(3) ?? '-'}  estimated ${q.estimated?.toFixed(3) ?? '-'}  (${q.weeks} windows)`,
     );
   }
   say('');
@@ -233,7 +252,7 @@ async function runDemo(
   }
   say('');
   say(
-    `Look at them: ES_URL=${cluster.url} npm run mlmon -- analyze --model ${modelRef.name} --namespace ${namespace} --from 1997-04-29T00:00:00Z --to 1997-05-13T00:00:00Z --window 1w --align-to 1996-05-07T00:00:00Z --baseline training`,
+    `Look at them: ES_URL=${cluster.url} npm run mlmon -- analyze --model ${modelRef.name} --namespace ${namespace} --from ${referenceEnd.toISOString().replace('.000Z', 'Z')} --to ${new Date(referenceEnd.getTime() + 2 * ds.window.ms).toISOString().replace('.000Z', 'Z')} --window ${ds.window.size} --align-to ${new Date(START).toISOString().replace('.000Z', 'Z')} --baseline training`,
   );
 
   if (json)

@@ -12,3 +12,5 @@ export * from './distributions.js';
 export * from './compare.js';
 export * from './fairness.js';
 export * from './degraded.js';
+export * from './calibration.js';
+export * from './cbpe-window.js';

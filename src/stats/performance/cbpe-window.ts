@@ -1,0 +1,174 @@
+/**
+ * One window's CBPE estimate as the analyzer stores it: calibrated, with a confidence band, and
+ * with a verdict on whether it can be trusted once some of the window's labels are known.
+ *
+ * - Calibration: each score bin's mean raw score is mapped through the reference period's isotonic
+ *   calibration ({@link calibrate}) before the expectation is taken; predicted positive stays
+ *   "raw score ≥ threshold" (the model's decision does not change, only how likely it is right).
+ *   Mapping the bin mean rather than every score differs from the per-score expectation only inside
+ *   a 0.001-wide bin.
+ * - Band: a prediction with calibrated probability c is right with probability c (predicted
+ *   positive) or 1 − c (predicted negative), a Bernoulli variable of variance c(1 − c) either way.
+ *   If the calibration holds, the realised accuracy of n independent predictions has mean
+ *   Σ P(right)/n (the estimate) and standard error sqrt(Σ c(1 − c))/n. With the bin means in place
+ *   of each c this is an upper bound (c(1 − c) is concave), so the band errs wide. The band is
+ *   ± `sigmas` standard errors (default 3, NannyML's choice for its alert thresholds: a window whose
+ *   assumptions hold leaves it with probability ≈ 0.3 % under the normal approximation). It covers
+ *   sampling noise only, not error in the calibration map itself.
+ * - Reliability, judged on the labelled predictions of the window (any coverage: the labelled ones
+ *   are compared with their own expectation, so partial labels are no bias), from at least
+ *   `minLabelled` of them; otherwise the verdict is left out (unknown):
+ *   - `accuracy_outside_band`: their realised accuracy differs from their expected accuracy by more
+ *     than `sigmas` standard errors — the estimate visibly failed;
+ *   - `calibration_shift`: their count of actual positives differs from the expected Σ c by more
+ *     than `sigmas` standard deviations (sqrt(Σ c(1 − c)), the same Bernoulli sum) — P(y | score)
+ *     moved away from the reference, i.e. concept drift, which CBPE cannot see by construction.
+ */
+import { checkThreshold } from './binary.js';
+import { calibrate, checkCalibration, type ScoreCalibration } from './calibration.js';
+import { estimateFromBins, type CbpeEstimate, type ScoreBin } from './cbpe.js';
+
+/** Labelled predictions in one raw-score bin: count, mean raw score, actual positives. */
+export interface LabelledScoreBin {
+  lower: number;
+  upper: number;
+  count: number;
+  /** mean raw score of the bin's labelled predictions (null when count = 0) */
+  meanScore: number | null;
+  positives: number;
+}
+
+export interface CbpeWindowOptions {
+  /** raw-score bins of every prediction in the window (ascending, contiguous) */
+  bins: readonly ScoreBin[];
+  /** predicted positive when raw score ≥ threshold (default 0.5; must be a bin edge) */
+  threshold?: number;
+  /** the reference period's calibration; without it raw scores are taken as probabilities */
+  calibration?: ScoreCalibration;
+  /** raw-score bins of the window's labelled predictions */
+  labelled?: readonly LabelledScoreBin[];
+  /** half-width of the band in standard errors (default 3) */
+  sigmas?: number;
+  /** fewest labelled predictions to judge reliability on (default 30) */
+  minLabelled?: number;
+}
+
+export type UnreliableReason = 'accuracy_outside_band' | 'calibration_shift';
+
+/** The comparison behind the verdict, on the labelled predictions. */
+export interface CbpeCheck {
+  labelled: number;
+  expectedAccuracy: number;
+  realisedAccuracy: number;
+  /** (realised − expected accuracy) in standard errors */
+  accuracyZ: number;
+  expectedPositiveRate: number;
+  actualPositiveRate: number;
+  /** (actual − expected positives) in standard deviations */
+  positiveRateZ: number;
+  reliable: boolean;
+  reasons: UnreliableReason[];
+}
+
+export interface CbpeWindowEstimate extends CbpeEstimate {
+  calibrated: boolean;
+  /** standard error of the estimated accuracy (see the module comment); null when n = 0 */
+  accuracyStdError: number | null;
+  accuracyLower: number | null;
+  accuracyUpper: number | null;
+  sigmas: number;
+  /** null when fewer than `minLabelled` predictions are labelled */
+  check: CbpeCheck | null;
+}
+
+const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
+const zOf = (difference: number, sd: number): number =>
+  sd > 0 ? difference / sd : difference === 0 ? 0 : Math.sign(difference) * Infinity;
+
+export function estimateWindow(options: CbpeWindowOptions): CbpeWindowEstimate {
+  const threshold = options.threshold ?? 0.5;
+  checkThreshold(threshold);
+  const sigmas = options.sigmas ?? 3;
+  const minLabelled = options.minLabelled ?? 30;
+  if (!(sigmas > 0)) throw new RangeError(`sigmas must be > 0, got ${sigmas}`);
+  const calibration = options.calibration;
+  if (calibration) checkCalibration(calibration);
+  const probability = (raw: number): number => clamp01(calibration ? calibrate(calibration, raw) : raw);
+
+  const bins: ScoreBin[] = options.bins.map((b) => ({
+    ...b,
+    meanScore: b.count === 0 || b.meanScore === null ? b.meanScore : probability(b.meanScore),
+  }));
+  const estimate = estimateFromBins(bins, threshold);
+  let variance = 0;
+  for (const b of bins)
+    if (b.count > 0) variance += b.count * (b.meanScore as number) * (1 - (b.meanScore as number));
+  const n = estimate.count;
+  const se = n > 0 ? Math.sqrt(variance) / n : null;
+  const band = (x: number | null): [number | null, number | null] =>
+    x === null || se === null ? [null, null] : [clamp01(x - sigmas * se), clamp01(x + sigmas * se)];
+  const [accuracyLower, accuracyUpper] = band(estimate.accuracy);
+
+  return {
+    ...estimate,
+    calibrated: calibration !== undefined,
+    accuracyStdError: se,
+    accuracyLower,
+    accuracyUpper,
+    sigmas,
+    check: checkLabelled(options.labelled ?? [], threshold, probability, sigmas, minLabelled),
+  };
+}
+
+function checkLabelled(
+  labelled: readonly LabelledScoreBin[],
+  threshold: number,
+  probability: (raw: number) => number,
+  sigmas: number,
+  minLabelled: number,
+): CbpeCheck | null {
+  let count = 0;
+  let expectedRight = 0;
+  let right = 0;
+  let expectedPositives = 0;
+  let positives = 0;
+  let variance = 0;
+  const tol = 1e-9;
+  for (const [i, b] of labelled.entries()) {
+    if (b.count === 0) continue;
+    if (!(b.positives >= 0 && b.positives <= b.count)) {
+      throw new RangeError(`labelled bin ${i}: positives must lie in [0, count]`);
+    }
+    if (b.meanScore === null)
+      throw new RangeError(`labelled bin ${i}: meanScore missing for a non-empty bin`);
+    const above = b.lower >= threshold - tol;
+    if (!above && b.upper > threshold + tol) {
+      throw new RangeError(`threshold ${threshold} falls inside labelled bin [${b.lower}, ${b.upper})`);
+    }
+    const c = probability(b.meanScore);
+    count += b.count;
+    expectedPositives += b.count * c;
+    positives += b.positives;
+    expectedRight += above ? b.count * c : b.count * (1 - c);
+    right += above ? b.positives : b.count - b.positives;
+    variance += b.count * c * (1 - c);
+  }
+  if (count < minLabelled) return null;
+  const sd = Math.sqrt(variance);
+  const accuracyZ = zOf(right - expectedRight, sd);
+  const positiveRateZ = zOf(positives - expectedPositives, sd);
+  const reasons: UnreliableReason[] = [];
+  if (Math.abs(accuracyZ) > sigmas) reasons.push('accuracy_outside_band');
+  if (Math.abs(positiveRateZ) > sigmas) reasons.push('calibration_shift');
+  return {
+    labelled: count,
+    expectedAccuracy: expectedRight / count,
+    realisedAccuracy: right / count,
+    accuracyZ,
+    expectedPositiveRate: expectedPositives / count,
+    actualPositiveRate: positives / count,
+    positiveRateZ,
+    reliable: reasons.length === 0,
+    reasons,
+  };
+}

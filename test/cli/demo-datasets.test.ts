@@ -1,0 +1,65 @@
+/**
+ * The demo's data set descriptors against the shared files and their README
+ * (../shared/datasets/README.md): row counts, documented column order, real feature names, and the
+ * time mapping (expected dates computed independently with Python's datetime:
+ * datetime(1996,5,7) + timedelta(minutes=30*45311) = 1998-12-06 23:30,
+ * datetime(1950,1,1) + timedelta(days=18158) = 1999-09-19).
+ */
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { demoCommand } from '../../src/cli/commands/demo.js';
+import { readLabelledCsv } from '../../src/cli/demo/dataset.js';
+import { DEMO_DATASETS, demoDataset, rowTime, withFeatureNames } from '../../src/cli/demo/datasets.js';
+import { UsageError } from '../../src/cli/io.js';
+
+const shared = (file: string) => fileURLToPath(new URL(`../../../shared/datasets/${file}`, import.meta.url));
+
+describe('demo data sets', () => {
+  it('ELEC2: 45,312 rows under period, nswprice, nswdemand, vicprice, vicdemand, transfer', () => {
+    const ds = demoDataset('elec');
+    const data = withFeatureNames(readLabelledCsv(shared(ds.file)), ds);
+    expect(data.rows).toHaveLength(ds.rows);
+    expect(ds.rows).toBe(45_312);
+    expect(data.features).toEqual(['period', 'nswprice', 'nswdemand', 'vicprice', 'vicdemand', 'transfer']);
+    // README: 19,237 up, 26,075 down
+    expect(data.labels.filter((y) => y === 1)).toHaveLength(19_237);
+    expect(new Date(rowTime(ds, 0)).toISOString()).toBe('1996-05-07T00:00:00.000Z');
+    expect(new Date(rowTime(ds, 48)).toISOString()).toBe('1996-05-08T00:00:00.000Z');
+    expect(new Date(rowTime(ds, ds.rows - 1)).toISOString()).toBe('1998-12-06T23:30:00.000Z');
+    // README: the Victoria columns hold one value for the first 17,424 rows
+    const vic = data.features.indexOf('vicprice');
+    expect(new Set(data.rows.slice(0, 17_424).map((r) => r[vic])).size).toBe(1);
+  });
+
+  it('weather: 18,159 days under their eight real names, one day apart from 1950-01-01', () => {
+    const ds = DEMO_DATASETS.weather;
+    const data = withFeatureNames(readLabelledCsv(shared(ds.file)), ds);
+    expect(data.rows).toHaveLength(18_159);
+    expect(data.features).toEqual([
+      'temperature',
+      'dew_point',
+      'sea_level_pressure',
+      'visibility',
+      'wind_speed',
+      'max_wind_speed',
+      'max_temperature',
+      'min_temperature',
+    ]);
+    // README: 5,698 rain, 12,461 dry
+    expect(data.labels.filter((y) => y === 1)).toHaveLength(5_698);
+    expect(new Date(rowTime(ds, ds.rows - 1)).toISOString()).toBe('1999-09-19T00:00:00.000Z');
+    expect(ds.referenceRows % (ds.window.ms / ds.stepMs)).toBe(0); // the reference is whole windows
+  });
+
+  it('refuses a file whose columns are not the documented ones, and unknown data sets', async () => {
+    const elec = readLabelledCsv(shared('elec.csv'));
+    expect(() => withFeatureNames(elec, DEMO_DATASETS.weather)).toThrow(/not the documented feat_1/);
+    expect(() => demoDataset('toString')).toThrow(/unknown data set "toString"/);
+    const io = { stdout: new PassThrough(), stderr: new PassThrough() };
+    await expect(demoCommand(['--dataset', 'nope'], io)).rejects.toThrow(UsageError);
+    await expect(demoCommand(['--dataset', 'nope'], io)).rejects.toThrow(
+      /--dataset must be one of elec, weather/,
+    );
+  });
+});

@@ -1,0 +1,252 @@
+/**
+ * The role descriptors in security/*.json (docs/security.md): each must cover every index its
+ * component touches and nothing more.
+ *
+ * - Statically, always: the index names each component uses are taken from the code that uses them
+ *   (the logger's own index names, the analyzer's `streamNames`, the state and baseline index
+ *   constants) and from src/schema/streams.ts; every one must match a pattern of the descriptor with
+ *   the privileges the component's requests need (from Elasticsearch's security privileges
+ *   reference: bulk `create` into a data stream needs `create_doc` + `auto_configure`; upserts by id
+ *   need `index`; `_refresh` needs `maintenance`; `_resolve/index` and `_field_caps` need
+ *   `view_index_metadata`), every pattern must be exactly one of streams.ts's patterns or index
+ *   names, and no privilege outside the component's allow-list may appear.
+ * - Live, where the server has the security APIs: each descriptor becomes a role of a new user, and
+ *   `_has_privileges` as that user must say yes to what the component needs and no to a wider set.
+ *   The integ-test distribution used here has no security plugin (`/_security/*` answers "no
+ *   handler found"), so this part reports itself skipped there.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@elastic/elasticsearch';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LoggerCore } from '../../src/logger/core.js';
+import {
+  BASELINES_INDEX,
+  LOG_STREAM_KINDS,
+  RESULT_STREAM_KINDS,
+  STATE_INDEX,
+  logStream,
+  streamNames,
+  resultStream,
+  streamPattern,
+} from '../../src/schema/streams.js';
+import { testClient } from '../helpers/es.js';
+
+interface IndexPrivileges {
+  names: string[];
+  privileges: string[];
+}
+interface RoleDescriptor {
+  cluster: string[];
+  indices: IndexPrivileges[];
+  applications?: Array<{ application: string; privileges: string[]; resources: string[] }>;
+  metadata: { description: string; mlmon_component: string };
+}
+
+const load = (name: string): RoleDescriptor =>
+  JSON.parse(
+    readFileSync(fileURLToPath(new URL(`../../security/${name}.json`, import.meta.url)), 'utf8'),
+  ) as RoleDescriptor;
+
+/** Elasticsearch index-pattern matching for the `*` wildcard the descriptors use. */
+function matches(pattern: string, name: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+  return re.test(name);
+}
+
+/** Privileges the descriptor grants on a concrete index name (union over matching entries). */
+function granted(role: RoleDescriptor, index: string): Set<string> {
+  return new Set(
+    role.indices.filter((e) => e.names.some((p) => matches(p, index))).flatMap((e) => e.privileges),
+  );
+}
+
+const NS = 'prod';
+// no node: nothing is sent, only its index names are read
+const logger = new LoggerCore({ namespace: NS, model: { name: 'security-check', version: '1' } });
+const loggerIndices = [
+  logger.predictionIndex,
+  logger.outcomeIndex,
+  logger.deadLetterIndex,
+  logger.serviceIndex,
+];
+const analyzer = streamNames(NS);
+const WRITE_STREAM = ['create_doc', 'auto_configure'];
+const READ = ['read', 'view_index_metadata'];
+const UPSERT = ['read', 'view_index_metadata', 'index', 'auto_configure', 'maintenance'];
+
+/** What each component needs, per concrete index name, and the privileges it may hold at most. */
+const NEEDS: Record<
+  string,
+  { cluster: string[]; needs: Array<[string, string[]]>; allowed: string[]; applications?: boolean }
+> = {
+  'mlmon-logger': {
+    // `monitor`: the logger checks that the templates exist before its first write (GET _index_template)
+    cluster: ['monitor'],
+    needs: loggerIndices.map((index) => [index, [...WRITE_STREAM, ...READ]]),
+    allowed: [...WRITE_STREAM, ...READ],
+  },
+  'mlmon-analyzer': {
+    // `monitor`: the scheduler checks the mlmon-state template at start (GET _index_template)
+    cluster: ['monitor'],
+    needs: [
+      [analyzer.prediction, READ],
+      [analyzer.outcome, READ],
+      ...(['drift', 'quality', 'performance', 'service', 'evaluation'] as const).map(
+        (kind) => [resultStream(kind, NS), UPSERT] as [string, string[]],
+      ),
+      [analyzer.evaluation, UPSERT],
+      [analyzer.performance, UPSERT],
+      [analyzer.service, UPSERT],
+      [analyzer.state, UPSERT],
+      [STATE_INDEX, UPSERT],
+      [BASELINES_INDEX, UPSERT],
+    ],
+    allowed: UPSERT,
+  },
+  'mlmon-setup': {
+    cluster: ['manage_index_templates', 'monitor'],
+    needs: [
+      ...LOG_STREAM_KINDS.map((kind) => [logStream(kind, NS), ['manage']] as [string, string[]]),
+      ...RESULT_STREAM_KINDS.map((kind) => [resultStream(kind, NS), ['manage']] as [string, string[]]),
+      [STATE_INDEX, ['manage']],
+      [BASELINES_INDEX, ['manage']],
+    ],
+    allowed: ['manage', 'view_index_metadata'],
+  },
+  'mlmon-kibana-installer': {
+    cluster: [],
+    needs: (['drift', 'quality', 'performance', 'service'] as const).map((kind) => [
+      resultStream(kind, NS),
+      READ,
+    ]),
+    allowed: READ,
+    applications: true,
+  },
+};
+
+/** Every index-name pattern a descriptor may use: one of streams.ts's, nothing broader. */
+const KNOWN_PATTERNS = new Set<string>([
+  ...LOG_STREAM_KINDS.map(streamPattern),
+  ...RESULT_STREAM_KINDS.map(streamPattern),
+  STATE_INDEX,
+  BASELINES_INDEX,
+]);
+
+describe('role descriptors, statically against the code', () => {
+  afterAll(async () => {
+    await logger.close();
+  });
+
+  it('the code uses the names of src/schema/streams.ts', () => {
+    expect(loggerIndices).toEqual([
+      logStream('prediction', NS),
+      logStream('outcome', NS),
+      logStream('deadletter', NS),
+      resultStream('service', NS),
+    ]);
+    expect(analyzer.state).toBe(STATE_INDEX);
+  });
+
+  for (const [name, spec] of Object.entries(NEEDS)) {
+    it(`${name}: covers every index its component uses, with the needed privileges, and nothing more`, () => {
+      const role = load(name);
+      expect(role.metadata.mlmon_component.length).toBeGreaterThan(0);
+      expect([...role.cluster].sort()).toEqual([...spec.cluster].sort());
+      // sufficient
+      for (const [index, privileges] of spec.needs) {
+        const has = granted(role, index);
+        for (const p of privileges) expect(has.has(p), `${name} lacks ${p} on ${index}`).toBe(true);
+      }
+      // no wider: only streams.ts patterns, only used ones, only allowed privileges
+      const used = new Set(spec.needs.map(([index]) => index));
+      for (const entry of role.indices) {
+        for (const pattern of entry.names) {
+          expect(KNOWN_PATTERNS.has(pattern), `${name}: ${pattern} is not a streams.ts pattern`).toBe(true);
+          expect(
+            [...used].some((index) => matches(pattern, index)),
+            `${name}: ${pattern} matches no index the component uses`,
+          ).toBe(true);
+        }
+        for (const p of entry.privileges) {
+          expect(spec.allowed, `${name}: ${p} is wider than needed`).toContain(p);
+        }
+      }
+      // indices of other components stay out of reach
+      for (const other of [...KNOWN_PATTERNS].map((p) => p.replace('*', NS))) {
+        if (!used.has(other)) expect(granted(role, other).size, `${name} reaches ${other}`).toBe(0);
+      }
+      expect(granted(role, 'logs-other-prod').size).toBe(0);
+      expect(granted(role, '.kibana').size).toBe(0);
+      if (spec.applications) {
+        const apps = role.applications ?? [];
+        expect(apps.map((a) => a.application)).toEqual(['kibana-.kibana']);
+        for (const a of apps) {
+          expect(a.resources).toEqual(['space:default']);
+          // feature privileges only; no base `all` (which would grant every Kibana feature)
+          for (const p of a.privileges) expect(p).toMatch(/^feature_[A-Za-z0-9_]+\.(all|read)$/);
+        }
+      } else {
+        expect(role.applications ?? []).toEqual([]);
+      }
+    });
+  }
+});
+
+describe('role descriptors, live where the server has the security APIs', () => {
+  const client = testClient();
+  afterAll(async () => {
+    await client.close();
+  });
+
+  it('each role grants what its component needs and refuses a wider set', async (ctx) => {
+    const probe = await client.transport
+      .request({ method: 'GET', path: '/_security/_authenticate' }, { meta: true })
+      .then((r) => r.statusCode)
+      .catch((error: { meta?: { statusCode?: number } }) => error.meta?.statusCode ?? 0);
+    if (probe !== 200) {
+      // The integ-test distribution answers 400 "no handler found": no security plugin at all.
+      console.log(
+        `[security] GET /_security/_authenticate → ${probe}: no security APIs here; live check skipped`,
+      );
+      ctx.skip();
+      return;
+    }
+    const url = (client.connectionPool.connections[0] as { url: URL }).url;
+    for (const [name, spec] of Object.entries(NEEDS)) {
+      const role = load(name);
+      const { metadata, ...body } = role;
+      await client.security.putRole({ name: `${name}-test`, ...body, metadata });
+      const password = `pw-${Math.random().toString(36).slice(2)}-X9`;
+      const username = `${name}-test-user`;
+      await client.security.putUser({ username, password, roles: [`${name}-test`] });
+      const as = new Client({ node: url.origin, auth: { username, password } });
+      try {
+        const needed = await as.security.hasPrivileges({
+          cluster: spec.cluster,
+          index: spec.needs.map(([names, privileges]) => ({ names: [names], privileges })),
+        });
+        expect(needed.has_all_requested, `${name} is not sufficient`).toBe(true);
+        const wider = await as.security.hasPrivileges({
+          cluster: ['manage_security', 'all'],
+          index: [
+            { names: spec.needs.map(([n]) => n), privileges: ['delete_index', 'delete'] },
+            { names: ['logs-other-prod', '.kibana'], privileges: ['read'] },
+          ],
+        });
+        expect(Object.values(wider.cluster).some(Boolean), `${name} has cluster admin`).toBe(false);
+        for (const perIndex of Object.values(wider.index))
+          expect(Object.values(perIndex).some(Boolean), `${name} is wider than needed`).toBe(false);
+      } finally {
+        await as.close();
+        await client.security.deleteUser({ username }).catch(() => undefined);
+        await client.security.deleteRole({ name: `${name}-test` }).catch(() => undefined);
+      }
+    }
+  });
+});
