@@ -356,8 +356,17 @@ export class Scheduler {
       start: new Date(w.start),
       end: new Date(w.start + model.windowMs),
     }));
+    const latestJoin = new Map(changed.map((w) => [w.start, w.latest]));
     const states = await this.store.windowStates(target, candidates);
-    const windows = candidates.filter((w) => isSettled(states.get(w.start.getTime())));
+    const windows = candidates.filter((w) => {
+      const state = states.get(w.start.getTime());
+      if (!isSettled(state)) return false;
+      // Labels all joined before the window was finished were in its computation: the window's own
+      // job joins the outcomes that arrived before it ran (the first pass after logging predictions
+      // with `actual` is one), so they are not "new" to it. Only a label joined later re-runs it.
+      const finishedAt = Date.parse(state?.state.detail.finishedAt ?? '');
+      return !(Number.isFinite(finishedAt) && (latestJoin.get(w.start.getTime()) ?? Infinity) <= finishedAt);
+    });
     // A window with new labels that is being processed right now may have missed them.
     const canCommit = !candidates.some((w) => states.get(w.start.getTime())?.state.kind === 'lock');
     const recent = found
