@@ -11,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 import { demoCommand } from '../../src/cli/commands/demo.js';
 import { readLabelledCsv } from '../../src/cli/demo/dataset.js';
 import { DEMO_DATASETS, demoDataset, rowTime, withFeatureNames } from '../../src/cli/demo/datasets.js';
-import { UsageError } from '../../src/cli/io.js';
 
 const shared = (file: string) => fileURLToPath(new URL(`../../../shared/datasets/${file}`, import.meta.url));
 
@@ -56,10 +55,12 @@ describe('demo data sets', () => {
     const elec = readLabelledCsv(shared('elec.csv'));
     expect(() => withFeatureNames(elec, DEMO_DATASETS.weather)).toThrow(/not the documented feat_1/);
     expect(() => demoDataset('toString')).toThrow(/unknown data set "toString"/);
+    // A usage error (exit 2, one line on stderr), before any I/O: the command layer's contract.
     const io = { stdout: new PassThrough(), stderr: new PassThrough() };
-    await expect(demoCommand(['--dataset', 'nope'], io)).rejects.toThrow(UsageError);
-    await expect(demoCommand(['--dataset', 'nope'], io)).rejects.toThrow(
-      /--dataset must be one of elec, weather/,
-    );
+    let err = '';
+    io.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    expect(await demoCommand(['--dataset', 'nope'], io)).toBe(2);
+    expect(err).toMatch(/--dataset: must be one of elec, weather, not "nope"/);
+    expect(err.trim().split('\n')).toHaveLength(1);
   });
 });
