@@ -54,7 +54,11 @@ describe('Elasticsearch outage', () => {
     const producer = setInterval(() => {
       for (let k = 0; k < 2; k++) ids.push(logger.logPrediction(event(ids.length)));
     }, 10);
-    await sleep(3000);
+    // Until the first documents are stored (on a fresh cluster the logger installs the templates
+    // and the data stream is created first: 3 s were not always enough on a loaded CI machine).
+    const firstStoredBy = Date.now() + 120_000;
+    do await sleep(500);
+    while (logger.counters.indexed === 0 && Date.now() < firstStoredBy);
     const beforeOutage = logger.counters.indexed;
     expect(beforeOutage).toBeGreaterThan(0);
 
