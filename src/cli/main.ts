@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CommandFn, CommandIO } from './io.js';
-import { EXIT, exitCodesHelp, oneLine } from './command.js';
+import { EXIT, exitCodesHelp, oneLine, UsageError } from './command.js';
 
 interface CommandEntry {
   summary: string;
@@ -93,14 +93,19 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     io.stderr.write(`mlmon: ${what}; commands: ${Object.keys(commands).join(', ')} (see mlmon --help)\n`);
     return EXIT.usage;
   }
-  // Each command reports its own errors (command.ts); this catches only a failure to load it.
+  // Commands declared with command.ts report their own errors; this catches a failure to load one,
+  // and the errors of the two commands that still parse their own options (kibana, report): a
+  // usage error or an option node:util parseArgs refuses is exit 2, like everywhere else.
   try {
     return await (
       await entry.load()
     )(rest, io);
   } catch (error) {
     io.stderr.write(`mlmon ${name}: ${oneLine(error)}\n`);
-    return EXIT.failure;
+    const code = (error as { code?: unknown } | null)?.code;
+    const usage =
+      error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+    return usage ? EXIT.usage : EXIT.failure;
   }
 }
 

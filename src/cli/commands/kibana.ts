@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { writeExport } from '../../kibana/export.js';
 import { installKibana, type InstallOptions } from '../../kibana/install.js';
 import { DEFAULT_ALERT_SETTINGS, type AlertSettings, type EmailSettings } from '../../kibana/rules.js';
+import { exitCodesHelp } from '../command.js';
 import { type CommandIO, UsageError, writeJson } from '../io.js';
 
 const HELP = `Usage: mlmon kibana install [--space S] [--dry-run] [--format table|json] [alert options]
@@ -149,7 +150,7 @@ export function parseKibanaArgs(argv: string[], env: NodeJS.ProcessEnv = process
 export async function kibanaCommand(argv: string[], io: CommandIO): Promise<number> {
   const args = parseKibanaArgs(argv);
   if (args.help) {
-    io.stdout.write(HELP);
+    io.stdout.write(`${HELP}\n${exitCodesHelp()}`);
     return 0;
   }
   if (args.subcommand === 'export') {

@@ -8,6 +8,7 @@ import type { MetricBound } from '../../report/types.js';
 import { CONFIG_FILE_NAMES, ConfigError, loadConfig, type MlmonConfig } from '../../schema/config.js';
 import { parseDuration } from '../../schema/duration.js';
 import { DEFAULT_NAMESPACE } from '../../schema/streams.js';
+import { exitCodesHelp } from '../command.js';
 import { type CommandIO, UsageError, writeJson } from '../io.js';
 
 const HELP = `Usage: mlmon report --model M [--model M2 ...] (--last 24h | --from T --to T)
@@ -135,7 +136,7 @@ function configFor(path: string | undefined): MlmonConfig | undefined {
 export async function reportCommand(argv: string[], io: CommandIO): Promise<number> {
   const args = parseReportArguments(argv);
   if (args.help) {
-    io.stdout.write(HELP);
+    io.stdout.write(`${HELP}\n${exitCodesHelp()}`);
     return 0;
   }
   const config = configFor(args.config);
