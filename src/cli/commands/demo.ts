@@ -26,6 +26,9 @@ import { fitLogistic, predictProbability } from '../demo/logistic.js';
 import { defineCommand, EXIT, formatOption, positiveInteger, UsageError } from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
 
+/** How long the demo waits for the replay to be indexed before it analyzes. */
+const DRAIN_TIMEOUT_MS = 10 * 60_000;
+
 function defaultDataPath(file: string): string {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   // From src/cli/commands (tsx) and dist/cli/commands (built) alike, the project root is three up.
@@ -174,7 +177,15 @@ async function runDemo(
       timestamp: rowTime(ds, j + LABEL_DELAY_ROWS),
     });
   }
+  // Wait until everything is indexed before analyzing: close() alone gives the shipper its close
+  // timeout and spools the rest to disk (for the next start), and on a busy machine a fresh cluster
+  // can take longer than that to absorb a replay: the analysis would then see part of the data.
+  const drained = await monitor.flush(DRAIN_TIMEOUT_MS);
   const counters = await monitor.close();
+  if (!drained)
+    io.stderr.write(
+      `warning: ${counters.indexed} of ${counters.accepted} events indexed within ${DRAIN_TIMEOUT_MS / 1000} s; the rest is in the logger's spool and the analysis covers what was indexed\n`,
+    );
   const seconds = (Date.now() - t0) / 1000;
   say(
     `logged ${rows} predictions and ${rows} outcomes in ${seconds.toFixed(1)} s: ${JSON.stringify(counters)}`,
