@@ -25,6 +25,7 @@ import type { TimeWindow } from '../schema/window.js';
 import { alignDown, latestDueEnd, planWindows } from './windows.js';
 import { formatDuration } from '../schema/duration.js';
 import { REPORT_JOB, reportSchedules } from './reports.js';
+import { refreshInputs } from '../analyzer/run.js';
 
 export interface SchedulerOptions {
   config: MlmonConfig;
@@ -213,6 +214,10 @@ export class Scheduler {
   async runModelPass(model: ModelConfig, now: number): Promise<PassSummary> {
     const { log, metrics, config } = this.options;
     const summary: PassSummary = { runs: [], processed: 0, reprocessed: 0, failed: 0, held: 0 };
+    // Once per pass, before any job reads: documents written just before the pass (a backfill, a
+    // replay, a service that flushed a moment ago) are searchable only after the next refresh, and
+    // without it the first pass could store a window with fewer predictions than it has.
+    await refreshInputs(this.options.client, model.namespace);
     const lastEnd = latestDueEnd(now, model.windowMs, model.delayMs);
     const units: Unit[] = [];
     const targets = this.targets(model);

@@ -10,16 +10,11 @@
  *   `performance.labelHorizon` are re-run (`labelledWindows`, see Scheduler.planRelabel).
  * - `service` computes latency percentiles, throughput and error rate.
  * All write with deterministic ids, so a re-run window replaces its documents.
- *
- * Each job first refreshes the prediction and outcome streams (`refreshInputs`): a window is due
- * once its `delay` has passed, but documents written just before a pass (a backfill, a replay, a
- * service that flushed a moment ago) are searchable only after the next refresh. Without it the
- * first pass could store a window with fewer predictions than it has, and never look again.
  */
 import { analyze, AnalyzeError } from '../../analyzer/job.js';
 import { runJoin } from '../../analyzer/join.js';
 import { runPerformanceJob } from '../../analyzer/performance.js';
-import { detectTask, refreshInputs } from '../../analyzer/run.js';
+import { detectTask } from '../../analyzer/run.js';
 import { runServiceHealthJob } from '../../analyzer/service.js';
 import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
 import { resultStream, streamNames } from '../../schema/streams.js';
@@ -41,7 +36,6 @@ function windowSizeLabel(ms: number): string {
 
 async function driftAndQuality(ctx: WindowJobContext): Promise<ResultSummary[]> {
   const { modelConfig, window } = ctx;
-  await refreshInputs(ctx.client, ctx.namespace);
   try {
     const result = await analyze(ctx.client, {
       namespace: ctx.namespace,
@@ -85,7 +79,6 @@ export const qualityJob: WindowJob = async (ctx) => {
 
 const performanceWindow: WindowJob = async (ctx) => {
   const { client, namespace, model, modelConfig, window } = ctx;
-  await refreshInputs(client, namespace);
   await runJoin(client, { namespace, model: model.name });
   ctx.signal.throwIfAborted();
   const task = await detectTask(client, namespace, model.name);
@@ -114,7 +107,6 @@ const performanceWindow: WindowJob = async (ctx) => {
  */
 export const performanceJob: WindowJob = Object.assign(performanceWindow, {
   labelledWindows: async (ctx: LabelProbeContext) => {
-    await refreshInputs(ctx.client, ctx.namespace);
     await runJoin(ctx.client, { namespace: ctx.namespace, model: ctx.model.name });
     return labelledWindows(ctx.client, {
       namespace: ctx.namespace,
@@ -129,7 +121,6 @@ export const performanceJob: WindowJob = Object.assign(performanceWindow, {
 });
 
 export const serviceJob: WindowJob = async (ctx) => {
-  await refreshInputs(ctx.client, ctx.namespace);
   const result = await runServiceHealthJob(ctx.client, {
     namespace: ctx.namespace,
     model: ctx.model.name,
