@@ -54,11 +54,7 @@ export class SchedulerProcess {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(
-    args: string[],
-    env: Record<string, string>,
-    entry = 'test/scheduler/fixtures/schedule-entry.ts',
-  ) {
+  constructor(args: string[], env: Record<string, string>, entry = 'test/helpers/schedule-entry.ts') {
     // `node --import tsx`, not the tsx CLI: the CLI runs the script in a grandchild process, which
     // a SIGKILL of the child would leave running.
     this.child = spawn(process.execPath, ['--import', 'tsx', entry, 'schedule', ...args], {
