@@ -5,6 +5,7 @@
  */
 
 import type { Client } from '@elastic/elasticsearch';
+import { expect } from 'vitest';
 import { streamNames } from '../../src/schema/streams.js';
 
 /** Writes prediction documents as the logger does: bulk `create`, no refresh. */
@@ -197,4 +198,51 @@ export function regressionReference(rows: readonly RegressionRow[]) {
     sst += (r.actual - mean) ** 2;
   }
   return { rmse: Math.sqrt(se / n), mae: ae / n, r2: 1 - se / sst, mape: ape / n };
+}
+
+/**
+ * A window's stored performance (`performance.*` of its model-scope document) equals the reference
+ * computed from its rows, every one of them labelled: counts exactly, ratios to 12 digits, means of
+ * logs and squares to 9 (summation order differs from Elasticsearch's).
+ */
+export function expectBinaryReference(perf: Record<string, number>, rows: readonly BinaryRow[]): void {
+  const expected = binaryReference(rows);
+  expect(perf.count).toBe(rows.length);
+  expect(perf.label_coverage).toBe(1);
+  expect(perf.accuracy).toBeCloseTo(expected.accuracy, 12);
+  expect(perf.precision).toBeCloseTo(expected.precision, 12);
+  expect(perf.recall).toBeCloseTo(expected.recall, 12);
+  expect(perf.f1).toBeCloseTo(expected.f1, 12);
+  expect(perf.log_loss).toBeCloseTo(expected.logLoss, 9);
+  expect(perf.brier).toBeCloseTo(expected.brier, 9);
+  // binned AUC: the exact value lies within the stored error bound
+  expect(Math.abs((perf.roc_auc as number) - expected.auc)).toBeLessThanOrEqual(
+    (perf.roc_auc_error_bound as number) + 1e-12,
+  );
+}
+
+/** The same for a multi-class model. */
+export function expectMulticlassReference(
+  perf: Record<string, number>,
+  rows: readonly MulticlassRow[],
+): void {
+  const expected = multiclassReference(rows);
+  expect(perf.count).toBe(rows.length);
+  expect(perf.accuracy).toBeCloseTo(expected.accuracy, 12);
+  expect(perf.f1_macro).toBeCloseTo(expected.f1Macro, 12);
+  expect(perf.log_loss).toBeCloseTo(expected.logLoss, 9);
+  expect(perf.brier).toBeCloseTo(expected.brier, 9);
+}
+
+/** The same for a regression model. */
+export function expectRegressionReference(
+  perf: Record<string, number>,
+  rows: readonly RegressionRow[],
+): void {
+  const expected = regressionReference(rows);
+  expect(perf.count).toBe(rows.length);
+  expect(perf.rmse).toBeCloseTo(expected.rmse, 9);
+  expect(perf.mae).toBeCloseTo(expected.mae, 9);
+  expect(perf.r2).toBeCloseTo(expected.r2, 9);
+  expect(perf.mape).toBeCloseTo(expected.mape, 9);
 }
