@@ -10,6 +10,7 @@ import type { JobTarget } from '../../src/scheduler/state.js';
 import { alignDown } from '../../src/scheduler/windows.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import {
+  killStillRunning,
   SchedulerProcess,
   tempDir,
   waitUntilSettled,
@@ -90,8 +91,7 @@ describe('report jobs on scheduler replicas', () => {
     await installTemplates(client);
   });
   afterAll(async () => {
-    for (const p of processes)
-      if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
+    killStillRunning(processes);
     for (const peer of peers) await peer.close();
     await client.close();
   });

@@ -98,6 +98,11 @@ export class SchedulerProcess {
   }
 }
 
+/** Ends (SIGKILL) the processes of a test file that are still running, e.g. after a failed test. */
+export function killStillRunning(processes: readonly SchedulerProcess[]): void {
+  for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
+}
+
 /** Window state documents (realtime get), in the order of `starts`. */
 export async function windowStates(
   client: Client,
