@@ -38,6 +38,8 @@
  * - Repeatable options: `multiple: true` (value is an array); any other option given twice is a
  *   usage error. `--help`/`-h` is added to every command.
  * - Register the command in `main.ts` (name, summary and a lazy `load`).
+ * - Subcommands (`mlmon kibana install`): one `defineCommand` each, named `'kibana install'`, and
+ *   `defineCommandGroup({ name: 'kibana', subcommands: { install, export } })` registered in main.ts.
  */
 import { parseArgs } from 'node:util';
 import { parseDuration, parseTime } from '../analyzer/windows.js';
@@ -137,6 +139,20 @@ export const formatOption = {
 export function positiveInteger(text: string): number {
   const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!(Number.isSafeInteger(n) && n > 0)) throw new UsageError(`must be a positive integer, not "${text}"`);
+  return n;
+}
+
+/** 0, 1, 2, ... */
+export function nonNegativeInteger(text: string): number {
+  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new UsageError(`must be an integer >= 0, not "${text}"`);
+  return n;
+}
+
+/** A number > 0 (fractions allowed: `--window-minutes 7.5`). */
+export function positiveNumber(text: string): number {
+  const n = text.trim() === '' ? Number.NaN : Number(text);
+  if (!(Number.isFinite(n) && n > 0)) throw new UsageError(`must be a positive number, not "${text}"`);
   return n;
 }
 
@@ -402,4 +418,55 @@ export function defineCommand<const S extends OptionSpecs>(spec: CommandSpec<S>)
     }
   };
   return Object.assign(fn, { spec: spec as unknown as CommandSpec<OptionSpecs>, help });
+}
+
+export interface CommandGroupSpec {
+  name: string;
+  summary: string;
+  description: string;
+  /** Each declared with `defineCommand` under the name `<group> <subcommand>`. */
+  subcommands: Record<string, Command>;
+}
+
+/**
+ * A command with subcommands (`mlmon kibana install|export`): the first argument picks the
+ * subcommand, which parses the rest itself; `--help` alone lists the subcommands.
+ */
+export function defineCommandGroup(spec: CommandGroupSpec): CommandFn & { help(): string } {
+  const names = Object.keys(spec.subcommands);
+  const help = (): string => {
+    const usage = Object.entries(spec.subcommands).flatMap(([sub, command]) =>
+      command.spec.usage.map((u) => `mlmon ${spec.name} ${sub} ${u}`),
+    );
+    const width = Math.max(...names.map((n) => n.length));
+    return [
+      ...usage.map((u, i) => `${i === 0 ? 'Usage: ' : '       '}${u}`),
+      '',
+      spec.description.trim(),
+      '',
+      'Subcommands:',
+      ...Object.entries(spec.subcommands).map(
+        ([sub, command]) => `  ${sub.padEnd(width)}  ${command.spec.summary}`,
+      ),
+      '',
+      `mlmon ${spec.name} <subcommand> --help describes a subcommand and its options.`,
+      '',
+      exitCodesHelp(),
+    ].join('\n');
+  };
+  const fn = async (argv: string[], io: CommandIO): Promise<number> => {
+    const [first, ...rest] = argv;
+    if (first === '--help' || first === '-h') {
+      io.stdout.write(help());
+      return EXIT.ok;
+    }
+    const command = first === undefined ? undefined : spec.subcommands[first];
+    if (command) return command(rest, io);
+    const problem =
+      first === undefined
+        ? `a subcommand is needed: ${orList(names)}`
+        : `unknown subcommand "${first}": expected ${orList(names)}`;
+    return reportError(spec.name, new UsageError(problem), io, { helpHint: true });
+  };
+  return Object.assign(fn, { help });
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CommandFn, CommandIO } from './io.js';
-import { EXIT, exitCodesHelp, oneLine, UsageError } from './command.js';
+import { EXIT, exitCodesHelp, oneLine } from './command.js';
 
 interface CommandEntry {
   summary: string;
@@ -86,27 +86,22 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     io.stdout.write(`mlmon ${packageVersion()}\n`);
     return EXIT.ok;
   }
-  if (name === 'help') return run([rest[0] as string, '--help'], io);
+  if (name === 'help') return run([...rest, '--help'], io);
   const entry = commands[name];
   if (!entry) {
     const what = name.startsWith('-') ? `unknown option ${name}` : `unknown command "${name}"`;
     io.stderr.write(`mlmon: ${what}; commands: ${Object.keys(commands).join(', ')} (see mlmon --help)\n`);
     return EXIT.usage;
   }
-  // Commands declared with command.ts report their own errors; this catches a failure to load one,
-  // and the errors of the two commands that still parse their own options (kibana, report): a
-  // usage error or an option node:util parseArgs refuses is exit 2, like everywhere else.
+  // Commands report their own errors (command.ts); this catches a failure to load one.
+  let command: CommandFn;
   try {
-    return await (
-      await entry.load()
-    )(rest, io);
+    command = await entry.load();
   } catch (error) {
     io.stderr.write(`mlmon ${name}: ${oneLine(error)}\n`);
-    const code = (error as { code?: unknown } | null)?.code;
-    const usage =
-      error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
-    return usage ? EXIT.usage : EXIT.failure;
+    return EXIT.failure;
   }
+  return command(rest, io);
 }
 
 /**

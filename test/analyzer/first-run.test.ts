@@ -15,11 +15,12 @@ import { runFullAnalysis } from '../../src/analyzer/run.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { dropNamespace, seededRandom } from '../performance/fixtures.js';
 import {
-  binaryReference,
   binaryRows,
-  multiclassReference,
+  type BinaryRow,
+  expectBinaryReference,
+  expectMulticlassReference,
+  expectRegressionReference,
   multiclassRows,
-  regressionReference,
   regressionRows,
   T0,
   HOUR,
@@ -40,42 +41,35 @@ describe('first analysis after logging labelled predictions', () => {
     await client.close();
   });
 
+  /** Logs the rows' predictions as the logger does, then analyzes their hour at once. */
+  const analyzeAtOnce = async (model: string, rows: ReadonlyArray<{ document: BinaryRow['document'] }>) => {
+    await logPredictions(
+      client,
+      ns,
+      rows.map((r) => r.document),
+    );
+    return runFullAnalysis(client, {
+      namespace: ns,
+      model,
+      ...window,
+      // no baseline stored: drift is skipped with a note, performance needs none (item 5)
+      reference: { type: 'baseline' },
+    });
+  };
+  const performanceOf = (result: Awaited<ReturnType<typeof analyzeAtOnce>>) =>
+    result.windows[0]?.performance[0]?.performance as Record<string, number>;
+
   it(
     'binary: counts all N and gives the reference metrics on the first run',
     { timeout: 240_000 },
     async () => {
       const rows = binaryRows(seededRandom(1), 2000, 'bin');
-      await logPredictions(
-        client,
-        ns,
-        rows.map((r) => r.document),
-      );
-      const result = await runFullAnalysis(client, {
-        namespace: ns,
-        model: 'bin',
-        ...window,
-        // no baseline stored: drift is skipped with a note, performance needs none (item 5)
-        reference: { type: 'baseline' },
-      });
+      const result = await analyzeAtOnce('bin', rows);
       expect(result.join?.created).toBe(2000);
-      const perf = result.windows[0]?.performance[0]?.performance as Record<string, number> & {
-        roc_auc: number;
-        roc_auc_error_bound: number;
-      };
       expect(result.notes).toEqual([
         expect.stringMatching(/^drift and quality skipped for version 1: no baseline "default"/),
       ]);
-      const expected = binaryReference(rows);
-      expect(perf.count).toBe(2000);
-      expect(perf.label_coverage).toBe(1);
-      expect(perf.accuracy).toBeCloseTo(expected.accuracy, 12);
-      expect(perf.precision).toBeCloseTo(expected.precision, 12);
-      expect(perf.recall).toBeCloseTo(expected.recall, 12);
-      expect(perf.f1).toBeCloseTo(expected.f1, 12);
-      expect(perf.log_loss).toBeCloseTo(expected.logLoss, 9);
-      expect(perf.brier).toBeCloseTo(expected.brier, 9);
-      // binned AUC: the exact value lies within the stored error bound
-      expect(Math.abs(perf.roc_auc - expected.auc)).toBeLessThanOrEqual(perf.roc_auc_error_bound + 1e-12);
+      expectBinaryReference(performanceOf(result), rows);
     },
   );
 
@@ -84,25 +78,7 @@ describe('first analysis after logging labelled predictions', () => {
     { timeout: 240_000 },
     async () => {
       const rows = multiclassRows(seededRandom(2), 1500, 'multi');
-      await logPredictions(
-        client,
-        ns,
-        rows.map((r) => r.document),
-      );
-      const result = await runFullAnalysis(client, {
-        namespace: ns,
-        model: 'multi',
-        ...window,
-        // no baseline stored: drift is skipped with a note, performance needs none (item 5)
-        reference: { type: 'baseline' },
-      });
-      const perf = result.windows[0]?.performance[0]?.performance as Record<string, number>;
-      const expected = multiclassReference(rows);
-      expect(perf.count).toBe(1500);
-      expect(perf.accuracy).toBeCloseTo(expected.accuracy, 12);
-      expect(perf.f1_macro).toBeCloseTo(expected.f1Macro, 12);
-      expect(perf.log_loss).toBeCloseTo(expected.logLoss, 9);
-      expect(perf.brier).toBeCloseTo(expected.brier, 9);
+      expectMulticlassReference(performanceOf(await analyzeAtOnce('multi', rows)), rows);
     },
   );
 
@@ -111,25 +87,7 @@ describe('first analysis after logging labelled predictions', () => {
     { timeout: 240_000 },
     async () => {
       const rows = regressionRows(seededRandom(3), 1500, 'reg');
-      await logPredictions(
-        client,
-        ns,
-        rows.map((r) => r.document),
-      );
-      const result = await runFullAnalysis(client, {
-        namespace: ns,
-        model: 'reg',
-        ...window,
-        // no baseline stored: drift is skipped with a note, performance needs none (item 5)
-        reference: { type: 'baseline' },
-      });
-      const perf = result.windows[0]?.performance[0]?.performance as Record<string, number>;
-      const expected = regressionReference(rows);
-      expect(perf.count).toBe(1500);
-      expect(perf.rmse).toBeCloseTo(expected.rmse, 9);
-      expect(perf.mae).toBeCloseTo(expected.mae, 9);
-      expect(perf.r2).toBeCloseTo(expected.r2, 9);
-      expect(perf.mape).toBeCloseTo(expected.mape, 9);
+      expectRegressionReference(performanceOf(await analyzeAtOnce('reg', rows)), rows);
     },
   );
 

@@ -5,6 +5,7 @@
  */
 
 import type { Client } from '@elastic/elasticsearch';
+import { expect } from 'vitest';
 import { streamNames } from '../../src/schema/streams.js';
 
 /** Writes prediction documents as the logger does: bulk `create`, no refresh. */
@@ -197,4 +198,61 @@ export function regressionReference(rows: readonly RegressionRow[]) {
     sst += (r.actual - mean) ** 2;
   }
   return { rmse: Math.sqrt(se / n), mae: ae / n, r2: 1 - se / sst, mape: ape / n };
+}
+
+/** `perf[field]` equals `expected` to `digits` decimal digits, for each `[field, expected, digits]`. */
+function expectClose(perf: Record<string, number>, checks: ReadonlyArray<[string, number, number]>): void {
+  for (const [field, expected, digits] of checks) expect(perf[field], field).toBeCloseTo(expected, digits);
+}
+
+/**
+ * A window's stored performance (`performance.*` of its model-scope document) equals the reference
+ * computed from its rows, every one of them labelled: counts exactly, ratios to 12 digits, means of
+ * logs and squares to 9 (summation order differs from Elasticsearch's).
+ */
+export function expectBinaryReference(perf: Record<string, number>, rows: readonly BinaryRow[]): void {
+  const e = binaryReference(rows);
+  expect([perf.count, perf.label_coverage]).toEqual([rows.length, 1]);
+  expectClose(perf, [
+    ['accuracy', e.accuracy, 12],
+    ['precision', e.precision, 12],
+    ['recall', e.recall, 12],
+    ['f1', e.f1, 12],
+    ['log_loss', e.logLoss, 9],
+    ['brier', e.brier, 9],
+  ]);
+  // binned AUC: the exact value lies within the stored error bound
+  expect(Math.abs((perf.roc_auc as number) - e.auc)).toBeLessThanOrEqual(
+    (perf.roc_auc_error_bound as number) + 1e-12,
+  );
+}
+
+/** The same for a multi-class model. */
+export function expectMulticlassReference(
+  perf: Record<string, number>,
+  rows: readonly MulticlassRow[],
+): void {
+  const e = multiclassReference(rows);
+  expect(perf.count).toBe(rows.length);
+  expectClose(perf, [
+    ['accuracy', e.accuracy, 12],
+    ['f1_macro', e.f1Macro, 12],
+    ['log_loss', e.logLoss, 9],
+    ['brier', e.brier, 9],
+  ]);
+}
+
+/** The same for a regression model. */
+export function expectRegressionReference(
+  perf: Record<string, number>,
+  rows: readonly RegressionRow[],
+): void {
+  const e = regressionReference(rows);
+  expect(perf.count).toBe(rows.length);
+  expectClose(perf, [
+    ['rmse', e.rmse, 9],
+    ['mae', e.mae, 9],
+    ['r2', e.r2, 9],
+    ['mape', e.mape, 9],
+  ]);
 }

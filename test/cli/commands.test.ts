@@ -7,13 +7,25 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const COMMANDS = ['compare', 'setup', 'baseline', 'analyze', 'demo', 'schedule'];
+/** Every command as typed after `mlmon` (a subcommand is two words). */
+const COMMANDS = [
+  'compare',
+  'setup',
+  'baseline',
+  'analyze',
+  'demo',
+  'schedule',
+  'kibana install',
+  'kibana export',
+  'report',
+];
+const words = (command: string): string[] => command.split(' ');
 
 interface Ran {
   code: number | null;
@@ -52,15 +64,6 @@ function expectOneLine(stderr: string): string {
   return lines[0] as string;
 }
 
-/** A TCP port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mlmon-cli-'));
@@ -73,7 +76,7 @@ afterAll(async () => {
 
 describe('every command: usage errors', () => {
   it.each(COMMANDS)('%s: an unknown flag exits 2 with one line', async (command) => {
-    const r = await mlmon([command, '--bogus']);
+    const r = await mlmon([...words(command), '--bogus']);
     expect(r.code).toBe(2);
     expect(expectOneLine(r.stderr)).toBe(
       `mlmon ${command}: unknown option --bogus (see mlmon ${command} --help)`,
@@ -81,20 +84,28 @@ describe('every command: usage errors', () => {
     expect(r.stdout).toBe('');
   });
 
-  // kibana and report still parse their own options (not yet on command.ts): the same exit code,
-  // one line, and the exit codes in --help, through main.ts.
-  it.each([['kibana', 'install'], ['report']])(
-    '%s: an unknown flag exits 2 with one line',
-    async (...words) => {
-      const r = await mlmon([...words, '--bogus']);
+  it('kibana without a known subcommand exits 2 with one line; kibana --help lists both', async () => {
+    for (const [args, line] of [
+      [[], 'mlmon kibana: a subcommand is needed: install or export (see mlmon kibana --help)'],
+      [
+        ['--dry-run', 'install'],
+        'mlmon kibana: unknown subcommand "--dry-run": expected install or export (see mlmon kibana --help)',
+      ],
+      [
+        ['import'],
+        'mlmon kibana: unknown subcommand "import": expected install or export (see mlmon kibana --help)',
+      ],
+    ] as const) {
+      const r = await mlmon(['kibana', ...args]);
       expect(r.code).toBe(2);
-      expect(expectOneLine(r.stderr)).toMatch(new RegExp(`^mlmon ${words[0]}: Unknown option '--bogus'`));
+      expect(expectOneLine(r.stderr)).toBe(line);
       expect(r.stdout).toBe('');
-      const help = await mlmon([words[0] as string, '--help']);
-      expect(help.code).toBe(0);
-      expect(help.stdout).toContain('Exit codes (every mlmon command):');
-    },
-  );
+    }
+    const help = await mlmon(['kibana', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: mlmon kibana install .*\n {7}mlmon kibana export /);
+    expect(help.stdout).toContain('Exit codes (every mlmon command):');
+  });
 
   it('mlmon itself: an unknown flag or command exits 2 with one line', async () => {
     for (const arg of ['--bogus', 'frobnicate']) {
@@ -105,7 +116,7 @@ describe('every command: usage errors', () => {
   });
 
   it.each(COMMANDS)('%s --help lists the exit codes', async (command) => {
-    const r = await mlmon([command, '--help']);
+    const r = await mlmon([...words(command), '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Usage: mlmon ${command}`);
     expect(r.stdout).toContain('Exit codes (every mlmon command):');
@@ -190,8 +201,9 @@ describe('every command: usage errors', () => {
   });
 
   it('--format is validated the same way by every command that has it', async () => {
-    for (const command of ['compare', 'setup', 'baseline', 'analyze', 'demo']) {
-      const r = await mlmon([command, '--format', 'xml']);
+    const withFormat = ['compare', 'setup', 'baseline', 'analyze', 'demo', 'kibana install'];
+    for (const command of [...withFormat, 'kibana export', 'report']) {
+      const r = await mlmon([...words(command), '--format', 'xml']);
       expect(r.code).toBe(2);
       expect(expectOneLine(r.stderr)).toBe(
         `mlmon ${command}: --format: must be table or json, not "xml" (see mlmon ${command} --help)`,
@@ -199,14 +211,57 @@ describe('every command: usage errors', () => {
     }
   });
 
-  it('demo --rows abc exits 2 before contacting Elasticsearch (ES_URL points at a closed port)', async () => {
-    const port = await closedPort();
-    const r = await mlmon(['demo', '--rows', 'abc'], { ES_URL: `http://127.0.0.1:${port}` });
-    expect(r.code).toBe(2);
-    expect(expectOneLine(r.stderr)).toBe(
-      'mlmon demo: --rows: must be a positive integer, not "abc" (see mlmon demo --help)',
-    );
-    expect(r.stdout).toBe('');
+  describe('a usage error is found before anything is contacted', () => {
+    // ES_URL and KIBANA_URL point at a server that counts the requests it gets: it must get none.
+    let requests = 0;
+    let recorder: Server;
+    let env: Record<string, string>;
+    beforeAll(async () => {
+      recorder = createServer((_req, res) => {
+        requests++;
+        res.writeHead(500).end();
+      });
+      await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+      env = { ES_URL: url, KIBANA_URL: url, SMTP_URL: '', SMTP_FROM: '', ALERT_EMAIL_TO: '' };
+    });
+    afterAll(async () => {
+      await new Promise<void>((r) => recorder.close(() => r()));
+    });
+
+    it.each([
+      [
+        ['demo', '--rows', 'abc'],
+        'mlmon demo: --rows: must be a positive integer, not "abc" (see mlmon demo --help)',
+      ],
+      [
+        ['kibana', 'install', '--quality-threshold', '1.5'],
+        'mlmon kibana install: --quality-threshold: must be a rate below 1, not "1.5" (see mlmon kibana install --help)',
+      ],
+      [
+        ['kibana', 'install', '--email-to', 'oncall@example.org'],
+        'mlmon kibana install: e-mail alerts need SMTP_URL (smtp://user:pass@host:port)',
+      ],
+      [
+        ['report', '--model', 'm', '--from', '2026-02-30', '--to', 'now', '--format', 'json'],
+        // 2026 is not a leap year.
+        'mlmon report: --from: "2026-02-30" is not a real date: February 2026 has 28 days',
+      ],
+      [
+        ['report', '--model', 'm', '--last', '1d'],
+        'mlmon report: nothing to do: give --out file.html, --to recipients (with SMTP_URL), or --format json',
+      ],
+      [
+        ['report', '--model', 'm', '--last', '1d', '--to', 'ops@example.org'],
+        'mlmon report: --to needs an SMTP server: set SMTP_URL (smtp://user:pass@host:587) or smtp.url',
+      ],
+    ])('%j exits 2 without a request', async (args, line) => {
+      const r = await mlmon(args, env);
+      expect(r.code).toBe(2);
+      expect(expectOneLine(r.stderr)).toBe(line);
+      expect(r.stdout).toBe('');
+      expect(requests).toBe(0);
+    });
   });
 });
 
@@ -227,24 +282,42 @@ describe('connection errors and closed pipes: one line', () => {
     await new Promise<void>((r) => html.close(() => r()));
   });
 
-  it('a server answering HTML: status and "not Elasticsearch", not the page', async () => {
-    const r = await mlmon(['setup', '--dry-run'], { ES_URL: htmlUrl });
-    expect(r.code).toBe(1);
-    expect(expectOneLine(r.stderr)).toBe(
-      `mlmon setup: The server at ${htmlUrl} answered 404 with an HTML page ("Not Found") and is not Elasticsearch: check ES_URL (host, port, path)`,
-    );
-  });
+  // Two commands that reach Elasticsearch by different paths: setup through ES_URL, report through
+  // createClient with the (absent) configuration file's settings.
+  const esCommands = [
+    ['setup', '--dry-run'],
+    ['report', '--model', 'm', '--last', '1d', '--format', 'json'],
+  ];
 
-  it('https:// to the plain-HTTP cluster: an explanation, not an OpenSSL string', async () => {
-    const plain = new URL(inject('esUrl'));
-    const url = `https://${plain.host}`;
-    const r = await mlmon(['setup', '--dry-run'], { ES_URL: url });
-    expect(r.code).toBe(1);
-    const line = expectOneLine(r.stderr);
-    expect(line).toBe(
-      `mlmon setup: Cannot reach Elasticsearch at ${url}: the TLS handshake failed because the server answers plain HTTP on that port; use http:// in ES_URL (or enable TLS on the cluster)`,
-    );
-  });
+  it.each(esCommands)(
+    '%s: a server answering HTML: status and "not Elasticsearch", not the page',
+    async (...args) => {
+      const r = await mlmon(args, { ES_URL: htmlUrl });
+      expect(r.code).toBe(1);
+      expect(expectOneLine(r.stderr)).toBe(
+        `mlmon ${args[0]}: The server at ${htmlUrl} answered 404 with an HTML page ("Not Found") and is not Elasticsearch: check ES_URL (host, port, path)`,
+      );
+      expect(r.stdout).toBe('');
+    },
+  );
+
+  it.each(esCommands)(
+    '%s: https:// to the plain-HTTP cluster: an explanation, not an OpenSSL string',
+    async (...args) => {
+      const plain = new URL(inject('esUrl'));
+      const url = `https://${plain.host}`;
+      const r = await mlmon(args, { ES_URL: url });
+      expect(r.code).toBe(1);
+      expect(expectOneLine(r.stderr)).toBe(
+        `mlmon ${args[0]}: Cannot reach Elasticsearch at ${url}: the TLS handshake failed because the server answers plain HTTP on that port; use http:// in ES_URL (or enable TLS on the cluster)`,
+      );
+    },
+  );
+
+  // src/kibana/install.ts (not this layer) still puts the start of an HTML answer into its one line
+  // ("reading /api/status failed: 404 <!DOCTYPE html> …") and says only "EPROTO" for https:// to
+  // plain HTTP: to be fixed where Kibana's answers are read.
+  it.todo('kibana install: a server answering HTML, and https:// to plain HTTP, named as such');
 
   it('setup --dry-run | head: a reader that went away ends the command quietly', async () => {
     const r = await mlmon(['setup', '--dry-run'], { ES_URL: inject('esUrl') }, { closeStdout: true });

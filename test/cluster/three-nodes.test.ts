@@ -283,18 +283,13 @@ describe('a 3-node cluster, 3 primary shards and a replica per backing index', (
     // Three nodes: two `mlmon schedule` processes, each on another node, each job slowed down by
     // 400 ms so that both find windows to do.
     const config = writeConfig(tempDir('three'), 'mlmon.config.json', schedulerConfig());
-    const entry = 'test/cluster/fixtures/schedule-entry.ts';
     const replicas = [1, 2].map(
       (node) =>
-        new SchedulerProcess(
-          ['--config', config],
-          {
-            ES_URL: cluster.urls[node] as string,
-            MLMON_OWNER: `replica-${node}`,
-            MLMON_TEST_JOB_DELAY_MS: '400',
-          },
-          entry,
-        ),
+        new SchedulerProcess(['--config', config], {
+          ES_URL: cluster.urls[node] as string,
+          MLMON_OWNER: `replica-${node}`,
+          MLMON_TEST_JOB_DELAY_MS: '400',
+        }),
     );
     try {
       for (const job of JOBS)

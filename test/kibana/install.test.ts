@@ -445,7 +445,7 @@ describe('mlmon kibana install against a contract double of Kibana', () => {
       expect(await run(['kibana', 'install'], io)).toBe(1);
       const all = out.join('') + err.join('');
       expect(err.join('')).toMatch(
-        /^mlmon kibana: Kibana at http:\/\/127\.0\.0\.1:\d+ rejected the credentials \(401\)/,
+        /^mlmon kibana install: Kibana at http:\/\/127\.0\.0\.1:\d+ rejected the credentials \(401\)/,
       );
       for (const secret of ['Zx9-secret', state.current.apiKey, 'bm90LXRoZS1rZXk='])
         expect(all).not.toContain(secret);

@@ -18,6 +18,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
 import { runFullAnalysis } from '../../src/analyzer/run.js';
+import { NUMERIC_TYPES } from '../../src/elastic/source.js';
 import { installTemplates } from '../../src/elastic/templates.js';
 import {
   COMMON_CONTROLS,
@@ -95,18 +96,6 @@ function predictions(): Array<{ id: string; document: Record<string, unknown> }>
   }
   return docs;
 }
-
-const NUMERIC = new Set([
-  'double',
-  'float',
-  'half_float',
-  'scaled_float',
-  'long',
-  'integer',
-  'short',
-  'byte',
-  'unsigned_long',
-]);
 
 describe('Kibana objects on real analyzer results', () => {
   let client: Client;
@@ -188,7 +177,7 @@ describe('Kibana objects on real analyzer results', () => {
           const types = c[m.field as string];
           expect(types, `${p.id}: ${m.field}`).toBeDefined();
           expect(
-            types!.every((t) => NUMERIC.has(t)),
+            types!.every((t) => NUMERIC_TYPES.has(t)),
             `${p.id}: ${m.field} is ${types}`,
           ).toBe(true);
         }
@@ -211,7 +200,7 @@ describe('Kibana objects on real analyzer results', () => {
         for (const field of Object.keys(FIELD_FORMATS[kind])) {
           expect(c[field], `${o.id}: ${field}`).toBeDefined();
           expect(
-            c[field]!.every((t) => NUMERIC.has(t)),
+            c[field]!.every((t) => NUMERIC_TYPES.has(t)),
             `${o.id}: ${field}`,
           ).toBe(true);
         }
@@ -239,7 +228,7 @@ describe('Kibana objects on real analyzer results', () => {
             expect(c[field as string], `${r.id}: ${field}`).toEqual(['keyword']);
           for (const [, field] of text.matchAll(/"range":\{"([^"]+)":/g))
             expect(
-              c[field as string]?.every((t) => NUMERIC.has(t)),
+              c[field as string]?.every((t) => NUMERIC_TYPES.has(t)),
               `${r.id}: ${field}`,
             ).toBe(true);
         }

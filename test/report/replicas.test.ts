@@ -10,6 +10,7 @@ import type { JobTarget } from '../../src/scheduler/state.js';
 import { alignDown } from '../../src/scheduler/windows.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import {
+  killStillRunning,
   SchedulerProcess,
   tempDir,
   waitUntilSettled,
@@ -20,7 +21,6 @@ import { day as formatTime } from '../../src/report/html.js';
 import { SMTP_PASSWORD, startSmtpPeer, type ReceivedMail, type SmtpPeer } from './smtp.js';
 
 const PERIOD_MS = 2000;
-const ENTRY = 'test/report/fixtures/schedule-entry.ts';
 const REPORT = 'pulse';
 
 function config(namespace: string, start: number) {
@@ -77,11 +77,12 @@ describe('report jobs on scheduler replicas', () => {
   const processes: SchedulerProcess[] = [];
   const peers: SmtpPeer[] = [];
   const spawn = (configPath: string, owner: string, smtpUrl: string, delayMs: number) => {
-    const p = new SchedulerProcess(
-      ['--config', configPath],
-      { ES_URL: esUrl, MLMON_OWNER: owner, SMTP_URL: smtpUrl, MLMON_TEST_JOB_DELAY_MS: String(delayMs) },
-      ENTRY,
-    );
+    const p = new SchedulerProcess(['--config', configPath], {
+      ES_URL: esUrl,
+      MLMON_OWNER: owner,
+      SMTP_URL: smtpUrl,
+      MLMON_TEST_JOB_DELAY_MS: String(delayMs),
+    });
     processes.push(p);
     return p;
   };
@@ -90,8 +91,7 @@ describe('report jobs on scheduler replicas', () => {
     await installTemplates(client);
   });
   afterAll(async () => {
-    for (const p of processes)
-      if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
+    killStillRunning(processes);
     for (const peer of peers) await peer.close();
     await client.close();
   });

@@ -4,7 +4,8 @@
  */
 import { parse as parseCsv } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { parseReportArguments } from '../../src/cli/commands/report.js';
+import { parseOptions } from '../../src/cli/command.js';
+import { reportArguments, reportOptions } from '../../src/cli/commands/report.js';
 import { UsageError } from '../../src/cli/io.js';
 import { assembleReport, driftCsv, renderHtml, reportSubject, renderText } from '../../src/report/index.js';
 import { headerSafe } from '../../src/report/email.js';
@@ -255,6 +256,12 @@ describe('report jobs in the configuration', () => {
 
 describe('mlmon report arguments', () => {
   const now = new Date('2026-03-05T10:00:00Z');
+  /** The command line as `mlmon report` reads it, its times resolved against `now`. */
+  const parseReportArguments = (argv: string[], at: Date) => {
+    const parsed = parseOptions(argv, reportOptions);
+    if (parsed.help) throw new Error('--help is not a report argument');
+    return reportArguments(parsed.values, at);
+  };
   it('--last, --from/--to, and --to as recipients', () => {
     const a = parseReportArguments(
       ['--model', 'a', '--model', 'b', '--last', '7d', '--to', 'x@example.com,y@example.com'],
@@ -274,7 +281,7 @@ describe('mlmon report arguments', () => {
     expect(b.to).toEqual(['z@example.com']);
     expect(() => parseReportArguments(['--last', '1d'], now)).toThrow(UsageError);
     expect(() => parseReportArguments(['--model', 'a', '--last', 'yesterday'], now)).toThrow(
-      /not a duration/,
+      '--last: "yesterday" is not a positive duration',
     );
     expect(() => parseReportArguments(['--model', 'a', '--last', '1d', '--from', 'now-2d'], now)).toThrow(
       /not both/,

@@ -54,11 +54,7 @@ export class SchedulerProcess {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(
-    args: string[],
-    env: Record<string, string>,
-    entry = 'test/scheduler/fixtures/schedule-entry.ts',
-  ) {
+  constructor(args: string[], env: Record<string, string>, entry = 'test/helpers/schedule-entry.ts') {
     // `node --import tsx`, not the tsx CLI: the CLI runs the script in a grandchild process, which
     // a SIGKILL of the child would leave running.
     this.child = spawn(process.execPath, ['--import', 'tsx', entry, 'schedule', ...args], {
@@ -100,6 +96,11 @@ export class SchedulerProcess {
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }
+}
+
+/** Ends (SIGKILL) the processes of a test file that are still running, e.g. after a failed test. */
+export function killStillRunning(processes: readonly SchedulerProcess[]): void {
+  for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
 }
 
 /** Window state documents (realtime get), in the order of `starts`. */

@@ -24,9 +24,11 @@ import { bulkCreate, dropNamespace, seededRandom } from '../performance/fixtures
 import {
   binaryReference,
   binaryRows,
-  multiclassReference,
+  type BinaryRow,
+  expectBinaryReference,
+  expectMulticlassReference,
+  expectRegressionReference,
   multiclassRows,
-  regressionReference,
   regressionRows,
   logPredictions,
 } from '../analyzer/reference-metrics.js';
@@ -80,6 +82,40 @@ async function stored(client: Client, namespace: string, model: string) {
   return response.hits.hits.map((h) => ({ id: h._id as string, source: h._source as StoredPerformance }));
 }
 
+/** An outcome document: the label of prediction `id` of `model`, arriving at `at`. */
+function outcome(model: string, id: string, label: string, at = Date.now()) {
+  return {
+    document: {
+      '@timestamp': new Date(at).toISOString(),
+      prediction: { id },
+      model: { name: model, version: '1' },
+      actual: { label },
+    },
+  };
+}
+
+/**
+ * The rows' predictions of `model` indexed without their labels (which arrive later as outcomes),
+ * and a scheduler pass over that model alone, at the current time.
+ */
+async function unlabelledModel(
+  client: Client,
+  namespace: string,
+  model: string,
+  rows: BinaryRow[],
+  start: number,
+) {
+  const unlabelled = rows.map((r) => ({ ...r, document: { ...r.document, actual: undefined } }));
+  await bulkCreate(
+    client,
+    streamNames(namespace).prediction,
+    unlabelled.map((r) => ({ id: r.document.prediction.id, document: r.document })),
+  );
+  const s = scheduler(client, config(namespace, [{ name: model, start }]));
+  const modelConfig = s['options'].config.models[0]!;
+  return { rows: unlabelled, pass: () => s.runModelPass(modelConfig, Date.now()) };
+}
+
 describe('the scheduler and labels', () => {
   const client = testClient();
   const namespace = uniqueNamespace('latelab');
@@ -117,27 +153,9 @@ describe('the scheduler and labels', () => {
         (await stored(client, namespace, model)).find((d) => Date.parse(d.source.window.start) === start)
           ?.source.performance as Record<string, number>;
 
-      const b = await first('once-bin');
-      const eb = binaryReference(bin);
-      expect(b.count).toBe(1200);
-      expect(b.accuracy).toBeCloseTo(eb.accuracy, 12);
-      expect(b.f1).toBeCloseTo(eb.f1, 12);
-      expect(b.log_loss).toBeCloseTo(eb.logLoss, 9);
-      expect(b.brier).toBeCloseTo(eb.brier, 9);
-
-      const m = await first('once-multi');
-      const em = multiclassReference(multi);
-      expect(m.count).toBe(900);
-      expect(m.accuracy).toBeCloseTo(em.accuracy, 12);
-      expect(m.f1_macro).toBeCloseTo(em.f1Macro, 12);
-      expect(m.log_loss).toBeCloseTo(em.logLoss, 9);
-
-      const r = await first('once-reg');
-      const er = regressionReference(reg);
-      expect(r.count).toBe(900);
-      expect(r.rmse).toBeCloseTo(er.rmse, 9);
-      expect(r.mae).toBeCloseTo(er.mae, 9);
-      expect(r.r2).toBeCloseTo(er.r2, 9);
+      expectBinaryReference(await first('once-bin'), bin);
+      expectMulticlassReference(await first('once-multi'), multi);
+      expectRegressionReference(await first('once-reg'), reg);
 
       // A second pass has nothing to do: no window is due, no label changed.
       const again = await scheduler(client, cfg).runDue();
@@ -150,29 +168,17 @@ describe('the scheduler and labels', () => {
     models.push(model);
     const start = alignDown(Date.now(), HOUR) - 4 * HOUR;
     // 4 windows of 50 unlabelled predictions
-    const rows = binaryRows(seededRandom(31), 200, model, start, 4 * HOUR).map((r) => ({
-      ...r,
-      document: { ...r.document, actual: undefined },
-    }));
-    await bulkCreate(
+    const { rows, pass } = await unlabelledModel(
       client,
-      streamNames(namespace).prediction,
-      rows.map((r) => ({ id: r.document.prediction.id, document: r.document })),
+      namespace,
+      model,
+      binaryRows(seededRandom(31), 200, model, start, 4 * HOUR),
+      start,
     );
-    const s = scheduler(client, config(namespace, [{ name: model, start }]));
-    const modelConfig = s['options'].config.models[0]!;
-    const pass = () => s.runModelPass(modelConfig, Date.now());
 
     const first = await pass();
     expect(first.reprocessed).toBe(0);
-    const outcome = (i: number, label: string, at = Date.now()) => ({
-      document: {
-        '@timestamp': new Date(at).toISOString(),
-        prediction: { id: rows[i]!.document.prediction.id },
-        model: { name: model, version: '1' },
-        actual: { label },
-      },
-    });
+    const label = (i: number, value: string) => outcome(model, rows[i]!.document.prediction.id, value);
     // labels for predictions of windows 1 (rows 50..99) and 3 (rows 150..199) only
     const labelled = [
       ...Array.from({ length: 50 }, (_, k) => 50 + k),
@@ -181,7 +187,7 @@ describe('the scheduler and labels', () => {
     await bulkCreate(
       client,
       streamNames(namespace).outcome,
-      labelled.map((i) => outcome(i, String(rows[i]!.actual))),
+      labelled.map((i) => label(i, String(rows[i]!.actual))),
     );
     const second = await pass();
     expect(second.reprocessed).toBe(2);
@@ -202,7 +208,7 @@ describe('the scheduler and labels', () => {
 
     // One corrected label in window 3: that window alone.
     const flipped = rows[160]!.actual === 1 ? '0' : '1';
-    await bulkCreate(client, streamNames(namespace).outcome, [outcome(160, flipped)]);
+    await bulkCreate(client, streamNames(namespace).outcome, [label(160, flipped)]);
     const fourth = await pass();
     expect(
       fourth.runs.filter((r) => r.outcome === 'reprocessed').map((r) => r.window.start.getTime()),
@@ -237,18 +243,14 @@ describe('the scheduler and labels', () => {
             const model = `prop-${run++}`;
             models.push(model);
             const start = alignDown(Date.now(), HOUR) - 3 * HOUR;
-            const rows = binaryRows(seededRandom(seed), 24, model, start, 3 * HOUR).map((r) => ({
-              ...r,
-              document: { ...r.document, actual: undefined },
-            }));
-            await bulkCreate(
+            const { rows, pass: runPass } = await unlabelledModel(
               client,
-              streamNames(namespace).prediction,
-              rows.map((r) => ({ id: r.document.prediction.id, document: r.document })),
+              namespace,
+              model,
+              binaryRows(seededRandom(seed), 24, model, start, 3 * HOUR),
+              start,
             );
-            const s = scheduler(client, config(namespace, [{ name: model, start }]));
-            const modelConfig = s['options'].config.models[0]!;
-            await s.runModelPass(modelConfig, Date.now());
+            await runPass();
             const label = new Map<number, 0 | 1>();
             for (let batch = 0; batch <= 2; batch++) {
               const before = new Map(label);
@@ -258,14 +260,7 @@ describe('the scheduler and labels', () => {
                 const row = rows[i]!;
                 const push = (value: 0 | 1, offset: number) => {
                   label.set(i, value);
-                  outcomes.push({
-                    document: {
-                      '@timestamp': new Date(t + offset).toISOString(),
-                      prediction: { id: row.document.prediction.id },
-                      model: { name: model, version: '1' },
-                      actual: { label: String(value) },
-                    },
-                  });
+                  outcomes.push(outcome(model, row.document.prediction.id, String(value), t + offset));
                 };
                 if (p.batch === batch) push(row.actual, 0);
                 if (p.batch !== -1 && p.correctIn >= p.batch && p.correctIn === batch)
@@ -274,7 +269,7 @@ describe('the scheduler and labels', () => {
               if (outcomes.length > 0) await bulkCreate(client, streamNames(namespace).outcome, outcomes);
               const touched = new Set<number>();
               for (const [i, v] of label) if (before.get(i) !== v) touched.add(Math.floor(i / 8));
-              const pass = await s.runModelPass(modelConfig, Date.now());
+              const pass = await runPass();
               const rerun = pass.runs
                 .filter((r) => r.outcome === 'reprocessed')
                 .map((r) => (r.window.start.getTime() - start) / HOUR);

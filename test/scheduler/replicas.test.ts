@@ -10,6 +10,7 @@ import { alignDown } from '../../src/scheduler/windows.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import {
   checkpointOf,
+  killStillRunning,
   resultCounts,
   SchedulerProcess,
   tempDir,
@@ -71,23 +72,39 @@ describe('scheduler replicas against one cluster', () => {
     return p;
   };
 
+  /**
+   * What each test starts from: predictions in `count` windows, the first `back` windows before the
+   * current one, and a configuration file that schedules the model from that first window.
+   */
+  const modelWithPredictions = async (prefix: string, back: number, count: number) => {
+    const namespace = uniqueNamespace(prefix);
+    const target: JobTarget = { job: 'feature-mean', model: { name: MODEL }, namespace };
+    const first = alignDown(Date.now(), WINDOW_MS) - back * WINDOW_MS;
+    const starts = Array.from({ length: count }, (_, k) => first + k * WINDOW_MS);
+    await writePredictions(client, namespace, MODEL, predictionsFor(starts));
+    const config = writeConfig(tempDir(prefix), 'mlmon.config.json', schedulerConfig(namespace, first));
+    return { namespace, target, first, starts, config };
+  };
+
+  /** Exactly one result document per window and feature, and none elsewhere. */
+  const expectOneDocumentPerWindowAndFeature = async (namespace: string, starts: number[]) => {
+    const counts = await resultCounts(client, namespace, MODEL);
+    for (const start of starts)
+      for (const feature of FEATURES)
+        expect(counts.get(`${new Date(start).toISOString()}|${feature}`)).toBe(1);
+    expect([...counts.values()].reduce((s, n) => s + n, 0)).toBe(starts.length * FEATURES.length);
+  };
+
   beforeAll(async () => {
     await installTemplates(client);
   });
   afterAll(async () => {
-    for (const p of processes)
-      if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
+    killStillRunning(processes);
     await client.close();
   });
 
   it('two replicas: every window analyzed once, one document per window and feature, both did work', async () => {
-    const namespace = uniqueNamespace('rep');
-    const target: JobTarget = { job: 'feature-mean', model: { name: MODEL }, namespace };
-    const first = alignDown(Date.now(), WINDOW_MS) - 8 * WINDOW_MS;
-    const starts = Array.from({ length: 8 }, (_, k) => first + k * WINDOW_MS);
-    await writePredictions(client, namespace, MODEL, predictionsFor(starts));
-    const dir = tempDir('replicas');
-    const config = writeConfig(dir, 'mlmon.config.json', schedulerConfig(namespace, first));
+    const { namespace, target, starts, config } = await modelWithPredictions('rep', 8, 8);
 
     const a = spawnScheduler(config, 'replica-a', [], { MLMON_TEST_JOB_DELAY_MS: '700' });
     const b = spawnScheduler(config, 'replica-b', [], { MLMON_TEST_JOB_DELAY_MS: '700' });
@@ -101,12 +118,7 @@ describe('scheduler replicas against one cluster', () => {
     expect(a.events('scheduler.stopped')).toHaveLength(1);
     expect(b.events('scheduler.stopped')).toHaveLength(1);
 
-    // Exactly one result document per window and feature.
-    const counts = await resultCounts(client, namespace, MODEL);
-    for (const start of starts)
-      for (const feature of FEATURES)
-        expect(counts.get(`${new Date(start).toISOString()}|${feature}`)).toBe(1);
-    expect([...counts.values()].reduce((s, n) => s + n, 0)).toBe(starts.length * FEATURES.length);
+    await expectOneDocumentPerWindowAndFeature(namespace, starts);
 
     // Every data window done; the lock documents show both owners.
     expect(states.map((s) => s.state.kind)).toEqual(starts.map(() => 'window'));
@@ -126,13 +138,7 @@ describe('scheduler replicas against one cluster', () => {
   });
 
   it('a replica killed mid-window: the other takes the window over after the lock expires', async () => {
-    const namespace = uniqueNamespace('kill');
-    const target: JobTarget = { job: 'feature-mean', model: { name: MODEL }, namespace };
-    const first = alignDown(Date.now(), WINDOW_MS) - 5 * WINDOW_MS;
-    const starts = Array.from({ length: 5 }, (_, k) => first + k * WINDOW_MS);
-    await writePredictions(client, namespace, MODEL, predictionsFor(starts));
-    const dir = tempDir('kill');
-    const config = writeConfig(dir, 'mlmon.config.json', schedulerConfig(namespace, first));
+    const { namespace, target, starts, config } = await modelWithPredictions('kill', 5, 5);
 
     const victim = spawnScheduler(config, 'victim', [], { MLMON_TEST_JOB_DELAY_MS: '2500' });
     const started = await victim.waitFor((r) => r['event.action'] === 'window.started', 'a window start');
@@ -162,25 +168,11 @@ describe('scheduler replicas against one cluster', () => {
     ]);
     for (const s of states) expect(s.state.owner).toBe('survivor');
 
-    const counts = await resultCounts(client, namespace, MODEL);
-    for (const start of starts)
-      for (const feature of FEATURES)
-        expect(counts.get(`${new Date(start).toISOString()}|${feature}`)).toBe(1);
-    expect([...counts.values()].reduce((s, n) => s + n, 0)).toBe(starts.length * FEATURES.length);
+    await expectOneDocumentPerWindowAndFeature(namespace, starts);
   });
 
   it('after three windows of downtime, `mlmon schedule --once` catches up oldest first', async () => {
-    const namespace = uniqueNamespace('catch');
-    const target: JobTarget = { job: 'feature-mean', model: { name: MODEL }, namespace };
-    const first = alignDown(Date.now(), WINDOW_MS) - 4 * WINDOW_MS;
-    await writePredictions(
-      client,
-      namespace,
-      MODEL,
-      predictionsFor([first, first + WINDOW_MS, first + 2 * WINDOW_MS]),
-    );
-    const dir = tempDir('catchup');
-    const config = writeConfig(dir, 'mlmon.config.json', schedulerConfig(namespace, first));
+    const { namespace, target, config } = await modelWithPredictions('catch', 4, 3);
     // The real CLI entry point, with the built-in job registry.
     const cli = 'src/cli/main.ts';
 

@@ -1,17 +1,14 @@
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { describeSetup, installTemplates, TemplateDowngradeError } from '../../elastic/templates.js';
-import { defineCommand, EXIT, formatOption, UsageError } from '../command.js';
+import {
+  defineCommand,
+  EXIT,
+  formatOption,
+  nonNegativeInteger,
+  positiveInteger,
+  UsageError,
+} from '../command.js';
 import { writeJson } from '../io.js';
-
-function count(min: number): (text: string) => number {
-  return (text) => {
-    if (!/^\d+$/.test(text) || Number(text) < min)
-      throw new UsageError(`must be an integer >= ${min}, not "${text}"`);
-    return Number(text);
-  };
-}
-const primaryShards = count(1);
-const replicaCount = count(0);
 
 function retention(text: string): string {
   if (!/^\d+(d|h|m|s)$/.test(text)) throw new UsageError(`must look like 30d or 12h, not "${text}"`);
@@ -48,13 +45,13 @@ the cluster is never downgraded: the command refuses and changes nothing.`,
       type: 'string',
       value: 'N',
       description: "primary shards of every data stream's backing indices (default 1)",
-      parse: primaryShards,
+      parse: positiveInteger,
     },
     replicas: {
       type: 'string',
       value: 'N',
       description: 'replicas of them (default: 0 on one node, 1 once there are two)',
-      parse: replicaCount,
+      parse: nonNegativeInteger,
     },
   },
   notes: 'Retention and shards apply to templates being created or upgraded (see docs/scale.md).',
