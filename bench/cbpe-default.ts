@@ -15,6 +15,7 @@
  * the window's own labels arrive).
  *
  * Usage: ES_URL=http://127.0.0.1:9250 npx tsx bench/cbpe-default.ts [elec|weather ...]
+ *        (CBPE_WINDOWS=1 prints every window; CBPE_TEMPERATURE=0.5 makes the model over-confident)
  */
 import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
@@ -36,6 +37,18 @@ interface WindowFigure {
   reliable: boolean | undefined;
 }
 
+/**
+ * CBPE_TEMPERATURE=T: scores σ(logit(p) / T) instead of p — T < 1 an over-confident model (what
+ * boosted trees and many networks are), to see what calibration does when raw scores are far from
+ * probabilities; default 1 (the demo's logistic regression as it is).
+ */
+const TEMPERATURE = Number(process.env.CBPE_TEMPERATURE ?? 1);
+function sharpen(p: number): number {
+  if (TEMPERATURE === 1) return p;
+  const q = Math.min(1 - 1e-12, Math.max(1e-12, p));
+  return 1 / (1 + Math.exp(-Math.log(q / (1 - q)) / TEMPERATURE));
+}
+
 const mean = (xs: readonly number[]): number | undefined =>
   xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length;
 const f3 = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(3));
@@ -49,7 +62,7 @@ async function index(client: Client, namespace: string, ds: DemoDataset, path: s
   );
   const streams = streamNames(namespace);
   const predictions = data.rows.map((row, i) => {
-    const score = predictProbability(model, row);
+    const score = sharpen(predictProbability(model, row));
     const features: Record<string, number> = {};
     data.features.forEach((f, j) => (features[f] = row[j] as number));
     return {
