@@ -9,7 +9,9 @@
  * means are the same weighted means).
  */
 import type { Client } from '@elastic/elasticsearch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { run } from '../../src/cli/main.js';
 import { buildBaseline } from '../../src/analyzer/baseline.js';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { MIN_CALIBRATION_LABELS } from '../../src/profiles/calibration.js';
@@ -163,5 +165,35 @@ describe('buildBaseline: the reference calibration stored with the baseline', ()
     const stored = await getBaseline(client, { model: 'off', version: '1', id: namespace });
     expect(stored?.profile.calibration).toBeUndefined();
     expect(stored?.profile.uncalibrated?.reason).toBe('disabled');
+  });
+
+  it('the CLI says it: mlmon baseline prints why there is no map, mlmon analyze notes raw scores', async () => {
+    process.env.ES_URL ??= inject('esUrl');
+    const capture = () => {
+      const chunks: string[] = [];
+      const stream = new Writable({
+        write(chunk, _enc, done) {
+          chunks.push(String(chunk));
+          done();
+        },
+      });
+      return { stream, text: () => chunks.join('') };
+    };
+    const out = capture();
+    const err = capture();
+    const io = { stdout: out.stream, stderr: err.stream };
+    const range = ['--from', window.from.toISOString(), '--to', window.to.toISOString()];
+    // 'few' has 150 labelled predictions (logged by the test above)
+    const common = ['--model', 'few', '--version', '1', '--namespace', namespace];
+    expect(await run(['baseline', ...common, ...range, '--id', namespace, '--replace'], io)).toBe(0);
+    expect(out.text()).toMatch(
+      /score calibration: none \(150 labelled reference predictions with a score, fewer than the 200 a calibration needs/,
+    );
+    expect(
+      await run(['analyze', ...common, ...range, '--window', '1h', '--baseline', namespace, '--dry-run'], io),
+    ).toBe(0);
+    expect(err.text()).toMatch(
+      /note: estimated performance from raw scores for version 1: 150 labelled reference predictions/,
+    );
   });
 });
