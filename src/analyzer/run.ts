@@ -132,7 +132,10 @@ export async function runFullAnalysis(
     if (task === 'binary') {
       const found = await calibrationOf(version);
       calibration = found.calibration;
-      if (found.note) result.notes.push(`estimated performance from raw scores for ${found.note}`);
+      // A version without a reference already has its note (how to add a baseline); one is enough.
+      const noReference = drift.skipped.some((s) => s.version === version);
+      if (found.note && !noReference)
+        result.notes.push(`estimated performance from raw scores for ${found.note}`);
     }
     for (const window of windows) {
       const performance: PerformanceResult[] = task
