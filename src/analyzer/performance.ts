@@ -72,9 +72,10 @@ export interface PerformanceJobOptions {
   /**
    * binary: the reference period's score calibration (stored with the baseline, see
    * profiles/calibration.ts); the estimate maps scores through it. Without it, raw scores are
-   * taken as probabilities and `performance.estimated.calibrated` is false.
+   * taken as probabilities and `performance.estimated.calibrated` is false. A function is asked per
+   * version (each version has its own baseline; see analyzer/baseline.ts `calibrationLookup`).
    */
-  calibration?: ScoreCalibration;
+  calibration?: ScoreCalibration | ((version: string) => Promise<ScoreCalibration | undefined>);
   /** expected performance per metric (`accuracy`, `roc_auc`, `rmse`, …) for `performance.degraded` */
   bounds?: Record<string, PerformanceBounds>;
   /** at most this many values per segment (the most frequent); default 100 */
@@ -504,7 +505,7 @@ function settingsOf(options: PerformanceJobOptions): Settings {
     positiveKey: labelKey(options.positiveClass ?? '1'),
     threshold,
     maxClasses: options.maxClasses ?? 200,
-    calibration: options.calibration,
+    calibration: undefined,
   };
 }
 
@@ -672,13 +673,16 @@ export async function runPerformanceJob(
     : await versionsInWindow(client, [streams.prediction, streams.evaluation], options.model, options.window);
   const documents: PerformanceResult[] = [];
   for (const version of versions) {
-    const requests = windowRequests(options, s, streams, version);
+    const calibration =
+      typeof options.calibration === 'function' ? await options.calibration(version) : options.calibration;
+    const vs: Settings = { ...s, calibration };
+    const requests = windowRequests(options, vs, streams, version);
     const [evaluations, predictions] = await Promise.all([
       searchOrEmpty(client, requests.evaluations),
       searchOrEmpty(client, requests.predictions),
     ]);
     documents.push(
-      ...versionDocuments(options, s, version, rootBucket(evaluations), rootBucket(predictions)),
+      ...versionDocuments(options, vs, version, rootBucket(evaluations), rootBucket(predictions)),
     );
   }
   if (options.write === false) return { documents };

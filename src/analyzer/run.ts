@@ -11,6 +11,9 @@ import { runJoin, type JoinResult } from './join.js';
 import { runPerformanceJob, type PerformanceResult, type PerformanceTask } from './performance.js';
 import { streamNames } from '../schema/streams.js';
 import { runServiceHealthJob } from './service.js';
+import { calibrationLookup } from './baseline.js';
+import { refreshInputs } from './refresh.js';
+import type { CalibrationMode } from '../stats/performance/calibration.js';
 import { splitWindows } from './windows.js';
 
 export interface FullAnalysisOptions extends AnalyzeOptions {
@@ -23,6 +26,11 @@ export interface FullAnalysisOptions extends AnalyzeOptions {
   bounds?: Record<string, PerformanceBounds>;
   /** Skip performance and service health (drift and quality only). */
   driftOnly?: boolean;
+  /**
+   * Binary CBPE estimate: `isotonic` (default) maps scores through the calibration stored with the
+   * reference (raw scores, with a note, when it has none); `none` takes raw scores.
+   */
+  calibration?: CalibrationMode;
 }
 
 export interface WindowPerformance {
@@ -82,24 +90,6 @@ export async function detectTask(
   return undefined;
 }
 
-/**
- * Makes every document acknowledged so far searchable in the streams an analysis reads.
- *
- * Elasticsearch is near-real-time: a document is searchable after the next refresh (every second
- * on a stream searched recently, later on an idle one). So "flush, then analyze" (a script, a test,
- * the demo) would see whatever happened to be refreshed. An explicit refresh costs next to nothing
- * when nothing is new, and one small segment otherwise; live windows analyzed by the scheduler are
- * past their `delay`, so there it only settles the last second (docs/performance.md).
- */
-export async function refreshInputs(client: Client, namespace: string): Promise<void> {
-  const streams = streamNames(namespace);
-  await client.indices.refresh({
-    index: [streams.prediction, streams.outcome].join(','),
-    ignore_unavailable: true,
-    allow_no_indices: true,
-  });
-}
-
 /** Versions with predictions: those the drift job analyzed and those it skipped (no reference). */
 function versionsOf(drift: AnalyzeResult): string[] {
   return [
@@ -130,7 +120,23 @@ export async function runFullAnalysis(
   result.task = task;
   const versions = options.version !== undefined ? [options.version] : versionsOf(drift);
   const windows = splitWindows(options.from, options.to, options.windowMs, options.anchor);
+  const calibrationOf = calibrationLookup(client, {
+    namespace: options.namespace,
+    model: options.model,
+    reference: options.reference,
+    mode: options.calibration,
+    positiveClass: options.positiveClass,
+  });
   for (const version of versions) {
+    let calibration;
+    if (task === 'binary') {
+      const found = await calibrationOf(version);
+      calibration = found.calibration;
+      // A version without a reference already has its note (how to add a baseline); one is enough.
+      const noReference = drift.skipped.some((s) => s.version === version);
+      if (found.note && !noReference)
+        result.notes.push(`estimated performance from raw scores for ${found.note}`);
+    }
     for (const window of windows) {
       const performance: PerformanceResult[] = task
         ? (
@@ -142,6 +148,7 @@ export async function runFullAnalysis(
               window,
               positiveClass: options.positiveClass,
               threshold: options.threshold,
+              calibration,
               segments: options.segments,
               bounds: options.bounds,
               write,

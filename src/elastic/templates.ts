@@ -4,7 +4,9 @@
  * Rules (the contract of `mlmon setup`):
  * - every template carries an integer `version`; we compare it with what the cluster has;
  * - missing → create; same version → leave alone; ours newer → replace, then roll over the data
- *   streams it governs so new backing indices take the new mapping; cluster's newer → refuse the
+ *   streams it governs so new backing indices take the new mapping (a plain index such as
+ *   `mlmon-baselines` cannot roll over: the new fields are added to its mapping in place, which is
+ *   allowed for added fields and is all an upgrade of ours does); cluster's newer → refuse the
  *   whole run before changing anything (an older mlmon must never downgrade a newer schema);
  * - `dryRun` computes and returns the same plan without changing anything.
  * Data streams are found with the resolve-index API, which every distribution has (the
@@ -247,7 +249,30 @@ export async function installTemplates(client: Client, options: InstallOptions =
     await client.indices.putIndexTemplate({ name: step.name, ...(body as object) } as never);
   }
   for (const stream of rolledOver) await client.indices.rollover({ alias: stream });
+  for (const name of toRollOver) {
+    const body = set.index[name];
+    if (!body || body.data_stream) continue;
+    const properties = composedProperties(set, body);
+    if (Object.keys(properties).length === 0) continue;
+    await client.indices.putMapping({
+      index: (body.index_patterns ?? []).join(','),
+      properties: properties as never,
+      allow_no_indices: true,
+      ignore_unavailable: true,
+    });
+  }
   return { dryRun: false, steps, rolledOver, changed };
+}
+
+/** The mapping properties an index template composes (components in order, then its own). */
+function composedProperties(set: TemplateSet, body: TemplateBody): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const propertiesOf = (t: TemplateBody | undefined) =>
+    ((t?.template as { mappings?: { properties?: Record<string, unknown> } } | undefined)?.mappings
+      ?.properties ?? {}) as Record<string, unknown>;
+  for (const c of body.composed_of ?? []) Object.assign(out, propertiesOf(set.component[c]));
+  Object.assign(out, propertiesOf(body));
+  return out;
 }
 
 /** Human-readable lines for `mlmon setup`. */

@@ -13,16 +13,18 @@
  *   only where blocks change inside a bin.
  */
 import type { Client } from '@elastic/elasticsearch';
+import { searchOrEmpty } from '../elastic/search.js';
 import { resultStream } from '../schema/streams.js';
 import {
   CalibrationInputError,
+  type CalibrationMode,
   fitIsotonicCalibration,
   type CalibrationPoint,
   type ScoreCalibration,
 } from '../stats/performance/calibration.js';
 import { labelKey, type Label } from '../stats/performance/index.js';
 import { ProfileInputError, type Table } from './from-file.js';
-import type { DatasetProfile } from './types.js';
+import type { DatasetProfile, UncalibratedReason } from './types.js';
 
 export interface TableCalibrationOptions {
   /** column holding P(positive class) */
@@ -33,8 +35,8 @@ export interface TableCalibrationOptions {
   positiveClass?: Label;
 }
 
-/** Isotonic calibration from a reference table's score and label columns. */
-export function calibrationFromTable(table: Table, options: TableCalibrationOptions): ScoreCalibration {
+/** The rows of a table with both a score and a label, as calibration points. */
+function tablePoints(table: Table, options: TableCalibrationOptions): CalibrationPoint[] {
   const scores = table.cells.get(options.score);
   const labels = table.cells.get(options.label);
   if (!scores) throw new ProfileInputError(`${table.path}: no score column "${options.score}"`);
@@ -51,6 +53,12 @@ export function calibrationFromTable(table: Table, options: TableCalibrationOpti
     }
     points.push({ score, count: 1, positives: labelKey(String(y).trim()) === positive ? 1 : 0 });
   }
+  return points;
+}
+
+/** Isotonic calibration from a reference table's score and label columns. */
+export function calibrationFromTable(table: Table, options: TableCalibrationOptions): ScoreCalibration {
+  const points = tablePoints(table, options);
   if (points.length === 0) {
     throw new ProfileInputError(`${table.path}: no row has both a score and a label to calibrate on`);
   }
@@ -66,13 +74,16 @@ export interface ElasticsearchCalibrationOptions {
   positiveClass?: Label;
 }
 
-/** Isotonic calibration from the labelled predictions of a time window (see the module comment). */
-export async function calibrationFromElasticsearch(
+/**
+ * The labelled predictions of a time window as calibration points: one per 0.001 score bin of the
+ * evaluation stream (mean score, count, actual positives). Empty when there are none (or no
+ * evaluation stream yet).
+ */
+export async function labelledScorePoints(
   client: Client,
   options: ElasticsearchCalibrationOptions,
-): Promise<ScoreCalibration> {
+): Promise<CalibrationPoint[]> {
   const positive = labelKey(options.positiveClass ?? '1');
-  const index = resultStream('evaluation', options.namespace);
   const filter = [
     { term: { 'model.name': options.model } },
     ...(options.version ? [{ term: { 'model.version': options.version } }] : []),
@@ -84,31 +95,23 @@ export async function calibrationFromElasticsearch(
     { exists: { field: 'actual.label' } },
     { exists: { field: 'prediction.score' } },
   ];
-  let response;
-  try {
-    response = await client.search({
-      index,
-      size: 0,
-      query: { bool: { filter } },
-      aggs: {
-        scores: {
-          histogram: { field: 'prediction.score', interval: 0.001, min_doc_count: 1 },
-          aggs: {
-            mean: { avg: { field: 'prediction.score' } },
-            positive: { filter: { term: { 'actual.label': positive } } },
-          },
+  const response = await searchOrEmpty(client, {
+    index: resultStream('evaluation', options.namespace),
+    size: 0,
+    query: { bool: { filter } },
+    aggs: {
+      scores: {
+        histogram: { field: 'prediction.score', interval: 0.001, min_doc_count: 1 },
+        aggs: {
+          mean: { avg: { field: 'prediction.score' } },
+          positive: { filter: { term: { 'actual.label': positive } } },
         },
       },
-    });
-  } catch (error) {
-    if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) {
-      throw new CalibrationInputError(`no labelled predictions: ${index} does not exist`);
-    }
-    throw error;
-  }
+    },
+  });
   const buckets =
     (
-      response.aggregations?.scores as
+      response?.aggregations?.scores as
         | {
             buckets?: Array<{
               doc_count: number;
@@ -118,16 +121,116 @@ export async function calibrationFromElasticsearch(
           }
         | undefined
     )?.buckets ?? [];
-  const points = buckets
+  return buckets
     .filter((b) => b.doc_count > 0 && b.mean.value !== null)
     .map((b) => ({ score: b.mean.value as number, count: b.doc_count, positives: b.positive.doc_count }));
+}
+
+/** Isotonic calibration from the labelled predictions of a time window (see the module comment). */
+export async function calibrationFromElasticsearch(
+  client: Client,
+  options: ElasticsearchCalibrationOptions,
+): Promise<ScoreCalibration> {
+  const points = await labelledScorePoints(client, options);
   if (points.length === 0) {
     throw new CalibrationInputError(
-      `no labelled predictions with a score for model ${options.model} in ${index} between ` +
+      `no labelled predictions with a score for model ${options.model} in ` +
+        `${resultStream('evaluation', options.namespace)} between ` +
         `${options.from.toISOString()} and ${options.to.toISOString()}`,
     );
   }
   return fitIsotonicCalibration(points);
+}
+
+/**
+ * Fewest labelled reference predictions a calibration map is fitted on; below it the estimate uses
+ * raw scores and the baseline says why. The band does not cover error in the map itself, so the map
+ * must rest on enough labels: a constant block of the isotonic fit holding m predictions has a
+ * standard error of up to 0.5 / sqrt(m), and with 200 labels a block of a quarter of them (m = 50)
+ * is still off by up to 0.07, as much as the miscalibration such a map is meant to remove. (ELEC2's
+ * 4-week reference in the demo holds 1344 labelled predictions, weather's 2 years 728.)
+ */
+export const MIN_CALIBRATION_LABELS = 200;
+
+/** A reference period's calibration: the fitted map, or why there is none. */
+export type ReferenceCalibration =
+  { method: 'isotonic'; map: ScoreCalibration } | ({ method: 'none' } & UncalibratedReason);
+
+export interface CalibrationDecisionOptions {
+  mode?: CalibrationMode;
+  /** default {@link MIN_CALIBRATION_LABELS} */
+  minLabelled?: number;
+}
+
+/**
+ * The calibration a reference's labelled points justify: isotonic when `mode` is `isotonic`
+ * (the default), at least `minLabelled` predictions are labelled and both classes occur; otherwise
+ * the reason (a map fitted on one class would call every later prediction certain).
+ */
+export function decideCalibration(
+  points: readonly CalibrationPoint[],
+  options: CalibrationDecisionOptions = {},
+): ReferenceCalibration {
+  const labelled = points.reduce((a, p) => a + p.count, 0);
+  const positives = points.reduce((a, p) => a + p.positives, 0);
+  const minLabelled = options.minLabelled ?? MIN_CALIBRATION_LABELS;
+  const none = (reason: UncalibratedReason['reason'], message: string): ReferenceCalibration => ({
+    method: 'none',
+    reason,
+    labelled,
+    positives,
+    message,
+  });
+  if (options.mode === 'none')
+    return none('disabled', 'calibration switched off: the estimate takes raw scores as probabilities');
+  if (labelled < minLabelled) {
+    return none(
+      'too_few_labels',
+      `${labelled} labelled reference predictions with a score, fewer than the ${minLabelled} a calibration needs: the estimate takes raw scores as probabilities`,
+    );
+  }
+  if (positives === 0 || positives === labelled) {
+    return none(
+      'one_class',
+      `all ${labelled} labelled reference predictions are ${positives === 0 ? 'negative' : 'positive'}: no calibration, the estimate takes raw scores as probabilities`,
+    );
+  }
+  return { method: 'isotonic', map: fitIsotonicCalibration(points) };
+}
+
+/**
+ * The calibration of a reference time window from its labelled predictions in the evaluation
+ * stream (run the join first: `analyzer/baseline.ts` does).
+ */
+export async function referenceCalibration(
+  client: Client,
+  options: ElasticsearchCalibrationOptions & CalibrationDecisionOptions,
+): Promise<ReferenceCalibration> {
+  if (options.mode === 'none') return decideCalibration([], options);
+  return decideCalibration(await labelledScorePoints(client, options), options);
+}
+
+/** The calibration of a reference file from its score and label columns, when it has both. */
+export function referenceCalibrationFromTable(
+  table: Table,
+  options: Partial<TableCalibrationOptions> & CalibrationDecisionOptions = {},
+): ReferenceCalibration {
+  const score = options.score ?? 'prediction.score';
+  const label = options.label ?? 'actual.label';
+  if (options.mode === 'none' || !table.cells.has(score) || !table.cells.has(label))
+    return decideCalibration([], options);
+  return decideCalibration(tablePoints(table, { ...options, score, label }), options);
+}
+
+/** The profile with the reference calibration (map, or the reason there is none); a new object. */
+export function withReferenceCalibration(
+  profile: DatasetProfile,
+  calibration: ReferenceCalibration,
+): DatasetProfile {
+  const { calibration: _map, uncalibrated: _reason, ...rest } = profile;
+  if (calibration.method === 'isotonic') return { ...rest, calibration: calibration.map };
+  const { method: _method, ...reason } = calibration;
+  return { ...rest, uncalibrated: reason };
 }
 
 /** The profile with the calibration map attached (a new object; the input is left as it is). */

@@ -45,6 +45,7 @@ export interface BaselineSummary extends Omit<StoredBaseline, 'profile'> {
   source: BaselineSource;
   count: number;
   features: string[];
+  calibration: BaselineCalibrationSummary;
 }
 
 export class BaselineExistsError extends Error {
@@ -80,6 +81,7 @@ export async function saveBaseline(
       source: describeSource(profile.source),
       count: profile.rowCount,
       features: Object.keys(profile.features),
+      calibration: calibrationSummary(profile),
     },
     profile,
   };
@@ -102,6 +104,25 @@ export async function saveBaseline(
   return { model: key.model, version: key.version, id, created, profile };
 }
 
+/** The score calibration of a baseline as indexed for listing: the map's size, or why there is none. */
+export interface BaselineCalibrationSummary {
+  method: 'isotonic' | 'none';
+  /** labelled reference predictions (absent for a profile that never looked for labels) */
+  labelled?: number;
+  positives?: number;
+  knots?: number;
+  reason?: string;
+}
+
+export function calibrationSummary(profile: DatasetProfile): BaselineCalibrationSummary {
+  const map = profile.calibration;
+  if (map)
+    return { method: 'isotonic', labelled: map.count, positives: map.positives, knots: map.scores.length };
+  const why = profile.uncalibrated;
+  if (why) return { method: 'none', labelled: why.labelled, positives: why.positives, reason: why.reason };
+  return { method: 'none' };
+}
+
 interface BaselineDocument {
   model: { name: string; version: string };
   baseline: {
@@ -110,6 +131,8 @@ interface BaselineDocument {
     source: BaselineSource;
     count: number;
     features: string[];
+    /** absent in documents stored before mapping version 2 */
+    calibration?: BaselineCalibrationSummary;
   };
   profile: DatasetProfile;
 }
@@ -158,6 +181,7 @@ export async function listBaselines(
           source: s.baseline.source,
           count: s.baseline.count,
           features: s.baseline.features,
+          calibration: s.baseline.calibration ?? { method: 'none' },
         },
       ];
     });

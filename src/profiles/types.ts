@@ -79,6 +79,22 @@ export interface DatasetProfile {
    * (profiles/calibration.ts), used by the CBPE estimate. Absent when the reference had no labels.
    */
   calibration?: ScoreCalibration;
+  /**
+   * Why `calibration` is absent, when a calibration was asked for and not fitted (too few labelled
+   * reference predictions, one class only, or switched off): the CBPE estimate then takes raw
+   * scores as probabilities. Written by `withReferenceCalibration`.
+   */
+  uncalibrated?: UncalibratedReason;
+}
+
+/** Why a reference has no score calibration; `message` is one line for people. */
+export interface UncalibratedReason {
+  reason: 'disabled' | 'too_few_labels' | 'one_class';
+  /** labelled reference predictions with a score */
+  labelled: number;
+  /** of which actually positive */
+  positives: number;
+  message: string;
 }
 
 export const DEFAULT_FINE_BINS = 100;

@@ -46,7 +46,7 @@ export function reportSchedules(config: MlmonConfig, now: number = Date.now()): 
       start: report.start ?? new Date(latestStart),
       jobs: [{ name: REPORT_JOB, options: options as unknown as Record<string, unknown> }],
       // No late-label re-runs: a report period is sent once.
-      performance: { bounds: {}, labelHorizonMs: 0 },
+      performance: { bounds: {}, labelHorizonMs: 0, calibration: 'none' },
       hooks: [],
     };
   });

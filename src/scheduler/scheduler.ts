@@ -25,7 +25,7 @@ import type { TimeWindow } from '../schema/window.js';
 import { alignDown, latestDueEnd, planWindows } from './windows.js';
 import { formatDuration } from '../schema/duration.js';
 import { REPORT_JOB, reportSchedules } from './reports.js';
-import { refreshInputs } from '../analyzer/run.js';
+import { refreshInputs } from '../analyzer/refresh.js';
 
 export interface SchedulerOptions {
   config: MlmonConfig;

@@ -4,6 +4,8 @@ import { AnalyzeError, type ReferenceSpec } from '../../analyzer/job.js';
 import { runFullAnalysis, type FullAnalysisResult } from '../../analyzer/run.js';
 import { WindowError } from '../../analyzer/windows.js';
 import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
+import { DEFAULT_CALIBRATION_MODE } from '../../schema/config/schema.js';
+import { CALIBRATION_MODES, type CalibrationMode } from '../../stats/performance/calibration.js';
 import {
   choice,
   commaList,
@@ -28,7 +30,7 @@ export const analyzeCommand = defineCommand({
     '    [--baseline ID | --reference-from T --reference-to T]',
     '    [--align-to T] [--sample-above N] [--dry-run] [--format table|json]',
     '    [--task binary|multiclass|regression] [--positive-class C] [--threshold X]',
-    '    [--segments a,b] [--drift-only]',
+    '    [--segments a,b] [--calibration isotonic|none] [--drift-only]',
   ],
   description: `Cuts [--from, --to) into windows of --window (aligned to multiples of the size from the Unix epoch,
 or from --align-to), compares every feature, output and target of each window with the reference,
@@ -108,6 +110,13 @@ metrics-mlmon.service-{ns}.`,
       description: 'labels.* names for per-segment performance and fairness',
       parse: commaList,
     },
+    calibration: {
+      type: 'string',
+      value: 'M',
+      description: `estimated performance: isotonic (default) maps scores through the calibration\nstored with the baseline (raw scores, with a note, when it has none); none: raw scores`,
+      default: DEFAULT_CALIBRATION_MODE,
+      parse: choice<CalibrationMode>(...CALIBRATION_MODES),
+    },
     'drift-only': { type: 'boolean', description: 'drift and quality only' },
     format: formatOption,
   },
@@ -149,6 +158,7 @@ metrics-mlmon.service-{ns}.`,
           positiveClass: values['positive-class'],
           threshold: values.threshold,
           segments: values.segments,
+          calibration: values.calibration,
           driftOnly: values['drift-only'],
         });
       } catch (error) {

@@ -1,16 +1,25 @@
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { installTemplates } from '../../elastic/templates.js';
+import { buildBaseline, describeCalibration } from '../../analyzer/baseline.js';
+import {
+  MIN_CALIBRATION_LABELS,
+  type ReferenceCalibration,
+  referenceCalibrationFromTable,
+  withReferenceCalibration,
+} from '../../profiles/calibration.js';
 import { numericValues, profileTable, readTable } from '../../profiles/from-file.js';
-import { profileFromElasticsearch } from '../../profiles/from-elasticsearch.js';
 import { addBinMeans } from '../../profiles/profile.js';
 import {
   BaselineExistsError,
   DEFAULT_BASELINE_ID,
   listBaselines,
   saveBaseline,
+  type StoredBaseline,
 } from '../../profiles/store.js';
 import type { DatasetProfile } from '../../profiles/types.js';
+import { CALIBRATION_MODES, type CalibrationMode } from '../../stats/performance/calibration.js';
 import {
+  choice,
   commaList,
   defineCommand,
   EXIT,
@@ -26,12 +35,19 @@ export const baselineCommand = defineCommand({
   summary: 'store a reference profile (from a CSV/JSONL file or a time window)',
   usage: [
     '--model M --version V [--namespace N] (--file F [--categorical a,b] | --from T --to T)',
-    '    [--id ID] [--replace] [--top-k K] [--format table|json]',
+    '    [--id ID] [--replace] [--top-k K] [--calibration isotonic|none] [--format table|json]',
     '--list [--model M] [--format table|json]',
   ],
   description: `Stores a reference profile (per feature: quantile edges and exact bin counts, mean, standard
 deviation, min/max, missing count; categories with counts) for one model version in the
-mlmon-baselines index, where mlmon analyze --baseline ID finds it.`,
+mlmon-baselines index, where mlmon analyze --baseline ID finds it.
+
+For a model with scores (binary), the reference's labels calibrate them: the outcomes logged so far
+are joined to their predictions, and an isotonic map from score to P(positive) is fitted on the
+labelled reference predictions (a file: its prediction.score and actual.label columns) and stored
+with the profile; analyze and schedule then estimate performance (CBPE) through it. With fewer than
+${MIN_CALIBRATION_LABELS} labelled reference predictions, or one class only, no map is stored, the baseline says
+why, and the estimate takes raw scores as probabilities.`,
   options: {
     model: { type: 'string', value: 'M', description: 'model name' },
     version: { type: 'string', value: 'V', description: 'model version (a baseline belongs to one)' },
@@ -74,6 +90,13 @@ mlmon-baselines index, where mlmon analyze --baseline ID finds it.`,
       description: 'categories kept per categorical feature (default 100)',
       parse: positiveInteger,
     },
+    calibration: {
+      type: 'string',
+      value: 'M',
+      description: 'isotonic (default): calibrate scores on the reference labels; none: raw scores',
+      default: 'isotonic',
+      parse: choice<CalibrationMode>(...CALIBRATION_MODES),
+    },
     list: { type: 'boolean', description: 'list the stored baselines' },
     format: formatOption,
   },
@@ -92,13 +115,19 @@ mlmon-baselines index, where mlmon analyze --baseline ID finds it.`,
     }
     const topK = values['top-k'];
 
+    const mode = values.calibration;
     let profile: DatasetProfile | undefined;
+    let calibration: ReferenceCalibration | undefined;
     if (values.file !== undefined) {
       const table = await readTable(values.file);
-      profile = profileTable(table, {
-        categorical: values.categorical,
-        ...(topK ? { topK } : {}),
-      });
+      calibration = referenceCalibrationFromTable(table, { mode });
+      profile = withReferenceCalibration(
+        profileTable(table, {
+          categorical: values.categorical,
+          ...(topK ? { topK } : {}),
+        }),
+        calibration,
+      );
       addBinMeans(profile.features, (name) => {
         const cells = table.cells.get(name);
         return cells ? numericValues(cells).values : undefined;
@@ -108,24 +137,29 @@ mlmon-baselines index, where mlmon analyze --baseline ID finds it.`,
     try {
       await checkConnection(client);
       await installTemplates(client);
-      if (!profile) {
-        profile = await profileFromElasticsearch(client, {
-          namespace: values.namespace,
-          model: values.model,
-          version: values.version,
-          from: from as Date,
-          to: to as Date,
-          ...(topK ? { topCategories: topK } : {}),
-        });
-      }
-      let stored;
+      let stored: StoredBaseline;
       try {
-        stored = await saveBaseline(
-          client,
-          { model: values.model, version: values.version, id: values.id },
-          profile,
-          { replace: values.replace },
-        );
+        if (profile) {
+          stored = await saveBaseline(
+            client,
+            { model: values.model, version: values.version, id: values.id },
+            profile,
+            { replace: values.replace },
+          );
+        } else {
+          const built = await buildBaseline(client, {
+            namespace: values.namespace,
+            model: values.model,
+            version: values.version,
+            id: values.id,
+            from: from as Date,
+            to: to as Date,
+            replace: values.replace,
+            calibration: mode,
+            ...(topK ? { topCategories: topK } : {}),
+          });
+          ({ stored, profile, calibration } = built);
+        }
       } catch (error) {
         if (error instanceof BaselineExistsError) throw new UsageError(error.message);
         throw error;
@@ -145,6 +179,7 @@ mlmon-baselines index, where mlmon analyze --baseline ID finds it.`,
           rows: profile.rowCount,
           source: profile.source,
           features,
+          calibration: profile.calibration ?? { method: 'none', ...(profile.uncalibrated ?? {}) },
         });
       } else {
         io.stdout.write(
@@ -154,6 +189,7 @@ mlmon-baselines index, where mlmon analyze --baseline ID finds it.`,
           io.stdout.write(
             `  ${f.name.padEnd(24)} ${f.kind.padEnd(12)} ${f.count} values, ${f.missing} missing\n`,
           );
+        if (calibration) io.stdout.write(`${describeCalibration(calibration)}\n`);
       }
       return EXIT.ok;
     } finally {
@@ -176,7 +212,7 @@ async function listCommand(io: CommandIO, model: string | undefined, json: boole
             ? `file ${b.source.path}`
             : `namespace ${b.source.namespace} ${b.source.from} → ${b.source.to}`;
         io.stdout.write(
-          `${b.model}  version ${b.version}  id ${b.id}  ${b.count} rows  ${b.features.length} fields  created ${b.created}  from ${from}\n`,
+          `${b.model}  version ${b.version}  id ${b.id}  ${b.count} rows  ${b.features.length} fields  calibration ${b.calibration.method}${b.calibration.knots !== undefined ? ` (${b.calibration.knots} knots)` : b.calibration.reason ? ` (${b.calibration.reason})` : ''}  created ${b.created}  from ${from}\n`,
         );
       }
     }

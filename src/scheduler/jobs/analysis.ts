@@ -6,11 +6,13 @@
  *   job: `drift` writes both; `quality` runs it only when `drift` is not also configured.
  * - `performance` joins newly arrived outcomes first (incremental, checkpointed; the join refreshes
  *   the evaluation stream, so the window counts every label joined), then computes the window's
- *   realised and estimated performance; done windows whose labels changed within
+ *   realised and estimated performance (the estimate with the score calibration stored with the
+ *   model's baseline, unless `performance.calibration: none`); done windows whose labels changed within
  *   `performance.labelHorizon` are re-run (`labelledWindows`, see Scheduler.planRelabel).
  * - `service` computes latency percentiles, throughput and error rate.
  * All write with deterministic ids, so a re-run window replaces its documents.
  */
+import { calibrationLookup } from '../../analyzer/baseline.js';
 import { analyze, AnalyzeError } from '../../analyzer/job.js';
 import { runJoin } from '../../analyzer/join.js';
 import { runPerformanceJob } from '../../analyzer/performance.js';
@@ -87,6 +89,22 @@ const performanceWindow: WindowJob = async (ctx) => {
   for (const [metric, b] of Object.entries(modelConfig.performance.bounds)) {
     bounds[metric] = { lower: b.min ?? null, upper: b.max ?? null };
   }
+  // The estimate maps scores through the calibration stored with the model's baseline (per version).
+  const lookup = calibrationLookup(client, {
+    namespace,
+    model: model.name,
+    reference: { type: 'baseline', id: modelConfig.baseline ?? DEFAULT_BASELINE_ID },
+    mode: modelConfig.performance.calibration,
+    positiveClass: modelConfig.performance.positiveClass,
+  });
+  const calibration = async (version: string) => {
+    const found = await lookup(version);
+    if (found.note)
+      ctx.log.warn('performance.uncalibrated', `estimated performance from raw scores for ${found.note}`, {
+        version,
+      });
+    return found.calibration;
+  };
   const result = await runPerformanceJob(client, {
     namespace,
     model: model.name,
@@ -95,6 +113,7 @@ const performanceWindow: WindowJob = async (ctx) => {
     window,
     positiveClass: modelConfig.performance.positiveClass,
     threshold: modelConfig.performance.threshold,
+    ...(task === 'binary' ? { calibration } : {}),
     bounds,
   });
   const stream = streamNames(namespace).performance;

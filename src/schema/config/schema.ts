@@ -17,6 +17,7 @@ import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { parseInstant, TimeFormatError } from '../time.js';
+import { CALIBRATION_MODES, type CalibrationMode } from '../../stats/performance/calibration.js';
 
 export type HookEvent = 'drift.detected' | 'performance.degraded';
 export const HOOK_EVENTS: readonly HookEvent[] = ['drift.detected', 'performance.degraded'];
@@ -248,6 +249,9 @@ const boundSchema = object({ min: number().optional(), max: number().optional() 
   always,
 );
 
+/** Default `performance.calibration`: measured in docs/performance.md, "Which default". */
+export const DEFAULT_CALIBRATION_MODE: CalibrationMode = 'isotonic';
+
 /** Default `performance.labelHorizon`: labels up to 30 days after the prediction re-compute its window. */
 export const DEFAULT_LABEL_HORIZON_MS = 30 * 86_400_000;
 
@@ -265,6 +269,15 @@ const performanceSchema = object({
    * its window (the scheduler re-computes such windows); default 30 days.
    */
   labelHorizon: duration({ allowZero: true }).default(DEFAULT_LABEL_HORIZON_MS),
+  /**
+   * Binary CBPE estimate: `isotonic` maps scores through the calibration stored with the baseline
+   * (raw scores when it has none); `none` takes raw scores. Default and why: docs/performance.md.
+   */
+  calibration: z
+    .enum(CALIBRATION_MODES, {
+      error: (issue) => `expected one of ${CALIBRATION_MODES.join(', ')}, got ${JSON.stringify(issue.input)}`,
+    })
+    .default(DEFAULT_CALIBRATION_MODE),
 }).transform(({ labelHorizon, ...performance }) => ({ ...performance, labelHorizonMs: labelHorizon }));
 
 const modelSchema = object({

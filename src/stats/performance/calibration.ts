@@ -16,6 +16,13 @@
  * is stored with the baseline; the isotonic packages on npm take raw arrays only.
  */
 
+/**
+ * How a binary CBPE estimate treats scores: `isotonic` maps them through the reference period's
+ * fitted map, `none` takes them as probabilities.
+ */
+export const CALIBRATION_MODES = ['isotonic', 'none'] as const;
+export type CalibrationMode = (typeof CALIBRATION_MODES)[number];
+
 /** Labelled predictions sharing one score: how many, and how many were actually positive. */
 export interface CalibrationPoint {
   score: number;

@@ -1,0 +1,161 @@
+/**
+ * Baselines as the analyzer builds and reads them, with the reference period's score calibration.
+ *
+ * Building (`buildBaseline`, what `mlmon baseline --from --to` and the demo call): the reference
+ * window's predictions are profiled with aggregations (profiles/from-elasticsearch.ts); their
+ * outcomes are joined first (`runJoin`, the same incremental, idempotent join the analysis runs), so
+ * that the labels logged for the reference are in the evaluation stream; then, for a model with
+ * scores, an isotonic map from score to P(positive) is fitted on those labelled predictions
+ * (profiles/calibration.ts) and stored with the profile in `mlmon-baselines`. Without enough labels
+ * (`MIN_CALIBRATION_LABELS`) or with one class only, no map is fitted and the baseline records why
+ * (`profile.uncalibrated`, `baseline.calibration.reason`): the estimate then takes raw scores as
+ * probabilities, and its result documents say `performance.estimated.calibrated: false`.
+ *
+ * Reading (`calibrationLookup`): the performance job of `mlmon analyze` and of the scheduler asks,
+ * per model version, for the calibration of the reference it analyzes against (the stored
+ * baseline's map; a reference window's labels fitted on the fly; an explicit profile's map), once
+ * per version and run.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import {
+  type ReferenceCalibration,
+  referenceCalibration,
+  withReferenceCalibration,
+} from '../profiles/calibration.js';
+import {
+  type ElasticsearchProfileOptions,
+  profileFromElasticsearch,
+} from '../profiles/from-elasticsearch.js';
+import { DEFAULT_BASELINE_ID, getBaseline, saveBaseline, type StoredBaseline } from '../profiles/store.js';
+import type { DatasetProfile } from '../profiles/types.js';
+import type { Label } from '../stats/performance/index.js';
+import type { CalibrationMode, ScoreCalibration } from '../stats/performance/calibration.js';
+import type { ReferenceSpec } from './job.js';
+import { runJoin, type JoinResult } from './join.js';
+import { refreshInputs } from './refresh.js';
+
+export interface BuildBaselineOptions extends ElasticsearchProfileOptions {
+  model: string;
+  version: string;
+  /** baseline id within the model version (default `default`) */
+  id?: string;
+  /** overwrite a stored baseline with the same id */
+  replace?: boolean;
+  /** `isotonic` (default): fit a calibration on the reference labels when there are enough */
+  calibration?: CalibrationMode;
+  /** the class `prediction.score` is the probability of (default '1') */
+  positiveClass?: Label;
+  /** fewest labelled reference predictions to calibrate on (default MIN_CALIBRATION_LABELS) */
+  minLabelled?: number;
+}
+
+export interface BuiltBaseline {
+  stored: StoredBaseline;
+  profile: DatasetProfile;
+  /** the map, or why there is none */
+  calibration: ReferenceCalibration;
+  /** the join run before calibrating (labels logged so far joined to their predictions) */
+  join: JoinResult;
+}
+
+/**
+ * Profiles the reference window, calibrates the scores on its labels and stores both as the
+ * baseline (see the module comment). Throws `NoReferenceDataError` when the window holds no
+ * prediction, `BaselineExistsError` when the baseline exists and `replace` is not set.
+ */
+export async function buildBaseline(client: Client, options: BuildBaselineOptions): Promise<BuiltBaseline> {
+  const { namespace, model, version, from, to } = options;
+  // "Log, then build the baseline" must see what was logged: both streams refreshed, outcomes joined.
+  await refreshInputs(client, namespace);
+  const join = await runJoin(client, {
+    namespace,
+    model,
+    ...(options.positiveClass !== undefined ? { positiveClass: options.positiveClass } : {}),
+  });
+  const profiled = await profileFromElasticsearch(client, options);
+  const calibration = await referenceCalibration(client, {
+    namespace,
+    model,
+    version,
+    from,
+    to,
+    positiveClass: options.positiveClass,
+    mode: options.calibration,
+    minLabelled: options.minLabelled,
+  });
+  const profile = withReferenceCalibration(profiled, calibration);
+  const stored = await saveBaseline(client, { model, version, id: options.id }, profile, {
+    replace: options.replace,
+  });
+  return { stored, profile, calibration, join };
+}
+
+/** One line for people: what the estimate of this baseline's model will use. */
+export function describeCalibration(calibration: ReferenceCalibration): string {
+  if (calibration.method === 'isotonic') {
+    const m = calibration.map;
+    return `score calibration: isotonic, ${m.scores.length} knots from ${m.count} labelled reference predictions (${m.positives} positive)`;
+  }
+  return `score calibration: none (${calibration.message})`;
+}
+
+/** The calibration of one version's reference, and a note when the estimate goes without one. */
+export interface VersionCalibration {
+  calibration?: ScoreCalibration;
+  /** why the estimate takes raw scores (absent when calibrated, or when calibration is switched off) */
+  note?: string;
+}
+
+export type CalibrationLookup = (version: string) => Promise<VersionCalibration>;
+
+export interface CalibrationLookupOptions {
+  namespace: string;
+  model: string;
+  /** the reference the analysis compares with (a stored baseline, a window, a profile) */
+  reference: ReferenceSpec;
+  /** `none`: raw scores whatever the reference holds (default `isotonic`) */
+  mode?: CalibrationMode;
+  positiveClass?: Label;
+}
+
+/** Per version, the calibration the reference holds (read once per version; see the module comment). */
+export function calibrationLookup(client: Client, options: CalibrationLookupOptions): CalibrationLookup {
+  const cache = new Map<string, Promise<VersionCalibration>>();
+  const lookup = async (version: string): Promise<VersionCalibration> => {
+    if (options.mode === 'none') return {};
+    const ref = options.reference;
+    let profile: DatasetProfile | undefined;
+    if (ref.type === 'profile') profile = ref.profile;
+    else if (ref.type === 'baseline') {
+      const id = ref.id ?? DEFAULT_BASELINE_ID;
+      profile = (await getBaseline(client, { model: options.model, version, id }))?.profile;
+      if (!profile)
+        return {
+          note: `version ${version}: no baseline "${id}", so the estimate takes raw scores as probabilities`,
+        };
+    } else {
+      const fitted = await referenceCalibration(client, {
+        namespace: options.namespace,
+        model: options.model,
+        version,
+        from: ref.from,
+        to: ref.to,
+        positiveClass: options.positiveClass,
+      });
+      return fitted.method === 'isotonic'
+        ? { calibration: fitted.map }
+        : { note: `version ${version}: ${fitted.message}` };
+    }
+    if (profile.calibration) return { calibration: profile.calibration };
+    const why = profile.uncalibrated?.message ?? 'the reference was stored without a score calibration';
+    return { note: `version ${version}: ${why}` };
+  };
+  return (version) => {
+    let found = cache.get(version);
+    if (!found) {
+      found = lookup(version);
+      cache.set(version, found);
+    }
+    return found;
+  };
+}
