@@ -230,7 +230,7 @@ export function renderSummary(
         ? `  ⚠ estimate unreliable in ${p.unreliable}/${p.judged} windows: ${p.reasons.map((r) => REASON_WORDS[r] ?? r).join('; ')}; do not trust it`
         : '';
     lines.push(
-      `  ${p.label.padEnd(10)} realised ${f3(p.realised)}  estimated ${f3(p.estimated)} [${f2(p.estimatedLower)}, ${f2(p.estimatedUpper)}]  (${p.windows} windows)${warn}`,
+      `  ${p.label.padEnd(10)} realised ${f3(p.realised)}  estimated ${f3(p.estimated)} [${f2(p.estimatedLower)}, ${f2(p.estimatedUpper)}]  (${p.windows} window${p.windows === 1 ? '' : 's'})${warn}`,
     );
   }
   return lines;
