@@ -143,6 +143,8 @@ function performancePoint(d: Doc): PerformancePoint {
     delete estimated[k];
   }
   const degradedMetrics = perf.degraded_metrics;
+  const reliable = get(perf, 'estimated.reliable');
+  const reasons = get(perf, 'estimated.unreliable_reason');
   return {
     version: str(d, 'model.version') ?? '',
     windowStart: str(d, 'window.start') ?? '',
@@ -156,6 +158,8 @@ function performancePoint(d: Doc): PerformancePoint {
     degradedMetrics: Array.isArray(degradedMetrics) ? degradedMetrics.map(String) : [],
     estimatedDegraded:
       typeof get(perf, 'estimated.degraded') === 'boolean' ? get(perf, 'estimated.degraded') === true : null,
+    estimatedReliable: typeof reliable === 'boolean' ? reliable : null,
+    estimatedUnreliableReasons: Array.isArray(reasons) ? reasons.map(String) : [],
   };
 }
 

@@ -83,6 +83,14 @@ export interface PerformancePoint {
   degraded: boolean | null;
   degradedMetrics: string[];
   estimatedDegraded: boolean | null;
+  /**
+   * Whether the estimate held up against the window's labels (`performance.estimated.reliable`):
+   * false when realised and estimated diverge or the calibration shifted; null or absent when too
+   * few labels to judge.
+   */
+  estimatedReliable?: boolean | null;
+  /** Why not (`performance.estimated.unreliable_reason`), e.g. `accuracy_outside_band`. */
+  estimatedUnreliableReasons?: string[];
 }
 
 /** One service health result document. */

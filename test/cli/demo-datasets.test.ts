@@ -25,6 +25,10 @@ describe('demo data sets', () => {
     expect(data.labels.filter((y) => y === 1)).toHaveLength(19_237);
     expect(new Date(rowTime(ds, 0)).toISOString()).toBe('1996-05-07T00:00:00.000Z');
     expect(new Date(rowTime(ds, 48)).toISOString()).toBe('1996-05-08T00:00:00.000Z');
+    // The reference ends on Thursday 1996-06-06, where an epoch-aligned week (the scheduler's) begins:
+    // (datetime(1996,6,6) - datetime(1970,1,1)).days = 9653 = 1379 × 7.
+    expect(new Date(rowTime(ds, ds.referenceRows)).toISOString()).toBe('1996-06-06T00:00:00.000Z');
+    expect(Math.abs(rowTime(ds, ds.referenceRows) % ds.window.ms)).toBe(0);
     expect(new Date(rowTime(ds, ds.rows - 1)).toISOString()).toBe('1998-12-06T23:30:00.000Z');
     // README: the Victoria columns hold one value for the first 17,424 rows
     const vic = data.features.indexOf('vicprice');
@@ -48,7 +52,11 @@ describe('demo data sets', () => {
     // README: 5,698 rain, 12,461 dry
     expect(data.labels.filter((y) => y === 1)).toHaveLength(5_698);
     expect(new Date(rowTime(ds, ds.rows - 1)).toISOString()).toBe('1999-09-19T00:00:00.000Z');
-    expect(ds.referenceRows % (ds.window.ms / ds.stepMs)).toBe(0); // the reference is whole windows
+    // The reference ends where a scheduler window (aligned to the epoch) begins:
+    // datetime(1950,1,1) + timedelta(days=753) = 1952-01-24, and (1952-01-24 - 1970-01-01).days
+    // = -6552 = -18 × 364.
+    expect(new Date(rowTime(ds, ds.referenceRows)).toISOString()).toBe('1952-01-24T00:00:00.000Z');
+    expect(Math.abs(rowTime(ds, ds.referenceRows) % ds.window.ms)).toBe(0);
   });
 
   it('refuses a file whose columns are not the documented ones, and unknown data sets', async () => {

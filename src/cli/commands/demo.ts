@@ -1,33 +1,67 @@
 /**
- * `mlmon demo`: replays a real data set with real drift as a monitored model, end to end.
+ * `mlmon demo`: a model in production, end to end, over simulated time.
  *
- * ELEC2 (`../shared/datasets/elec.csv`, 45,312 half-hourly rows from 1996-05-07) becomes production
- * traffic: a logistic regression is fitted on the first four weeks (the reference, i.e. training
- * data), every row is then predicted and logged through the mlmon logger with row i at
- * 1996-05-07T00:00Z + 30 min × i, and its true label arrives one day later through `logOutcome`.
- * The demo then stores a baseline, analyzes weekly windows in Elasticsearch and prints what it found.
- * `--dataset weather` does the same with the daily weather data; each data set's feature names, time
- * mapping, reference period and window come from demo/datasets.ts.
+ * A real data set with real drift (ELEC2 by default, `--dataset weather`; demo/datasets.ts says how
+ * each maps to time) becomes production traffic. A logistic regression is fitted on the reference
+ * period (its training data). Then the demo's clock runs through the data as a deployment would
+ * live it, one analysis window at a time:
+ * - the service logs every prediction through the mlmon logger as its time comes, and the true
+ *   label (`logOutcome`) a day later (demo/replay.ts);
+ * - once the reference period's labels are in, a baseline is stored with the same profile
+ *   functions as `mlmon baseline --from --to`;
+ * - at the end of every window the scheduler of `mlmon schedule` (Scheduler.runModelPass, with its
+ *   locks, checkpoints and jobs drift, quality, performance, service) runs a pass at that simulated
+ *   time: it analyzes the window that just ended, and re-runs the previous one, whose last day of
+ *   labels arrived since (late labels, Scheduler.planRelabel).
+ * Afterwards it writes the HTML report of `mlmon report` for the whole period, installs the Kibana
+ * dashboards and rules when KIBANA_URL is set, mails the report when SMTP_URL is set, and prints
+ * what happened in words (demo/summary.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Client } from '@elastic/elasticsearch';
+import { joinCheckpointId, runJoin } from '../../analyzer/join.js';
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { ensureElasticsearch } from '../../elastic/local-cluster.js';
 import { describeSetup, installTemplates } from '../../elastic/templates.js';
-import { runFullAnalysis, type FullAnalysisResult } from '../../analyzer/run.js';
-import { createPredictionLogger } from '../../logger/index.js';
+import { dashboardUrl, type DashboardKey } from '../../kibana/dashboards.js';
+import { installKibana, safeUrl } from '../../kibana/install.js';
 import { profileFromElasticsearch } from '../../profiles/from-elasticsearch.js';
 import { saveBaseline } from '../../profiles/store.js';
-import { BASELINES_INDEX, logStream, namespacePattern, resultStream } from '../../schema/streams.js';
+import { buildMessage, buildReport, redactSmtp, reportHtmlFile, sendMessage } from '../../report/index.js';
+import { validateConfig, type ModelConfig } from '../../schema/config.js';
+import { BASELINES_INDEX, logStream, resultStream, STATE_INDEX } from '../../schema/streams.js';
+import { defaultJobRegistry } from '../../scheduler/index.js';
+import { createJsonLogger, parseLogLines } from '../../scheduler/log.js';
+import { Scheduler } from '../../scheduler/scheduler.js';
+import { checkpointId, labelCursorId, windowStateId } from '../../scheduler/state.js';
 import { readLabelledCsv } from '../demo/dataset.js';
-import { DEMO_DATASET_IDS, demoDataset, rowTime, withFeatureNames } from '../demo/datasets.js';
+import {
+  DEMO_DATASET_IDS,
+  demoDataset,
+  rowTime,
+  withFeatureNames,
+  type DemoDataset,
+} from '../demo/datasets.js';
 import { fitLogistic, predictProbability } from '../demo/logistic.js';
+import { startProgress } from '../demo/progress.js';
+import { Replay } from '../demo/replay.js';
+import { renderSummary, summarizeDemo } from '../demo/summary.js';
 import { defineCommand, EXIT, formatOption, positiveInteger, UsageError } from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
+import { parseKibanaArgs } from './kibana.js';
 
-/** How long the demo waits for the replay to be indexed before it analyzes. */
+/** How long the demo waits for what was logged to be indexed before a scheduler pass. */
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
+const BASELINE_ID = 'training';
+/**
+ * The scheduler's jobs for the demo's model. `quality` is left out because `drift` writes the
+ * quality results from the same aggregation request (scheduler/jobs/analysis.ts): listing it would
+ * only add a lock, a completion and a checkpoint per window.
+ */
+const JOBS = ['drift', 'performance', 'service'] as const;
+const DASHBOARDS: DashboardKey[] = ['overview', 'drift', 'performance', 'quality', 'service'];
 
 function defaultDataPath(file: string): string {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -41,15 +75,23 @@ function datasetValue(text: string): string {
   return text;
 }
 
+const isoSeconds = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+
 export const demoCommand = defineCommand({
   name: 'demo',
-  summary: 'replay a real data set (ELEC2) as a monitored model, end to end',
+  summary: 'a model in production end to end: ELEC2 replayed, scheduled analysis, report, dashboards',
   usage: [
-    '[--dataset elec|weather] [--data path/to/file.csv] [--rows N] [--namespace demo] [--format table|json]',
+    '[--dataset elec|weather] [--data path/to/file.csv] [--rows N] [--namespace demo]',
+    '    [--report file.html] [--mail-to addr] [--format table|json]',
   ],
-  description: `Replays ELEC2 as a monitored model: starts (or reuses) Elasticsearch, installs the templates, fits a
-logistic regression on the first 4 weeks, logs every prediction with the mlmon logger and its true
-label one day later, stores a baseline, analyzes weekly windows and prints the drift it finds.`,
+  description: `Replays ELEC2 as a model in production over simulated time: starts (or reuses) Elasticsearch,
+installs the templates, fits a logistic regression on the reference period, logs every prediction
+with the mlmon logger as its time comes and its true label one day later, stores a baseline, and
+runs the scheduler of "mlmon schedule" at the end of every weekly window (late labels re-run the
+window they belong to). Then it writes the HTML report, installs the Kibana dashboards and alert
+rules (KIBANA_URL), mails the report (SMTP_URL), and says what it found: when drift began and in
+which features, how accuracy moved, and where the label-free estimate cannot be trusted.
+An earlier demo run in the same namespace is removed first.`,
   options: {
     dataset: {
       type: 'string',
@@ -76,257 +118,425 @@ label one day later, stores a baseline, analyzes weekly windows and prints the d
       description: 'data stream namespace (default demo)',
       default: 'demo',
     },
+    report: {
+      type: 'string',
+      value: 'FILE',
+      description: 'where the HTML report goes (default mlmon-demo-<dataset>.html here)',
+    },
+    'mail-to': {
+      type: 'string',
+      value: 'ADDR',
+      description: 'with SMTP_URL: mail the report to ADDR (default ALERT_EMAIL_TO, else demo@localhost)',
+    },
     format: formatOption,
   },
+  notes: `Environment: ES_URL (else a local Elasticsearch is fetched and started, and left running),
+KIBANA_URL with KIBANA_API_KEY or KIBANA_USERNAME/KIBANA_PASSWORD, SMTP_URL and SMTP_FROM.`,
   run: (values, io) => runDemo(values, io),
 });
 
-async function runDemo(
-  values: {
-    dataset: string;
-    data: string | undefined;
-    rows: number | undefined;
-    namespace: string;
-    format: 'table' | 'json';
-  },
-  io: CommandIO,
-): Promise<number> {
+interface DemoValues {
+  dataset: string;
+  data: string | undefined;
+  rows: number | undefined;
+  namespace: string;
+  report: string | undefined;
+  'mail-to': string | undefined;
+  format: 'table' | 'json';
+}
+
+async function runDemo(values: DemoValues, io: CommandIO): Promise<number> {
   const json = values.format === 'json';
-  const say = (line: string) => {
+  const say = (line = '') => {
     if (!json) io.stdout.write(`${line}\n`);
   };
-  const ds = demoDataset(values.dataset as (typeof DEMO_DATASET_IDS)[number]);
-  const START = ds.start;
-  const REFERENCE_ROWS = ds.referenceRows;
-  const LABEL_DELAY_ROWS = ds.labelDelayRows;
+  const ds = demoDataset(values.dataset);
   // Checked before any I/O: the reference rows come first, so fewer leave nothing to monitor.
-  if (values.rows !== undefined && values.rows <= REFERENCE_ROWS)
+  const minimumRows = ds.referenceRows + ds.window.ms / ds.stepMs;
+  if (values.rows !== undefined && values.rows < minimumRows)
     throw new UsageError(
-      `--rows: must be above ${REFERENCE_ROWS} (the first ${REFERENCE_ROWS} rows are the reference)`,
+      `--rows: must be at least ${minimumRows} (the ${ds.referenceRows} reference rows and one ${ds.window.name} window)`,
     );
   const dataPath = values.data ?? defaultDataPath(ds.file);
   if (!existsSync(dataPath)) throw new UsageError(`data set not found: ${dataPath} (use --data)`);
+  const reportPath = resolve(values.report ?? `mlmon-demo-${ds.id}.html`);
   const namespace = values.namespace;
 
   // 1. Elasticsearch: ES_URL, or one left by es:start, or a new local one left running afterwards.
   const cluster = await ensureElasticsearch({ persist: true });
   const client = createClient({ node: cluster.url });
-  const server = await checkConnection(client);
-  say(
-    `Elasticsearch ${server.version} at ${cluster.url}${cluster.started ? ' (started for the demo; npm run es:stop stops it)' : ''}`,
-  );
-
-  // 2. Templates.
-  const setup = await installTemplates(client);
-  say(
-    `index templates: ${setup.changed ? describeSetup(setup).filter((l) => !l.includes('unchanged')).length + ' changes' : 'up to date'}`,
-  );
-
-  // 3. The model in production.
-  const data = withFeatureNames(readLabelledCsv(dataPath), ds);
-  const rows = Math.min(values.rows ?? data.rows.length, data.rows.length);
-  if (rows <= REFERENCE_ROWS)
-    throw new Error(`${dataPath} has ${rows} rows: the demo needs more than ${REFERENCE_ROWS}`);
-  const model = fitLogistic(
-    data.rows.slice(0, REFERENCE_ROWS),
-    data.labels.slice(0, REFERENCE_ROWS),
-    data.features,
-  );
-  let trainCorrect = 0;
-  for (let i = 0; i < REFERENCE_ROWS; i++) {
-    trainCorrect += (predictProbability(model, data.rows[i]!) >= 0.5 ? 1 : 0) === data.labels[i] ? 1 : 0;
-  }
-  say(
-    `model: logistic regression on ${data.features.length} features, fitted on the first ${REFERENCE_ROWS} rows (training accuracy ${(trainCorrect / REFERENCE_ROWS).toFixed(3)})`,
-  );
-
-  // 4. Replay through the logger: predictions, and each truth one day later.
-  const modelRef = ds.model;
-  const monitor = createPredictionLogger({ node: client, namespace, model: modelRef });
-  const ids: string[] = [];
-  const t0 = Date.now();
-  for (let i = 0; i < rows; i++) {
-    const row = data.rows[i]!;
-    const score = predictProbability(model, row);
-    const features: Record<string, number> = {};
-    data.features.forEach((f, j) => (features[f] = row[j]!));
-    ids.push(
-      monitor.logPrediction({
-        id: `${ds.id}-${i}`,
-        timestamp: rowTime(ds, i),
-        features,
-        prediction: { label: score >= 0.5 ? '1' : '0', score },
-        latencyMs: 0.05 + (i % 7) * 0.01,
-      }),
+  try {
+    const server = await checkConnection(client);
+    say(
+      `Elasticsearch ${server.version} at ${cluster.url}${cluster.started ? ' (started for the demo; npm run es:stop stops it)' : ''}`,
     );
-    const labelled = i - LABEL_DELAY_ROWS;
-    if (labelled >= 0) {
-      monitor.logOutcome({
-        id: ids[labelled]!,
-        actual: { label: String(data.labels[labelled]) },
-        timestamp: rowTime(ds, i),
+    const setup = await installTemplates(client);
+    say(
+      `index templates: ${setup.changed ? describeSetup(setup).filter((l) => !l.includes('unchanged')).length + ' changes' : 'up to date'}`,
+    );
+
+    // 2. The model in production, fitted on the reference period.
+    const data = withFeatureNames(readLabelledCsv(dataPath), ds);
+    const rows = Math.min(values.rows ?? data.rows.length, data.rows.length);
+    if (rows < minimumRows)
+      throw new Error(`${dataPath} has ${rows} rows: the demo needs at least ${minimumRows}`);
+    const reference = {
+      rows: data.rows.slice(0, ds.referenceRows),
+      labels: data.labels.slice(0, ds.referenceRows),
+    };
+    const model = fitLogistic(reference.rows, reference.labels, data.features);
+    const trainCorrect = reference.rows.filter(
+      (row, i) => (predictProbability(model, row) >= 0.5 ? 1 : 0) === reference.labels[i],
+    ).length;
+    const referenceEnd = rowTime(ds, ds.referenceRows);
+    say(
+      `model: logistic regression on ${data.features.join(', ')}, fitted on the first ${ds.referenceRows} rows ` +
+        `(${isoSeconds(ds.start).slice(0, 10)} to ${isoSeconds(referenceEnd).slice(0, 10)}; training accuracy ${(trainCorrect / ds.referenceRows).toFixed(3)})`,
+    );
+
+    // 3. A clean namespace: an earlier run's data and scheduler state would be counted twice.
+    const dataEnd = rowTime(ds, rows);
+    const lastEnd = referenceEnd + Math.floor((dataEnd - referenceEnd) / ds.window.ms) * ds.window.ms;
+    const removed = await removeEarlierRun(client, namespace, ds, referenceEnd, lastEnd + ds.window.ms);
+    if (removed > 0) say(`removed an earlier demo run from namespace ${namespace} (${removed} documents)`);
+
+    // 4. Simulated time: the reference period and its labels, then the baseline.
+    const replay = new Replay({ client, namespace, dataset: ds, data, rows, model });
+    const labelDelayMs = ds.labelDelayRows * ds.stepMs;
+    await replay.advanceTo(referenceEnd + labelDelayMs);
+    await settle(replay, io);
+    // The labels of the reference period go into the evaluation stream (the join the performance
+    // job runs), where the baseline's score calibration finds them next to their scores.
+    await runJoin(client, { namespace, model: ds.model.name });
+    const profile = await profileFromElasticsearch(client, {
+      namespace,
+      model: ds.model.name,
+      version: ds.model.version,
+      from: new Date(ds.start),
+      to: new Date(referenceEnd),
+    });
+    await saveBaseline(client, { ...modelRef(ds), id: BASELINE_ID }, profile, { replace: true });
+    say(
+      `baseline "${BASELINE_ID}": ${profile.rowCount} reference predictions, ${Object.keys(profile.features).length} fields profiled (${BASELINES_INDEX})${profile.calibration ? ', scores calibrated on their labels' : ''}`,
+    );
+
+    // 5. The scheduler at the end of every window, as `mlmon schedule` would run it.
+    const modelConfig = demoModelConfig(ds, namespace, referenceEnd);
+    const schedulerLog: string[] = [];
+    const scheduler = new Scheduler({
+      config: modelConfig.config,
+      client,
+      registry: defaultJobRegistry(),
+      log: createJsonLogger(
+        { write: (chunk: string) => (schedulerLog.push(chunk), true) } as unknown as NodeJS.WritableStream,
+        { level: 'warn', fields: { owner: 'mlmon-demo' } },
+      ),
+    });
+    const windows = (lastEnd - referenceEnd) / ds.window.ms;
+    const totals = { passes: 0, processed: 0, reprocessed: 0, failed: 0 };
+    const timing = { loggingMs: 0, schedulerMs: 0 };
+    const pass = async (now: number) => {
+      const started = Date.now();
+      await replay.advanceTo(now);
+      await settle(replay, io);
+      const logged = Date.now();
+      const summary = await scheduler.runModelPass(modelConfig.model, now);
+      timing.loggingMs += logged - started;
+      timing.schedulerMs += Date.now() - logged;
+      totals.passes++;
+      totals.processed += summary.processed;
+      totals.reprocessed += summary.reprocessed;
+      totals.failed += summary.failed;
+    };
+    const t0 = Date.now();
+    const progress = startProgress(`${ds.window.name} windows`, windows, { stream: io.stderr });
+    for (let k = 1; k <= windows; k++) {
+      const now = referenceEnd + k * ds.window.ms;
+      await pass(now);
+      progress.update(k, `to ${isoSeconds(now).slice(0, 10)}`);
+    }
+    // The last window's last labels arrive a day after it ends: one more pass takes them in (before
+    // the next window is due; the rows after the last whole window are logged but not analyzed).
+    await pass(lastEnd + labelDelayMs + ds.stepMs);
+    await replay.advanceTo(dataEnd + labelDelayMs + ds.stepMs);
+    progress.stop(
+      `${totals.passes} scheduler passes: ${totals.processed} window runs, ${totals.reprocessed} re-runs for late labels, ${totals.failed} failed`,
+    );
+    const counters = await replay.close();
+    const analysisSeconds = (Date.now() - t0) / 1000;
+    say(
+      `replayed ${rows} predictions and their labels a day late over ${windows} ${ds.window.name} windows ` +
+        `(${isoSeconds(referenceEnd).slice(0, 10)} to ${isoSeconds(lastEnd).slice(0, 10)}) in ${analysisSeconds.toFixed(1)} s: ` +
+        `${totals.passes} scheduler passes, ${totals.processed} window runs (${JOBS.join(', ')}; drift writes quality too), ` +
+        `${totals.reprocessed} re-runs for late labels, ${totals.failed} failed`,
+    );
+    say(
+      `  of which logging and indexing ${(timing.loggingMs / 1000).toFixed(1)} s, scheduler passes ${(timing.schedulerMs / 1000).toFixed(1)} s; logger: ${JSON.stringify(counters)}`,
+    );
+    if (totals.failed > 0) {
+      const errors = parseLogLines(schedulerLog.join('')).filter((r) => r['log.level'] === 'error');
+      io.stderr.write(
+        `warning: ${totals.failed} window runs failed; first: ${String(errors[0]?.message ?? '')} ${JSON.stringify(errors[0]?.['error.message'] ?? '')}\n`,
+      );
+    }
+
+    // 6. The report of the whole monitored period, as `mlmon report --out` writes it.
+    const period = { start: new Date(referenceEnd), end: new Date(lastEnd) };
+    const { report, charts } = await buildReport(client, {
+      namespace,
+      models: [ds.model.name],
+      period,
+      title: `mlmon demo: ${ds.title}`,
+      bounds: { [ds.model.name]: modelConfig.model.performance.bounds },
+    });
+    writeFileSync(reportPath, reportHtmlFile(report, charts));
+    const modelReport = report.models[0];
+    if (!modelReport) throw new Error('the report has no model section');
+    const summary = summarizeDemo(modelReport.data, ds.window.ms);
+
+    const streams: Record<string, number> = {};
+    for (const stream of [
+      logStream('prediction', namespace),
+      logStream('outcome', namespace),
+      logStream('deadletter', namespace),
+      ...(['drift', 'quality', 'performance', 'service'] as const).map((k) => resultStream(k, namespace)),
+    ]) {
+      const count = await client.count(
+        { index: stream, query: { term: { 'model.name': ds.model.name } } },
+        { ignore: [404] },
+      );
+      streams[stream] = count.count ?? 0;
+    }
+
+    const summaryText = renderSummary(summary, {
+      windowName: ds.window.name,
+      referenceLabel: `the reference ${isoSeconds(ds.start).slice(0, 10)} to ${isoSeconds(referenceEnd).slice(0, 10)}`,
+    });
+    say('');
+    for (const line of summaryText) say(line);
+    say('');
+    say(`verdict of the report: ${modelReport.verdict.status}: ${modelReport.verdict.sentence}`);
+    say(`report: ${reportPath} (${charts.length} charts)`);
+
+    // 7. Kibana and e-mail when configured; otherwise one line on how.
+    const kibana = await installDashboards(ds, namespace, period, io);
+    for (const line of kibana.lines) say(line);
+    const mail = await mailReport(report, charts, values['mail-to'], io);
+    for (const line of mail.lines) say(line);
+    say('');
+    say('where the data went:');
+    for (const [stream, count] of Object.entries(streams)) say(`  ${stream}: ${count} documents`);
+    say(
+      `Look again: ES_URL=${cluster.url} npm run mlmon -- report --model ${ds.model.name} --namespace ${namespace} --from ${isoSeconds(referenceEnd)} --to ${isoSeconds(lastEnd)} --out report.html`,
+    );
+
+    if (json)
+      writeJson(io, {
+        elasticsearch: { url: cluster.url, version: server.version },
+        dataset: ds.id,
+        rows,
+        counters,
+        scheduler: totals,
+        timing,
+        streams,
+        summary,
+        summaryText,
+        report: { path: reportPath, charts: charts.length, verdict: modelReport.verdict },
+        kibana: kibana.result,
+        mail: mail.result,
       });
-    }
-    // Let the shipper work as traffic flows, as a service's event loop would.
-    if (i % 2000 === 1999) await new Promise((r) => setImmediate(r));
+    return totals.failed > 0 ? EXIT.failure : EXIT.ok;
+  } finally {
+    await client.close();
   }
-  for (let j = Math.max(0, rows - LABEL_DELAY_ROWS); j < rows; j++) {
-    monitor.logOutcome({
-      id: ids[j]!,
-      actual: { label: String(data.labels[j]) },
-      timestamp: rowTime(ds, j + LABEL_DELAY_ROWS),
-    });
-  }
-  // Wait until everything is indexed before analyzing: close() alone gives the shipper its close
-  // timeout and spools the rest to disk (for the next start), and on a busy machine a fresh cluster
-  // can take longer than that to absorb a replay: the analysis would then see part of the data.
-  const drained = await monitor.flush(DRAIN_TIMEOUT_MS);
-  const counters = await monitor.close();
-  if (!drained)
+}
+
+function modelRef(ds: DemoDataset): { model: string; version: string } {
+  return { model: ds.model.name, version: ds.model.version };
+}
+
+async function settle(replay: Replay, io: CommandIO): Promise<void> {
+  // Wait until everything logged is indexed: the pass that follows must see it.
+  if (!(await replay.settle(DRAIN_TIMEOUT_MS)))
     io.stderr.write(
-      `warning: ${counters.indexed} of ${counters.accepted} events indexed within ${DRAIN_TIMEOUT_MS / 1000} s; the rest is in the logger's spool and the analysis covers what was indexed\n`,
+      `warning: not everything logged was indexed within ${DRAIN_TIMEOUT_MS / 1000} s; the analysis covers what was\n`,
     );
-  const seconds = (Date.now() - t0) / 1000;
-  say(
-    `logged ${rows} predictions and ${rows} outcomes in ${seconds.toFixed(1)} s: ${JSON.stringify(counters)}`,
-  );
-  await client.indices.refresh({ index: namespacePattern(namespace) });
+}
 
-  const streams: Record<string, number> = {};
-  for (const stream of [
-    logStream('prediction', namespace),
-    logStream('outcome', namespace),
-    logStream('deadletter', namespace),
-  ]) {
-    const count = await client.count({ index: stream }, { ignore: [404] });
-    streams[stream] = count.count ?? 0;
+/** The model as a configuration file would describe it, for the scheduler. */
+function demoModelConfig(
+  ds: DemoDataset,
+  namespace: string,
+  referenceEnd: number,
+): { config: ReturnType<typeof validateConfig>; model: ModelConfig } {
+  const config = validateConfig(
+    {
+      namespace,
+      scheduler: { owner: 'mlmon-demo', logLevel: 'warn' },
+      models: [
+        {
+          name: ds.model.name,
+          versions: [ds.model.version],
+          window: ds.window.size,
+          delay: '0s',
+          start: new Date(referenceEnd).toISOString(),
+          baseline: BASELINE_ID,
+          jobs: [...JOBS],
+          performance: { positiveClass: '1', threshold: 0.5 },
+        },
+      ],
+    },
+    { env: {}, source: 'mlmon demo' },
+  );
+  return { config, model: config.models[0] as ModelConfig };
+}
+
+/**
+ * Removes what an earlier demo run left in the namespace: its data streams' documents and the
+ * scheduler and join state of the demo's model. This Elasticsearch may have neither data stream APIs
+ * nor delete-by-query, so each stream is rolled over to a new, empty write index and its earlier
+ * backing indices are deleted; the state documents are deleted by id (the windows are known).
+ * Refused when the namespace holds another model's predictions: those are not the demo's to delete.
+ */
+async function removeEarlierRun(
+  client: Client,
+  namespace: string,
+  ds: DemoDataset,
+  from: number,
+  to: number,
+): Promise<number> {
+  const predictions = logStream('prediction', namespace);
+  const count = (query: Record<string, unknown>) =>
+    client
+      .count({ index: predictions, query, ignore_unavailable: true, allow_no_indices: true })
+      .then((r) => r.count);
+  if ((await count({ match_all: {} })) === 0) return 0;
+  if ((await count({ bool: { must_not: [{ term: { 'model.name': ds.model.name } }] } })) > 0)
+    throw new Error(
+      `namespace ${namespace} holds predictions of other models than ${ds.model.name}: give the demo a namespace of its own (--namespace)`,
+    );
+  const resolved = await client.indices.resolveIndex({
+    name: `logs-mlmon.*-${namespace},metrics-mlmon.*-${namespace}`,
+    expand_wildcards: 'all',
+  });
+  let removed = 0;
+  for (const stream of resolved.data_streams) {
+    removed += (await client.count({ index: stream.name })).count;
+    await client.indices.rollover({ alias: stream.name });
+    await client.indices.delete({ index: (stream.backing_indices as string[]).join(',') });
   }
-  // 5. Baseline: the reference weeks, profiled in Elasticsearch with aggregations.
-  const referenceEnd = new Date(rowTime(ds, REFERENCE_ROWS));
-  const profile = await profileFromElasticsearch(client, {
-    namespace,
-    model: modelRef.name,
-    version: modelRef.version,
-    from: new Date(START),
-    to: referenceEnd,
-  });
-  await saveBaseline(client, { model: modelRef.name, version: modelRef.version, id: 'training' }, profile, {
-    replace: true,
-  });
-  say(
-    `baseline "training": ${profile.rowCount} reference predictions, ${Object.keys(profile.features).length} fields profiled (${BASELINES_INDEX})`,
-  );
-
-  // 6. Analysis: weekly windows after the reference, computed in Elasticsearch.
-  const end = new Date(rowTime(ds, rows));
-  const t1 = Date.now();
-  const analysis = await runFullAnalysis(client, {
-    namespace,
-    model: modelRef.name,
-    version: modelRef.version,
-    from: referenceEnd,
-    to: end,
-    windowMs: ds.window.ms,
-    windowSize: ds.window.size,
-    anchor: new Date(START),
-    reference: { type: 'baseline', id: 'training' },
-    positiveClass: '1',
-    threshold: 0.5,
+  const ids = [joinCheckpointId(namespace, ds.model.name)];
+  for (const job of JOBS) {
+    const target = { job, model: { name: ds.model.name, version: ds.model.version }, namespace };
+    ids.push(checkpointId(target), labelCursorId(target));
+    for (let t = from; t < to; t += ds.window.ms) ids.push(windowStateId(target, new Date(t)));
+  }
+  await client.bulk({
     refresh: true,
+    operations: ids.map((id) => ({ delete: { _index: STATE_INDEX, _id: id } })),
   });
-  const summary = summarize(analysis);
-  say(
-    `analyzed ${summary.windows} ${ds.window.name} windows in ${((Date.now() - t1) / 1000).toFixed(1)} s (drift, quality, performance, service health)`,
-  );
-  say('');
-  say(`drift by feature (reference: the first ${REFERENCE_ROWS} rows):`);
-  for (const f of summary.features) {
-    say(
-      `  ${f.name.padEnd(22)} drifted in ${String(f.drifted).padStart(3)}/${summary.windows} windows; first flagged ${f.first ?? '-'}`,
-    );
-  }
-  say('');
-  say('accuracy per quarter (realised from the delayed labels, and estimated from the scores alone):');
-  for (const q of summary.quarters) {
-    say(
-      `  ${q.label}  realised ${q.realised?.toFixed(3) ?? '-'}  estimated ${q.estimated?.toFixed(3) ?? '-'}  (${q.weeks} windows)`,
-    );
-  }
-  say('');
-  say('where the data went:');
-  for (const [stream, count] of Object.entries(streams)) say(`  ${stream}: ${count} documents`);
-  for (const kind of ['drift', 'quality', 'performance', 'service'] as const) {
-    const stream = resultStream(kind, namespace);
-    const count = await client.count({ index: stream }, { ignore: [404] });
-    streams[stream] = count.count ?? 0;
-    say(`  ${stream}: ${streams[stream]} documents`);
-  }
-  say('');
-  say(
-    `Look at them: ES_URL=${cluster.url} npm run mlmon -- analyze --model ${modelRef.name} --namespace ${namespace} --from ${referenceEnd.toISOString().replace('.000Z', 'Z')} --to ${new Date(referenceEnd.getTime() + 2 * ds.window.ms).toISOString().replace('.000Z', 'Z')} --window ${ds.window.size} --align-to ${new Date(START).toISOString().replace('.000Z', 'Z')} --baseline training`,
-  );
+  return removed;
+}
 
-  if (json)
-    writeJson(io, {
-      elasticsearch: { url: cluster.url, version: server.version },
-      rows,
-      counters,
-      streams,
-      summary,
+interface OptionalStep<T> {
+  lines: string[];
+  result: T | null;
+}
+
+/** With KIBANA_URL: `mlmon kibana install`'s installer, and links to the dashboards over the demo's period. */
+async function installDashboards(
+  ds: DemoDataset,
+  namespace: string,
+  period: { start: Date; end: Date },
+  io: CommandIO,
+): Promise<
+  OptionalStep<{
+    url: string;
+    dashboards: string[];
+    rules: string[];
+    created: number;
+    updated: number;
+    unchanged: number;
+  }>
+> {
+  const base = process.env.KIBANA_URL;
+  if (!base)
+    return {
+      lines: ['Kibana: set KIBANA_URL (and KIBANA_API_KEY) to install the dashboards and alert rules too.'],
+      result: null,
+    };
+  try {
+    const { install } = parseKibanaArgs(['install'], process.env);
+    const installed = await installKibana(install);
+    const space =
+      install.space && install.space !== 'default' ? `/s/${encodeURIComponent(install.space)}` : '';
+    const shown = `${safeUrl(base).replace(/\/$/, '')}${space}`;
+    // The data lies in the past: the links carry the demo's period as Kibana's time range.
+    const time = `_g=(time:(from:'${period.start.toISOString()}',to:'${period.end.toISOString()}'))`;
+    const dashboards = DASHBOARDS.map((key) => `${dashboardUrl(shown, key, ds.model.name)}&${time}`);
+    const ruleItems = installed.items.filter((i) => i.kind === 'rule');
+    const rules = ruleItems.map(
+      (i) => `${shown}/app/management/insightsAndAlerting/triggersActions/rule/${encodeURIComponent(i.id)}`,
+    );
+    const c = installed.counts;
+    return {
+      lines: [
+        `Kibana ${installed.kibana}: dashboards and alert rules installed (${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged; namespace ${namespace}):`,
+        ...DASHBOARDS.map((key, i) => `  dashboard ${key.padEnd(12)} ${dashboards[i]}`),
+        ...rules.map(
+          (url, i) =>
+            `  rule ${(installed.items.filter((x) => x.kind === 'rule')[i]?.title ?? '').padEnd(16)} ${url}`,
+        ),
+      ],
+      result: {
+        url: safeUrl(base),
+        dashboards,
+        rules,
+        created: c.created,
+        updated: c.updated,
+        unchanged: c.unchanged,
+      },
+    };
+  } catch (error) {
+    io.stderr.write(`warning: Kibana: ${error instanceof Error ? error.message : String(error)}\n`);
+    return { lines: ['Kibana: installing the dashboards failed (see the warning above).'], result: null };
+  }
+}
+
+/** With SMTP_URL: the report by e-mail, as `mlmon report --to` sends it. */
+async function mailReport(
+  report: Awaited<ReturnType<typeof buildReport>>['report'],
+  charts: Awaited<ReturnType<typeof buildReport>>['charts'],
+  to: string | undefined,
+  io: CommandIO,
+): Promise<OptionalStep<{ to: string[]; accepted: string[]; messageId: string }>> {
+  const smtpUrl = process.env.SMTP_URL;
+  if (!smtpUrl)
+    return {
+      lines: [
+        'E-mail: set SMTP_URL (smtp://user:pass@host:587) to have the report mailed too (--mail-to ADDR).',
+      ],
+      result: null,
+    };
+  const recipients = (to ?? process.env.ALERT_EMAIL_TO ?? 'demo@localhost')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  try {
+    const message = buildMessage(report, charts, {
+      from: process.env.SMTP_FROM || 'mlmon@localhost',
+      to: recipients,
+      subjectPrefix: '[mlmon demo]',
     });
-  await client.close();
-  return EXIT.ok;
-}
-
-interface DemoSummary {
-  windows: number;
-  features: Array<{ name: string; drifted: number; first?: string }>;
-  quarters: Array<{ label: string; weeks: number; realised?: number; estimated?: number }>;
-}
-
-function get(doc: Record<string, unknown>, path: string): unknown {
-  let value: unknown = doc;
-  for (const key of path.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
-  return value;
-}
-
-/** Per feature: weeks drifted and the first; per quarter: mean realised and estimated accuracy. */
-function summarize(analysis: FullAnalysisResult): DemoSummary {
-  const windows = analysis.drift.versions[0]?.windows ?? [];
-  const features = new Map<string, { drifted: number; first?: string }>();
-  for (const w of windows) {
-    for (const f of w.fields) {
-      const entry = features.get(f.name) ?? { drifted: 0 };
-      if (f.drift?.detected) {
-        entry.drifted++;
-        entry.first ??= w.start.slice(0, 10);
-      }
-      features.set(f.name, entry);
-    }
+    const sent = await sendMessage(message, { smtpUrl });
+    return {
+      lines: [`E-mail: report sent to ${sent.accepted.join(', ')}`],
+      result: { to: recipients, accepted: sent.accepted, messageId: sent.messageId },
+    };
+  } catch (error) {
+    io.stderr.write(
+      `warning: e-mail: ${redactSmtp(error instanceof Error ? error.message : String(error), smtpUrl)}\n`,
+    );
+    return { lines: ['E-mail: sending the report failed (see the warning above).'], result: null };
   }
-  const quarters = new Map<string, { weeks: number; realised: number[]; estimated: number[] }>();
-  for (const w of analysis.windows) {
-    const model = w.performance.find((d) => get(d, 'performance.scope') === 'model');
-    if (!model) continue;
-    const month = Number(w.start.slice(5, 7));
-    const label = `${w.start.slice(0, 4)} Q${Math.ceil(month / 3)}`;
-    const q = quarters.get(label) ?? { weeks: 0, realised: [], estimated: [] };
-    q.weeks++;
-    const realised = get(model, 'performance.accuracy');
-    const estimated = get(model, 'performance.estimated.accuracy');
-    if (typeof realised === 'number') q.realised.push(realised);
-    if (typeof estimated === 'number') q.estimated.push(estimated);
-    quarters.set(label, q);
-  }
-  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
-  return {
-    windows: windows.length,
-    features: [...features].map(([name, f]) => ({ name, ...f })),
-    quarters: [...quarters].map(([label, q]) => ({
-      label,
-      weeks: q.weeks,
-      realised: mean(q.realised),
-      estimated: mean(q.estimated),
-    })),
-  };
 }

@@ -30,7 +30,11 @@ export interface DemoDataset {
   start: number;
   /** time between consecutive rows, ms */
   stepMs: number;
-  /** rows at the start that are the reference (training) period */
+  /**
+   * rows at the start that are the reference (training) period; the reference ends on a boundary
+   * of the scheduler's windows, which are aligned to multiples of their length since the Unix epoch
+   * (scheduler/windows.ts), so that the first monitored window starts right after it
+   */
   referenceRows: number;
   /** the true label of row i is logged with row i + labelDelayRows (a day later in both) */
   labelDelayRows: number;
@@ -60,7 +64,9 @@ export const DEMO_DATASETS: Readonly<Record<DemoDatasetId, DemoDataset>> = {
     positiveMeaning: 'price went up against its 24-hour moving average',
     start: Date.UTC(1996, 4, 7),
     stepMs: HOUR / 2,
-    referenceRows: 4 * 7 * 48, // four weeks
+    // four weeks and two days: to Thursday 1996-06-06 00:00, where an epoch-aligned week begins
+    // (1970-01-01 was a Thursday)
+    referenceRows: 30 * 48,
     labelDelayRows: 48, // one day
     window: { ms: 7 * DAY, size: '1w', name: 'weekly' },
     model: { name: 'elec-updown', version: '1' },
@@ -83,7 +89,8 @@ export const DEMO_DATASETS: Readonly<Record<DemoDatasetId, DemoDataset>> = {
     positiveMeaning: 'it rained that day',
     start: Date.UTC(1950, 0, 1),
     stepMs: DAY,
-    referenceRows: 2 * 364, // two 52-week windows, about two years
+    // two years and 25 days, to 1952-01-24: 18 × 364 days before the epoch, a 52-week boundary
+    referenceRows: 2 * 364 + 25,
     labelDelayRows: 1, // one day
     // a day is one prediction, and the weather has seasons: a 52-week window holds every season,
     // as the two-year reference does, so drift means the climate moved, not that winter came
