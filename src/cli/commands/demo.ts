@@ -21,14 +21,13 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@elastic/elasticsearch';
-import { joinCheckpointId, runJoin } from '../../analyzer/join.js';
+import { buildBaseline, describeCalibration } from '../../analyzer/baseline.js';
+import { joinCheckpointId } from '../../analyzer/join.js';
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { ensureElasticsearch } from '../../elastic/local-cluster.js';
 import { describeSetup, installTemplates } from '../../elastic/templates.js';
 import { dashboardUrl, type DashboardKey } from '../../kibana/dashboards.js';
 import { installKibana, safeUrl } from '../../kibana/install.js';
-import { profileFromElasticsearch } from '../../profiles/from-elasticsearch.js';
-import { saveBaseline } from '../../profiles/store.js';
 import { buildMessage, buildReport, redactSmtp, reportHtmlFile, sendMessage } from '../../report/index.js';
 import { validateConfig, type ModelConfig } from '../../schema/config.js';
 import { BASELINES_INDEX, logStream, resultStream, STATE_INDEX } from '../../schema/streams.js';
@@ -50,7 +49,7 @@ import { Replay } from '../demo/replay.js';
 import { renderSummary, summarizeDemo } from '../demo/summary.js';
 import { defineCommand, EXIT, formatOption, positiveInteger, UsageError } from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
-import { parseKibanaArgs } from './kibana.js';
+import { defaultKibanaInstallOptions } from './kibana.js';
 
 /** How long the demo waits for what was logged to be indexed before a scheduler pass. */
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
@@ -205,19 +204,19 @@ async function runDemo(values: DemoValues, io: CommandIO): Promise<number> {
     const labelDelayMs = ds.labelDelayRows * ds.stepMs;
     await replay.advanceTo(referenceEnd + labelDelayMs);
     await settle(replay, io);
-    // The labels of the reference period go into the evaluation stream (the join the performance
-    // job runs), where the baseline's score calibration finds them next to their scores.
-    await runJoin(client, { namespace, model: ds.model.name });
-    const profile = await profileFromElasticsearch(client, {
+    // `mlmon baseline`'s own path: both streams refreshed, the reference labels joined, the
+    // reference profiled, and the scores calibrated on those labels (stored with the baseline).
+    const built = await buildBaseline(client, {
       namespace,
       model: ds.model.name,
       version: ds.model.version,
+      id: BASELINE_ID,
       from: new Date(ds.start),
       to: new Date(referenceEnd),
+      replace: true,
     });
-    await saveBaseline(client, { ...modelRef(ds), id: BASELINE_ID }, profile, { replace: true });
     say(
-      `baseline "${BASELINE_ID}": ${profile.rowCount} reference predictions, ${Object.keys(profile.features).length} fields profiled (${BASELINES_INDEX})${profile.calibration ? ', scores calibrated on their labels' : ''}`,
+      `baseline "${BASELINE_ID}": ${built.profile.rowCount} reference predictions, ${Object.keys(built.profile.features).length} fields profiled (${BASELINES_INDEX}); ${describeCalibration(built.calibration)}`,
     );
 
     // 5. The scheduler at the end of every window, as `mlmon schedule` would run it.
@@ -351,10 +350,6 @@ async function runDemo(values: DemoValues, io: CommandIO): Promise<number> {
   }
 }
 
-function modelRef(ds: DemoDataset): { model: string; version: string } {
-  return { model: ds.model.name, version: ds.model.version };
-}
-
 async function settle(replay: Replay, io: CommandIO): Promise<void> {
   // Wait until everything logged is indexed: the pass that follows must see it.
   if (!(await replay.settle(DRAIN_TIMEOUT_MS)))
@@ -466,7 +461,7 @@ async function installDashboards(
       result: null,
     };
   try {
-    const { install } = parseKibanaArgs(['install'], process.env);
+    const install = defaultKibanaInstallOptions(process.env);
     const installed = await installKibana(install);
     const space =
       install.space && install.space !== 'default' ? `/s/${encodeURIComponent(install.space)}` : '';

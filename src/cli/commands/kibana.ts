@@ -10,6 +10,7 @@ import {
   formatOption,
   type OptionSpecs,
   type OptionValues,
+  parseOptions,
   positiveNumber,
   UsageError,
 } from '../command.js';
@@ -124,6 +125,13 @@ export function kibanaInstallOptions(
       ...(email ? { email } : {}),
     },
   };
+}
+
+/** `mlmon kibana install` with no options (the demo installs this way). */
+export function defaultKibanaInstallOptions(env: NodeJS.ProcessEnv = process.env): InstallOptions {
+  const parsed = parseOptions([], installOptions);
+  if (parsed.help) throw new Error('unreachable: no arguments cannot ask for help');
+  return kibanaInstallOptions(parsed.values, env);
 }
 
 export const kibanaInstallCommand = defineCommand({
