@@ -133,6 +133,18 @@ const QUALITY_RATES = [
   ['type-mismatch', 'quality.type_mismatch_rate', 'Type-mismatch rate'],
 ] as const;
 
+/** Model-level rates over time, one line per version: slug, title, field, label. */
+const PER_VERSION = [
+  ['realised', 'Realised accuracy per version', 'performance.accuracy', 'Accuracy'],
+  [
+    'estimated',
+    'Estimated accuracy per version (CBPE)',
+    'performance.estimated.accuracy',
+    'Estimated accuracy',
+  ],
+  ['coverage', 'Label coverage', 'performance.label_coverage', 'Label coverage'],
+] as const;
+
 export const DASHBOARDS: readonly DashboardSpec[] = [
   {
     key: 'overview',
@@ -272,26 +284,11 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
     controlDataView: 'performance',
     controls: COMMON_CONTROLS,
     panels: [
-      overTime(
-        'performance-realised',
-        'Realised accuracy per version',
-        'performance',
-        [metric('average', 'performance.accuracy', 'Accuracy', 'percent')],
-        { query: MODEL_SCOPE, by: byVersion },
-      ),
-      overTime(
-        'performance-estimated',
-        'Estimated accuracy per version (CBPE)',
-        'performance',
-        [metric('average', 'performance.estimated.accuracy', 'Estimated accuracy', 'percent')],
-        { query: MODEL_SCOPE, by: byVersion },
-      ),
-      overTime(
-        'performance-coverage',
-        'Label coverage',
-        'performance',
-        [metric('average', 'performance.label_coverage', 'Label coverage', 'percent')],
-        { query: MODEL_SCOPE, by: byVersion },
+      ...PER_VERSION.map(([slug, title, field, label]) =>
+        overTime(`performance-${slug}`, title, 'performance', [metric('average', field, label, 'percent')], {
+          query: MODEL_SCOPE,
+          by: byVersion,
+        }),
       ),
       byTerms(
         'performance-confusion',
