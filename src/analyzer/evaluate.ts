@@ -74,6 +74,53 @@ export interface DriftResult {
   threshold: number;
   detected: boolean;
   severity: DriftDecision['severity'];
+  /**
+   * The distributions the decision compared, for drawing reference against window: numeric fields
+   * by the PSI bins (the reference deciles), categorical fields by category; shares of each side.
+   */
+  bins?: DriftBin[];
+}
+
+/** One bin of {@link DriftResult.bins}: its label, its place on the axis, and the two shares. */
+export interface DriftBin {
+  order: number;
+  label: string;
+  reference: number;
+  current: number;
+}
+
+/** Four significant digits: enough to tell deciles apart in a label. */
+const short = (x: number) => String(Number(x.toPrecision(4)));
+
+/**
+ * Reference and window shares per bin. Numeric: `edges` are the inner edges, so the first bin is
+ * everything below the first edge and the last everything from the last edge up; categorical:
+ * `labels` name the categories.
+ */
+export function driftBins(
+  labels: readonly string[],
+  reference: readonly number[],
+  current: readonly number[],
+): DriftBin[] {
+  const total = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0);
+  const r = total(reference);
+  const c = total(current);
+  return labels.map((label, order) => ({
+    order,
+    label,
+    reference: r > 0 ? (reference[order] ?? 0) / r : 0,
+    current: c > 0 ? (current[order] ?? 0) / c : 0,
+  }));
+}
+
+/** Labels of the bins that `edges` cut the line into: `< e0`, `e0 – e1`, …, `≥ en`. */
+export function edgeLabels(edges: readonly number[]): string[] {
+  if (edges.length === 0) return ['all values'];
+  const labels = [`< ${short(edges[0] as number)}`];
+  for (let i = 1; i < edges.length; i++)
+    labels.push(`${short(edges[i - 1] as number)} – ${short(edges[i] as number)}`);
+  labels.push(`≥ ${short(edges[edges.length - 1] as number)}`);
+  return labels;
 }
 
 export interface ConceptSample {
@@ -488,6 +535,7 @@ function numericResult(
       : {}),
     mean_shift_z: Number.isFinite(z) ? z : null,
     ...decision,
+    bins: driftBins(edgeLabels(f.psiEdges), f.psiCounts, currentPsi),
   };
   if (f.outputCorrelation && plan.output) {
     const windowCorrelation = conceptCorrelation(e, i, f, aggs, plan, options);
@@ -616,6 +664,17 @@ function categoricalResult(
   if (f.count === 0) return { ...result, note: 'no values in the reference' };
   if (present === 0) return { ...result, note: 'no values in the window' };
   const { stats, decision } = categoricalDrift(reference, current, config);
-  result.drift = { psi: stats.psi, js: stats.js, chi2_pvalue: stats.chi2_pvalue, ...decision };
+  const categories = [...new Set([...reference.keys(), ...current.keys()])];
+  result.drift = {
+    psi: stats.psi,
+    js: stats.js,
+    chi2_pvalue: stats.chi2_pvalue,
+    ...decision,
+    bins: driftBins(
+      categories,
+      categories.map((k) => reference.get(k) ?? 0),
+      categories.map((k) => current.get(k) ?? 0),
+    ),
+  };
   return result;
 }

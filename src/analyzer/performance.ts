@@ -34,6 +34,7 @@ import {
   regressionMetrics,
   rocAucFromBins,
   type BinaryConfusion,
+  type BoundViolation,
   type CbpeWindowEstimate,
   type ConfusionMatrix,
   type Gap,
@@ -435,6 +436,16 @@ function numericMetrics(fields: Record<string, unknown>): Record<string, number 
   return out;
 }
 
+/** A breached bound as stored: the metric, its value and the bound it crossed (null bounds left out). */
+function violationFields(v: BoundViolation): Record<string, unknown> {
+  return {
+    metric: v.metric,
+    value: v.value,
+    ...(v.lower !== null ? { lower: v.lower } : {}),
+    ...(v.upper !== null ? { upper: v.upper } : {}),
+  };
+}
+
 /**
  * Adds `degraded` (and the violated metrics) to realised metrics, and `estimated.degraded` to the
  * estimate. Absent when no bounded metric could be evaluated: "unknown" is neither healthy nor an
@@ -442,11 +453,20 @@ function numericMetrics(fields: Record<string, unknown>): Record<string, number 
  */
 function applyBounds(fields: Record<string, unknown>, bounds: Record<string, PerformanceBounds>): void {
   if (Object.keys(bounds).length === 0) return;
+  // The bounds themselves, so that an alert or a dashboard shows the threshold next to the value
+  // (`performance.bounds.accuracy.lower`); `violations` lists metric, value and bound per breach.
+  fields.bounds = Object.fromEntries(
+    Object.entries(bounds).map(([metric, b]) => [
+      metric,
+      { ...(b.lower != null ? { lower: b.lower } : {}), ...(b.upper != null ? { upper: b.upper } : {}) },
+    ]),
+  );
   const realised = evaluateBounds(numericMetrics(fields), bounds);
   const evaluated = Object.keys(bounds).length - realised.unknown.length;
   if (evaluated > 0) {
     fields.degraded = realised.degraded;
     fields.degraded_metrics = realised.violations.map((v) => v.metric);
+    fields.violations = realised.violations.map(violationFields);
   }
   const estimated = fields.estimated as Record<string, unknown> | undefined;
   if (estimated) {
@@ -457,6 +477,7 @@ function applyBounds(fields: Record<string, unknown>, bounds: Record<string, Per
       const e = evaluateBounds(numericMetrics(estimated), estimatedBounds);
       estimated.degraded = e.degraded;
       estimated.degraded_metrics = e.violations.map((v) => v.metric);
+      estimated.violations = e.violations.map(violationFields);
     }
   }
 }

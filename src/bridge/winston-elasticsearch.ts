@@ -40,7 +40,7 @@ import {
   type ModelRef,
   type ServiceRef,
 } from '../schema/prediction.js';
-import { DEFAULT_NAMESPACE, logStream } from '../schema/streams.js';
+import { dataStreamFields, DEFAULT_NAMESPACE, logStream } from '../schema/streams.js';
 
 export interface PredictionTransformerOptions {
   /** The model, unless an entry names its own (`model: { name, version }` in the meta). */
@@ -59,12 +59,15 @@ export interface MlmonTransportOptions extends PredictionTransformerOptions {
 
 /**
  * winston-elasticsearch `transformer`: the entry's meta (everything but `level` and `message`) is
- * the prediction event; `prediction.id` is the event's `id` when usable, else a new UUIDv7. Never
+ * the prediction event; `prediction.id` is the event's `id` when usable, else a new UUIDv7; every
+ * document carries the `data_stream` fields of the prediction stream of `namespace`. Never
  * throws (the transport would lose the entry and report nothing).
  */
 export function predictionTransformer(
-  options: PredictionTransformerOptions,
+  options: PredictionTransformerOptions & { namespace?: string },
 ): (logData: LogData) => Record<string, unknown> {
+  // The stream's data_stream fields, built once and shared by every document.
+  const dataStream = dataStreamFields(logStream('prediction', options.namespace ?? DEFAULT_NAMESPACE));
   const context: DocumentContext = {
     model: options.model,
     service: options.service,
@@ -79,9 +82,17 @@ export function predictionTransformer(
     const raw = read(event, 'id');
     const id = isUsableId(raw) ? raw : uuidv7(now);
     const built = buildPredictionDocument(event, id, now, context);
-    if (built.ok) return built.doc;
+    if (built.ok) {
+      built.doc.data_stream = dataStream;
+      return built.doc;
+    }
     // Unreachable for a winston entry (its meta is always an object), kept so nothing throws.
-    return { '@timestamp': new Date(now).toISOString(), prediction: { id }, model: context.model };
+    return {
+      '@timestamp': new Date(now).toISOString(),
+      prediction: { id },
+      model: context.model,
+      data_stream: dataStream,
+    };
   };
 }
 

@@ -8,8 +8,11 @@
  * documents updating a document in a data stream); a missing one is created. A concurrent writer
  * that got there in between makes that write fail with 409; we look again and retry a few times,
  * and the last writer wins. Documents whose content is unchanged are left alone.
+ * Every document written into an mlmon data stream gets that stream's `data_stream` fields
+ * (type, dataset, namespace), so every writer of result documents carries them without knowing.
  */
 import type { Client } from '@elastic/elasticsearch';
+import { dataStreamFields } from '../schema/streams.js';
 
 export interface UpsertDocument {
   id: string;
@@ -125,7 +128,13 @@ export async function upsertIntoDataStream(
   const comparable = (source: unknown) => (stampPath ? withoutField(source, stampPath) : source);
   const result: UpsertResult = { created: 0, updated: 0, unchanged: 0, failed: [] };
   if (docs.length === 0) return result;
-  const byId = new Map(docs.map((d) => [d.id, d]));
+  const streamFields = dataStreamFields(dataStream);
+  const byId = new Map(
+    docs.map((d) => [
+      d.id,
+      streamFields ? { id: d.id, document: { ...d.document, data_stream: streamFields } } : d,
+    ]),
+  );
   let pending = [...byId.keys()];
   const maxAttempts = options.maxAttempts ?? 5;
   for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt++) {

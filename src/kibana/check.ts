@@ -104,6 +104,47 @@ function checkLens(o: Json, p: string[]): void {
   }
 }
 
+/**
+ * A `visualization` saved object (mlmon writes only Vega ones): visState a JSON string with a type
+ * and params; for `vega`, params.spec parses (mlmon writes JSON, a subset of the HJSON Kibana
+ * reads) and each Elasticsearch data source follows es_query_parser.ts: an `index`, and no
+ * `body.query` together with `%context%` / `%timefield%` (Kibana refuses that combination).
+ */
+function checkVisualization(o: Json, p: string[]): void {
+  const a = o.attributes as Json;
+  if (!isString(a.title)) p.push('visualization: attributes.title must be a string');
+  const vis = parseJsonString(a.visState, 'visualization: visState', p);
+  if (vis === undefined) return;
+  if (!isObject(vis) || !isString(vis.type) || !isObject(vis.params)) {
+    p.push('visualization: visState needs type and params');
+    return;
+  }
+  if (vis.type !== 'vega') return;
+  const spec = parseJsonString(vis.params.spec, 'visualization: params.spec', p);
+  if (spec === undefined) return;
+  if (!isObject(spec)) {
+    p.push('visualization: params.spec must hold an object');
+    return;
+  }
+  const data = Array.isArray(spec.data) ? spec.data : spec.data === undefined ? [] : [spec.data];
+  for (const d of data as unknown[]) {
+    const url = isObject(d) ? d.url : undefined;
+    if (!isObject(url)) continue; // inline values or a named data set
+    if (!isString(url.index) || url.index === '') p.push('vega: an Elasticsearch data url needs index');
+    const body = url.body;
+    if (body !== undefined && !isObject(body)) p.push('vega: url.body must be an object');
+    const usesContext = url['%context%'] !== undefined || url['%timefield%'] !== undefined;
+    if (usesContext && isObject(body) && body.query !== undefined)
+      p.push('vega: %context% / %timefield% must not be used with url.body.query');
+    if (url['%timefield%'] !== undefined && !isString(url['%timefield%']))
+      p.push('vega: %timefield% must be a field name');
+  }
+  if (!isObject(a.kibanaSavedObjectMeta))
+    p.push('visualization: kibanaSavedObjectMeta.searchSourceJSON missing');
+  else
+    parseJsonString((a.kibanaSavedObjectMeta as Json).searchSourceJSON, 'visualization: searchSourceJSON', p);
+}
+
 function checkDashboard(o: Json, p: string[]): void {
   const a = o.attributes as Json;
   if (!isString(a.title)) p.push('dashboard: attributes.title must be a string');
@@ -180,6 +221,7 @@ export function checkSavedObject(o: unknown): string[] {
   if (p.length > 0) return p;
   if (o.type === 'index-pattern') checkIndexPattern(o, p);
   else if (o.type === 'lens') checkLens(o, p);
+  else if (o.type === 'visualization') checkVisualization(o, p);
   else if (o.type === 'dashboard') checkDashboard(o, p);
   else if (o.type === 'links') checkLinks(o, p);
   return p.map((m) => `${String(o.type)}/${String(o.id)}: ${m}`);

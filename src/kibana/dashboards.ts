@@ -5,14 +5,16 @@
  * documents written by the real analyzer.
  */
 import { DATASET_FEATURE } from '../analyzer/results.js';
-import { lensId, type LensPanel } from './lens.js';
+import { lensId, type Bucket, type LensPanel, type Metric, type MetricOp } from './lens.js';
 import {
   dataViewId,
   savedObject,
   type DataViewKind,
+  type FieldFormat,
   type Reference,
   type SavedObject,
 } from './saved-objects.js';
+import { DISTRIBUTION_PANEL, vegaId, type VegaPanel } from './vega.js';
 
 export type DashboardKey = 'overview' | 'drift' | 'performance' | 'quality' | 'service';
 
@@ -26,6 +28,8 @@ export interface DashboardSpec {
   /** Fields with an options-list control, in order. */
   controls: string[];
   panels: LensPanel[];
+  /** Vega panels, after the Lens ones (only what Lens cannot draw). */
+  vega?: VegaPanel[];
 }
 
 export function dashboardId(key: DashboardKey): string {
@@ -42,6 +46,105 @@ const FEATURES_ONLY = 'feature.role: "feature"';
 const DATASET_ONLY = `feature.name: "${DATASET_FEATURE}"`;
 const MODEL_SCOPE = 'performance.scope: "model"';
 
+/** A metric column: `op` of `field` (no field for `count`), labelled, optionally formatted. */
+function metric(op: MetricOp, field: string | undefined, label: string, format?: FieldFormat): Metric {
+  return { op, ...(field !== undefined ? { field } : {}), label, ...(format ? { format } : {}) };
+}
+
+const terms = (field: string, size: number, label?: string): Bucket => ({
+  type: 'terms',
+  field,
+  size,
+  ...(label !== undefined ? { label } : {}),
+});
+
+interface Layout {
+  query?: string;
+  w?: number;
+  h?: number;
+}
+
+/** A chart over time: `@timestamp` on x, one series per value of `by` when given (top `size`). */
+function overTime(
+  id: string,
+  title: string,
+  dataView: DataViewKind,
+  metrics: Metric[],
+  o: Layout & { viz?: 'line' | 'bar' | 'heatmap'; by?: Bucket } = {},
+): LensPanel {
+  return {
+    id,
+    title,
+    dataView,
+    viz: o.viz ?? 'line',
+    ...(o.query !== undefined ? { query: o.query } : {}),
+    x: { type: 'date' },
+    ...(o.by ? { split: o.by } : {}),
+    metrics,
+    ...(o.w !== undefined ? { w: o.w } : {}),
+    ...(o.h !== undefined ? { h: o.h } : {}),
+  };
+}
+
+/** One headline number (a quarter of the dashboard's width). */
+function tile(id: string, title: string, dataView: DataViewKind, m: Metric, query?: string): LensPanel {
+  return {
+    id,
+    title,
+    dataView,
+    viz: 'metric',
+    ...(query !== undefined ? { query } : {}),
+    metrics: [m],
+    w: 12,
+  };
+}
+
+/** A table (or a bar chart of one row level): rows by `rows`, then by `by`, one column per metric. */
+function byTerms(
+  id: string,
+  title: string,
+  dataView: DataViewKind,
+  rows: Bucket,
+  metrics: Metric[],
+  o: Layout & { viz?: 'table' | 'bar'; by?: Bucket } = {},
+): LensPanel {
+  return {
+    id,
+    title,
+    dataView,
+    viz: o.viz ?? 'table',
+    ...(o.query !== undefined ? { query: o.query } : {}),
+    x: rows,
+    ...(o.by ? { split: o.by } : {}),
+    metrics,
+    ...(o.w !== undefined ? { w: o.w } : {}),
+  };
+}
+
+const byModel = terms('model.name', 10);
+const byVersion = terms('model.version', 10);
+const byHost = terms('host.name', 10);
+const byFeature = terms('feature.name', 10);
+
+const QUALITY_RATES = [
+  ['missing', 'quality.missing_rate', 'Missing rate'],
+  ['out-of-range', 'quality.out_of_range_rate', 'Out-of-range rate'],
+  ['unseen', 'quality.unseen_category_rate', 'Unseen-category rate'],
+  ['type-mismatch', 'quality.type_mismatch_rate', 'Type-mismatch rate'],
+] as const;
+
+/** Model-level rates over time, one line per version: slug, title, field, label. */
+const PER_VERSION = [
+  ['realised', 'Realised accuracy per version', 'performance.accuracy', 'Accuracy'],
+  [
+    'estimated',
+    'Estimated accuracy per version (CBPE)',
+    'performance.estimated.accuracy',
+    'Estimated accuracy',
+  ],
+  ['coverage', 'Label coverage', 'performance.label_coverage', 'Label coverage'],
+] as const;
+
 export const DASHBOARDS: readonly DashboardSpec[] = [
   {
     key: 'overview',
@@ -50,88 +153,75 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
     controlDataView: 'performance',
     controls: COMMON_CONTROLS,
     panels: [
-      {
-        id: 'overview-models',
-        title: 'Models and versions live',
-        dataView: 'service',
-        viz: 'table',
-        x: { type: 'terms', field: 'model.name', size: 50, label: 'Model' },
-        split: { type: 'terms', field: 'model.version', size: 20, label: 'Version' },
-        metrics: [{ op: 'sum', field: 'window.count', label: 'Predictions' }],
-      },
-      {
-        id: 'overview-volume',
-        title: 'Prediction volume',
-        dataView: 'prediction',
-        viz: 'bar',
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'model.name', size: 10 },
-        metrics: [{ op: 'count', label: 'Predictions' }],
-      },
-      {
-        id: 'overview-drift-share',
-        title: 'Share of drifted features',
-        dataView: 'drift',
-        viz: 'line',
-        query: DATASET_ONLY,
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'model.name', size: 10 },
-        metrics: [{ op: 'max', field: 'summary.drift_share', label: 'Drifted share', format: 'percent' }],
-      },
-      {
-        id: 'overview-accuracy',
-        title: 'Realised accuracy',
-        dataView: 'performance',
-        viz: 'metric',
-        query: MODEL_SCOPE,
-        metrics: [{ op: 'average', field: 'performance.accuracy', label: 'Accuracy', format: 'percent' }],
-        w: 12,
-      },
-      {
-        id: 'overview-estimated-accuracy',
-        title: 'Estimated accuracy (CBPE)',
-        dataView: 'performance',
-        viz: 'metric',
-        query: MODEL_SCOPE,
-        metrics: [
-          {
-            op: 'average',
-            field: 'performance.estimated.accuracy',
-            label: 'Estimated accuracy',
-            format: 'percent',
-          },
+      byTerms(
+        'overview-models',
+        'Models and versions live',
+        'service',
+        terms('model.name', 50, 'Model'),
+        [metric('sum', 'window.count', 'Predictions')],
+        { by: terms('model.version', 20, 'Version') },
+      ),
+      overTime(
+        'overview-volume',
+        'Prediction volume',
+        'prediction',
+        [metric('count', undefined, 'Predictions')],
+        {
+          viz: 'bar',
+          by: byModel,
+        },
+      ),
+      overTime(
+        'overview-drift-share',
+        'Share of drifted features',
+        'drift',
+        [metric('max', 'summary.drift_share', 'Drifted share', 'percent')],
+        { query: DATASET_ONLY, by: byModel },
+      ),
+      tile(
+        'overview-accuracy',
+        'Realised accuracy',
+        'performance',
+        metric('average', 'performance.accuracy', 'Accuracy', 'percent'),
+        MODEL_SCOPE,
+      ),
+      tile(
+        'overview-estimated-accuracy',
+        'Estimated accuracy (CBPE)',
+        'performance',
+        metric('average', 'performance.estimated.accuracy', 'Estimated accuracy', 'percent'),
+        MODEL_SCOPE,
+      ),
+      tile(
+        'overview-label-coverage',
+        'Label coverage',
+        'performance',
+        metric('average', 'performance.label_coverage', 'Label coverage', 'percent'),
+        MODEL_SCOPE,
+      ),
+      tile(
+        'overview-latency-p95',
+        'Latency p95',
+        'service',
+        metric('max', 'service.latency.p95', 'Latency p95', 'duration-ms'),
+      ),
+      overTime(
+        'overview-degraded-windows',
+        'Windows below a performance bound',
+        'performance',
+        [metric('count', undefined, 'Degraded windows')],
+        { viz: 'bar', query: `${MODEL_SCOPE} and performance.degraded: true`, by: byModel },
+      ),
+      overTime(
+        'overview-accuracy-bound',
+        'Realised accuracy against its bound',
+        'performance',
+        [
+          metric('average', 'performance.accuracy', 'Accuracy', 'percent'),
+          metric('max', 'performance.bounds.accuracy.lower', 'Lower bound', 'percent'),
         ],
-        w: 12,
-      },
-      {
-        id: 'overview-label-coverage',
-        title: 'Label coverage',
-        dataView: 'performance',
-        viz: 'metric',
-        query: MODEL_SCOPE,
-        metrics: [
-          { op: 'average', field: 'performance.label_coverage', label: 'Label coverage', format: 'percent' },
-        ],
-        w: 12,
-      },
-      {
-        id: 'overview-latency-p95',
-        title: 'Latency p95',
-        dataView: 'service',
-        viz: 'metric',
-        metrics: [{ op: 'max', field: 'service.latency.p95', label: 'Latency p95', format: 'duration-ms' }],
-        w: 12,
-      },
-      {
-        id: 'overview-degraded-windows',
-        title: 'Windows below a performance bound',
-        dataView: 'performance',
-        viz: 'bar',
-        query: `${MODEL_SCOPE} and performance.degraded: true`,
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'model.name', size: 10 },
-        metrics: [{ op: 'count', label: 'Degraded windows' }],
-      },
+        { query: MODEL_SCOPE, w: 48 },
+      ),
     ],
   },
   {
@@ -141,58 +231,51 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
     controlDataView: 'drift',
     controls: [...COMMON_CONTROLS, 'feature.name'],
     panels: [
-      {
-        id: 'drift-heatmap',
-        // PSI rather than drift.score: the score is a p-value for KS / chi-square (smaller = more
-        // drift) and a distance otherwise, so one colour scale cannot show both.
-        title: 'Drift (PSI) per feature over time',
-        dataView: 'drift',
-        viz: 'heatmap',
-        query: FEATURES_ONLY,
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'feature.name', size: 30, label: 'Feature' },
-        metrics: [{ op: 'max', field: 'drift.psi', label: 'PSI' }],
-        w: 48,
-        h: 15,
-      },
-      {
-        id: 'drift-top-features',
-        title: 'Top drifting features (PSI)',
-        dataView: 'drift',
-        viz: 'bar',
-        query: FEATURES_ONLY,
-        x: { type: 'terms', field: 'feature.name', size: 15, label: 'Feature' },
-        metrics: [{ op: 'max', field: 'drift.psi', label: 'PSI' }],
-      },
-      {
-        id: 'drift-detected-count',
-        title: 'Drift decisions per feature',
-        dataView: 'drift',
-        viz: 'table',
-        query: `${FEATURES_ONLY} and drift.detected: true`,
-        x: { type: 'terms', field: 'feature.name', size: 50, label: 'Feature' },
-        split: { type: 'terms', field: 'drift.method', size: 5, label: 'Method' },
-        metrics: [
-          { op: 'count', label: 'Windows with drift' },
-          { op: 'max', field: 'drift.psi', label: 'Max PSI' },
+      // PSI rather than drift.score: the score is a p-value for KS / chi-square (smaller = more
+      // drift) and a distance otherwise, so one colour scale cannot show both.
+      overTime(
+        'drift-heatmap',
+        'Drift (PSI) per feature over time',
+        'drift',
+        [metric('max', 'drift.psi', 'PSI')],
+        {
+          viz: 'heatmap',
+          query: FEATURES_ONLY,
+          by: terms('feature.name', 30, 'Feature'),
+          w: 48,
+          h: 15,
+        },
+      ),
+      byTerms(
+        'drift-top-features',
+        'Top drifting features (PSI)',
+        'drift',
+        terms('feature.name', 15, 'Feature'),
+        [metric('max', 'drift.psi', 'PSI')],
+        { viz: 'bar', query: FEATURES_ONLY },
+      ),
+      byTerms(
+        'drift-detected-count',
+        'Drift decisions per feature',
+        'drift',
+        terms('feature.name', 50, 'Feature'),
+        [metric('count', undefined, 'Windows with drift'), metric('max', 'drift.psi', 'Max PSI')],
+        { query: `${FEATURES_ONLY} and drift.detected: true`, by: terms('drift.method', 5, 'Method') },
+      ),
+      overTime(
+        'drift-statistics',
+        'PSI, KS, Wasserstein and Jensen–Shannon over time (choose a feature above)',
+        'drift',
+        [
+          metric('average', 'drift.psi', 'PSI'),
+          metric('average', 'drift.ks', 'KS'),
+          metric('average', 'drift.wasserstein', 'Wasserstein (normalised)'),
+          metric('average', 'drift.js', 'Jensen–Shannon'),
         ],
-      },
-      {
-        id: 'drift-statistics',
-        title: 'PSI, KS, Wasserstein and Jensen–Shannon over time (choose a feature above)',
-        dataView: 'drift',
-        viz: 'line',
-        query: FEATURES_ONLY,
-        x: { type: 'date' },
-        metrics: [
-          { op: 'average', field: 'drift.psi', label: 'PSI' },
-          { op: 'average', field: 'drift.ks', label: 'KS' },
-          { op: 'average', field: 'drift.wasserstein', label: 'Wasserstein (normalised)' },
-          { op: 'average', field: 'drift.js', label: 'Jensen–Shannon' },
-        ],
-        w: 48,
-      },
+        { query: FEATURES_ONLY, w: 48 },
+      ),
     ],
+    vega: [DISTRIBUTION_PANEL],
   },
   {
     key: 'performance',
@@ -201,97 +284,56 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
     controlDataView: 'performance',
     controls: COMMON_CONTROLS,
     panels: [
-      {
-        id: 'performance-realised',
-        title: 'Realised accuracy per version',
-        dataView: 'performance',
-        viz: 'line',
-        query: MODEL_SCOPE,
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'model.version', size: 10 },
-        metrics: [{ op: 'average', field: 'performance.accuracy', label: 'Accuracy', format: 'percent' }],
-      },
-      {
-        id: 'performance-estimated',
-        title: 'Estimated accuracy per version (CBPE)',
-        dataView: 'performance',
-        viz: 'line',
-        query: MODEL_SCOPE,
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'model.version', size: 10 },
-        metrics: [
-          {
-            op: 'average',
-            field: 'performance.estimated.accuracy',
-            label: 'Estimated accuracy',
-            format: 'percent',
-          },
+      ...PER_VERSION.map(([slug, title, field, label]) =>
+        overTime(`performance-${slug}`, title, 'performance', [metric('average', field, label, 'percent')], {
+          query: MODEL_SCOPE,
+          by: byVersion,
+        }),
+      ),
+      byTerms(
+        'performance-confusion',
+        'Confusion matrix (binary)',
+        'performance',
+        terms('model.version', 10, 'Version'),
+        [
+          metric('sum', 'performance.confusion.tp', 'True positives'),
+          metric('sum', 'performance.confusion.fp', 'False positives'),
+          metric('sum', 'performance.confusion.fn', 'False negatives'),
+          metric('sum', 'performance.confusion.tn', 'True negatives'),
         ],
-      },
-      {
-        id: 'performance-coverage',
-        title: 'Label coverage',
-        dataView: 'performance',
-        viz: 'line',
-        query: MODEL_SCOPE,
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'model.version', size: 10 },
-        metrics: [
-          { op: 'average', field: 'performance.label_coverage', label: 'Label coverage', format: 'percent' },
+        { query: MODEL_SCOPE },
+      ),
+      byTerms(
+        'performance-segments',
+        'Accuracy by segment',
+        'performance',
+        terms('segment.name', 10, 'Segment'),
+        [metric('average', 'performance.accuracy', 'Accuracy', 'percent')],
+        { query: 'performance.scope: "segment"', by: terms('segment.value', 20, 'Value') },
+      ),
+      overTime(
+        'performance-fairness',
+        'Fairness gaps by segment',
+        'performance',
+        [
+          metric('max', 'fairness.demographic_parity_difference', 'Demographic parity gap'),
+          metric('max', 'fairness.equal_opportunity_difference', 'Equal opportunity gap'),
         ],
-      },
-      {
-        id: 'performance-confusion',
-        title: 'Confusion matrix (binary)',
-        dataView: 'performance',
-        viz: 'table',
-        query: MODEL_SCOPE,
-        x: { type: 'terms', field: 'model.version', size: 10, label: 'Version' },
-        metrics: [
-          { op: 'sum', field: 'performance.confusion.tp', label: 'True positives' },
-          { op: 'sum', field: 'performance.confusion.fp', label: 'False positives' },
-          { op: 'sum', field: 'performance.confusion.fn', label: 'False negatives' },
-          { op: 'sum', field: 'performance.confusion.tn', label: 'True negatives' },
+        { query: 'performance.scope: "fairness"', by: terms('segment.name', 10) },
+      ),
+      byTerms(
+        'performance-versions',
+        'Version comparison',
+        'performance',
+        terms('model.version', 20, 'Version'),
+        [
+          metric('average', 'performance.accuracy', 'Accuracy', 'percent'),
+          metric('average', 'performance.f1', 'F1', 'percent'),
+          metric('average', 'performance.roc_auc', 'ROC AUC'),
+          metric('sum', 'performance.count', 'Labelled predictions'),
         ],
-      },
-      {
-        id: 'performance-segments',
-        title: 'Accuracy by segment',
-        dataView: 'performance',
-        viz: 'table',
-        query: 'performance.scope: "segment"',
-        x: { type: 'terms', field: 'segment.name', size: 10, label: 'Segment' },
-        split: { type: 'terms', field: 'segment.value', size: 20, label: 'Value' },
-        metrics: [{ op: 'average', field: 'performance.accuracy', label: 'Accuracy', format: 'percent' }],
-      },
-      {
-        id: 'performance-fairness',
-        title: 'Fairness gaps by segment',
-        dataView: 'performance',
-        viz: 'line',
-        query: 'performance.scope: "fairness"',
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'segment.name', size: 10 },
-        metrics: [
-          { op: 'max', field: 'fairness.demographic_parity_difference', label: 'Demographic parity gap' },
-          { op: 'max', field: 'fairness.equal_opportunity_difference', label: 'Equal opportunity gap' },
-        ],
-      },
-      {
-        id: 'performance-versions',
-        title: 'Version comparison',
-        dataView: 'performance',
-        viz: 'table',
-        query: MODEL_SCOPE,
-        x: { type: 'terms', field: 'model.version', size: 20, label: 'Version' },
-        metrics: [
-          { op: 'average', field: 'performance.accuracy', label: 'Accuracy', format: 'percent' },
-          { op: 'average', field: 'performance.f1', label: 'F1', format: 'percent' },
-          { op: 'average', field: 'performance.roc_auc', label: 'ROC AUC' },
-          { op: 'sum', field: 'performance.count', label: 'Labelled predictions' },
-        ],
-        w: 48,
-      },
+        { query: MODEL_SCOPE, w: 48 },
+      ),
     ],
   },
   {
@@ -302,40 +344,35 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
     controlDataView: 'quality',
     controls: [...COMMON_CONTROLS, 'feature.name'],
     panels: [
-      ...(
-        [
-          ['missing', 'quality.missing_rate', 'Missing rate'],
-          ['out-of-range', 'quality.out_of_range_rate', 'Out-of-range rate'],
-          ['unseen', 'quality.unseen_category_rate', 'Unseen-category rate'],
-          ['type-mismatch', 'quality.type_mismatch_rate', 'Type-mismatch rate'],
-        ] as const
-      ).map(([slug, field, label]): LensPanel => ({
-        id: `quality-${slug}`,
-        title: `${label} by feature`,
-        dataView: 'quality',
-        viz: 'line',
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'feature.name', size: 10 },
-        metrics: [{ op: 'max', field, label, format: 'percent' }],
-      })),
-      {
-        id: 'quality-deadletters',
-        title: 'Dead-lettered events',
-        dataView: 'deadletter',
-        viz: 'bar',
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'error.type', size: 10 },
-        metrics: [{ op: 'count', label: 'Dead letters' }],
-      },
-      {
-        id: 'quality-deadletter-reasons',
-        title: 'Dead-letter reasons',
-        dataView: 'deadletter',
-        viz: 'table',
-        x: { type: 'terms', field: 'error.reason', size: 20, label: 'Reason' },
-        split: { type: 'terms', field: 'deadletter.stage', size: 5, label: 'Stage' },
-        metrics: [{ op: 'count', label: 'Events' }],
-      },
+      ...QUALITY_RATES.map(([slug, field, label]) =>
+        overTime(
+          `quality-${slug}`,
+          `${label} by feature`,
+          'quality',
+          [metric('max', field, label, 'percent')],
+          {
+            by: byFeature,
+          },
+        ),
+      ),
+      overTime(
+        'quality-deadletters',
+        'Dead-lettered events',
+        'deadletter',
+        [metric('count', undefined, 'Dead letters')],
+        {
+          viz: 'bar',
+          by: terms('error.type', 10),
+        },
+      ),
+      byTerms(
+        'quality-deadletter-reasons',
+        'Dead-letter reasons',
+        'deadletter',
+        terms('error.reason', 20, 'Reason'),
+        [metric('count', undefined, 'Events')],
+        { by: terms('deadletter.stage', 5, 'Stage') },
+      ),
     ],
   },
   {
@@ -345,77 +382,65 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
     controlDataView: 'service',
     controls: COMMON_CONTROLS,
     panels: [
-      {
-        id: 'service-latency',
-        title: 'Latency percentiles',
-        dataView: 'service',
-        viz: 'line',
-        x: { type: 'date' },
-        metrics: [
-          { op: 'max', field: 'service.latency.p50', label: 'p50', format: 'duration-ms' },
-          { op: 'max', field: 'service.latency.p95', label: 'p95', format: 'duration-ms' },
-          { op: 'max', field: 'service.latency.p99', label: 'p99', format: 'duration-ms' },
+      overTime(
+        'service-latency',
+        'Latency percentiles',
+        'service',
+        [
+          metric('max', 'service.latency.p50', 'p50', 'duration-ms'),
+          metric('max', 'service.latency.p95', 'p95', 'duration-ms'),
+          metric('max', 'service.latency.p99', 'p99', 'duration-ms'),
         ],
-        w: 48,
-      },
-      {
-        id: 'service-throughput',
-        title: 'Throughput (predictions per minute)',
-        dataView: 'service',
-        viz: 'line',
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'model.version', size: 10 },
-        metrics: [{ op: 'average', field: 'service.throughput', label: 'Per minute' }],
-      },
-      {
-        id: 'service-errors',
-        title: 'Error rate',
-        dataView: 'service',
-        viz: 'line',
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'model.version', size: 10 },
-        metrics: [{ op: 'max', field: 'service.error_rate', label: 'Error rate', format: 'percent' }],
-      },
-      {
-        id: 'service-cpu',
-        title: 'Process CPU',
-        dataView: 'service',
-        viz: 'line',
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'host.name', size: 10 },
-        metrics: [{ op: 'average', field: 'process.cpu.pct', label: 'CPU', format: 'percent' }],
-        w: 16,
-      },
-      {
-        id: 'service-memory',
-        title: 'Process memory (RSS)',
-        dataView: 'service',
-        viz: 'line',
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'host.name', size: 10 },
-        metrics: [{ op: 'max', field: 'process.memory.rss', label: 'RSS', format: 'bytes' }],
-        w: 16,
-      },
-      {
-        id: 'service-event-loop',
-        title: 'Event-loop lag',
-        dataView: 'service',
-        viz: 'line',
-        x: { type: 'date' },
-        split: { type: 'terms', field: 'host.name', size: 10 },
-        metrics: [{ op: 'max', field: 'process.event_loop.lag_ms', label: 'Lag', format: 'duration-ms' }],
-        w: 16,
-      },
+        { w: 48 },
+      ),
+      overTime(
+        'service-throughput',
+        'Throughput (predictions per minute)',
+        'service',
+        [metric('average', 'service.throughput', 'Per minute')],
+        { by: byVersion },
+      ),
+      overTime(
+        'service-errors',
+        'Error rate',
+        'service',
+        [metric('max', 'service.error_rate', 'Error rate', 'percent')],
+        { by: byVersion },
+      ),
+      // Resource samples of the service processes (the logger's `sampleResources`), one series per host.
+      overTime(
+        'service-cpu',
+        'Process CPU',
+        'process',
+        [metric('average', 'process.cpu.pct', 'CPU', 'percent')],
+        {
+          by: byHost,
+          w: 16,
+        },
+      ),
+      overTime(
+        'service-memory',
+        'Process memory (RSS)',
+        'process',
+        [metric('max', 'process.memory.rss', 'RSS', 'bytes')],
+        { by: byHost, w: 16 },
+      ),
+      overTime(
+        'service-event-loop',
+        'Event-loop lag',
+        'process',
+        [metric('max', 'process.event_loop.lag_ms', 'Lag', 'duration-ms')],
+        { by: byHost, w: 16 },
+      ),
     ],
   },
 ];
 
 /**
- * Panels whose fields nothing in mlmon writes yet: the logger does not sample process CPU, memory
- * or event-loop lag into the service stream (DESIGN.md announces it). They stay on the dashboard
- * so that the samples show up once written; the data test names them instead of skipping silently.
+ * Panels whose fields nothing in mlmon writes yet; the data test names them instead of skipping
+ * silently. Empty since the logger samples process CPU, memory and event-loop lag.
  */
-export const PANELS_AWAITING_WRITERS = ['service-cpu', 'service-memory', 'service-event-loop'];
+export const PANELS_AWAITING_WRITERS: readonly string[] = [];
 
 function controlId(dashboard: DashboardKey, field: string): string {
   return `${dashboard}-control-${field.replace(/[^a-z0-9]+/gi, '-')}`;
@@ -444,7 +469,7 @@ export function linksObject(): SavedObject {
 
 interface PlacedPanel {
   panelIndex: string;
-  type: 'lens' | 'links';
+  type: 'lens' | 'visualization' | 'links';
   refId: string;
   w: number;
   h: number;
@@ -483,6 +508,13 @@ export function dashboardObject(d: DashboardSpec): SavedObject {
       refId: lensId(p),
       w: p.w ?? 24,
       h: p.h ?? 12,
+    })),
+    ...(d.vega ?? []).map((p) => ({
+      panelIndex: p.id,
+      type: 'visualization' as const,
+      refId: vegaId(p),
+      w: p.w ?? 48,
+      h: p.h ?? 15,
     })),
   ];
   const references: Reference[] = placed.map((p) => ({
@@ -563,7 +595,12 @@ export function dashboardUrl(kibanaBase: string, key: DashboardKey, model: strin
   return `${base}/app/dashboards#/view/${dashboardId(key)}?_a=(query:(language:kuery,query:'${encodeURIComponent(kql).replace(/%7B/g, '{').replace(/%7D/g, '}')}'))`;
 }
 
-/** Every saved object in import order: data views, lens visualizations, links, dashboards. */
+/** Every Lens panel of every dashboard. */
 export function allPanels(): LensPanel[] {
   return DASHBOARDS.flatMap((d) => d.panels);
+}
+
+/** Every Vega panel of every dashboard. */
+export function allVegaPanels(): VegaPanel[] {
+  return DASHBOARDS.flatMap((d) => d.vega ?? []);
 }

@@ -17,6 +17,7 @@ import {
   type Rule,
 } from './rules.js';
 import { DATA_VIEW_KINDS, dataView, type SavedObject } from './saved-objects.js';
+import { vegaObject } from './vega.js';
 
 /** Settings of the committed example rules (the installer builds them from the user's settings). */
 export const EXAMPLE_ALERT_SETTINGS: AlertSettings = {
@@ -35,6 +36,7 @@ export function savedObjects(): SavedObject[] {
   return [
     ...DATA_VIEW_KINDS.map((k) => dataView(k)),
     ...DASHBOARDS.flatMap((d) => d.panels.map((p) => lensObject(p))),
+    ...DASHBOARDS.flatMap((d) => (d.vega ?? []).map((p) => vegaObject(p))),
     linksObject(),
     ...DASHBOARDS.map((d) => dashboardObject(d)),
   ];

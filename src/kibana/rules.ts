@@ -124,6 +124,14 @@ interface RuleSpec {
 /** `{{...}}` of the first hit of an `.es-query` alert (hits of one group when grouped). */
 const hit = (path: string) => `{{context.hits.0._source.${path}}}`;
 
+/**
+ * Each breached bound of a hit (`violations`: metric, value and the bound it crossed, written by
+ * the analyzer) as "accuracy 0.52 below its lower bound 0.8". A bound of 0 would not print
+ * (Mustache treats 0 as false); no lower or upper bound of a performance metric is 0 in practice.
+ */
+const violations = (path: string) =>
+  `{{#${path}}}{{metric}} {{value}}{{#lower}} below its lower bound {{lower}}{{/lower}}{{#upper}} above its upper bound {{upper}}{{/upper}}; {{/${path}}}`;
+
 function esQueryParams(
   kind: Parameters<typeof streamPattern>[0],
   query: Record<string, unknown>,
@@ -210,9 +218,9 @@ function specs(s: AlertSettings): RuleSpec[] {
       ),
       subject: `Performance below bound: ${hit('model.name')} ${hit('model.version')}`,
       message: [
-        `Realised performance of model ${hit('model.name')} version ${hit('model.version')} is below its configured bound.`,
-        `{{#context.hits}}- window ending {{_source.window.end}}: metrics below bound {{_source.performance.degraded_metrics}}; accuracy {{_source.performance.accuracy}}, F1 {{_source.performance.f1}}, ROC AUC {{_source.performance.roc_auc}}, RMSE {{_source.performance.rmse}}, labelled {{_source.performance.count}}\n{{/context.hits}}`,
-        'Bounds: the `performance.bounds` of this model in the mlmon configuration.',
+        `Realised performance of model ${hit('model.name')} version ${hit('model.version')} is below its bound.`,
+        `{{#context.hits}}- window ending {{_source.window.end}} ({{_source.performance.count}} labelled): ${violations('_source.performance.violations')}\n{{/context.hits}}`,
+        'Bounds: `performance.bounds` of this model in the mlmon configuration, stored with each result as `performance.bounds`.',
         `Dashboard: ${link(s, 'performance')}`,
       ].join('\n'),
     },
@@ -239,8 +247,8 @@ function specs(s: AlertSettings): RuleSpec[] {
       ),
       subject: `Estimated performance below bound: ${hit('model.name')} ${hit('model.version')}`,
       message: [
-        `Estimated (CBPE) performance of model ${hit('model.name')} version ${hit('model.version')} is below its configured bound.`,
-        `{{#context.hits}}- window ending {{_source.window.end}}: metrics below bound {{_source.performance.estimated.degraded_metrics}}; estimated accuracy {{_source.performance.estimated.accuracy}}, estimated ROC AUC {{_source.performance.estimated.roc_auc}}, label coverage {{_source.performance.label_coverage}}\n{{/context.hits}}`,
+        `Estimated (CBPE) performance of model ${hit('model.name')} version ${hit('model.version')} is below its bound.`,
+        `{{#context.hits}}- window ending {{_source.window.end}} (label coverage {{_source.performance.label_coverage}}): estimated ${violations('_source.performance.estimated.violations')}; band of the estimated accuracy {{_source.performance.estimated.accuracy_lower}}–{{_source.performance.estimated.accuracy_upper}}\n{{/context.hits}}`,
         `Dashboard: ${link(s, 'performance')}`,
       ].join('\n'),
     },
@@ -328,7 +336,7 @@ function specs(s: AlertSettings): RuleSpec[] {
       message: [
         '{{context.value}} prediction events could not be indexed and were dead-lettered.',
         `{{#context.hits}}- {{_source.@timestamp}} model {{_source.model.name}} {{_source.model.version}}: {{_source.error.type}} {{_source.error.reason}} (stage {{_source.deadletter.stage}})\n{{/context.hits}}`,
-        `Dashboard: ${s.kibanaBaseUrl.replace(/\/$/, '')}/app/dashboards#/view/mlmon-dashboard-quality`,
+        `Dashboard: ${link(s, 'quality')}`,
       ].join('\n'),
     },
   ];

@@ -8,7 +8,12 @@
  * lens, dashboard and links saved-object types, and a real 8.x export from
  * x-pack/test/functional/fixtures/kbn_archiver/lens/.
  */
-import { streamPattern, type LogStreamKind, type ResultStreamKind } from '../schema/streams.js';
+import {
+  streamPattern,
+  type LogStreamKind,
+  type ProcessStreamKind,
+  type ResultStreamKind,
+} from '../schema/streams.js';
 
 /** Kibana version whose export format the objects follow. */
 export const KIBANA_FORMAT_VERSION = '8.19.0';
@@ -22,7 +27,7 @@ export interface Reference {
 }
 
 export interface SavedObject {
-  type: 'index-pattern' | 'lens' | 'dashboard' | 'links';
+  type: 'index-pattern' | 'lens' | 'visualization' | 'dashboard' | 'links';
   id: string;
   attributes: Record<string, unknown>;
   references: Reference[];
@@ -35,6 +40,7 @@ export interface SavedObject {
 const TYPE_MIGRATION_VERSION: Record<SavedObject['type'], string> = {
   'index-pattern': '8.0.0',
   lens: '8.9.0',
+  visualization: '8.5.0',
   dashboard: '10.2.0',
   links: '10.1.0',
 };
@@ -56,7 +62,7 @@ export function savedObject(
   };
 }
 
-export type DataViewKind = LogStreamKind | ResultStreamKind;
+export type DataViewKind = LogStreamKind | ResultStreamKind | ProcessStreamKind;
 
 /** Display formats Kibana applies to a field (index-pattern `fieldFormatMap`). */
 export type FieldFormat = 'percent' | 'duration-ms' | 'duration-ns' | 'bytes' | 'number';
@@ -111,9 +117,13 @@ export const FIELD_FORMATS: Record<DataViewKind, Record<string, FieldFormat>> = 
     'service.latency.p95': 'duration-ms',
     'service.latency.p99': 'duration-ms',
     'service.error_rate': 'percent',
+  },
+  process: {
     'process.cpu.pct': 'percent',
     'process.memory.rss': 'bytes',
+    'process.memory.heap_used': 'bytes',
     'process.event_loop.lag_ms': 'duration-ms',
+    'process.event_loop.lag_p99_ms': 'duration-ms',
   },
   evaluation: {},
 };
@@ -126,6 +136,7 @@ export const DATA_VIEW_KINDS: readonly DataViewKind[] = [
   'quality',
   'performance',
   'service',
+  'process',
 ];
 
 export function dataViewId(kind: DataViewKind): string {
@@ -140,6 +151,7 @@ const DATA_VIEW_NAMES: Record<DataViewKind, string> = {
   quality: 'mlmon data-quality results',
   performance: 'mlmon performance results',
   service: 'mlmon service health',
+  process: 'mlmon service processes',
   evaluation: 'mlmon evaluations',
 };
 

@@ -6,7 +6,14 @@ import type { Client } from '@elastic/elasticsearch';
 import { createClient, type ConnectionOptions } from '../elastic/client.js';
 import { installTemplates, TemplateDowngradeError } from '../elastic/templates.js';
 import { uuidv7 } from '../schema/id.js';
-import { DEFAULT_NAMESPACE, logStream, resultStream } from '../schema/streams.js';
+import {
+  dataStreamFields,
+  DEFAULT_NAMESPACE,
+  logStream,
+  processStream,
+  resultStream,
+  type DataStreamFields,
+} from '../schema/streams.js';
 import {
   DEFAULT_LIMITS,
   isUsableId,
@@ -77,7 +84,10 @@ export interface PredictionLoggerOptions extends Omit<ConnectionOptions, 'node'>
   warnIntervalMs?: number;
   /** Where warnings go (default `process.emitWarning`). Must not throw; if it does, it is ignored. */
   onWarning?: (message: string) => void;
-  /** Sample CPU, memory and event-loop lag to `metrics-mlmon.service-{ns}` every `intervalMs`. */
+  /**
+   * Sample the process's CPU, memory and event-loop lag into `metrics-mlmon.process-{ns}` every
+   * `intervalMs` (default 10 s): `true` or `{ intervalMs }` turns it on; off by default.
+   */
   sampleResources?: { intervalMs?: number } | boolean;
   /**
    * Before the first write, install mlmon's index templates when the cluster has none (default
@@ -137,6 +147,8 @@ export class LoggerCore {
   readonly outcomeIndex: string;
   readonly deadLetterIndex: string;
   readonly serviceIndex: string;
+  /** Where resource samples go (`sampleResources`). */
+  readonly processIndex: string;
   readonly client: Client | undefined;
   /** True when this logger created `client` (from a URL) and so must close it in `close()`. */
   readonly ownsClient: boolean = false;
@@ -144,6 +156,9 @@ export class LoggerCore {
   readonly context: DocumentContext;
   readonly closeTimeoutMs: number;
   private sampler: ResourceSampler | undefined;
+  /** `data_stream` of the prediction and outcome documents: built once, shared by every document. */
+  private readonly predictionStream: DataStreamFields | undefined;
+  private readonly outcomeStream: DataStreamFields | undefined;
   private pending: Pending[] = [];
   private drainScheduled = false;
   private closing: Promise<Counters> | undefined;
@@ -157,6 +172,9 @@ export class LoggerCore {
     this.outcomeIndex = logStream('outcome', this.namespace);
     this.deadLetterIndex = logStream('deadletter', this.namespace);
     this.serviceIndex = resultStream('service', this.namespace);
+    this.processIndex = processStream(this.namespace);
+    this.predictionStream = dataStreamFields(this.predictionIndex);
+    this.outcomeStream = dataStreamFields(this.outcomeIndex);
     let client: Client | undefined;
     try {
       client = createClient({ ...options, node: options.node, maxRetries: 0 });
@@ -207,10 +225,12 @@ export class LoggerCore {
     if (options.sampleResources) {
       const intervalMs =
         typeof options.sampleResources === 'object' ? (options.sampleResources.intervalMs ?? 10_000) : 10_000;
+      const dataStream = dataStreamFields(this.processIndex);
       this.sampler = new ResourceSampler(intervalMs, (doc) => {
         doc.model = this.context.model;
         if (this.context.service) doc.service = this.context.service;
-        this.logDocument(this.serviceIndex, doc);
+        doc.data_stream = dataStream;
+        this.logDocument(this.processIndex, doc);
       });
     }
   }
@@ -287,14 +307,16 @@ export class LoggerCore {
         kind === PREDICTION
           ? buildPredictionDocument(event, id, now, this.context)
           : buildOutcomeDocument(event, now, this.context);
-      if (built.ok) this.shipper.enqueue(target, id, JSON.stringify(built.doc), Kind.Document, true);
-      else this.rejectEvent(id, target, event, built.reason);
+      if (built.ok) {
+        built.doc.data_stream = kind === PREDICTION ? this.predictionStream : this.outcomeStream;
+        this.shipper.enqueue(target, id, JSON.stringify(built.doc), Kind.Document, true);
+      } else this.rejectEvent(id, target, event, built.reason);
     } catch (error) {
       this.failed(id, target, event, error);
     }
   }
 
-  /** Queues a finished document (resource samples). */
+  /** Queues a finished document (resource samples); it should carry the target's `data_stream`. */
   logDocument(index: string, doc: Record<string, unknown>): void {
     try {
       this.shipper.enqueue(index, uuidv7(), JSON.stringify(doc));

@@ -1,7 +1,8 @@
 /**
  * Optional resource sampling: every `intervalMs`, the process's CPU share, memory and event-loop
- * lag (from `perf_hooks.monitorEventLoopDelay`) as one document for `metrics-mlmon.service-{ns}`.
- * Field names follow the `mlmon-results@mappings` component template (`process.*`).
+ * lag (from `perf_hooks.monitorEventLoopDelay`) as one document for `metrics-mlmon.process-{ns}`.
+ * Field names follow the `mlmon-process@mappings` component template (`process.*`). The timer is
+ * unref()ed (it never keeps the process alive) and a failing sample is skipped, never thrown.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { hostname } from 'node:os';
@@ -42,7 +43,7 @@ export class ResourceSampler {
       const ms = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - RESOLUTION_MS) : 0);
       const doc = {
         '@timestamp': new Date().toISOString(),
-        event: { kind: 'metric', dataset: 'mlmon.service' },
+        event: { kind: 'metric', dataset: 'mlmon.process' },
         metricset: { name: 'process' },
         host: { name: this.host },
         process: {

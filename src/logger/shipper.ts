@@ -20,6 +20,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import { buildDeadLetterDocument, type DeadLetterReason } from '../schema/deadletter.js';
+import { dataStreamFields } from '../schema/streams.js';
 import { classifyBulkItem, classifyRequestFailure, statusOf, type BulkResponseItem } from './bulk-item.js';
 import { backoff, OutageState } from './outage.js';
 import { alreadyStored, storedKey } from './resend-check.js';
@@ -163,8 +164,11 @@ export class Shipper {
   private readonly suppressed = new Map<string, number>();
   private readonly abort = new AbortController();
   private readonly onExit = () => this.spillOnExit();
+  /** `data_stream` of every dead letter, built once. */
+  private readonly deadLetterStream: object | undefined;
 
   constructor(private readonly options: ShipperOptions) {
+    this.deadLetterStream = dataStreamFields(options.deadLetterIndex);
     this.outage = new OutageState(options.retryBaseMs, options.retryMaxMs);
     if (options.spool) {
       this.spool = new Spool(options.spool, (m) => this.warnOnce('spool', m));
@@ -228,6 +232,7 @@ export class Shipper {
     const doc = buildDeadLetterDocument(original, reason, target, {
       model: model as Record<string, unknown> | undefined,
       predictionId: id,
+      dataStream: this.deadLetterStream,
     });
     this.enqueue(this.options.deadLetterIndex, id, JSON.stringify(doc), Kind.DeadLetter, counted);
   }
@@ -565,7 +570,9 @@ export class Shipper {
       this.finish(item, 'dropped');
       return;
     }
-    const doc = JSON.stringify(buildDeadLetterDocument(item.doc, reason, item.index));
+    const doc = JSON.stringify(
+      buildDeadLetterDocument(item.doc, reason, item.index, { dataStream: this.deadLetterStream }),
+    );
     const size = doc.length + this.options.deadLetterIndex.length + item.id.length + 40;
     // The dead letter replaces the item: same id, same spool origin, same place in the counters.
     this.memBytes += size - item.size;

@@ -54,7 +54,7 @@ export function buildDeadLetterDocument(
   original: string,
   reason: DeadLetterReason,
   target: string,
-  fallback: { model?: Record<string, unknown>; predictionId?: string } = {},
+  fallback: { model?: Record<string, unknown>; predictionId?: string; dataStream?: object } = {},
   now = Date.now(),
 ): Record<string, unknown> {
   let model = fallback.model;
@@ -84,5 +84,6 @@ export function buildDeadLetterDocument(
   };
   if (model) doc.model = model;
   if (predictionId) doc.prediction = { id: predictionId };
+  if (fallback.dataStream) doc.data_stream = fallback.dataStream;
   return doc;
 }

@@ -13,6 +13,13 @@ export type LogStreamKind = 'prediction' | 'outcome' | 'deadletter';
 /** Streams of type `metrics` (written by the analyzer; `service` also by the logger's sampler). */
 export type ResultStreamKind = 'drift' | 'quality' | 'performance' | 'service' | 'evaluation';
 
+/**
+ * The logger's resource samples (CPU, memory, event-loop lag of the service process), a `metrics`
+ * stream of their own: written by every service process, not by the analyzer, with a mapping of
+ * their own (`mlmon-process@mappings`).
+ */
+export type ProcessStreamKind = 'process';
+
 export const LOG_STREAM_KINDS: readonly LogStreamKind[] = ['prediction', 'outcome', 'deadletter'];
 export const RESULT_STREAM_KINDS: readonly ResultStreamKind[] = [
   'drift',
@@ -36,8 +43,13 @@ export function resultStream(kind: ResultStreamKind, namespace: string = DEFAULT
   return `metrics-mlmon.${kind}-${namespace}`;
 }
 
+/** `metrics-mlmon.process-prod`: the logger's resource samples. */
+export function processStream(namespace: string = DEFAULT_NAMESPACE): string {
+  return `metrics-mlmon.process-${namespace}`;
+}
+
 /** Index pattern over every namespace of one stream kind, e.g. `metrics-mlmon.drift-*`. */
-export function streamPattern(kind: LogStreamKind | ResultStreamKind): string {
+export function streamPattern(kind: LogStreamKind | ResultStreamKind | ProcessStreamKind): string {
   return (LOG_STREAM_KINDS as readonly string[]).includes(kind)
     ? `logs-mlmon.${kind}-*`
     : `metrics-mlmon.${kind}-*`;
@@ -57,6 +69,25 @@ export function parseStream(
   return { type: match[1] as 'logs' | 'metrics', kind: match[2] as string, namespace: match[3] as string };
 }
 
+/** Elastic's data stream fields of a document (`data_stream.type`, `.dataset`, `.namespace`). */
+export interface DataStreamFields {
+  type: 'logs' | 'metrics';
+  dataset: string;
+  namespace: string;
+}
+
+/**
+ * The `data_stream` object every document of a stream carries (Elastic's data stream naming
+ * convention: the stream's name split into its parts), so that Kibana can filter and group by
+ * namespace and dataset; undefined for a name that is not an mlmon stream. Writers build it once
+ * per stream and put the same object into every document.
+ */
+export function dataStreamFields(name: string): DataStreamFields | undefined {
+  const parsed = parseStream(name);
+  if (!parsed) return undefined;
+  return Object.freeze({ type: parsed.type, dataset: `mlmon.${parsed.kind}`, namespace: parsed.namespace });
+}
+
 /** Every stream and index name of one namespace, for code that reads and writes several of them. */
 export function streamNames(namespace: string = DEFAULT_NAMESPACE) {
   return {
@@ -68,6 +99,7 @@ export function streamNames(namespace: string = DEFAULT_NAMESPACE) {
     evaluation: resultStream('evaluation', namespace),
     performance: resultStream('performance', namespace),
     service: resultStream('service', namespace),
+    process: processStream(namespace),
     baselines: BASELINES_INDEX,
     state: STATE_INDEX,
   } as const;

@@ -113,7 +113,7 @@ describe('mlmon/winston-elasticsearch', () => {
       query: { term: { 'prediction.id': 'wes-7' } },
     });
     expect(hit.hits.hits).toHaveLength(1);
-    const expected = predictionTransformer({ model })({
+    const expected = predictionTransformer({ model, namespace: ns })({
       message: 'prediction',
       level: 'info',
       meta: event(7),
@@ -125,7 +125,17 @@ describe('mlmon/winston-elasticsearch', () => {
       model: { name: 'bridge', version: '2' },
       features: { amount: 10.5, country: 'FR' },
       event: { kind: 'event', duration: 3_000_000 },
+      data_stream: { type: 'logs', dataset: 'mlmon.prediction', namespace: ns },
     });
+    // Every document carries the stream's data_stream fields: the namespace a dashboard control lists.
+    const namespaces = await client.search({
+      index: stream,
+      size: 0,
+      aggs: { ns: { terms: { field: 'data_stream.namespace' } } },
+    });
+    expect((namespaces.aggregations?.ns as { buckets: unknown[] }).buckets).toEqual([
+      { key: ns, doc_count: 40 },
+    ]);
     logger.close();
   });
 

@@ -68,6 +68,7 @@ describe('index templates against a real Elasticsearch', () => {
         'metrics-mlmon.drift-*',
         'metrics-mlmon.evaluation-*',
         'metrics-mlmon.performance-*',
+        'metrics-mlmon.process-*',
         'metrics-mlmon.quality-*',
         'metrics-mlmon.service-*',
         'mlmon-baselines',

@@ -10,6 +10,10 @@
  * - an `.index-threshold` rule: as its time_series_query.ts builds it (range [dateEnd − window,
  *   dateEnd), an optional terms groupAgg, a date_range dateAgg with one range, a metricAgg), with
  *   the value of the one range compared with the threshold.
+ * - a Vega panel's Elasticsearch data source: as the Vega plugin's es_query_parser.ts expands it
+ *   (`%context%: true` → the dashboard's filters as a bool query, `%timefield%` → a range on that
+ *   field over the time picker, pushed into the bool's `must`), then the spec's own Vega-Lite
+ *   transforms run by the real vega-lite compiler and vega runtime on the hits.
  * Kibana applies the group condition with a painless `bucket_selector`; the integ-test cluster has
  * no scripting, so the comparison is made here on the buckets instead (the same comparison).
  */
@@ -17,6 +21,9 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import { kueryToDsl } from '../../src/kibana/kuery.js';
 import type { Bucket, LensPanel, Metric } from '../../src/kibana/lens.js';
 import type { Rule } from '../../src/kibana/rules.js';
+import type { VegaPanel } from '../../src/kibana/vega.js';
+import * as vega from 'vega';
+import * as vegaLite from 'vega-lite';
 
 type Aggs = Record<string, estypes.AggregationsAggregationContainer>;
 
@@ -342,4 +349,85 @@ export async function runRule(
     ? agg.groupAgg!.buckets.map((b) => ({ group: String(b.key), value: valueOf(b.dateAgg) }))
     : [{ group: 'all documents', value: valueOf(agg.dateAgg as { buckets: DateBucket[] }) }];
   return { alerts: values.filter((v) => compare(v.value, threshold)), values, hits: [] };
+}
+
+/**
+ * The search Kibana's Vega plugin makes for the spec's data url, on a dashboard with no filters
+ * (`%context%` expands to an empty bool) and the time picker at [from, to].
+ */
+export function vegaSearch(panel: VegaPanel, index: string, from: Date, to: Date): estypes.SearchRequest {
+  const data = (panel.spec as { data: { url: Record<string, unknown> } }).data;
+  const url = structuredClone(data.url);
+  const context = url['%context%'];
+  const timefield = url['%timefield%'] as string | undefined;
+  delete url['%context%'];
+  delete url['%timefield%'];
+  const body = (url.body ?? {}) as Record<string, unknown>;
+  if (body.query !== undefined && (context !== undefined || timefield !== undefined))
+    throw new Error('%context% and %timefield% must not be used with body.query');
+  let query: estypes.QueryDslQueryContainer | undefined = body.query as estypes.QueryDslQueryContainer;
+  const range = timefield
+    ? {
+        range: {
+          [timefield]: {
+            gte: from.toISOString(),
+            lte: to.toISOString(),
+            format: 'strict_date_optional_time',
+          },
+        },
+      }
+    : undefined;
+  if (context) {
+    const filters: estypes.QueryDslBoolQuery = { must: [], filter: [], should: [], must_not: [] };
+    if (range) (filters.must as estypes.QueryDslQueryContainer[]).push(range);
+    query = { bool: filters };
+  } else if (range) query = range;
+  return { ...(body as estypes.SearchRequest), index, ...(query ? { query } : {}) };
+}
+
+export interface VegaOutcome {
+  /** What the data url's `format.property` picks from the response (the hits). */
+  values: unknown[];
+  /** The rows behind the bars vega drew (after the spec's transforms), one per bar. */
+  rows: Array<Record<string, unknown>>;
+  /** The chart drawn headless by vega, as SVG. */
+  svg: string;
+}
+
+/** Runs a Vega panel: its search on `index`, then its own transforms and marks on the answer. */
+export async function runVega(
+  client: Client,
+  panel: VegaPanel,
+  index: string,
+  from: Date,
+  to: Date,
+): Promise<VegaOutcome> {
+  const response = (await client.search(vegaSearch(panel, index, from, to))) as unknown as Record<
+    string,
+    unknown
+  >;
+  const property = (panel.spec as { data: { format?: { property?: string } } }).data.format?.property;
+  const values = (
+    property
+      ? property.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], response)
+      : response
+  ) as unknown[];
+  const spec = structuredClone(panel.spec) as Record<string, unknown>;
+  spec.data = { values };
+  const compiled = vegaLite.compile(spec as unknown as vegaLite.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  await view.runAsync();
+  // The bars drawn: every rect item of the scenegraph, with the row it stands for.
+  const rows: Array<Record<string, unknown>> = [];
+  type SceneNode = { marktype?: string; role?: string; items?: Array<SceneNode & { datum?: unknown }> };
+  const walk = (node: SceneNode | undefined) => {
+    if (!node) return;
+    if (node.marktype === 'rect' && node.role === 'mark')
+      for (const item of node.items ?? []) rows.push(item.datum as Record<string, unknown>);
+    for (const item of node.items ?? []) walk(item);
+  };
+  walk((view.scenegraph() as unknown as { root: SceneNode }).root);
+  const svg = await view.toSVG();
+  view.finalize();
+  return { values, rows, svg };
 }

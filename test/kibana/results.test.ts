@@ -14,9 +14,16 @@
  * about 0.5 and the CBPE estimate to about 0.75, both below the bound 0.8. Three dead letters
  * arrive at 03:30. Result documents carry the window end as @timestamp: clean results at 02:00 and
  * 03:00, drifted ones at 04:00 and 05:00.
+ * A real mlmon logger (model `kb-live`) also writes into the namespace, at the present time (far
+ * after the seeded hours): three predictions, an outcome, one invalid event (a dead letter) and
+ * resource samples every 200 ms, so that the process panels and the data_stream fields of the
+ * logger's streams are checked on what the logger really writes.
  */
+import { availableParallelism, hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
+import Mustache from 'mustache';
+import { createPredictionLogger } from '../../src/logger/index.js';
 import { runFullAnalysis } from '../../src/analyzer/run.js';
 import { NUMERIC_TYPES } from '../../src/elastic/source.js';
 import { installTemplates } from '../../src/elastic/templates.js';
@@ -25,12 +32,14 @@ import {
   DASHBOARDS,
   PANELS_AWAITING_WRITERS,
   allPanels,
+  allVegaPanels,
 } from '../../src/kibana/dashboards.js';
 import { EXAMPLE_ALERT_SETTINGS, savedObjects } from '../../src/kibana/export.js';
 import { rules, type Rule } from '../../src/kibana/rules.js';
 import { FIELD_FORMATS, type DataViewKind } from '../../src/kibana/saved-objects.js';
 import {
   logStream,
+  processStream,
   resultStream,
   LOG_STREAM_KINDS,
   type LogStreamKind,
@@ -38,7 +47,7 @@ import {
 } from '../../src/schema/streams.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { bulkCreate, dropNamespace, normal, seededRandom } from '../performance/fixtures.js';
-import { runLens, runRule } from './emulate.js';
+import { runLens, runRule, runVega } from './emulate.js';
 
 const T0 = Date.parse('2026-01-05T00:00:00Z');
 const HOUR = 3_600_000;
@@ -49,10 +58,18 @@ const MODEL = 'kb';
 const at = (hours: number) => new Date(T0 + hours * HOUR);
 
 function streamOf(kind: DataViewKind, ns: string): string {
+  if (kind === 'process') return processStream(ns);
   return (LOG_STREAM_KINDS as readonly string[]).includes(kind)
     ? logStream(kind as LogStreamKind, ns)
     : resultStream(kind as ResultStreamKind, ns);
 }
+
+/** Written by the live logger at the present time (see the header): process samples and its own events. */
+let liveFrom: Date;
+let liveTo: Date;
+/** The time range in which a data view's panels find this test's documents. */
+const rangeOf = (kind: DataViewKind): [Date, Date] =>
+  kind === 'process' ? [liveFrom, liveTo] : [at(0), at(6)];
 
 const outcomes: Array<Record<string, unknown>> = [];
 
@@ -95,6 +112,23 @@ function predictions(): Array<{ id: string; document: Record<string, unknown> }>
     }
   }
   return docs;
+}
+
+/**
+ * A rule's server-log message as Kibana renders it for an `.es-query` alert: Mustache over the
+ * action variables (`context.hits`, `kibanaBaseUrl`), without HTML escaping (server log, plain text).
+ */
+function render(r: Rule, hits: Array<Record<string, unknown>>): string {
+  const message = r.actions.find((a) => a.id === 'mlmon-connector-server-log')!.params.message as string;
+  return Mustache.render(
+    message,
+    {
+      context: { hits: hits.map((h) => ({ _source: h })), value: hits.length },
+      kibanaBaseUrl: 'https://kibana.example',
+    },
+    {},
+    { escape: (v: unknown) => String(v) },
+  );
 }
 
 describe('Kibana objects on real analyzer results', () => {
@@ -151,6 +185,32 @@ describe('Kibana objects on real analyzer results', () => {
     });
     for (const kind of ['drift', 'quality', 'performance', 'service'] as const)
       await client.indices.refresh({ index: resultStream(kind, ns) });
+
+    liveFrom = new Date(Date.now() - 60_000);
+    const logger = createPredictionLogger({
+      node: client,
+      namespace: ns,
+      model: { name: 'kb-live', version: '2' },
+      sampleResources: { intervalMs: 200 },
+      flushIntervalMs: 100,
+      spool: false,
+      onWarning: () => {},
+    });
+    for (let i = 0; i < 3; i++)
+      logger.logPrediction({ id: `live-${i}`, features: { x: i, color: 'red' }, prediction: { label: '1' } });
+    logger.logOutcome({ id: 'live-0', actual: { label: '1' } });
+    logger.logPrediction(42 as never); // not an event: dead-lettered (mlmon_invalid_event)
+    await new Promise((resolve) => setTimeout(resolve, 700)); // about three samples
+    const counters = await logger.close(); // and a last one
+    expect(counters.dropped).toBe(0);
+    liveTo = new Date(Date.now() + 60_000);
+    for (const index of [
+      processStream(ns),
+      logStream('prediction', ns),
+      logStream('outcome', ns),
+      logStream('deadletter', ns),
+    ])
+      await client.indices.refresh({ index });
   }, 240_000);
 
   afterAll(async () => {
@@ -184,12 +244,67 @@ describe('Kibana objects on real analyzer results', () => {
       }
     });
 
-    it('controls: keyword fields of their data view', async () => {
+    it('controls: keyword fields of their data view, each listing values (the namespace too)', async () => {
       for (const d of DASHBOARDS) {
         const c = await caps(d.controlDataView);
-        for (const f of d.controls) expect(c[f], `${d.key}: ${f}`).toEqual(['keyword']);
+        for (const f of d.controls) {
+          expect(c[f], `${d.key}: ${f}`).toEqual(['keyword']);
+          // What an options-list control asks for: the field's values in the data view.
+          const r = await client.search({
+            index: streamOf(d.controlDataView, ns),
+            size: 0,
+            aggs: { values: { terms: { field: f, size: 10 } } },
+          });
+          const keys = (r.aggregations?.values as { buckets: Array<{ key: string }> }).buckets.map(
+            (b) => b.key,
+          );
+          expect(keys.length, `${d.key}: ${f} lists values`).toBeGreaterThan(0);
+          if (f === 'data_stream.namespace') expect(keys, d.key).toEqual([ns]);
+        }
       }
       expect(COMMON_CONTROLS).toContain('data_stream.namespace');
+    });
+
+    it('data_stream fields: every document of every stream written by mlmon carries them', async () => {
+      // Seeded documents (bulkCreate, like a foreign writer) have none: only the live logger's
+      // (prediction, outcome, dead letter, process) and every analyzer result are counted here.
+      const written: Array<[DataViewKind, string, number]> = [
+        ['prediction', 'logs', 3],
+        ['outcome', 'logs', 1],
+        ['deadletter', 'logs', 1],
+        ['process', 'metrics', -1],
+        ['drift', 'metrics', -1],
+        ['quality', 'metrics', -1],
+        ['performance', 'metrics', -1],
+        ['service', 'metrics', -1],
+      ];
+      for (const [kind, type, count] of written) {
+        const index = streamOf(kind, ns);
+        const r = await client.search({
+          index,
+          size: 0,
+          query: { term: { 'data_stream.namespace': ns } },
+          aggs: {
+            type: { terms: { field: 'data_stream.type' } },
+            dataset: { terms: { field: 'data_stream.dataset' } },
+          },
+        });
+        const keys = (name: string) =>
+          (r.aggregations?.[name] as { buckets: Array<{ key: string }> }).buckets.map((b) => b.key);
+        const total = (r.hits.total as { value: number }).value;
+        if (count >= 0) expect(total, kind).toBe(count);
+        else expect(total, kind).toBeGreaterThan(0);
+        expect(keys('type'), kind).toEqual([type]);
+        expect(keys('dataset'), kind).toEqual([`mlmon.${kind}`]);
+        if (kind !== 'prediction' && kind !== 'outcome' && kind !== 'deadletter') {
+          // written only by mlmon: no document without the fields
+          const all = await client.count({
+            index,
+            query: { bool: { must_not: { exists: { field: 'data_stream.namespace' } } } },
+          });
+          expect(all.count, `${kind} documents without data_stream`).toBe(0);
+        }
+      }
     });
 
     it('data views: @timestamp is a date, formatted fields are numbers', async () => {
@@ -241,12 +356,7 @@ describe('Kibana objects on real analyzer results', () => {
     for (const d of DASHBOARDS)
       for (const p of d.panels)
         it(`${d.key}: ${p.title}`, async () => {
-          const rows = await runLens(client, p, streamOf(p.dataView, ns), at(0), at(6));
-          if (PANELS_AWAITING_WRITERS.includes(p.id)) {
-            // Nothing in mlmon writes process samples yet (see PANELS_AWAITING_WRITERS).
-            expect(rows.every((r) => r.values.every((v) => v === null))).toBe(true);
-            return;
-          }
+          const rows = await runLens(client, p, streamOf(p.dataView, ns), ...rangeOf(p.dataView));
           expect(rows.length, 'non-empty buckets').toBeGreaterThan(0);
           p.metrics.forEach((m, i) => {
             const values = rows
@@ -301,6 +411,85 @@ describe('Kibana objects on real analyzer results', () => {
       );
       expect(volume.map((r) => r.values[0])).toEqual([1200, 1200, 1200, 1200, 1200]);
     });
+
+    it('every panel has a writer (PANELS_AWAITING_WRITERS is empty)', () => {
+      expect(PANELS_AWAITING_WRITERS).toEqual([]);
+    });
+
+    it("process panels show the live logger's samples of this very process", async () => {
+      const panel = (id: string) => allPanels().find((p) => p.id === id)!;
+      const index = processStream(ns);
+      // The logger ran in this test process: its RSS now is the reference (same order of magnitude).
+      const rss = process.memoryUsage().rss;
+      const [memory] = await runLens(client, panel('service-memory'), index, liveFrom, liveTo);
+      expect(memory!.keys[1]).toBe(hostname());
+      expect(memory!.values[0]).toBeGreaterThan(rss / 4);
+      expect(memory!.values[0]).toBeLessThan(rss * 4);
+      const samples = await client.count({ index });
+      // 700 ms at one sample per 200 ms, plus the last one at close(): at least 3 (timers may run late)
+      expect(samples.count).toBeGreaterThanOrEqual(3);
+      const [cpu] = await runLens(client, panel('service-cpu'), index, liveFrom, liveTo);
+      // Share of one core: ≥ 0 and at most the machine's cores (a process may use several)
+      expect(cpu!.values[0]).toBeGreaterThanOrEqual(0);
+      expect(cpu!.values[0]).toBeLessThanOrEqual(availableParallelism());
+      const [lag] = await runLens(client, panel('service-event-loop'), index, liveFrom, liveTo);
+      expect(lag!.values[0]).toBeGreaterThanOrEqual(0);
+    });
+  });
+
+  describe('Vega: reference against current distribution', () => {
+    const vegaPanel = () => allVegaPanels().find((p) => p.id === 'drift-distribution')!;
+
+    it('its query, expanded as Kibana does, finds drift results with bins, and its transforms draw them', async () => {
+      const out = await runVega(client, vegaPanel(), streamOf('drift', ns), at(0), at(6));
+      expect(out.values.length, 'hits').toBeGreaterThan(0);
+      // The latest window of each feature with bins: x and color (inputs) and the prediction's outputs.
+      const features = new Set(out.rows.map((r) => r.feature));
+      expect(features).toContain('x');
+      expect(features).toContain('color');
+      expect(features).not.toContain('_dataset'); // the summary has no bins
+      // Only the latest window (05:00) is drawn
+      expect(new Set(out.rows.map((r) => r.time))).toEqual(new Set([at(5).getTime()]));
+      // Each side's shares add up to 1 per feature.
+      for (const f of features)
+        for (const side of ['Reference', 'Current window']) {
+          const sum = out.rows
+            .filter((r) => r.feature === f && r.distribution === side)
+            .reduce((t, r) => t + (r.share as number), 0);
+          expect(sum, `${String(f)} ${side}`).toBeCloseTo(1, 6);
+        }
+      const share = (feature: string, label: string | ((l: string) => boolean), side: string) =>
+        out.rows
+          .filter(
+            (r) =>
+              r.feature === feature &&
+              r.distribution === side &&
+              (typeof label === 'string' ? r.bin_label === label : label(r.bin_label as string)),
+          )
+          .reduce((t, r) => t + (r.share as number), 0);
+      // x: reference deciles of N(0, 1) hold 10 % each; in the drifted window x ~ N(2, 1), so the
+      // top decile (≥ the 90th percentile, about 1.28) holds P(N(2,1) ≥ 1.28) = Φ(0.72) ≈ 0.76.
+      const top = (l: string) => l.startsWith('≥');
+      expect(share('x', top, 'Reference')).toBeCloseTo(0.1, 1);
+      expect(share('x', top, 'Current window')).toBeGreaterThan(0.66);
+      expect(share('x', top, 'Current window')).toBeLessThan(0.86);
+      // color: reference half red, half blue; drifted window 70 % red, 30 % the unseen green, no blue
+      expect(share('color', 'red', 'Reference')).toBeGreaterThan(0.45);
+      expect(share('color', 'red', 'Reference')).toBeLessThan(0.55);
+      expect(share('color', 'blue', 'Current window')).toBe(0);
+      expect(share('color', 'green', 'Current window')).toBeGreaterThan(0.25);
+      expect(share('color', 'green', 'Current window')).toBeLessThan(0.35);
+      // Drawn: x has 10 decile bins and color 3 categories (red, blue, green), two bars each
+      expect(out.rows.filter((r) => r.feature === 'x').length).toBe(20);
+      expect(out.rows.filter((r) => r.feature === 'color').length).toBe(6);
+      expect(out.svg).toContain('<svg');
+    });
+
+    it('finds nothing before the first result (the time picker reaches the query)', async () => {
+      const out = await runVega(client, vegaPanel(), streamOf('drift', ns), at(-2), at(-1));
+      expect(out.values).toEqual([]);
+      expect(out.rows).toEqual([]);
+    });
   });
 
   describe('every rule fires when it should and only then', () => {
@@ -319,13 +508,40 @@ describe('Kibana objects on real analyzer results', () => {
       const r = rule('mlmon-rule-performance-realised');
       expect((await runRule(client, r, ruleIndex(r), clean)).alerts).toEqual([]);
       // two degraded windows (04:00 and 05:00)
-      expect((await runRule(client, r, ruleIndex(r), drifted)).alerts).toEqual([{ group: 'kb,1', value: 2 }]);
+      const out = await runRule(client, r, ruleIndex(r), drifted);
+      expect(out.alerts).toEqual([{ group: 'kb,1', value: 2 }]);
+      // The bound the analyzer compared with (the run's bounds: accuracy lower 0.8) is in the result,
+      // with the breach: metric, value, bound.
+      const performance = out.hits[0]!.performance as {
+        accuracy: number;
+        bounds: unknown;
+        violations: Array<{ metric: string; value: number; lower: number }>;
+      };
+      expect(performance.bounds).toEqual({ accuracy: { lower: 0.8 } });
+      expect(performance.violations).toEqual([
+        { metric: 'accuracy', value: performance.accuracy, lower: 0.8 },
+      ]);
+      // The message as Kibana renders it (Mustache, the rule's action variables) names model,
+      // version, the value and the threshold, and links to the dashboard filtered to the model.
+      const text = render(r, out.hits);
+      expect(text).toContain('Realised performance of model kb version 1 is below its bound.');
+      expect(text).toContain(`accuracy ${performance.accuracy} below its lower bound 0.8;`);
+      expect(text).toContain(
+        "https://kibana.example/app/dashboards#/view/mlmon-dashboard-performance?_a=(query:(language:kuery,query:'model.name%3A%22kb%22'))",
+      );
     });
 
     it('estimated performance below bound: (kb, 1) on degraded windows, nothing on clean', async () => {
       const r = rule('mlmon-rule-performance-estimated');
       expect((await runRule(client, r, ruleIndex(r), clean)).alerts).toEqual([]);
-      expect((await runRule(client, r, ruleIndex(r), drifted)).alerts).toEqual([{ group: 'kb,1', value: 2 }]);
+      const out = await runRule(client, r, ruleIndex(r), drifted);
+      expect(out.alerts).toEqual([{ group: 'kb,1', value: 2 }]);
+      const estimated = (out.hits[0]!.performance as { estimated: { accuracy: number; violations: unknown } })
+        .estimated;
+      expect(estimated.violations).toEqual([{ metric: 'accuracy', value: estimated.accuracy, lower: 0.8 }]);
+      expect(render(r, out.hits)).toContain(
+        `estimated accuracy ${estimated.accuracy} below its lower bound 0.8;`,
+      );
     });
 
     it('data-quality rate above threshold: x (missing, out of range) and color (unseen), nothing on clean', async () => {

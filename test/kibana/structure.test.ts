@@ -7,11 +7,18 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkActionParams, checkConnector, checkNdjson, checkRule } from '../../src/kibana/check.js';
-import { DASHBOARDS, allPanels } from '../../src/kibana/dashboards.js';
+import {
+  checkActionParams,
+  checkConnector,
+  checkNdjson,
+  checkRule,
+  checkSavedObject,
+} from '../../src/kibana/check.js';
+import { DASHBOARDS, allPanels, allVegaPanels } from '../../src/kibana/dashboards.js';
 import { EXAMPLE_ALERT_SETTINGS, exportFiles, savedObjects } from '../../src/kibana/export.js';
 import { kueryToDsl } from '../../src/kibana/kuery.js';
 import { connectors, rules } from '../../src/kibana/rules.js';
+import { DISTRIBUTION_PANEL, vegaObject } from '../../src/kibana/vega.js';
 
 const root = new URL('../../kibana/', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -57,6 +64,8 @@ describe('saved objects', () => {
         'index-pattern/mlmon-dv-quality',
         'index-pattern/mlmon-dv-performance',
         'index-pattern/mlmon-dv-service',
+        'index-pattern/mlmon-dv-process',
+        'visualization/mlmon-vega-drift-distribution',
         'dashboard/mlmon-dashboard-overview',
         'dashboard/mlmon-dashboard-drift',
         'dashboard/mlmon-dashboard-performance',
@@ -66,6 +75,48 @@ describe('saved objects', () => {
       ]),
     );
     expect(ids.filter((i) => i.startsWith('lens/')).length).toBe(allPanels().length);
+    expect(ids.filter((i) => i.startsWith('visualization/')).length).toBe(allVegaPanels().length);
+  });
+
+  it('the Vega panel is a vega visualization on the drift dashboard, querying with %context% and %timefield%', () => {
+    const o = savedObjects().find((s) => s.id === 'mlmon-vega-drift-distribution')!;
+    expect(o.type).toBe('visualization');
+    const visState = JSON.parse(String(o.attributes.visState)) as { type: string; params: { spec: string } };
+    expect(visState.type).toBe('vega');
+    const spec = JSON.parse(visState.params.spec) as {
+      data: { url: Record<string, unknown>; format: { property: string } };
+    };
+    expect(spec.data.url).toMatchObject({
+      '%context%': true,
+      '%timefield%': '@timestamp',
+      index: 'metrics-mlmon.drift-*',
+    });
+    expect(spec.data.format.property).toBe('hits.hits');
+    const drift = savedObjects().find((s) => s.id === 'mlmon-dashboard-drift')!;
+    expect(drift.references).toContainEqual({
+      name: 'drift-distribution:panel_drift-distribution',
+      type: 'visualization',
+      id: 'mlmon-vega-drift-distribution',
+    });
+    const panels = JSON.parse(String(drift.attributes.panelsJSON)) as Array<{
+      type: string;
+      panelIndex: string;
+    }>;
+    expect(panels.find((p) => p.panelIndex === 'drift-distribution')?.type).toBe('visualization');
+  });
+
+  it('the checker rejects a Vega spec that Kibana would refuse', () => {
+    expect(checkSavedObject(vegaObject(DISTRIBUTION_PANEL))).toEqual([]);
+    const spec = structuredClone(DISTRIBUTION_PANEL.spec) as {
+      data: { url: { body: Record<string, unknown> } };
+    };
+    spec.data.url.body.query = { match_all: {} }; // es_query_parser: not together with %context%
+    expect(checkSavedObject(vegaObject({ ...DISTRIBUTION_PANEL, spec })).join()).toMatch(
+      /must not be used with url.body.query/,
+    );
+    const broken = vegaObject(DISTRIBUTION_PANEL);
+    broken.attributes.visState = '{"type":"vega","params":{"spec":"{"}}';
+    expect(checkSavedObject(broken).join()).toMatch(/params.spec is not valid JSON/);
   });
 
   it('every dashboard has model, version and namespace controls and links to the other four', () => {
@@ -170,6 +221,14 @@ describe('rules and connectors', () => {
     expect(email).toContain(
       "{{kibanaBaseUrl}}/app/dashboards#/view/mlmon-dashboard-drift?_a=(query:(language:kuery,query:'model.name%3A%22{{context.hits.0._source.model.name}}%22'))",
     );
+    // performance rules print each breached metric with its value and its bound, from the result
+    for (const id of ['mlmon-rule-performance-realised', 'mlmon-rule-performance-estimated']) {
+      const r = ruleList.find((x) => x.id === id)!;
+      const text = r.actions.find((a) => a.id === 'mlmon-connector-email')!.params.message as string;
+      for (const part of ['model.name', 'model.version', 'violations', '{{value}}', '{{lower}}', '{{upper}}'])
+        expect(text, `${id}: ${part}`).toContain(part);
+      expect(text).toContain('mlmon-dashboard-performance?_a=(query:(language:kuery,query:');
+    }
   });
 
   it('the checker rejects broken rule and connector bodies', () => {

@@ -222,7 +222,7 @@ describe('resource sampling', () => {
     await sleep(500);
     const rss = process.memoryUsage().rss;
     await logger.close(); // takes a final sample
-    const index = `metrics-mlmon.service-${ns}`;
+    const index = `metrics-mlmon.process-${ns}`;
     await client.indices.refresh({ index });
     const hits = (await client.search<Doc>({ index, size: 100, sort: [{ '@timestamp': 'asc' }] })).hits.hits;
     const docs = hits.map((h) => h._source!);
@@ -230,6 +230,8 @@ describe('resource sampling', () => {
     for (const doc of docs) {
       expect(doc).toMatchObject({
         metricset: { name: 'process' },
+        event: { dataset: 'mlmon.process' },
+        data_stream: { type: 'metrics', dataset: 'mlmon.process', namespace: ns },
         model: { name: 'sampling', version: '4' },
         service: { name: 'scorer' },
         host: { name: hostname() },

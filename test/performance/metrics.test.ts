@@ -190,11 +190,19 @@ describe('performance metrics against independently computed values', () => {
     expect(perf.degraded).toBe(true);
     expect(perf.degraded_metrics).toEqual(['accuracy']);
 
-    // what the job returned is what is stored, under the same deterministic id
+    // the bound compared with is stored with the result, and the breach with value and bound
+    expect(perf.bounds).toEqual({ accuracy: { lower: 0.99 }, roc_auc: { lower: 0.5 } });
+    expect(perf.violations).toEqual([{ metric: 'accuracy', value: perf.accuracy, lower: 0.99 }]);
+
+    // what the job returned is what is stored, under the same deterministic id, with the stream's
+    // data_stream fields added by the writer
     const stored = await documentsOf<Record<string, unknown>>(client, streams.performance);
     expect(stored.map((d) => d.id).sort()).toEqual(documents.map((d) => d.id).sort());
     const overallId = documents.find((d) => d === documents[0])?.id;
-    expect(stored.find((d) => d.id === overallId)?.source).toEqual(documents[0]?.document);
+    expect(stored.find((d) => d.id === overallId)?.source).toEqual({
+      ...documents[0]?.document,
+      data_stream: { type: 'metrics', dataset: 'mlmon.performance', namespace: ns },
+    });
   });
 
   it('binary: another threshold moves the confusion counts as the loops say', async () => {

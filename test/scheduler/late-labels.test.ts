@@ -293,7 +293,11 @@ describe('the scheduler and labels', () => {
                 threshold: 0.5,
                 write: false,
               });
-              expect(inWindow[0]?.source).toEqual(fresh.documents[0]?.document);
+              // the same document, plus the stream's data_stream fields the writer adds
+              expect(inWindow[0]?.source).toEqual({
+                ...fresh.documents[0]?.document,
+                data_stream: { type: 'metrics', dataset: 'mlmon.performance', namespace },
+              });
               expect(inWindow[0]?.id).toBe(fresh.documents[0]?.id);
               // and against the rows: the labels that arrived, the last one winning
               const labelled = rows

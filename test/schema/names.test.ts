@@ -10,6 +10,8 @@ import {
   logStream,
   namespacePattern,
   parseStream,
+  dataStreamFields,
+  processStream,
   resultStream,
   streamNames,
   streamPattern,
@@ -35,9 +37,25 @@ describe('stream names', () => {
       evaluation: 'metrics-mlmon.evaluation-prod',
       performance: 'metrics-mlmon.performance-prod',
       service: 'metrics-mlmon.service-prod',
+      process: 'metrics-mlmon.process-prod',
       baselines: 'mlmon-baselines',
       state: 'mlmon-state',
     });
+  });
+
+  it('data_stream fields: the name split as Elastic names data streams', () => {
+    expect(processStream('prod')).toBe('metrics-mlmon.process-prod');
+    expect(dataStreamFields('metrics-mlmon.process-prod')).toEqual({
+      type: 'metrics',
+      dataset: 'mlmon.process',
+      namespace: 'prod',
+    });
+    expect(dataStreamFields(logStream('prediction', 'eu_west'))).toEqual({
+      type: 'logs',
+      dataset: 'mlmon.prediction',
+      namespace: 'eu_west',
+    });
+    expect(dataStreamFields('mlmon-baselines')).toBeUndefined();
   });
 
   it('parse back, and anything else is not ours', () => {

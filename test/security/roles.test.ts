@@ -26,6 +26,7 @@ import {
   RESULT_STREAM_KINDS,
   STATE_INDEX,
   logStream,
+  processStream,
   streamNames,
   resultStream,
   streamPattern,
@@ -73,7 +74,7 @@ const loggerIndices = [
   logger.predictionIndex,
   logger.outcomeIndex,
   logger.deadLetterIndex,
-  logger.serviceIndex,
+  logger.processIndex,
 ];
 const analyzer = streamNames(NS);
 const WRITE_STREAM = ['create_doc', 'auto_configure'];
@@ -114,6 +115,7 @@ const NEEDS: Record<
     needs: [
       ...LOG_STREAM_KINDS.map((kind) => [logStream(kind, NS), ['manage']] as [string, string[]]),
       ...RESULT_STREAM_KINDS.map((kind) => [resultStream(kind, NS), ['manage']] as [string, string[]]),
+      [processStream(NS), ['manage']],
       [STATE_INDEX, ['manage']],
       [BASELINES_INDEX, ['manage']],
     ],
@@ -134,6 +136,7 @@ const NEEDS: Record<
 const KNOWN_PATTERNS = new Set<string>([
   ...LOG_STREAM_KINDS.map(streamPattern),
   ...RESULT_STREAM_KINDS.map(streamPattern),
+  streamPattern('process'),
   STATE_INDEX,
   BASELINES_INDEX,
 ]);
@@ -148,7 +151,7 @@ describe('role descriptors, statically against the code', () => {
       logStream('prediction', NS),
       logStream('outcome', NS),
       logStream('deadletter', NS),
-      resultStream('service', NS),
+      processStream(NS),
     ]);
     expect(analyzer.state).toBe(STATE_INDEX);
   });
