@@ -21,3 +21,19 @@ export async function refreshInputs(client: Client, namespace: string): Promise<
     allow_no_indices: true,
   });
 }
+
+/**
+ * Makes the result documents written so far searchable: a report, a dashboard or a test that reads
+ * the results right after a pass must see that pass (the result streams are written in bulk with
+ * `refresh: false`, and a point-in-time search opened before the next refresh would miss them).
+ */
+export async function refreshResults(client: Client, namespace: string): Promise<void> {
+  const streams = streamNames(namespace);
+  await client.indices.refresh({
+    index: [streams.drift, streams.quality, streams.performance, streams.service, streams.evaluation].join(
+      ',',
+    ),
+    ignore_unavailable: true,
+    allow_no_indices: true,
+  });
+}

@@ -25,7 +25,7 @@ import type { TimeWindow } from '../schema/window.js';
 import { alignDown, latestDueEnd, planWindows } from './windows.js';
 import { formatDuration } from '../schema/duration.js';
 import { REPORT_JOB, reportSchedules } from './reports.js';
-import { refreshInputs } from '../analyzer/refresh.js';
+import { refreshInputs, refreshResults } from '../analyzer/refresh.js';
 
 export interface SchedulerOptions {
   config: MlmonConfig;
@@ -315,6 +315,9 @@ export class Scheduler {
       // The cursor moves only when every window with new labels is done: a failure is retried.
       if (ok) await plan.commit();
     }
+    // Whoever reads the results next (a report job, `mlmon report`, a dashboard) sees this pass.
+    if (summary.processed + summary.reprocessed > 0)
+      await refreshResults(this.options.client, model.namespace);
     return summary;
   }
 

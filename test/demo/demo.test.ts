@@ -7,10 +7,11 @@
  * 2,104 h = Friday 1996-08-02 16:00, inside the epoch-aligned weekly window that starts Thursday
  * 1996-08-01. The jump from June 1996 to 1997's market is where the accuracy falls.
  *
- * The scheduler runs at the end of each of the 15 whole weeks from 1996-06-06 (to 1996-09-19;
- * (6,784 − 1,440) / 336 = 15.9) and once more after the last labels: 16 passes, 15 × 3 window
- * runs (drift, performance, service), and each week re-run once for the labels of its last day,
- * which arrive after its pass. Realised accuracy is checked against a count made here from the raw
+ * There are 15 whole weeks from 1996-06-06 (to 1996-09-19; (6,784 − 1,440) / 336 = 15.9). The
+ * scheduler passes every four weeks (ELEC2's passEveryWindows), at the ends of weeks 4, 8, 12 and
+ * 15, and once more after the last labels: 5 passes, 15 × 3 window runs (drift, performance,
+ * service), and weeks 4, 8, 12 and 15 re-run once each for the labels of their last day, which
+ * arrive a day after the pass that ran them: 4 re-runs. Realised accuracy is checked against a count made here from the raw
  * rows with the same deterministic model; the report must parse as HTML and the e-mail must reach
  * a real SMTP peer.
  */
@@ -98,7 +99,7 @@ describe('mlmon demo', () => {
       // Progress on stderr: plain lines, as the stream is not a terminal.
       expect(err).toMatch(/^weekly windows: 0\/15$/m);
       expect(err).toMatch(
-        /^weekly windows: 16 scheduler passes: 45 window runs, 15 re-runs for late labels, 0 failed/m,
+        /^weekly windows: 5 scheduler passes: 45 window runs, 4 re-runs for late labels, 0 failed/m,
       );
       const result = JSON.parse(out) as DemoJson;
 
@@ -111,7 +112,7 @@ describe('mlmon demo', () => {
       });
       expect(result.streams[`logs-mlmon.prediction-${namespace}`]).toBe(6784);
       expect(result.streams[`logs-mlmon.outcome-${namespace}`]).toBe(6784);
-      expect(result.scheduler).toEqual({ passes: 16, processed: 45, reprocessed: 15, failed: 0 });
+      expect(result.scheduler).toEqual({ passes: 5, processed: 45, reprocessed: 4, failed: 0 });
 
       // Drift: the Victoria features from the week of their first varying row; the period of the
       // day is the same uniform grid every week and never drifts.

@@ -9,10 +9,11 @@
  *   label (`logOutcome`) a day later (demo/replay.ts);
  * - once the reference period's labels are in, a baseline is stored with the same profile
  *   functions as `mlmon baseline --from --to`;
- * - at the end of every window the scheduler of `mlmon schedule` (Scheduler.runModelPass, with its
- *   locks, checkpoints and jobs drift, quality, performance, service) runs a pass at that simulated
- *   time: it analyzes the window that just ended, and re-runs the previous one, whose last day of
- *   labels arrived since (late labels, Scheduler.planRelabel).
+ * - every `passEveryWindows` windows (four weeks on ELEC2) the scheduler of `mlmon schedule`
+ *   (Scheduler.runModelPass, with its locks, checkpoints and jobs drift, quality, performance,
+ *   service) runs a pass at that simulated time: it analyzes the windows due since its last pass,
+ *   and re-runs the last window of the previous pass, whose last day of labels arrived since (late
+ *   labels, Scheduler.planRelabel).
  * Afterwards it writes the HTML report of `mlmon report` for the whole period, installs the Kibana
  * dashboards and rules when KIBANA_URL is set, mails the report when SMTP_URL is set, and prints
  * what happened in words (demo/summary.ts).
@@ -23,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@elastic/elasticsearch';
 import { buildBaseline, describeCalibration } from '../../analyzer/baseline.js';
 import { joinCheckpointId } from '../../analyzer/join.js';
+import { refreshInputs } from '../../analyzer/refresh.js';
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { ensureElasticsearch } from '../../elastic/local-cluster.js';
 import { describeSetup, installTemplates } from '../../elastic/templates.js';
@@ -86,7 +88,7 @@ export const demoCommand = defineCommand({
   description: `Replays ELEC2 as a model in production over simulated time: starts (or reuses) Elasticsearch,
 installs the templates, fits a logistic regression on the reference period, logs every prediction
 with the mlmon logger as its time comes and its true label one day later, stores a baseline, and
-runs the scheduler of "mlmon schedule" at the end of every weekly window (late labels re-run the
+runs the scheduler of "mlmon schedule" every four weeks of simulated time (late labels re-run the
 window they belong to). Then it writes the HTML report, installs the Kibana dashboards and alert
 rules (KIBANA_URL), mails the report (SMTP_URL), and says what it found: when drift began and in
 which features, how accuracy moved, and where the label-free estimate cannot be trusted.
@@ -219,7 +221,7 @@ async function runDemo(values: DemoValues, io: CommandIO): Promise<number> {
       `baseline "${BASELINE_ID}": ${built.profile.rowCount} reference predictions, ${Object.keys(built.profile.features).length} fields profiled (${BASELINES_INDEX}); ${describeCalibration(built.calibration)}`,
     );
 
-    // 5. The scheduler at the end of every window, as `mlmon schedule` would run it.
+    // 5. The scheduler every few windows, as `mlmon schedule` would run it after a pause.
     const modelConfig = demoModelConfig(ds, namespace, referenceEnd);
     const schedulerLog: string[] = [];
     const scheduler = new Scheduler({
@@ -249,10 +251,12 @@ async function runDemo(values: DemoValues, io: CommandIO): Promise<number> {
     };
     const t0 = Date.now();
     const progress = startProgress(`${ds.window.name} windows`, windows, { stream: io.stderr });
-    for (let k = 1; k <= windows; k++) {
+    for (let k = Math.min(ds.passEveryWindows, windows); k >= 1 && k <= windows;) {
       const now = referenceEnd + k * ds.window.ms;
       await pass(now);
       progress.update(k, `to ${isoSeconds(now).slice(0, 10)}`);
+      // The last pass falls on the last whole window even when the step overshoots it.
+      k = k === windows ? windows + 1 : Math.min(k + ds.passEveryWindows, windows);
     }
     // The last window's last labels arrive a day after it ends: one more pass takes them in (before
     // the next window is due; the rows after the last whole window are logged but not analyzed).
@@ -293,6 +297,8 @@ async function runDemo(values: DemoValues, io: CommandIO): Promise<number> {
     if (!modelReport) throw new Error('the report has no model section');
     const summary = summarizeDemo(modelReport.data, ds.window.ms);
 
+    // What the logger flushed at close() may not be searchable yet: the counts below must see it.
+    await refreshInputs(client, namespace);
     const streams: Record<string, number> = {};
     for (const stream of [
       logStream('prediction', namespace),

@@ -40,6 +40,14 @@ export interface DemoDataset {
   labelDelayRows: number;
   /** analysis window: its length and the duration text the analyzer takes (`1w`, `52w`) */
   window: { ms: number; size: string; name: string };
+  /**
+   * how many windows of simulated time pass between two scheduler passes. A deployment's scheduler
+   * wakes every few minutes and takes every window due since its last pass; the demo wakes it less
+   * often than once a window because each pass has a fixed cost (a refresh, the checkpoints, the
+   * label cursor) that 131 weekly passes paid 131 times. Late labels still arrive after the pass
+   * that ran their window, which is then re-run.
+   */
+  passEveryWindows: number;
   /** the monitored model's name and version in the demo */
   model: { name: string; version: string };
 }
@@ -69,6 +77,7 @@ export const DEMO_DATASETS: Readonly<Record<DemoDatasetId, DemoDataset>> = {
     referenceRows: 30 * 48,
     labelDelayRows: 48, // one day
     window: { ms: 7 * DAY, size: '1w', name: 'weekly' },
+    passEveryWindows: 4,
     model: { name: 'elec-updown', version: '1' },
   },
   weather: {
@@ -96,6 +105,7 @@ export const DEMO_DATASETS: Readonly<Record<DemoDatasetId, DemoDataset>> = {
     // as the two-year reference does, so drift means the climate moved, not that winter came
     // (13-week windows flagged nearly every feature in nearly every quarter); ~48 windows
     window: { ms: 364 * DAY, size: '52w', name: '52-week' },
+    passEveryWindows: 1,
     model: { name: 'weather-rain', version: '1' },
   },
 };
