@@ -180,13 +180,22 @@ class KibanaClient {
         },
       );
       req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (error: NodeJS.ErrnoException) =>
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        const where = safeUrl(this.conn.url);
+        // OpenSSL's report of a TLS hello answered in plain HTTP ("wrong version number", EPROTO).
+        const plainHttp =
+          url.protocol === 'https:' &&
+          /wrong version number|packet length too long|ssl3_get_record|EPROTO/i.test(
+            `${error.code ?? ''} ${error.message}`,
+          );
         reject(
           new KibanaInstallError(
-            `Kibana at ${safeUrl(this.conn.url)} is unreachable: ${error.code ?? error.message}`,
+            plainHttp
+              ? `Kibana at ${where} does not speak TLS: it answered in plain HTTP (use http://)`
+              : `Kibana at ${where} is unreachable: ${error.code ?? error.message}`,
           ),
-        ),
-      );
+        );
+      });
       if (payload) req.write(payload);
       req.end();
     });
@@ -196,7 +205,11 @@ class KibanaClient {
   fail(what: string, res: Response): never {
     const message = (res.body as { message?: string } | undefined)?.message;
     const detail =
-      typeof message === 'string' ? message : typeof res.body === 'string' ? res.body.slice(0, 200) : '';
+      typeof message === 'string'
+        ? message
+        : typeof res.body === 'string'
+          ? notKibanaBody(res.body, this.conn.url)
+          : '';
     if (res.status === 401)
       throw new KibanaInstallError(
         `Kibana at ${safeUrl(this.conn.url)} rejected the credentials (401) while ${what}`,
@@ -209,6 +222,16 @@ class KibanaClient {
       `${what} failed: ${res.status}${detail ? ` ${detail}` : ''}`.replace(/\s+/g, ' '),
     );
   }
+}
+
+/**
+ * A text body where Kibana answers JSON: a web server's or proxy's page, described by its title and
+ * never quoted whole (it can be a whole page).
+ */
+function notKibanaBody(body: string, url: string): string {
+  if (!/^\s*</.test(body)) return body.slice(0, 200);
+  const title = /<title[^>]*>([^<]{1,80})<\/title>/i.exec(body)?.[1]?.trim();
+  return `an HTML page${title ? ` ("${title}")` : ''}, not Kibana's JSON: is ${safeUrl(url)} Kibana?`;
 }
 
 /** Fields of a rule Kibana returns that mlmon sets, in the shape mlmon sends them. */

@@ -314,10 +314,25 @@ describe('connection errors and closed pipes: one line', () => {
     },
   );
 
-  // src/kibana/install.ts (not this layer) still puts the start of an HTML answer into its one line
-  // ("reading /api/status failed: 404 <!DOCTYPE html> …") and says only "EPROTO" for https:// to
-  // plain HTTP: to be fixed where Kibana's answers are read.
-  it.todo('kibana install: a server answering HTML, and https:// to plain HTTP, named as such');
+  it('kibana install: a server answering HTML is named as such, not quoted', async () => {
+    const r = await mlmon(['kibana', 'install'], { KIBANA_URL: htmlUrl });
+    expect(r.code).toBe(1);
+    // The double answers 404 with <title>Not Found</title> (above); the installer's first request
+    // reads /api/status.
+    expect(expectOneLine(r.stderr)).toBe(
+      `mlmon kibana install: reading /api/status failed: 404 an HTML page ("Not Found"), not Kibana's JSON: is ${htmlUrl} Kibana?`,
+    );
+  });
+
+  it('kibana install: https:// to a plain-HTTP server: an explanation, not "EPROTO"', async () => {
+    const plain = new URL(inject('esUrl'));
+    const url = `https://${plain.host}`;
+    const r = await mlmon(['kibana', 'install'], { KIBANA_URL: url });
+    expect(r.code).toBe(1);
+    expect(expectOneLine(r.stderr)).toBe(
+      `mlmon kibana install: Kibana at ${url} does not speak TLS: it answered in plain HTTP (use http://)`,
+    );
+  });
 
   it('setup --dry-run | head: a reader that went away ends the command quietly', async () => {
     const r = await mlmon(['setup', '--dry-run'], { ES_URL: inject('esUrl') }, { closeStdout: true });
