@@ -4,9 +4,13 @@
  * analyzed in hourly windows through the scheduler.
  *
  * Measures:
- * - indexing: wall time and documents per second (bulk helper, 2 concurrent requests);
+ * - indexing: wall time and documents per second (bulk helper, BENCH_CONCURRENCY requests of
+ *   BENCH_FLUSH_MB in flight, default 3 × 8 MB; refresh off and no replica during the load, the
+ *   template's settings restored after it and the stream waited green);
  * - Elasticsearch disk per million predictions: store size of the prediction stream, primaries
- *   and all copies, after a refresh and a flush (no force merge: what a running cluster holds);
+ *   and all copies, after a refresh and a flush (what a running cluster holds, merges as far as
+ *   they got), and again at the end after a force merge to one segment per shard (steady, does not
+ *   depend on merge state; BENCH_FORCE_MERGE=0 skips it);
  * - the scheduler: one day of hourly windows (24 × 5 models × the drift and service jobs; drift
  *   writes the quality documents too) in a child process, all models' passes at once as the cron
  *   triggers them; its wall time and peak RSS;
@@ -26,7 +30,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
 import { analyze } from '../src/analyzer/job.js';
-import { LocalMultiNodeCluster, LocalCluster } from '../src/elastic/local-cluster.js';
+import { freePort, LocalMultiNodeCluster, LocalCluster } from '../src/elastic/local-cluster.js';
 import { installTemplates } from '../src/elastic/templates.js';
 import { profileFromElasticsearch } from '../src/profiles/from-elasticsearch.js';
 import { getBaseline, saveBaseline } from '../src/profiles/store.js';
@@ -47,6 +51,9 @@ const NUMERIC = 14;
 const CATEGORICAL = 6;
 const NS = `scale${N}`;
 const JOBS = ['drift', 'service'] as const;
+/** Bulk requests in flight and their size: enough to keep Elasticsearch's write threads busy. */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 3);
+const FLUSH_BYTES = Number(process.env.BENCH_FLUSH_MB ?? 8) * 1e6;
 /** The data ends at the last midnight; the analyzed day is the last one, day 29. */
 const END = Math.floor(Date.now() / DAY) * DAY;
 const START = END - DAYS * DAY;
@@ -167,6 +174,35 @@ async function resetState(client: Client): Promise<void> {
   await client.bulk({ operations, refresh: true }).catch(() => undefined);
 }
 
+/**
+ * The backing index settings the load changes, as the template left them (null: not set, so the
+ * default), to put back afterwards.
+ */
+const LOAD_SETTINGS = ['refresh_interval', 'number_of_replicas', 'auto_expand_replicas'] as const;
+
+/**
+ * Bulk-loading settings: no refresh (nothing searches during the load; each refresh writes a
+ * segment and makes merges busier) and no replica (each document indexed once; the replica is
+ * copied afterwards, file by file, which is far cheaper than indexing every document twice).
+ * Returns the settings to restore.
+ */
+async function loadSettings(client: Client, stream: string): Promise<Record<string, unknown>> {
+  const answer = await client.indices.getSettings({ index: stream, flat_settings: true });
+  const current = Object.values(answer)[0]?.settings as Record<string, unknown> | undefined;
+  const restore = Object.fromEntries(
+    LOAD_SETTINGS.map((k) => [`index.${k}`, current?.[`index.${k}`] ?? null]),
+  );
+  await client.indices.putSettings({
+    index: stream,
+    settings: {
+      'index.refresh_interval': '-1',
+      'index.auto_expand_replicas': false,
+      'index.number_of_replicas': 0,
+    },
+  });
+  return restore;
+}
+
 async function ensureData(client: Client, primaries: number): Promise<void> {
   await installTemplates(client, { shards: { primaries } });
   const stream = logStream('prediction', NS);
@@ -175,19 +211,48 @@ async function ensureData(client: Client, primaries: number): Promise<void> {
     if (have !== 0) throw new Error(`${stream} holds ${have} documents, not ${N}: delete it first`);
     const before = load();
     const t = performance.now();
+    let generated = 0;
+    let last = performance.now();
+    // Progress every 500k documents (read by the bulk helper; at most a few MB ahead of what is
+    // indexed), so that a run cut short still says how fast it went.
+    const source = (async function* () {
+      for await (const doc of documents()) {
+        if (++generated % 500_000 === 0) {
+          const now = performance.now();
+          console.log(
+            `  ${generated} read: ${Math.round(500_000 / ((now - last) / 1000))} docs/s over the last 500k, ` +
+              `${Math.round(generated / ((now - t) / 1000))} docs/s since the start, load ${load()}, ${new Date().toISOString()}`,
+          );
+          last = now;
+        }
+        yield doc;
+      }
+    })();
+    // The first document creates the data stream (this distribution has no create-data-stream API),
+    // so that its backing index can take the bulk-loading settings before the rest arrive.
+    const first = (await source.next()).value as Record<string, unknown>;
+    await client.create({ index: stream, id: (first.prediction as { id: string }).id, document: first });
+    const restore = await loadSettings(client, stream);
     const result = await client.helpers.bulk({
-      datasource: documents(),
+      datasource: source,
       onDocument: (doc) => ({
         create: { _index: stream, _id: (doc.prediction as { id: string }).id },
       }),
-      flushBytes: 8_000_000,
-      concurrency: 2,
-      refreshOnCompletion: true,
+      flushBytes: FLUSH_BYTES,
+      concurrency: CONCURRENCY,
     });
     if (result.failed > 0) throw new Error(`${result.failed} documents failed`);
     const s = (performance.now() - t) / 1000;
     console.log(
-      `indexed ${N} predictions in ${s.toFixed(1)} s (${Math.round(N / s)} docs/s), load ${before} -> ${load()}`,
+      `indexed ${N} predictions in ${s.toFixed(1)} s (${Math.round(N / s)} docs/s; bulk ${CONCURRENCY} x ${FLUSH_BYTES / 1e6} MB, ` +
+        `refresh off, no replica), load ${before} -> ${load()}`,
+    );
+    const t2 = performance.now();
+    await client.indices.putSettings({ index: stream, settings: restore });
+    await client.indices.refresh({ index: stream });
+    await client.cluster.health({ index: stream, wait_for_status: 'green', timeout: '60m' });
+    console.log(
+      `settings restored (${JSON.stringify(restore)}), refreshed, green in ${((performance.now() - t2) / 1000).toFixed(1)} s, load ${load()}`,
     );
   } else console.log(`reusing ${N} predictions in ${stream}`);
   for (const model of MODELS) {
@@ -203,20 +268,32 @@ async function ensureData(client: Client, primaries: number): Promise<void> {
   }
 }
 
-async function disk(client: Client): Promise<void> {
+async function disk(client: Client, when: string): Promise<void> {
   const index = logStream('prediction', NS);
   await client.indices.flush({ index });
-  const stats = await client.indices.stats({ index, metric: ['store', 'docs'] });
+  const stats = await client.indices.stats({ index, metric: ['store', 'docs', 'segments'] });
   const primary = stats._all.primaries?.store?.size_in_bytes ?? 0;
   const total = stats._all.total?.store?.size_in_bytes ?? 0;
   const docs = stats._all.primaries?.docs?.count ?? 0;
+  const segments = stats._all.total?.segments?.count ?? 0;
   const shards = await client.cat.shards({ index, format: 'json' });
   const p = shards.filter((s) => s.prirep === 'p').length;
   const rep = shards.filter((s) => s.prirep === 'r').length;
   const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
   console.log(
-    `disk: ${docs} predictions, ${p} primary and ${rep} replica shards: primaries ${mb(primary)} MB ` +
-      `(${mb((primary / docs) * 1e6)} MB per million), all copies ${mb(total)} MB (${mb((total / docs) * 1e6)} MB per million)`,
+    `disk ${when}: ${docs} predictions, ${p} primary and ${rep} replica shards, ${segments} segments in all copies: primaries ${mb(primary)} MB ` +
+      `(${mb((primary / docs) * 1e6)} MB per million), all copies ${mb(total)} MB (${mb((total / docs) * 1e6)} MB per million), load ${load()}`,
+  );
+}
+
+/** Merges every shard of the prediction stream to one segment, so that the disk figure does not depend on merge state. */
+async function forceMerge(client: Client): Promise<void> {
+  const index = logStream('prediction', NS);
+  const before = load();
+  const t = performance.now();
+  await client.indices.forcemerge({ index, max_num_segments: 1 }, { requestTimeout: 7_200_000 });
+  console.log(
+    `force merge to 1 segment: ${((performance.now() - t) / 1000).toFixed(1)} s, load ${before} -> ${load()}`,
   );
 }
 
@@ -246,6 +323,8 @@ async function main(): Promise<void> {
     } else {
       const cluster = new LocalCluster({
         name: `bench-scale-${process.pid}`,
+        // Never 9250 (the shared instance's port, taken by LocalCluster's default when it is free).
+        port: await freePort(),
         heap: process.env.MLMON_ES_HEAP ?? '1g',
       });
       await cluster.start({ timeoutMs: 600_000 });
@@ -264,7 +343,7 @@ async function main(): Promise<void> {
         `${N} predictions, ${MODELS.length} models x ${NUMERIC + CATEGORICAL} features, ${DAYS} days`,
     );
     await ensureData(client, Number(process.env.BENCH_SHARDS ?? info.length));
-    await disk(client);
+    await disk(client, 'after the load (refresh and flush, merges as they happened)');
     for (let run = 1; run <= Number(process.env.BENCH_RUNS ?? 2); run++) {
       await resetState(client);
       let before = load();
@@ -279,6 +358,12 @@ async function main(): Promise<void> {
         `run ${run} analyzer alone, same day (drift and quality, ${a.windows} windows): ` +
           `${(a.ms as number).toFixed(0)} ms, peak RSS ${(a.maxRssMB as number).toFixed(0)} MB, load ${before} -> ${load()}`,
       );
+    }
+    // Last: on a large stream the force merge takes longest, and the analysis above is measured on
+    // the segments as a running cluster has them.
+    if (process.env.BENCH_FORCE_MERGE !== '0') {
+      await forceMerge(client);
+      await disk(client, 'after a force merge to 1 segment per shard');
     }
   } finally {
     await client.close();

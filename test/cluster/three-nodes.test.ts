@@ -16,7 +16,7 @@
  *     in the middle of steady ingest.
  */
 import { Client } from '@elastic/elasticsearch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { analyze } from '../../src/analyzer/job.js';
 import { LocalMultiNodeCluster } from '../../src/elastic/local-cluster.js';
 import { installTemplates } from '../../src/elastic/templates.js';
@@ -47,7 +47,13 @@ const JOBS = ['drift', 'quality', 'performance', 'service'] as const;
 /** t-digest compression of the profile's `percentiles` (src/profiles/from-elasticsearch.ts). */
 const TDIGEST_COMPRESSION = 200;
 
-const cluster = new LocalMultiNodeCluster({ name: `three-${process.pid}`, nodes: 3, log: () => {} });
+/**
+ * The cluster runs the single node's version (the global setup's: `ES_VERSION`, default the pinned
+ * 9.x), so that 1 node and 3 are compared on the same Elasticsearch: `ES_VERSION=8.19.21 npm run
+ * test:cluster` runs both on 8.19. With `ES_URL` the single node's version is what it reports.
+ */
+const version = inject('esVersion') === 'unknown' ? undefined : inject('esVersion');
+const cluster = new LocalMultiNodeCluster({ name: `three-${process.pid}`, nodes: 3, version, log: () => {} });
 const one = testClient();
 let three: Client;
 const namespace = uniqueNamespace('three');
@@ -227,6 +233,9 @@ const sortedNumbers = (xs: number[]) => Float64Array.from(xs).sort() as unknown 
 
 beforeAll(async () => {
   await cluster.start();
+  process.stdout.write(
+    `[mlmon tests] 3-node cluster: Elasticsearch ${cluster.version} at ${cluster.urls.join(', ')}\n`,
+  );
   three = new Client({ nodes: cluster.urls, requestTimeout: 120_000 });
   await installTemplates(one);
   // 3 primaries per backing index; the shipped auto_expand_replicas 0-1 gives each a replica.
