@@ -181,6 +181,12 @@ describe('Kibana objects on real analyzer results', () => {
       task: 'binary',
       segments: ['region'],
       bounds: { accuracy: { lower: 0.8 } },
+      // Raw scores: the drifted hours' uniform scores then estimate E[max(p, 1 − p)] = 0.75, below
+      // the bound, which is what the estimated-performance rule is tested on. With the default
+      // isotonic map fitted on hour 0 (whose labels follow the scores closely) those scores map
+      // near 0 or 1, the estimate stays ~0.92 and is marked unreliable instead (realised 0.5 is
+      // outside its band), which test/scheduler/calibrated-estimate.test.ts covers.
+      calibration: 'none',
       refresh: true,
     });
     for (const kind of ['drift', 'quality', 'performance', 'service'] as const)

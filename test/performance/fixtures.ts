@@ -1,7 +1,8 @@
 /** Test data for the performance jobs: a seeded generator and bulk writes into the real streams. */
 import type { Client } from '@elastic/elasticsearch';
 import { joinCheckpointId } from '../../src/analyzer/join.js';
-import { streamNames } from '../../src/schema/streams.js';
+import { baselineDocumentId } from '../../src/profiles/store.js';
+import { BASELINES_INDEX, streamNames } from '../../src/schema/streams.js';
 import { seededRandom } from '../helpers/random.js';
 
 export { seededRandom };
@@ -64,6 +65,14 @@ export async function dropNamespace(client: Client, namespace: string, models: s
       .delete({ index: 'mlmon-state', id: joinCheckpointId(namespace, model) })
       .catch(() => undefined);
   }
+}
+
+/** Removes the baselines a test stored under the id `namespace` (version 1 of each model). */
+export async function dropBaselines(client: Client, namespace: string, models: string[]): Promise<void> {
+  for (const model of models)
+    await client
+      .delete({ index: BASELINES_INDEX, id: baselineDocumentId({ model, version: '1', id: namespace }) })
+      .catch(() => undefined);
 }
 
 /** The documents of a stream matching a query (default all), as id and source. */

@@ -15,10 +15,10 @@ import { run } from '../../src/cli/main.js';
 import { buildBaseline } from '../../src/analyzer/baseline.js';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { MIN_CALIBRATION_LABELS } from '../../src/profiles/calibration.js';
-import { baselineDocumentId, getBaseline, listBaselines } from '../../src/profiles/store.js';
+import { getBaseline, listBaselines } from '../../src/profiles/store.js';
 import { BASELINES_INDEX, streamNames } from '../../src/schema/streams.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
-import { dropNamespace } from '../performance/fixtures.js';
+import { dropBaselines, dropNamespace } from '../performance/fixtures.js';
 
 const HAND_SCORES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
 const HAND_LABELS = [0, 1, 0, 0, 1, 1];
@@ -70,10 +70,7 @@ describe('buildBaseline: the reference calibration stored with the baseline', ()
     await installTemplates(client);
   });
   afterAll(async () => {
-    for (const model of models)
-      await client
-        .delete({ index: BASELINES_INDEX, id: baselineDocumentId({ model, version: '1', id: namespace }) })
-        .catch(() => undefined);
+    await dropBaselines(client, namespace, models);
     await dropNamespace(client, namespace, models);
     await client.close();
   });

@@ -26,15 +26,12 @@ import { readLabelledCsv } from '../../src/cli/demo/dataset.js';
 import { demoDataset, withFeatureNames } from '../../src/cli/demo/datasets.js';
 import { fitLogistic, predictProbability } from '../../src/cli/demo/logistic.js';
 import { installTemplates } from '../../src/elastic/templates.js';
-import { baselineDocumentId } from '../../src/profiles/store.js';
 import { validateConfig, type MlmonConfig } from '../../src/schema/config.js';
-import { BASELINES_INDEX, streamNames } from '../../src/schema/streams.js';
-import { createJsonLogger } from '../../src/scheduler/log.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { defaultJobRegistry } from '../../src/scheduler/index.js';
+import { streamNames } from '../../src/schema/streams.js';
 import { alignDown } from '../../src/scheduler/windows.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
-import { dropNamespace } from '../performance/fixtures.js';
+import { quietScheduler as scheduler } from '../helpers/scheduler.js';
+import { dropBaselines, dropNamespace } from '../performance/fixtures.js';
 
 const HOUR = 3_600_000;
 const WEEK = 7 * 24 * HOUR;
@@ -81,15 +78,6 @@ function config(
     },
     { env: {} },
   );
-}
-
-function scheduler(client: Client, cfg: MlmonConfig): Scheduler {
-  return new Scheduler({
-    config: cfg,
-    client,
-    registry: defaultJobRegistry(),
-    log: createJsonLogger({ write: () => true } as unknown as NodeJS.WritableStream, { level: 'error' }),
-  });
 }
 
 /** The stored model-scope performance documents of a model, by window start (epoch ms). */
@@ -168,10 +156,7 @@ describe('the scheduler estimates with the baseline calibration and marks failed
     await installTemplates(client);
   });
   afterAll(async () => {
-    for (const model of models)
-      await client
-        .delete({ index: BASELINES_INDEX, id: baselineDocumentId({ model, version: '1', id: namespace }) })
-        .catch(() => undefined);
+    await dropBaselines(client, namespace, models);
     await dropNamespace(client, namespace, models);
     await client.close();
   });

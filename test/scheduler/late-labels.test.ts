@@ -15,11 +15,9 @@ import { installTemplates } from '../../src/elastic/templates.js';
 import { runPerformanceJob } from '../../src/analyzer/performance.js';
 import { streamNames } from '../../src/schema/streams.js';
 import { validateConfig, type MlmonConfig } from '../../src/schema/config.js';
-import { createJsonLogger } from '../../src/scheduler/log.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { defaultJobRegistry } from '../../src/scheduler/index.js';
 import { alignDown } from '../../src/scheduler/windows.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
+import { quietScheduler as scheduler } from '../helpers/scheduler.js';
 import { bulkCreate, dropNamespace, seededRandom } from '../performance/fixtures.js';
 import {
   binaryReference,
@@ -52,15 +50,6 @@ function config(namespace: string, models: Array<{ name: string; start: number }
     },
     { env: {} },
   );
-}
-
-function scheduler(client: Client, cfg: MlmonConfig): Scheduler {
-  return new Scheduler({
-    config: cfg,
-    client,
-    registry: defaultJobRegistry(),
-    log: createJsonLogger({ write: () => true } as unknown as NodeJS.WritableStream, { level: 'error' }),
-  });
 }
 
 interface StoredPerformance {
