@@ -16,6 +16,7 @@
  * a real SMTP peer.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,7 @@ import { fitLogistic, predictProbability } from '../../src/cli/demo/logistic.js'
 import type { DemoSummary } from '../../src/cli/demo/summary.js';
 import { alignDown } from '../../src/scheduler/windows.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
+import { state as kibanaDouble, startContractDouble } from '../kibana/contract-double.js';
 import { startSmtpPeer, type SmtpPeer } from '../report/smtp.js';
 
 const ELEC = fileURLToPath(new URL('../../../shared/datasets/elec.csv', import.meta.url));
@@ -41,7 +43,14 @@ interface DemoJson {
   summary: DemoSummary;
   summaryText: string[];
   report: { path: string; charts: number; verdict: { status: string } };
-  kibana: unknown;
+  kibana: {
+    url: string;
+    dashboards: string[];
+    rules: string[];
+    created: number;
+    updated: number;
+    unchanged: number;
+  } | null;
   mail: { to: string[]; accepted: string[] } | null;
 }
 
@@ -52,6 +61,7 @@ describe('mlmon demo', () => {
   const slice = join(dir, 'elec-slice.csv');
   const reportPath = join(dir, 'report.html');
   let smtp: SmtpPeer;
+  let kibana: Server;
 
   beforeAll(async () => {
     // The demo finds its cluster the way a user's shell would: through ES_URL.
@@ -60,15 +70,23 @@ describe('mlmon demo', () => {
     // header, rows 0 … 2,783, rows 16,000 … 19,999 (line k + 1 holds row k)
     writeFileSync(slice, [...lines.slice(0, 1 + 2784), ...lines.slice(1 + 16_000, 1 + 20_000)].join('\n'));
     smtp = await startSmtpPeer();
+    // KIBANA_URL: the installer's contract double of Kibana (test/kibana/contract-double.ts).
+    const double = await startContractDouble();
+    kibana = double.server;
+    process.env.KIBANA_URL = double.url;
+    process.env.KIBANA_API_KEY = kibanaDouble.current.apiKey;
   });
   afterAll(async () => {
     delete process.env.SMTP_URL;
+    delete process.env.KIBANA_URL;
+    delete process.env.KIBANA_API_KEY;
+    await new Promise<void>((resolve) => kibana?.close(() => resolve()));
     await smtp?.close();
     await client.close();
   });
 
   it(
-    'replays the slice through the scheduler: Victoria drift from 1996-08-01, accuracy falls, the estimate is flagged, report written and mailed',
+    'replays the slice through the scheduler: Victoria drift from 1996-08-01, accuracy falls, the estimate is flagged, report written and mailed, Kibana installed (contract double)',
     { timeout: 900_000 },
     async () => {
       let out = '';
@@ -112,6 +130,16 @@ describe('mlmon demo', () => {
       });
       expect(result.streams[`logs-mlmon.prediction-${namespace}`]).toBe(6784);
       expect(result.streams[`logs-mlmon.outcome-${namespace}`]).toBe(6784);
+      // Kibana: everything `mlmon kibana install` installs (47 saved objects, the server-log
+      // connector alone as no ALERT_EMAIL_TO is set, 7 rules), created in the double, and links to
+      // the 5 dashboards over the demo's period and to each rule.
+      expect(kibanaDouble.current.objects.size).toBe(47);
+      expect(kibanaDouble.current.connectors.size).toBe(1);
+      expect(kibanaDouble.current.rules.size).toBe(7);
+      expect(result.kibana).toMatchObject({ created: 47 + 1 + 7, updated: 0, unchanged: 0 });
+      expect(result.kibana?.dashboards).toHaveLength(5);
+      expect(result.kibana?.rules).toHaveLength(7);
+      expect(result.kibana?.dashboards[0]).toContain("_g=(time:(from:'1996-06-06T00:00:00.000Z'");
       expect(result.scheduler).toEqual({ passes: 5, processed: 45, reprocessed: 4, failed: 0 });
 
       // Drift: the Victoria features from the week of their first varying row; the period of the
@@ -172,13 +200,12 @@ describe('mlmon demo', () => {
       expect(html).toContain('elec-updown');
       expect(result.report.charts).toBeGreaterThan(0);
 
-      // The e-mail, at a real SMTP peer; Kibana only says how to enable it.
+      // The e-mail, at a real SMTP peer (Kibana: checked above).
       const [mail] = await smtp.waitFor(1);
       expect(mail?.rcptTo).toEqual(['ops@example.org']);
       expect(mail?.parsed.subject).toMatch(/^\[mlmon demo\]/);
       expect(mail?.parsed.html).toContain('elec-updown');
       expect(result.mail?.accepted).toEqual(['ops@example.org']);
-      expect(result.kibana).toBeNull();
     },
   );
 
