@@ -11,7 +11,6 @@ import {
   DEFAULT_NAMESPACE,
   logStream,
   processStream,
-  resultStream,
   type DataStreamFields,
 } from '../schema/streams.js';
 import {
@@ -146,7 +145,6 @@ export class LoggerCore {
   readonly predictionIndex: string;
   readonly outcomeIndex: string;
   readonly deadLetterIndex: string;
-  readonly serviceIndex: string;
   /** Where resource samples go (`sampleResources`). */
   readonly processIndex: string;
   readonly client: Client | undefined;
@@ -171,7 +169,6 @@ export class LoggerCore {
     this.predictionIndex = logStream('prediction', this.namespace);
     this.outcomeIndex = logStream('outcome', this.namespace);
     this.deadLetterIndex = logStream('deadletter', this.namespace);
-    this.serviceIndex = resultStream('service', this.namespace);
     this.processIndex = processStream(this.namespace);
     this.predictionStream = dataStreamFields(this.predictionIndex);
     this.outcomeStream = dataStreamFields(this.outcomeIndex);
