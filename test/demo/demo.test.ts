@@ -26,6 +26,7 @@ import { run } from '../../src/cli/main.js';
 import { readLabelledCsv } from '../../src/cli/demo/dataset.js';
 import { DEMO_DATASETS, rowTime } from '../../src/cli/demo/datasets.js';
 import { fitLogistic, predictProbability } from '../../src/cli/demo/logistic.js';
+import type { DemoKibanaResult } from '../../src/cli/commands/demo.js';
 import type { DemoSummary } from '../../src/cli/demo/summary.js';
 import { alignDown } from '../../src/scheduler/windows.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
@@ -43,14 +44,7 @@ interface DemoJson {
   summary: DemoSummary;
   summaryText: string[];
   report: { path: string; charts: number; verdict: { status: string } };
-  kibana: {
-    url: string;
-    dashboards: string[];
-    rules: string[];
-    created: number;
-    updated: number;
-    unchanged: number;
-  } | null;
+  kibana: DemoKibanaResult | null;
   mail: { to: string[]; accepted: string[] } | null;
 }
 

@@ -20,6 +20,17 @@ import {
   type ScoreCalibration,
 } from '../../src/stats/performance/calibration.js';
 
+/** The `performance.estimated` fields the calibrated-estimate tests read from result documents. */
+export interface EstimatedFields {
+  accuracy: number;
+  calibrated: boolean;
+  accuracy_lower: number;
+  accuracy_upper: number;
+  reliable?: boolean;
+  unreliable_reason?: string[];
+  check?: { labelled: number; realised_accuracy: number };
+}
+
 export interface StudyInput {
   client: Client;
   namespace: string;
@@ -154,15 +165,7 @@ export async function calibratedStudy(input: StudyInput): Promise<{
       const perf = documents[0]!.document.performance as {
         count: number;
         accuracy: number;
-        estimated: {
-          accuracy: number;
-          calibrated: boolean;
-          accuracy_lower: number;
-          accuracy_upper: number;
-          reliable?: boolean;
-          unreliable_reason?: string[];
-          check?: { labelled: number; realised_accuracy: number };
-        };
+        estimated: EstimatedFields;
       };
       const from = w * perWindow;
       const to = from + perWindow;

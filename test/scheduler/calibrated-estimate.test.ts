@@ -31,20 +31,13 @@ import { streamNames } from '../../src/schema/streams.js';
 import { alignDown } from '../../src/scheduler/windows.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { quietScheduler as scheduler } from '../helpers/scheduler.js';
+import type { EstimatedFields } from '../performance/calibrated-estimate.js';
 import { dropBaselines, dropNamespace } from '../performance/fixtures.js';
 
 const HOUR = 3_600_000;
 const WEEK = 7 * 24 * HOUR;
 
-interface Estimated {
-  accuracy: number;
-  calibrated: boolean;
-  accuracy_lower: number;
-  accuracy_upper: number;
-  reliable?: boolean;
-  unreliable_reason?: string[];
-  check?: { labelled: number; realised_accuracy: number };
-}
+type Estimated = EstimatedFields;
 interface StoredPerformance {
   window: { start: string };
   performance: { scope: string; count: number; accuracy?: number; estimated?: Estimated };

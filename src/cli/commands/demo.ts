@@ -444,22 +444,23 @@ interface OptionalStep<T> {
   result: T | null;
 }
 
+/** What the demo's Kibana step reports (`kibana` in `--format json`). */
+export interface DemoKibanaResult {
+  url: string;
+  dashboards: string[];
+  rules: string[];
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
 /** With KIBANA_URL: `mlmon kibana install`'s installer, and links to the dashboards over the demo's period. */
 async function installDashboards(
   ds: DemoDataset,
   namespace: string,
   period: { start: Date; end: Date },
   io: CommandIO,
-): Promise<
-  OptionalStep<{
-    url: string;
-    dashboards: string[];
-    rules: string[];
-    created: number;
-    updated: number;
-    unchanged: number;
-  }>
-> {
+): Promise<OptionalStep<DemoKibanaResult>> {
   const base = process.env.KIBANA_URL;
   if (!base)
     return {
