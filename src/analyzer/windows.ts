@@ -1,34 +1,27 @@
 /**
  * Analysis windows. A range [from, to) is cut at multiples of the window size counted from an
- * anchor (the Unix epoch by default), so that scheduled runs and re-runs produce the same windows
- * and hence the same result ids; the first and last windows are clipped to the range.
+ * anchor (the Unix epoch by default; the rule is `alignWindowStart` in src/schema/window.ts, shared
+ * with the scheduler), so that scheduled runs and re-runs produce the same windows and hence the
+ * same result ids; the first and last windows are clipped to the range. Durations are parsed by
+ * src/schema/duration.ts.
  */
-import { parseDuration as parseDurationOrUndefined } from '../schema/duration.js';
-import type { TimeWindow } from '../schema/window.js';
+import { DurationError, parseDurationOrThrow } from '../schema/duration.js';
+import { alignWindowStart, type TimeWindow } from '../schema/window.js';
 import { parseInstant, TimeFormatError } from '../schema/time.js';
 
 export class WindowError extends Error {
   override name = 'WindowError';
 }
 
-/** `30s`, `15m`, `1h`, `1d`, `1w` → milliseconds (the grammar of src/schema/duration.ts). */
-export function parseDuration(text: string): number {
-  const ms = parseDurationOrUndefined(text);
-  if (ms === undefined)
-    throw new WindowError(
-      `"${text}" is not a positive duration: use a number and a unit, e.g. 15m, 1h, 1d, 1w`,
-    );
-  return ms;
-}
-
 /** An ISO-8601 time (the grammar of src/schema/time.ts), or `now`, or `now-<duration>`. */
 export function parseTime(text: string, now: Date = new Date()): Date {
   const t = text.trim();
   const rel = /^now(?:-(.+))?$/.exec(t);
-  if (rel) return new Date(now.getTime() - (rel[1] ? parseDuration(rel[1]) : 0));
   try {
+    if (rel) return new Date(now.getTime() - (rel[1] ? parseDurationOrThrow(rel[1]) : 0));
     return parseInstant(t);
   } catch (error) {
+    if (error instanceof DurationError) throw new WindowError(error.message);
     if (error instanceof TimeFormatError)
       throw new WindowError(error.kind === 'syntax' ? `${error.message}, now or now-1d` : error.message);
     throw error;
@@ -44,8 +37,7 @@ export function splitWindows(from: Date, to: Date, sizeMs: number, anchor: Date 
   if (!(t > f))
     throw new WindowError(`--to (${to.toISOString()}) must be after --from (${from.toISOString()})`);
   if (!(sizeMs > 0)) throw new WindowError('window size must be positive');
-  const a = anchor.getTime();
-  const firstBoundary = a + Math.floor((f - a) / sizeMs) * sizeMs;
+  const firstBoundary = alignWindowStart(f, sizeMs, anchor.getTime());
   const count = Math.ceil((t - firstBoundary) / sizeMs);
   if (count > MAX_WINDOWS) {
     throw new WindowError(

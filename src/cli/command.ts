@@ -42,7 +42,8 @@
  *   `defineCommandGroup({ name: 'kibana', subcommands: { install, export } })` registered in main.ts.
  */
 import { parseArgs } from 'node:util';
-import { parseDuration, parseTime } from '../analyzer/windows.js';
+import { parseTime } from '../analyzer/windows.js';
+import { parseDurationOrThrow } from '../schema/duration.js';
 import { type CommandFn, type CommandIO, UsageError } from './io.js';
 
 export { UsageError };
@@ -163,7 +164,7 @@ export function timeValue(text: string): Date {
 
 /** `15m`, `1h`, `1d`, `1w` → milliseconds. */
 export function durationValue(text: string): number {
-  return parseDuration(text);
+  return parseDurationOrThrow(text);
 }
 
 /** A number in [0, 1]. */

@@ -1,14 +1,15 @@
 /**
  * Window arithmetic, pure. Windows are aligned to multiples of their size since the Unix epoch
- * (UTC), so every replica, and every restart, cuts time at the same boundaries: that is what makes
- * a window an identity that locks and checkpoints can refer to.
+ * (UTC), by the one rule in src/schema/window.ts (`alignWindowStart`), so every replica, and every
+ * restart, cuts time at the same boundaries: that is what makes a window an identity that locks
+ * and checkpoints can refer to.
  */
 
-import type { TimeWindow } from '../schema/window.js';
+import { alignWindowStart, type TimeWindow } from '../schema/window.js';
 
-/** Start of the window that contains `t`. */
+/** Start of the window that contains `t`, counted from the epoch (`alignWindowStart` unanchored). */
 export function alignDown(t: number, windowMs: number): number {
-  return Math.floor(t / windowMs) * windowMs;
+  return alignWindowStart(t, windowMs);
 }
 
 /** End of the latest window that is due at `now`: ended, and its `delay` for late data has passed. */

@@ -6,7 +6,8 @@ import type { Client } from '@elastic/elasticsearch';
 import { analyze, type AnalyzeOptions, type AnalyzeResult } from '../../src/analyzer/job.js';
 import type { FieldResult } from '../../src/analyzer/evaluate.js';
 import { resultStream } from '../../src/schema/streams.js';
-import { parseDuration, parseTime, splitWindows, WindowError } from '../../src/analyzer/windows.js';
+import { parseTime, splitWindows, WindowError } from '../../src/analyzer/windows.js';
+import { DurationError, parseDurationOrThrow as parseDuration } from '../../src/schema/duration.js';
 import { run } from '../../src/cli/main.js';
 import { indexProfileAnalyze } from '../helpers/analysis.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
@@ -187,7 +188,9 @@ describe('windows and times', () => {
   });
   it('rejects bad times and durations with clear messages', () => {
     expect(() => parseTime('yesterday')).toThrow(WindowError);
+    expect(() => parseDuration('1 hour')).toThrow(DurationError);
     expect(() => parseDuration('1 hour')).toThrow(/e\.g\. 15m/);
+    expect(() => parseTime('now-1 hour')).toThrow(WindowError);
     expect(() => splitWindows(new Date(10), new Date(5), 1)).toThrow(/must be after/);
   });
 });

@@ -7,7 +7,7 @@ import {
   intervalToCron,
   loadConfig,
   parseConfigText,
-  parseDuration,
+  parseDurationOrUndefined as parseDuration,
   redactConfig,
   validateConfig,
 } from '../../src/schema/config.js';

@@ -14,4 +14,4 @@ export { ConfigError, type ConfigProblem } from './problems.js';
 export { ENVIRONMENT_OVERRIDES } from './env.js';
 export { isSecretPath, redactConfig } from './redact.js';
 export { CONFIG_FILE_NAMES, findConfigFile, loadConfig, parseConfigText, validateConfig } from './load.js';
-export { parseDuration } from '../duration.js';
+export { DurationError, parseDurationOrThrow, parseDurationOrUndefined } from '../duration.js';

@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
+import { parseDurationOrUndefined } from '../duration.js';
 import { parseInstant, TimeFormatError } from '../time.js';
 import { CALIBRATION_MODES, type CalibrationMode } from '../../stats/performance/calibration.js';
 
@@ -124,7 +124,7 @@ function duration({ allowZero = false } = {}) {
       (value === 0 || (typeof value === 'string' && /^\s*0+\s*(ms|s|m|h|d|w)?\s*$/.test(value)))
     )
       return 0;
-    const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+    const ms = typeof value === 'string' ? parseDurationOrUndefined(value) : undefined;
     if (ms === undefined) {
       quoting(ctx as Ctx, 'expected a duration such as "500ms", "30s", "5m", "1h", "1d", got {value}', value);
       return z.NEVER;
