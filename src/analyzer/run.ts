@@ -15,6 +15,7 @@ import { calibrationLookup } from './baseline.js';
 import { refreshInputs } from './refresh.js';
 import type { CalibrationMode } from '../stats/performance/calibration.js';
 import { splitWindows } from './windows.js';
+import type { WindowTarget } from './window-target.js';
 
 export interface FullAnalysisOptions extends AnalyzeOptions {
   /** Performance task; default: detected from the prediction fields (value → regression, score → binary, label → multiclass). */
@@ -127,6 +128,7 @@ export async function runFullAnalysis(
     mode: options.calibration,
     positiveClass: options.positiveClass,
   });
+  const scope = { namespace: options.namespace, model: options.model, write, refresh: options.refresh };
   for (const version of versions) {
     let calibration;
     if (task === 'binary') {
@@ -137,33 +139,22 @@ export async function runFullAnalysis(
       if (found.note && !noReference)
         result.notes.push(`estimated performance from raw scores for ${found.note}`);
     }
+    // The performance settings are the same for every window of a version.
+    const settings = task && {
+      task,
+      positiveClass: options.positiveClass,
+      threshold: options.threshold,
+      calibration,
+      segments: options.segments,
+      bounds: options.bounds,
+    };
     for (const window of windows) {
-      const performance: PerformanceResult[] = task
-        ? (
-            await runPerformanceJob(client, {
-              namespace: options.namespace,
-              model: options.model,
-              version,
-              task,
-              window,
-              positiveClass: options.positiveClass,
-              threshold: options.threshold,
-              calibration,
-              segments: options.segments,
-              bounds: options.bounds,
-              write,
-              refresh: options.refresh,
-            })
-          ).documents
+      // One context per window, handed whole to each job (window-target.ts).
+      const target: WindowTarget = { ...scope, version, window };
+      const performance: PerformanceResult[] = settings
+        ? (await runPerformanceJob(client, { ...target, ...settings })).documents
         : [];
-      const service = await runServiceHealthJob(client, {
-        namespace: options.namespace,
-        model: options.model,
-        version,
-        window,
-        write,
-        refresh: options.refresh,
-      });
+      const service = await runServiceHealthJob(client, target);
       result.windows.push({
         start: window.start.toISOString(),
         end: window.end.toISOString(),

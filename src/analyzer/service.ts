@@ -13,18 +13,11 @@ import { windowFilter } from '../elastic/filters.js';
 import { searchOrEmpty } from '../elastic/search.js';
 import { resultId, withoutNulls } from '../schema/result-document.js';
 import { DEFAULT_NAMESPACE, streamNames } from '../schema/streams.js';
-import { checkWindow, type TimeWindow } from '../schema/window.js';
+import { checkWindow } from '../schema/window.js';
+import type { WindowTarget } from './window-target.js';
 
-export interface ServiceJobOptions {
-  namespace?: string;
-  model: string;
-  /** one version; default every version with predictions in the window */
-  version?: string;
-  window: TimeWindow;
-  /** store the documents (default true) */
-  write?: boolean;
-  refresh?: boolean;
-}
+/** One model (version) and window: nothing else to say (window-target.ts). */
+export type ServiceJobOptions = WindowTarget;
 
 /** Service health of one model version in one window. */
 export interface ServiceHealth {

@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { HookConfig, HookEvent } from '../schema/config.js';
-import type { ModelRef, ResultSummary } from './jobs.js';
+import type { ModelRef, ResultSummary } from './jobs/contract.js';
 import type { StructuredLogger } from './log.js';
 
 export interface HookPayload {

@@ -3,7 +3,7 @@ import { driftJob, performanceJob, qualityJob, serviceJob } from './jobs/analysi
 import { featureMeanJob } from './jobs/feature-mean.js';
 import { reportJob } from './jobs/report.js';
 import { REPORT_JOB } from './reports.js';
-import { JobRegistry } from './jobs.js';
+import { JobRegistry } from './jobs/registry.js';
 
 export type {
   ModelRef,
@@ -12,8 +12,8 @@ export type {
   WindowJob,
   WindowJobContext,
   WindowJobResult,
-} from './jobs.js';
-export { JobRegistry } from './jobs.js';
+} from './jobs/contract.js';
+export { JobRegistry } from './jobs/registry.js';
 export { featureMeanJob, featureMeanDocumentId } from './jobs/feature-mean.js';
 export { Scheduler, LockLostError, ShutdownError } from './scheduler.js';
 export type { PassSummary, SchedulerOptions, WindowOutcome, WindowRun } from './scheduler.js';

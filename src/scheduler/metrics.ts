@@ -13,7 +13,7 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ModelConfig } from '../schema/config.js';
 import { parseStream, resultStream, type ResultStreamKind } from '../schema/streams.js';
-import type { ResultDocument, ResultSummary } from './jobs.js';
+import type { ResultDocument, ResultSummary } from './jobs/contract.js';
 
 const RESULT_LABELS = ['namespace', 'model', 'version'] as const;
 const JOB_LABELS = ['namespace', 'model', 'job'] as const;

@@ -21,7 +21,7 @@
  * above any skew.
  */
 import { errors, type Client } from '@elastic/elasticsearch';
-import type { ModelRef } from './jobs.js';
+import type { ModelRef } from './jobs/contract.js';
 import { STATE_INDEX } from '../schema/streams.js';
 import type { TimeWindow } from '../schema/window.js';
 

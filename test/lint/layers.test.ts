@@ -1,11 +1,14 @@
 /**
  * Layers point one way (docs/DESIGN.md, "Shape of the code"; the rule is in eslint.config.js). Runs
  * the project's own ESLint configuration on probe sources placed (in name only, nothing is written)
- * in each layer, and on the real src/.
+ * in each layer, and on the real src/. And no two files of src/ import each other, directly or
+ * round a longer circle, whatever their layer (import-graph.ts).
  */
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
+import { importCircles, importGraph, readTree } from './import-graph.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // Only the layer rule: the other rules are `npm run lint`'s business, and running them all over
@@ -90,5 +93,59 @@ describe('layer rule', () => {
     );
     expect(results.length).toBeGreaterThan(50); // the files were really linted (src/ holds ~90)
     expect(violations).toEqual([]);
+  });
+});
+
+describe('no import circles between files', () => {
+  const p = (name: string) => join('/probe', name);
+  const circlesOf = (files: Record<string, string>) =>
+    importCircles(
+      importGraph(new Map(Object.entries(files).map(([name, text]) => [p(name), text]))),
+      '/probe',
+    );
+
+  it('finds a two-file circle made of type-only imports (the former scheduler/jobs.ts ⇄ metrics.ts)', () => {
+    expect(
+      circlesOf({
+        'jobs.ts':
+          "import type { SchedulerMetrics } from './metrics.js';\nexport type A = SchedulerMetrics;\n",
+        'metrics.ts': "import type { A } from './jobs.js';\nexport class SchedulerMetrics { a?: A }\n",
+      }),
+    ).toEqual([['jobs.ts', 'metrics.ts']]);
+  });
+
+  it('finds a longer circle through a re-export and across folders, and a self-import', () => {
+    expect(
+      circlesOf({
+        'a/x.ts': "export { y } from '../b/y.js';\nexport const x = 1;\n",
+        'b/y.ts': "import { z } from './z.js';\nexport const y = z;\n",
+        'b/z.ts': "import { x } from '../a/x.js';\nexport const z = x;\n",
+        'c.ts': "import { c } from './c.js';\nexport { c };\n",
+        'leaf.ts': "import { x } from './a/x.js';\nexport const leaf = x;\n",
+      }).sort(),
+    ).toEqual([['a/x.ts', 'b/y.ts', 'b/z.ts'], ['c.ts']]);
+  });
+
+  it('counts neither dynamic import() nor packages, and a chain without a way back is no circle', () => {
+    expect(
+      circlesOf({
+        'main.ts':
+          "import { a } from './a.js';\nexport const load = () => import('./cmd.js');\nexport { a };\n",
+        'cmd.ts':
+          "import { a } from './main.js';\nimport { Client } from '@elastic/elasticsearch';\nexport { a, Client };\n",
+        'a.ts': 'export const a = 1;\n',
+      }),
+    ).toEqual([]);
+  });
+
+  it('src/ as it is has none', () => {
+    const sources = readTree(join(root, 'src'));
+    const graph = importGraph(sources);
+    expect(sources.size).toBeGreaterThan(100); // src/ really read (it holds ~140 files)
+    // and its edges really resolved: scheduler/metrics.ts imports the job contract
+    expect(graph.get(join(root, 'src/scheduler/metrics.ts'))).toContain(
+      join(root, 'src/scheduler/jobs/contract.ts'),
+    );
+    expect(importCircles(graph, root)).toEqual([]);
   });
 });

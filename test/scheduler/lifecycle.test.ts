@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { validateConfig } from '../../src/schema/config.js';
-import { JobRegistry, type WindowJob } from '../../src/scheduler/jobs.js';
+import type { WindowJob } from '../../src/scheduler/jobs/contract.js';
+import { JobRegistry } from '../../src/scheduler/jobs/registry.js';
 import { createJsonLogger, parseLogLines } from '../../src/scheduler/log.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { checkpointId, type JobTarget } from '../../src/scheduler/state.js';

@@ -12,7 +12,7 @@ import { upsertIntoDataStream } from '../../src/elastic/upsert.js';
 import { validateConfig, type HookConfig } from '../../src/schema/config.js';
 import { runHooks, type HookPayload } from '../../src/scheduler/hooks.js';
 import { defaultJobRegistry } from '../../src/scheduler/index.js';
-import type { ResultSummary } from '../../src/scheduler/jobs.js';
+import type { ResultSummary } from '../../src/scheduler/jobs/contract.js';
 import { createJsonLogger, parseLogLines } from '../../src/scheduler/log.js';
 import { SchedulerMetrics, seedLatestResults } from '../../src/scheduler/metrics.js';
 import { startMetricsServer } from '../../src/scheduler/metrics-server.js';

@@ -3,7 +3,7 @@ import { checkConnection, createClient } from '../../elastic/client.js';
 import { STATE_INDEX } from '../../schema/streams.js';
 import { ConfigError, loadConfig, type MlmonConfig } from '../../schema/config.js';
 import { defaultJobRegistry } from '../../scheduler/index.js';
-import type { JobRegistry } from '../../scheduler/jobs.js';
+import type { JobRegistry } from '../../scheduler/jobs/registry.js';
 import { createJsonLogger } from '../../scheduler/log.js';
 import { SchedulerMetrics, seedLatestResults } from '../../scheduler/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../../scheduler/metrics-server.js';

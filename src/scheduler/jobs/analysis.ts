@@ -22,7 +22,8 @@ import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
 import { resultStream, streamNames } from '../../schema/streams.js';
 import type { PerformanceBounds } from '../../stats/performance/index.js';
 import { labelledWindows } from '../../analyzer/labelled-windows.js';
-import type { LabelProbeContext, ResultSummary, WindowJob, WindowJobContext } from '../jobs.js';
+import type { WindowTarget } from '../../analyzer/window-target.js';
+import type { LabelProbeContext, ResultSummary, WindowJob, WindowJobContext } from './contract.js';
 
 function windowSizeLabel(ms: number): string {
   for (const [unit, size] of [
@@ -79,8 +80,13 @@ export const qualityJob: WindowJob = async (ctx) => {
   return { documents: await driftAndQuality(ctx) };
 };
 
+/** The scheduler's window as the analyzer's jobs take it (analyzer/window-target.ts). */
+function windowTargetOf(ctx: WindowJobContext): WindowTarget {
+  return { namespace: ctx.namespace, model: ctx.model.name, version: ctx.model.version, window: ctx.window };
+}
+
 const performanceWindow: WindowJob = async (ctx) => {
-  const { client, namespace, model, modelConfig, window } = ctx;
+  const { client, namespace, model, modelConfig } = ctx;
   await runJoin(client, { namespace, model: model.name });
   ctx.signal.throwIfAborted();
   const task = await detectTask(client, namespace, model.name);
@@ -106,11 +112,8 @@ const performanceWindow: WindowJob = async (ctx) => {
     return found.calibration;
   };
   const result = await runPerformanceJob(client, {
-    namespace,
-    model: model.name,
-    version: model.version,
+    ...windowTargetOf(ctx),
     task,
-    window,
     positiveClass: modelConfig.performance.positiveClass,
     threshold: modelConfig.performance.threshold,
     ...(task === 'binary' ? { calibration } : {}),
@@ -140,12 +143,7 @@ export const performanceJob: WindowJob = Object.assign(performanceWindow, {
 });
 
 export const serviceJob: WindowJob = async (ctx) => {
-  const result = await runServiceHealthJob(ctx.client, {
-    namespace: ctx.namespace,
-    model: ctx.model.name,
-    version: ctx.model.version,
-    window: ctx.window,
-  });
+  const result = await runServiceHealthJob(ctx.client, windowTargetOf(ctx));
   const stream = streamNames(ctx.namespace).service;
   return { documents: result.documents.map((d) => ({ stream, id: d.id, document: d.document })) };
 };

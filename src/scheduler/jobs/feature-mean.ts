@@ -21,7 +21,7 @@ import { upsertIntoDataStream } from '../../elastic/upsert.js';
 import { resultId } from '../../schema/result-document.js';
 import { logStream, resultStream } from '../../schema/streams.js';
 import type { estypes } from '@elastic/elasticsearch';
-import type { ResultDocument, ResultSummary, WindowJob, WindowJobContext } from '../jobs.js';
+import type { ResultDocument, ResultSummary, WindowJob, WindowJobContext } from './contract.js';
 
 interface FeatureReference {
   mean: number;

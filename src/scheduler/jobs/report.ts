@@ -10,7 +10,7 @@
  * same Message-ID, which lets mail systems drop the duplicate.
  */
 import { buildMessage, buildReport, sendMessage } from '../../report/index.js';
-import type { WindowJob } from '../jobs.js';
+import type { WindowJob } from './contract.js';
 import type { ReportJobOptions } from '../reports.js';
 
 export const reportJob: WindowJob = async (ctx) => {

@@ -6,11 +6,14 @@
  * everything around it: which windows are due, the lock, checkpoints, retries, hooks and metrics.
  * A job must be idempotent (deterministic document ids): after a crash or a lost lock the same
  * window may be run again, and it must then replace its documents, not add to them.
+ *
+ * This file imports nothing of the scheduler but its logger type, so that the scheduler's parts
+ * (metrics, hooks, state, the jobs in this folder) all import it and none of them imports another
+ * back (file circles are refused by test/lint/layers.test.ts).
  */
 import type { Client } from '@elastic/elasticsearch';
-import type { ModelConfig } from '../schema/config.js';
-import type { StructuredLogger } from './log.js';
-import type { SchedulerMetrics } from './metrics.js';
+import type { ModelConfig } from '../../schema/config.js';
+import type { StructuredLogger } from '../log.js';
 
 export interface ModelRef {
   name: string;
@@ -32,7 +35,21 @@ export interface WindowJobContext {
   modelConfig: ModelConfig;
   log: StructuredLogger;
   /** The scheduler's metrics when it serves them: for what a job counts itself (report sends). */
-  metrics?: SchedulerMetrics;
+  metrics?: JobMetrics;
+}
+
+/** A counter as a job increments it (prom-client's `Counter.inc` with labels). */
+export interface JobCounter {
+  inc(labels: Record<string, string>): void;
+}
+
+/**
+ * The counters of `SchedulerMetrics` (metrics.ts) that a job increments itself; spelled here, not
+ * imported, because metrics.ts reads this contract's `ResultSummary`.
+ */
+export interface JobMetrics {
+  reportsSent: JobCounter;
+  reportSendFailures: JobCounter;
 }
 
 /** A result document the job wrote, as written: the scheduler feeds hooks and metrics from it. */
@@ -100,32 +117,3 @@ export type LabelProbe = (ctx: LabelProbeContext) => Promise<LabelledWindowInfo[
 export type WindowJob = ((ctx: WindowJobContext) => Promise<WindowJobResult>) & {
   labelledWindows?: LabelProbe;
 };
-
-/** Names → jobs. The CLI builds the default one; the lead registers `drift`, `quality`, `performance`, `service`. */
-export class JobRegistry {
-  private readonly jobs = new Map<string, WindowJob>();
-
-  register(name: string, job: WindowJob): this {
-    if (this.jobs.has(name)) throw new Error(`job "${name}" is already registered`);
-    this.jobs.set(name, job);
-    return this;
-  }
-
-  /** Replaces a registered job (tests, wrappers). */
-  replace(name: string, job: WindowJob): this {
-    this.jobs.set(name, job);
-    return this;
-  }
-
-  get(name: string): WindowJob | undefined {
-    return this.jobs.get(name);
-  }
-
-  has(name: string): boolean {
-    return this.jobs.has(name);
-  }
-
-  names(): string[] {
-    return [...this.jobs.keys()].sort();
-  }
-}
