@@ -16,14 +16,26 @@
 import type { Client } from '@elastic/elasticsearch';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { MlmonConfig, ModelConfig } from '../schema/config.js';
-import { runHooks } from './hooks.js';
 import type { ModelRef, WindowJob } from './jobs/contract.js';
 import type { JobRegistry } from './jobs/registry.js';
 import type { StructuredLogger } from './log.js';
 import type { SchedulerMetrics } from './metrics.js';
-import { type HeldLock, type JobTarget, isSettled, StateStore } from './state.js';
+import { type JobTarget, isSettled, StateStore } from './state.js';
+import { planRelabel, reprocessWindow, type RelabelPlan } from './relabel.js';
+import {
+  processWindow,
+  type RunningWindow,
+  type Unit,
+  type WindowOutcome,
+  type WindowRunDeps,
+  windowLogFields,
+} from './window-run.js';
 import type { TimeWindow } from '../schema/window.js';
-import { alignDown, latestDueEnd, planWindows } from './windows.js';
+import { latestDueEnd, planWindows } from './windows.js';
+
+// Moved to window-run.ts and relabel.ts; exported from here as before.
+export { LockLostError, type WindowOutcome } from './window-run.js';
+export { LABEL_SETTLE_MS } from './relabel.js';
 import { formatDuration } from '../schema/duration.js';
 import { REPORT_JOB, reportSchedules } from './reports.js';
 import { refreshInputs, refreshResults } from '../analyzer/refresh.js';
@@ -42,7 +54,6 @@ export interface SchedulerOptions {
 }
 
 /** `reprocessed`: a done window run again because its labels changed (see {@link Scheduler.planRelabel}). */
-export type WindowOutcome = 'processed' | 'reprocessed' | 'settled' | 'held' | 'failed' | 'lost' | 'released';
 
 export interface WindowRun {
   job: string;
@@ -62,45 +73,12 @@ export interface PassSummary {
   held: number;
 }
 
-/**
- * Labels joined within this margin before a pass may still be invisible to its search (written but
- * not yet refreshed by another process): the label cursor stops this far back and remembers what
- * it saw inside the margin, so that such a label still marks its window at the next pass.
- */
-export const LABEL_SETTLE_MS = 60_000;
-
-interface RelabelPlan {
-  target: JobTarget;
-  entry: ModelConfig['jobs'][number];
-  job: WindowJob;
-  /** done windows to run again, oldest first */
-  windows: TimeWindow[];
-  /** false when a window with new labels is being processed right now: keep the cursor, look again */
-  canCommit: boolean;
-  commit: () => Promise<boolean>;
-}
-
-/** Raised inside a job's signal when its lock was taken over by another replica. */
-export class LockLostError extends Error {
-  constructor(window: TimeWindow) {
-    super(`lock of window ${window.start.toISOString()} was taken over by another replica`);
-    this.name = 'LockLostError';
-  }
-}
-
 /** Raised inside a job's signal when the scheduler shuts down and the grace period is over. */
 export class ShutdownError extends Error {
   constructor() {
     super('scheduler shutting down');
     this.name = 'ShutdownError';
   }
-}
-
-interface RunningWindow {
-  lock: HeldLock;
-  controller: AbortController;
-  released: boolean;
-  done: Promise<void>;
 }
 
 /**
@@ -126,13 +104,6 @@ export function skippedMessage(
   );
 }
 
-interface Unit {
-  target: JobTarget;
-  entry: ModelConfig['jobs'][number];
-  job: WindowJob;
-  window: TimeWindow;
-}
-
 /** A message naming every configured job the registry lacks, or undefined when all are known. */
 export function unknownJobs(config: MlmonConfig, registry: JobRegistry): string | undefined {
   const unknown: string[] = [];
@@ -151,6 +122,8 @@ export class Scheduler {
   private readonly schedules: ModelConfig[];
   private readonly tasks: ScheduledTask[] = [];
   private readonly running = new Set<RunningWindow>();
+  /** What a window run and a relabel need of this scheduler (window-run.ts, relabel.ts). */
+  private readonly deps: WindowRunDeps;
   private readonly passes = new Set<Promise<unknown>>();
   private readonly busyModels = new Set<string>();
   private stopping: Promise<void> | undefined;
@@ -168,6 +141,14 @@ export class Scheduler {
     this.store = new StateStore(options.client, config.scheduler.owner, config.scheduler.lockTtlMs, {
       maxAttempts: config.scheduler.maxAttempts,
     });
+    this.deps = {
+      client: options.client,
+      log: options.log,
+      metrics: options.metrics,
+      heartbeatMs: config.scheduler.heartbeatMs,
+      store: this.store,
+      running: this.running,
+    };
   }
 
   get owner(): string {
@@ -194,18 +175,6 @@ export class Scheduler {
         job: this.options.registry.get(entry.name) as WindowJob,
       })),
     );
-  }
-
-  private logFields(target: JobTarget, window?: TimeWindow): Record<string, unknown> {
-    return {
-      job: target.job,
-      model: target.model.name,
-      version: target.model.version ?? '*',
-      namespace: target.namespace,
-      ...(window
-        ? { 'window.start': window.start.toISOString(), 'window.end': window.end.toISOString() }
-        : {}),
-    };
   }
 
   /**
@@ -249,7 +218,7 @@ export class Scheduler {
           'windows.skipped',
           skippedMessage(model, config.scheduler.maxCatchUp, plan.skipped, range, checkpoint !== undefined),
           {
-            ...this.logFields(target),
+            ...windowLogFields(target),
             skipped: plan.skipped,
             'skipped.from': range.from.toISOString(),
             'skipped.to': range.to.toISOString(),
@@ -265,7 +234,7 @@ export class Scheduler {
     // that a window done in this pass is not counted as "done with old labels").
     const relabel: RelabelPlan[] = [];
     for (const { target, entry, job } of targets) {
-      if (job.labelledWindows) relabel.push(await this.planRelabel(model, target, entry, job, now));
+      if (job.labelledWindows) relabel.push(await planRelabel(this.deps, model, target, entry, job, now));
     }
     // Oldest first across jobs; a stable sort keeps the configured job order within a window.
     units.sort((a, b) => a.window.start.getTime() - b.window.start.getTime());
@@ -279,7 +248,7 @@ export class Scheduler {
       });
     for (const unit of units) {
       if (this.isStopping) break;
-      const outcome = await this.processWindow(model, unit);
+      const outcome = await processWindow(this.deps, model, unit);
       summary.runs.push({
         job: unit.target.job,
         model: unit.target.model,
@@ -295,11 +264,27 @@ export class Scheduler {
     }
     for (const { target } of targets)
       await this.advance(model, target, bounds.get(target) as number, lastEnd);
+    if (!(await this.runRelabels(model, relabel, summary))) return summary;
+    // Whoever reads the results next (a report job, `mlmon report`, a dashboard) sees this pass.
+    if (summary.processed + summary.reprocessed > 0)
+      await refreshResults(this.options.client, model.namespace);
+    return summary;
+  }
+
+  /**
+   * The done windows whose labels changed, run again; each job's label cursor moves when all of its
+   * windows succeeded. False when the scheduler began to stop in between.
+   */
+  private async runRelabels(
+    model: ModelConfig,
+    relabel: RelabelPlan[],
+    summary: PassSummary,
+  ): Promise<boolean> {
     for (const plan of relabel) {
       let ok = plan.canCommit;
       for (const window of plan.windows) {
-        if (this.isStopping) return summary;
-        const outcome = await this.reprocessWindow(model, plan, window);
+        if (this.isStopping) return false;
+        const outcome = await reprocessWindow(this.deps, model, plan, window);
         summary.runs.push({
           job: plan.target.job,
           model: plan.target.model,
@@ -316,131 +301,7 @@ export class Scheduler {
       // The cursor moves only when every window with new labels is done: a failure is retried.
       if (ok) await plan.commit();
     }
-    // Whoever reads the results next (a report job, `mlmon report`, a dashboard) sees this pass.
-    if (summary.processed + summary.reprocessed > 0)
-      await refreshResults(this.options.client, model.namespace);
-    return summary;
-  }
-
-  /**
-   * The done windows of a label-dependent job whose labels changed since the label cursor, within
-   * the model's `performance.labelHorizon`. Cost: one search over the labels joined since the
-   * cursor (see analyzer/labelled-windows.ts) and one multi-get of those windows' states.
-   *
-   * The cursor is a time `since` plus, per window, the count and latest join time of the labels
-   * joined at or after `since` as seen then. A window is dirty when its figures now differ: a new
-   * label (count up), a corrected one (latest up), or one that was written before the cursor's
-   * time but became searchable only after (count up). The new cursor stops LABEL_SETTLE_MS before
-   * the search, so such late-visible labels are always within its range.
-   */
-  private async planRelabel(
-    model: ModelConfig,
-    target: JobTarget,
-    entry: ModelConfig['jobs'][number],
-    job: WindowJob,
-    now: number,
-  ): Promise<RelabelPlan> {
-    const probe = job.labelledWindows as NonNullable<WindowJob['labelledWindows']>;
-    const cursor = await this.store.readLabelCursor(target);
-    const since = cursor?.source.state.detail.since ?? null;
-    const recentFrom = Math.max(Date.now() - LABEL_SETTLE_MS, since ?? -Infinity);
-    const horizonStart = alignDown(now - model.performance.labelHorizonMs, model.windowMs);
-    const found = await probe({
-      client: this.options.client,
-      model: target.model,
-      namespace: target.namespace,
-      windowMs: model.windowMs,
-      horizonStart,
-      since,
-      recentFrom,
-      modelConfig: model,
-      log: this.options.log.child({ job: target.job, model: target.model.name }),
-    });
-    const seen = new Map((cursor?.source.state.detail.recent ?? []).map((r) => [r.start, r]));
-    const changed = found.filter((w) => {
-      const before = seen.get(w.start);
-      return !before || before.count !== w.count || before.latest !== w.latest;
-    });
-    const candidates = changed.map((w) => ({
-      start: new Date(w.start),
-      end: new Date(w.start + model.windowMs),
-    }));
-    const latestJoin = new Map(changed.map((w) => [w.start, w.latest]));
-    const states = await this.store.windowStates(target, candidates);
-    const windows = candidates.filter((w) => {
-      const state = states.get(w.start.getTime());
-      if (!isSettled(state)) return false;
-      // Labels all joined before the window was finished were in its computation: the window's own
-      // job joins the outcomes that arrived before it ran (the first pass after logging predictions
-      // with `actual` is one), so they are not "new" to it. Only a label joined later re-runs it.
-      const finishedAt = Date.parse(state?.state.detail.finishedAt ?? '');
-      return !(Number.isFinite(finishedAt) && (latestJoin.get(w.start.getTime()) ?? Infinity) <= finishedAt);
-    });
-    // A window with new labels that is being processed right now may have missed them.
-    const canCommit = !candidates.some((w) => states.get(w.start.getTime())?.state.kind === 'lock');
-    const recent = found
-      .filter((w) => w.recent.count > 0)
-      .map((w) => ({ start: w.start, count: w.recent.count, latest: w.recent.latest }));
-    if (changed.length > 0)
-      this.options.log.info(
-        'labels.changed',
-        `${changed.length} windows received labels; ${windows.length} done ones re-run`,
-        {
-          ...this.logFields(target),
-          'windows.labelled': changed.length,
-          'windows.rerun': windows.length,
-        },
-      );
-    return {
-      target,
-      entry,
-      job,
-      windows,
-      canCommit,
-      commit: () => this.store.writeLabelCursor(target, { since: recentFrom, recent }, cursor),
-    };
-  }
-
-  /**
-   * Runs a done window's job again (its labels changed). No window lock: the window stays done, the
-   * job writes with deterministic ids, so a replica doing the same at the same time only repeats
-   * identical writes; the label cursor (compare-and-swap) moves once.
-   */
-  private async reprocessWindow(
-    model: ModelConfig,
-    plan: RelabelPlan,
-    window: TimeWindow,
-  ): Promise<WindowOutcome> {
-    const { log, metrics, client } = this.options;
-    const fields = { ...this.logFields(plan.target, window), reason: 'labels' };
-    try {
-      const result = await plan.job({
-        client,
-        model: plan.target.model,
-        namespace: plan.target.namespace,
-        window: { start: window.start, end: window.end },
-        signal: new AbortController().signal,
-        options: plan.entry.options,
-        modelConfig: model,
-        log: log.child({ job: plan.target.job, model: plan.target.model.name }),
-      });
-      metrics?.observe(result.documents);
-      log.info(
-        'window.reprocessed',
-        `window re-run for new labels: ${result.documents.length} result documents`,
-        {
-          ...fields,
-          documents: result.documents.length,
-        },
-      );
-      return 'reprocessed';
-    } catch (error) {
-      log.error('window.failed', 'window re-run for new labels failed; retried at the next pass', {
-        ...fields,
-        error,
-      });
-      return 'failed';
-    }
+    return true;
   }
 
   private async advance(model: ModelConfig, target: JobTarget, from: number, lastEnd: number): Promise<void> {
@@ -450,137 +311,6 @@ export class Scheduler {
         { ...target, model: target.model.name, version: target.model.version },
         checkpoint,
       );
-  }
-
-  /** Locks, runs, marks done one window. Never throws for a job's failure. */
-  private async processWindow(model: ModelConfig, unit: Unit): Promise<WindowOutcome> {
-    const { log, metrics, config, client } = this.options;
-    const fields = this.logFields(unit.target, unit.window);
-    const counterLabels = {
-      namespace: unit.target.namespace,
-      model: unit.target.model.name,
-      job: unit.target.job,
-    };
-    const acquired = await this.store.acquire(unit.target, unit.window);
-    if (acquired.status === 'settled') return 'settled';
-    if (acquired.status === 'held' || acquired.status === 'lost-race') {
-      const holder = acquired.status === 'held' ? acquired.owner : undefined;
-      log.info('window.held', `window held by ${holder ?? 'another replica'}; left to it`, {
-        ...fields,
-        holder,
-        'lock.expires': acquired.status === 'held' ? acquired.expires.toISOString() : undefined,
-      });
-      return 'held';
-    }
-    if (acquired.status === 'gave-up') {
-      log.error('window.failed', `window abandoned ${acquired.attempts} times; marked failed, not retried`, {
-        ...fields,
-        attempts: acquired.attempts,
-      });
-      metrics?.windowFailures.inc(counterLabels);
-      return 'failed';
-    }
-    const { lock } = acquired;
-    if (acquired.takeoverFrom) {
-      metrics?.lockTakeovers.inc(counterLabels);
-      log.warn('lock.takeover', `took over the expired lock of ${acquired.takeoverFrom}`, {
-        ...fields,
-        'previous.owner': acquired.takeoverFrom,
-        attempt: acquired.attempt,
-      });
-    }
-    log.info('window.started', `processing window (attempt ${acquired.attempt})`, {
-      ...fields,
-      attempt: acquired.attempt,
-    });
-    const controller = new AbortController();
-    let finish: () => void = () => undefined;
-    const running: RunningWindow = {
-      lock,
-      controller,
-      released: false,
-      done: new Promise<void>((resolve) => (finish = resolve)),
-    };
-    this.running.add(running);
-    lock.startHeartbeat(
-      config.scheduler.heartbeatMs,
-      () => {
-        log.warn(
-          'lock.lost',
-          'lock taken over by another replica while working; aborting the window',
-          fields,
-        );
-        controller.abort(new LockLostError(unit.window));
-      },
-      (error) =>
-        log.warn('lock.renew_failed', 'could not renew the lock; retrying at the next beat', {
-          ...fields,
-          error,
-        }),
-    );
-    const started = Date.now();
-    try {
-      const result = await unit.job({
-        client,
-        model: unit.target.model,
-        namespace: unit.target.namespace,
-        window: { start: unit.window.start, end: unit.window.end },
-        signal: controller.signal,
-        options: unit.entry.options,
-        modelConfig: model,
-        log: log.child({ job: unit.target.job, model: unit.target.model.name }),
-        metrics,
-      });
-      controller.signal.throwIfAborted();
-      metrics?.observe(result.documents);
-      if (model.hooks.length > 0) {
-        const outcomes = await runHooks(
-          model.hooks,
-          {
-            job: unit.target.job,
-            model: unit.target.model,
-            namespace: unit.target.namespace,
-            window: { start: unit.window.start.toISOString(), end: unit.window.end.toISOString() },
-          },
-          result.documents,
-          log,
-        );
-        for (const o of outcomes) metrics?.hookCalls.inc({ hook: o.hook, outcome: o.ok ? 'ok' : 'failed' });
-      }
-      const durationMs = Date.now() - started;
-      if (!(await lock.complete({ documents: result.documents.length, durationMs }))) {
-        log.warn(
-          'lock.lost',
-          'window finished after its lock was taken over; the new owner completes it',
-          fields,
-        );
-        metrics?.windowFailures.inc(counterLabels);
-        return 'lost';
-      }
-      metrics?.windowsProcessed.inc(counterLabels);
-      log.info('window.processed', `window done: ${result.documents.length} result documents`, {
-        ...fields,
-        documents: result.documents.length,
-        'event.duration_ms': durationMs,
-      });
-      return 'processed';
-    } catch (error) {
-      lock.stopHeartbeat();
-      if (running.released) return 'released';
-      metrics?.windowFailures.inc(counterLabels);
-      if (lock.lost) return 'lost';
-      const outcome = await lock.fail(error).catch(() => 'lost' as const);
-      log.error(
-        'window.failed',
-        outcome === 'retry' ? 'window failed; it will be retried at the next pass' : 'window failed for good',
-        { ...fields, error, attempt: acquired.attempt, retry: outcome === 'retry' },
-      );
-      return 'failed';
-    } finally {
-      lock.stopHeartbeat();
-      this.running.delete(running);
-      finish();
-    }
   }
 
   /**
@@ -710,7 +440,7 @@ export class Scheduler {
             r.controller.abort(new ShutdownError());
             const released = await r.lock.release('scheduler shutdown').catch(() => false);
             log.warn('lock.released', 'window not finished within the shutdown grace period; released it', {
-              ...this.logFields(r.lock.target, r.lock.window),
+              ...windowLogFields(r.lock.target, r.lock.window),
               released,
             });
           }
