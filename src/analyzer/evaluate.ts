@@ -2,6 +2,9 @@
  * From one window's aggregation answer and the reference profile to per-field drift, concept-drift
  * and quality results. No I/O: the request is built here too (`windowAggregations`) so that the
  * request and the reading of its answer stay side by side.
+ *
+ * Length: Over 450 lines on purpose: the window request and the reading of its answer share
+ * aggregation names by position, and a reader checks one against the other.
  */
 import {
   categoricalDrift,

@@ -3,6 +3,9 @@
  * time range cut into windows, compare every window with the reference (a stored baseline or a
  * reference window profiled on the fly) and write the results. Each window is one size-0 search
  * (all fields at once); the statistics are computed here from the aggregation answer.
+ *
+ * Length: analyzeWindow is over 100 lines on purpose: one window's request, sampling fallback and
+ * results in the order they happen.
  */
 import type { Client } from '@elastic/elasticsearch';
 import { profileFromElasticsearch } from '../profiles/from-elasticsearch.js';

@@ -40,6 +40,9 @@
  * - Register the command in `main.ts` (name, summary and a lazy `load`).
  * - Subcommands (`mlmon kibana install`): one `defineCommand` each, named `'kibana install'`, and
  *   `defineCommandGroup({ name: 'kibana', subcommands: { install, export } })` registered in main.ts.
+ *
+ * Length: Over 450 lines on purpose: one option grammar (declare, parse, validate, help, exit
+ * codes) that every command shares.
  */
 import { parseArgs } from 'node:util';
 import { parseTime } from '../analyzer/windows.js';

@@ -9,6 +9,9 @@
  *
  * This module is tooling, not part of the logger or analyzer: it uses child processes and the file
  * system freely.
+ *
+ * Length: Over 450 lines on purpose: one node and several share the distribution, JDK, port and
+ * process-group helpers, which are private to this file.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {

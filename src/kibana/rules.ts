@@ -6,6 +6,9 @@
  * kibana/README.md for the commit). Bodies are the ones the HTTP API takes: POST
  * /api/alerting/rule/{id} (create) and PUT (update, without rule_type_id, consumer and enabled);
  * POST/PUT /api/actions/connector/{id}.
+ *
+ * Length: specs() is over 100 lines on purpose: it is the list of rule definitions, data rather
+ * than logic.
  */
 import { DATASET_FEATURE } from '../analyzer/results.js';
 import { streamPattern } from '../schema/streams.js';

@@ -13,6 +13,9 @@
  * `actual.label|value`, `explanation.*`). The concept-drift reference (correlation of each numeric
  * feature with the score or value) comes from `matrix_stats` when the cluster has it, else from
  * per-bin averages in the second request (see `binnedCorrelation`).
+ *
+ * Length: profileFromElasticsearch is over 100 lines on purpose: two requests and the reading of
+ * their answers, aggregation names matched side by side.
  */
 import type { Client } from '@elastic/elasticsearch';
 import {

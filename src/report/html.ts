@@ -7,6 +7,9 @@
  * `escape-html` (express's escaper: & < > " ') unless the value is markup this module built itself
  * (`Markup`). Production strings (model, feature, category and label names) are never marked up by
  * hand. A Content-Security-Policy without script sources is a second line of defence.
+ *
+ * Length: section() is over 100 lines on purpose: it is one HTML template of a model's section,
+ * read top to bottom as the page shows it.
  */
 import escapeHtml from 'escape-html';
 import type { Chart } from './charts.js';

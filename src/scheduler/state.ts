@@ -19,6 +19,9 @@
  *
  * Expiry compares wall clocks of different replicas: keep them NTP-synced and the lock TTL well
  * above any skew.
+ *
+ * Length: Over 450 lines on purpose: StateStore and HeldLock are one protocol (create exclusively,
+ * renew, complete, fail under the same seq_no) and are read together.
  */
 import { errors, type Client } from '@elastic/elasticsearch';
 import type { ModelRef } from './jobs/contract.js';

@@ -4,6 +4,9 @@
  * The rules are documented, with examples, in docs/logger.md ("Normalisation rules"); keep the two
  * in step. Nothing here throws for any input value: property reads go through `read()`, which turns
  * a throwing getter or proxy trap into an "invalid" value.
+ *
+ * Length: Over 450 lines on purpose: one rule set, kept in step with docs/logger.md section by
+ * section; every function is small.
  */
 
 export interface NormalizeLimits {
