@@ -17,7 +17,7 @@ import type { Client } from '@elastic/elasticsearch';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { MlmonConfig, ModelConfig } from '../schema/config.js';
 import type { ModelRef, WindowJob } from './jobs/contract.js';
-import type { JobRegistry } from './jobs/registry.js';
+import { type JobRegistry, unknownJobs } from './jobs/registry.js';
 import type { StructuredLogger } from './log.js';
 import type { SchedulerMetrics } from './metrics.js';
 import { type JobTarget, isSettled, StateStore } from './state.js';
@@ -36,6 +36,7 @@ import { latestDueEnd, planWindows } from './windows.js';
 // Moved to window-run.ts and relabel.ts; exported from here as before.
 export { LockLostError, type WindowOutcome } from './window-run.js';
 export { LABEL_SETTLE_MS } from './relabel.js';
+export { unknownJobs } from './jobs/registry.js';
 import { formatDuration } from '../schema/duration.js';
 import { REPORT_JOB, reportSchedules } from './reports.js';
 import { refreshInputs, refreshResults } from '../analyzer/refresh.js';
@@ -102,18 +103,6 @@ export function skippedMessage(
     `and are skipped; analyze them with "mlmon schedule --backfill" or ` +
     `"mlmon analyze --model ${model.name} --namespace ${model.namespace} --from ${from} --to ${to} --window ${formatDuration(model.windowMs)}"`
   );
-}
-
-/** A message naming every configured job the registry lacks, or undefined when all are known. */
-export function unknownJobs(config: MlmonConfig, registry: JobRegistry): string | undefined {
-  const unknown: string[] = [];
-  config.models.forEach((model, i) =>
-    model.jobs.forEach((entry, k) => {
-      if (!registry.has(entry.name)) unknown.push(`models[${i}].jobs[${k}]: unknown job "${entry.name}"`);
-    }),
-  );
-  if (unknown.length === 0) return undefined;
-  return `${unknown.join('; ')} (registered jobs: ${registry.names().join(', ') || 'none'})`;
 }
 
 export class Scheduler {
