@@ -8,6 +8,113 @@
 
 type Json = Record<string, unknown>;
 
+/**
+ * Keys Kibana's schemas accept, where they are `@kbn/config-schema` objects with the default
+ * `unknowns: 'forbid'` (an extra key is a 400 from the API, or an import error), read from
+ * elastic/kibana (kibana/README.md lists the differences these checks found):
+ * - dashboard attributes: `dashboard_saved_object/schema/v1/v1.ts` (commit 3c37204bef8a077edf1758caa45474499c2941c7;
+ *   model version 2, `typeMigrationVersion` 10.2.0, only adds `controlGroupInput.showApplySelections`,
+ *   model versions 3 and 4 — `sections`, `accessControl` — came after 8.19:
+ *   `dashboard_saved_object.ts`, commit 04698d03a6525795ce34443b20a85a3dda762d17);
+ * - `.es-query` params: `es_query/rule_type_params.ts` (commit 1d100b83174becd63d11ae95e02392c2e34995b3);
+ * - `.index-threshold` params: `index_threshold/rule_type_params.ts` (commit 8137d1cdb0b7fa60624f5ecf6ea9fc21cbdebae4)
+ *   with triggers_actions_ui's `CoreQueryParamsSchemaProperties`;
+ * - `.server-log` params: `connector_types/server_log/index.ts` (commit 0703cc83e8d8e6d265fc6262e964986c61798655);
+ * - `.email` config, secrets and params: `connector_types/email/index.ts` (commit fdfeb2bb4dc128420f22ebdb5cffa598b93cd102).
+ */
+export const KIBANA_KEYS = {
+  dashboardAttributes: [
+    'title',
+    'description',
+    'kibanaSavedObjectMeta',
+    'timeRestore',
+    'timeFrom',
+    'timeTo',
+    'refreshInterval',
+    'controlGroupInput',
+    'panelsJSON',
+    'optionsJSON',
+    'hits',
+    'version',
+  ],
+  esQueryParams: [
+    'size',
+    'timeWindowSize',
+    'excludeHitsFromPreviousRun',
+    'timeWindowUnit',
+    'threshold',
+    'thresholdComparator',
+    'aggType',
+    'aggField',
+    'groupBy',
+    'termField',
+    'termSize',
+    'searchType',
+    'timeField',
+    'searchConfiguration',
+    'esQuery',
+    'index',
+    'esqlQuery',
+    'alertType',
+    'sourceFields',
+  ],
+  indexThresholdParams: [
+    'index',
+    'timeField',
+    'aggType',
+    'aggField',
+    'groupBy',
+    'termField',
+    'filterKuery',
+    'termSize',
+    'timeWindowSize',
+    'timeWindowUnit',
+    'thresholdComparator',
+    'threshold',
+  ],
+  serverLogParams: ['message', 'level'],
+  emailParams: ['to', 'cc', 'bcc', 'subject', 'message', 'messageHTML', 'kibanaFooterLink'],
+  emailConfig: [
+    'service',
+    'host',
+    'port',
+    'secure',
+    'from',
+    'hasAuth',
+    'tenantId',
+    'clientId',
+    'oauthTokenUrl',
+  ],
+  emailSecrets: ['user', 'password', 'clientSecret'],
+} as const;
+
+function unknownKeys(o: Json, allowed: readonly string[], where: string, p: string[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) p.push(`${where}: unknown key ${k}`);
+}
+
+/**
+ * `typeMigrationVersion` of each type mlmon writes as Kibana 8.19 exports it (a newer one makes
+ * an 8.19 Kibana refuse the import: the object would come from a newer Kibana). Dashboard: model
+ * version 2 (see KIBANA_KEYS). The others as in real 8.x exports (kibana/README.md).
+ */
+export const TYPE_MIGRATION_VERSIONS: Record<string, string> = {
+  'index-pattern': '8.0.0',
+  lens: '8.9.0',
+  visualization: '8.5.0',
+  dashboard: '10.2.0',
+  links: '10.1.0',
+};
+/** `coreMigrationVersion` Kibana 8.8 – 9.x exports carry (core's last own document migration). */
+export const CORE_MIGRATION_VERSION = '8.8.0';
+
+const semver = (v: unknown): v is string => isString(v) && /^\d+\.\d+\.\d+$/.test(v);
+const newer = (a: string, b: string) => {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number)) as [number[], number[]];
+  for (let i = 0; i < 3; i++)
+    if ((x[i] as number) !== (y[i] as number)) return (x[i] as number) > (y[i] as number);
+  return false;
+};
+
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
 
@@ -148,6 +255,7 @@ function checkVisualization(o: Json, p: string[]): void {
 function checkDashboard(o: Json, p: string[]): void {
   const a = o.attributes as Json;
   if (!isString(a.title)) p.push('dashboard: attributes.title must be a string');
+  unknownKeys(a, KIBANA_KEYS.dashboardAttributes, 'dashboard: attributes (Kibana 8.19 schema)', p);
   const refs = (o.references as Json[]) ?? [];
   const panels = parseJsonString(a.panelsJSON, 'dashboard: panelsJSON', p);
   if (panels !== undefined && !Array.isArray(panels)) p.push('dashboard: panelsJSON must hold an array');
@@ -218,7 +326,26 @@ export function checkSavedObject(o: unknown): string[] {
         if (!isObject(r) || !isString(r.name) || !isString(r.type) || !isString(r.id))
           p.push('each reference needs name, type and id strings');
   }
-  if (p.length > 0) return p;
+  const shapeProblems = p.length;
+  // Export format of Kibana ≥ 8.8: `typeMigrationVersion` (what mlmon writes; test/kibana/
+  // structure.test.ts holds mlmon's objects to TYPE_MIGRATION_VERSIONS); older exports carry a
+  // `migrationVersion` map instead, which Kibana still imports. A version newer than 8.19's is
+  // refused: the object comes from a newer Kibana.
+  const legacy = o.migrationVersion;
+  const typeVersion = isObject(legacy) ? legacy[String(o.type)] : o.typeMigrationVersion;
+  if (legacy !== undefined && o.typeMigrationVersion !== undefined)
+    p.push('give typeMigrationVersion or the older migrationVersion, not both');
+  if (!semver(typeVersion)) p.push('typeMigrationVersion must be a version x.y.z');
+  else {
+    const known = TYPE_MIGRATION_VERSIONS[String(o.type)];
+    if (known !== undefined && newer(typeVersion, known))
+      p.push(`typeMigrationVersion ${typeVersion} is newer than Kibana 8.19's ${known}`);
+  }
+  if (!semver(o.coreMigrationVersion)) p.push('coreMigrationVersion must be a version x.y.z');
+  else if (newer(o.coreMigrationVersion, CORE_MIGRATION_VERSION))
+    p.push(`coreMigrationVersion ${o.coreMigrationVersion} is newer than ${CORE_MIGRATION_VERSION}`);
+  if (o.managed !== undefined && typeof o.managed !== 'boolean') p.push('managed must be a boolean');
+  if (shapeProblems > 0) return p.map((m) => `${String(o.type)}/${String(o.id)}: ${m}`);
   if (o.type === 'index-pattern') checkIndexPattern(o, p);
   else if (o.type === 'lens') checkLens(o, p);
   else if (o.type === 'visualization') checkVisualization(o, p);
@@ -314,6 +441,7 @@ export function checkRule(rule: unknown): string[] {
   if (!isObject(params)) p.push('params must be an object');
   else if (rule.rule_type_id === '.es-query') {
     checkCommonQueryParams(params, p);
+    unknownKeys(params, KIBANA_KEYS.esQueryParams, 'params', p);
     if ((params.searchType ?? 'esQuery') !== 'esQuery')
       p.push('params.searchType: only esQuery is used by mlmon');
     if (
@@ -331,6 +459,7 @@ export function checkRule(rule: unknown): string[] {
       p.push('params.termField as an array needs at least two field names');
   } else if (rule.rule_type_id === '.index-threshold') {
     checkCommonQueryParams(params, p);
+    unknownKeys(params, KIBANA_KEYS.indexThresholdParams, 'params', p);
     const i = params.index;
     if (
       !(isString(i) && i !== '') &&
@@ -365,6 +494,16 @@ export function checkConnector(c: unknown): string[] {
   if (c.secrets !== undefined && !isObject(c.secrets)) p.push('secrets must be an object');
   const config = (c.config ?? {}) as Json;
   if (c.connector_type_id === '.email') {
+    unknownKeys(config, KIBANA_KEYS.emailConfig, '.email config', p);
+    const secrets = (c.secrets ?? {}) as Json;
+    unknownKeys(secrets, KIBANA_KEYS.emailSecrets, '.email secrets', p);
+    // validateConnector: hasAuth (default true) needs user and password in the secrets.
+    if (
+      config.hasAuth !== false &&
+      c.secrets !== undefined &&
+      (!isString(secrets.user) || !isString(secrets.password))
+    )
+      p.push('.email with hasAuth needs secrets.user and secrets.password');
     if (!isString(config.from) || config.from === '') p.push('.email config.from is required');
     if (config.service === 'other' || config.service === undefined) {
       if (!isString(config.host)) p.push('.email config.host is required for service other');
@@ -382,6 +521,7 @@ export function checkConnector(c: unknown): string[] {
 export function checkActionParams(connectorType: string, params: Json): string[] {
   if (connectorType === '.server-log') {
     const p: string[] = [];
+    unknownKeys(params, KIBANA_KEYS.serverLogParams, '.server-log params', p);
     if (!isString(params.message) || params.message === '') p.push('.server-log params.message is required');
     if (
       params.level !== undefined &&
@@ -392,6 +532,8 @@ export function checkActionParams(connectorType: string, params: Json): string[]
   }
   if (connectorType === '.email') {
     const p: string[] = [];
+    unknownKeys(params, KIBANA_KEYS.emailParams, '.email params', p);
+    // Kibana needs one address in to, cc or bcc; mlmon always sends to `to`.
     const to = params.to;
     if (!Array.isArray(to) || to.length === 0 || !to.every(isString))
       p.push('.email params.to must list addresses');
