@@ -100,7 +100,7 @@ function rows(windows: number, offset: number) {
 
 function periodData(windows: number, offset: number): ModelPeriodData {
   const r = rows(windows, offset);
-  const bins = ['[−∞, -1.28)', ...Array.from({ length: 8 }, (_, i) => `[${i}, ${i + 1})`), '[8, +∞)'];
+  const bins = ['(−∞, -1.28)', ...Array.from({ length: 8 }, (_, i) => `[${i}, ${i + 1})`), '[8, +∞)'];
   return {
     model: 'fraud',
     namespace: 'bench',
@@ -123,6 +123,8 @@ function periodData(windows: number, offset: number): ModelPeriodData {
       current: bins.map((_, i) => (i === 9 ? 0.28 : 0.08)),
       referenceCount: 100_000,
       currentCount: windows * 1000,
+      referenceType: 'baseline',
+      windows,
     })),
     bounds: { accuracy: { min: 0.8 } },
     notes: [],

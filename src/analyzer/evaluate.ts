@@ -44,6 +44,7 @@ import {
 } from '../elastic/aggs.js';
 import { binnedFromBuckets, matrixCorrelation } from '../elastic/correlation.js';
 import type { MonitoredField } from '../elastic/source.js';
+import { binLabels } from '../schema/bins.js';
 import type { FieldRole, ValueKind } from '../schema/fields.js';
 
 /** New categories listed one by one in a window; beyond this they are lumped together. */
@@ -92,9 +93,6 @@ export interface DriftBin {
   current: number;
 }
 
-/** Four significant digits: enough to tell deciles apart in a label. */
-const short = (x: number) => String(Number(x.toPrecision(4)));
-
 /**
  * Reference and window shares per bin. Numeric: `edges` are the inner edges, so the first bin is
  * everything below the first edge and the last everything from the last edge up; categorical:
@@ -114,16 +112,6 @@ export function driftBins(
     reference: r > 0 ? (reference[order] ?? 0) / r : 0,
     current: c > 0 ? (current[order] ?? 0) / c : 0,
   }));
-}
-
-/** Labels of the bins that `edges` cut the line into: `< e0`, `e0 – e1`, …, `≥ en`. */
-export function edgeLabels(edges: readonly number[]): string[] {
-  if (edges.length === 0) return ['all values'];
-  const labels = [`< ${short(edges[0] as number)}`];
-  for (let i = 1; i < edges.length; i++)
-    labels.push(`${short(edges[i - 1] as number)} – ${short(edges[i] as number)}`);
-  labels.push(`≥ ${short(edges[edges.length - 1] as number)}`);
-  return labels;
 }
 
 export interface ConceptSample {
@@ -538,7 +526,7 @@ function numericResult(
       : {}),
     mean_shift_z: Number.isFinite(z) ? z : null,
     ...decision,
-    bins: driftBins(edgeLabels(f.psiEdges), f.psiCounts, currentPsi),
+    bins: driftBins(binLabels(f.psiEdges), f.psiCounts, currentPsi),
   };
   if (f.outputCorrelation && plan.output) {
     const windowCorrelation = conceptCorrelation(e, i, f, aggs, plan, options);

@@ -6,7 +6,23 @@
  * Each function returns a list of problems (empty when the object is acceptable).
  */
 
+import { CORE_MIGRATION_VERSION, KIBANA_KEYS, TYPE_MIGRATION_VERSIONS } from './kibana-schemas.js';
+
+export { CORE_MIGRATION_VERSION, KIBANA_KEYS, TYPE_MIGRATION_VERSIONS } from './kibana-schemas.js';
+
 type Json = Record<string, unknown>;
+
+function unknownKeys(o: Json, allowed: readonly string[], where: string, p: string[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) p.push(`${where}: unknown key ${k}`);
+}
+
+const semver = (v: unknown): v is string => isString(v) && /^\d+\.\d+\.\d+$/.test(v);
+const newer = (a: string, b: string) => {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number)) as [number[], number[]];
+  for (let i = 0; i < 3; i++)
+    if ((x[i] as number) !== (y[i] as number)) return (x[i] as number) > (y[i] as number);
+  return false;
+};
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -148,6 +164,7 @@ function checkVisualization(o: Json, p: string[]): void {
 function checkDashboard(o: Json, p: string[]): void {
   const a = o.attributes as Json;
   if (!isString(a.title)) p.push('dashboard: attributes.title must be a string');
+  unknownKeys(a, KIBANA_KEYS.dashboardAttributes, 'dashboard: attributes (Kibana 8.19 schema)', p);
   const refs = (o.references as Json[]) ?? [];
   const panels = parseJsonString(a.panelsJSON, 'dashboard: panelsJSON', p);
   if (panels !== undefined && !Array.isArray(panels)) p.push('dashboard: panelsJSON must hold an array');
@@ -218,7 +235,26 @@ export function checkSavedObject(o: unknown): string[] {
         if (!isObject(r) || !isString(r.name) || !isString(r.type) || !isString(r.id))
           p.push('each reference needs name, type and id strings');
   }
-  if (p.length > 0) return p;
+  const shapeProblems = p.length;
+  // Export format of Kibana ≥ 8.8: `typeMigrationVersion` (what mlmon writes; test/kibana/
+  // structure.test.ts holds mlmon's objects to TYPE_MIGRATION_VERSIONS); older exports carry a
+  // `migrationVersion` map instead, which Kibana still imports. A version newer than 8.19's is
+  // refused: the object comes from a newer Kibana.
+  const legacy = o.migrationVersion;
+  const typeVersion = isObject(legacy) ? legacy[String(o.type)] : o.typeMigrationVersion;
+  if (legacy !== undefined && o.typeMigrationVersion !== undefined)
+    p.push('give typeMigrationVersion or the older migrationVersion, not both');
+  if (!semver(typeVersion)) p.push('typeMigrationVersion must be a version x.y.z');
+  else {
+    const known = TYPE_MIGRATION_VERSIONS[String(o.type)];
+    if (known !== undefined && newer(typeVersion, known))
+      p.push(`typeMigrationVersion ${typeVersion} is newer than Kibana 8.19's ${known}`);
+  }
+  if (!semver(o.coreMigrationVersion)) p.push('coreMigrationVersion must be a version x.y.z');
+  else if (newer(o.coreMigrationVersion, CORE_MIGRATION_VERSION))
+    p.push(`coreMigrationVersion ${o.coreMigrationVersion} is newer than ${CORE_MIGRATION_VERSION}`);
+  if (o.managed !== undefined && typeof o.managed !== 'boolean') p.push('managed must be a boolean');
+  if (shapeProblems > 0) return p.map((m) => `${String(o.type)}/${String(o.id)}: ${m}`);
   if (o.type === 'index-pattern') checkIndexPattern(o, p);
   else if (o.type === 'lens') checkLens(o, p);
   else if (o.type === 'visualization') checkVisualization(o, p);
@@ -314,6 +350,7 @@ export function checkRule(rule: unknown): string[] {
   if (!isObject(params)) p.push('params must be an object');
   else if (rule.rule_type_id === '.es-query') {
     checkCommonQueryParams(params, p);
+    unknownKeys(params, KIBANA_KEYS.esQueryParams, 'params', p);
     if ((params.searchType ?? 'esQuery') !== 'esQuery')
       p.push('params.searchType: only esQuery is used by mlmon');
     if (
@@ -331,6 +368,7 @@ export function checkRule(rule: unknown): string[] {
       p.push('params.termField as an array needs at least two field names');
   } else if (rule.rule_type_id === '.index-threshold') {
     checkCommonQueryParams(params, p);
+    unknownKeys(params, KIBANA_KEYS.indexThresholdParams, 'params', p);
     const i = params.index;
     if (
       !(isString(i) && i !== '') &&
@@ -365,6 +403,16 @@ export function checkConnector(c: unknown): string[] {
   if (c.secrets !== undefined && !isObject(c.secrets)) p.push('secrets must be an object');
   const config = (c.config ?? {}) as Json;
   if (c.connector_type_id === '.email') {
+    unknownKeys(config, KIBANA_KEYS.emailConfig, '.email config', p);
+    const secrets = (c.secrets ?? {}) as Json;
+    unknownKeys(secrets, KIBANA_KEYS.emailSecrets, '.email secrets', p);
+    // validateConnector: hasAuth (default true) needs user and password in the secrets.
+    if (
+      config.hasAuth !== false &&
+      c.secrets !== undefined &&
+      (!isString(secrets.user) || !isString(secrets.password))
+    )
+      p.push('.email with hasAuth needs secrets.user and secrets.password');
     if (!isString(config.from) || config.from === '') p.push('.email config.from is required');
     if (config.service === 'other' || config.service === undefined) {
       if (!isString(config.host)) p.push('.email config.host is required for service other');
@@ -382,6 +430,7 @@ export function checkConnector(c: unknown): string[] {
 export function checkActionParams(connectorType: string, params: Json): string[] {
   if (connectorType === '.server-log') {
     const p: string[] = [];
+    unknownKeys(params, KIBANA_KEYS.serverLogParams, '.server-log params', p);
     if (!isString(params.message) || params.message === '') p.push('.server-log params.message is required');
     if (
       params.level !== undefined &&
@@ -392,6 +441,8 @@ export function checkActionParams(connectorType: string, params: Json): string[]
   }
   if (connectorType === '.email') {
     const p: string[] = [];
+    unknownKeys(params, KIBANA_KEYS.emailParams, '.email params', p);
+    // Kibana needs one address in to, cc or bcc; mlmon always sends to `to`.
     const to = params.to;
     if (!Array.isArray(to) || to.length === 0 || !to.every(isString))
       p.push('.email params.to must list addresses');

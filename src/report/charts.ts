@@ -233,7 +233,7 @@ export async function modelCharts(data: ModelPeriodData, index: number): Promise
     await add(
       `dist-${n}`,
       `${d.feature}: reference vs this period`,
-      `Grouped bar chart of the distribution of ${d.feature} in the reference (${d.referenceCount} values) and in this period (${d.currentCount} values), share per ${
+      `Grouped bar chart of the distribution of ${d.feature} in the ${d.referenceType === 'window' ? 'reference window' : 'reference'} (${d.referenceCount} rows) and in this period (${d.currentCount} values over ${d.windows} windows), share per ${
         d.kind === 'numeric' ? 'reference decile bin' : 'category'
       }: ${d.bins.map((b, i) => `${b} ${fmt((d.reference[i] ?? 0) * 100, 1)} % vs ${fmt((d.current[i] ?? 0) * 100, 1)} %`).join('; ')}.`,
       distributionSpec(d),

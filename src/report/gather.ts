@@ -1,18 +1,15 @@
 /**
  * Reads what a report needs for one model and one period: the result documents the analyzer wrote
  * (drift, quality, performance, service) whose windows lie inside the period, and, for the top
- * drifted features, the reference distribution (the baseline profile in `mlmon-baselines`) next to
- * the period's distribution over the same bins (one aggregation on the prediction stream).
+ * drifted features, the reference distribution next to the period's over the same bins, from the
+ * bins the drift documents carry (distributions.ts; any kind of reference).
  * Pure typed data out; nothing is rendered here.
  */
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { rangeOverEdges } from '../elastic/aggs.js';
 import { pagesByTime } from '../elastic/search.js';
 import { DATASET_FEATURE } from '../analyzer/results.js';
-import { categoryCountsOf, fieldOf, OTHER_CATEGORY } from '../profiles/profile.js';
-import { getBaseline } from '../profiles/store.js';
-import type { FeatureProfile } from '../profiles/types.js';
 import { logStream, resultStream } from '../schema/streams.js';
+import { distributionFromBins } from './distributions.js';
 import { summarizeDrift, summarizeQuality, summarizeService, type QualityRow } from './summary.js';
 import type {
   DriftRow,
@@ -198,108 +195,6 @@ async function predictionCount(client: Client, namespace: string, model: string,
   return r.count ?? 0;
 }
 
-/** Formats a number for a bin label without noise digits. */
-function short(x: number): string {
-  return Number.isInteger(x) ? String(x) : Number(x.toPrecision(4)).toString();
-}
-
-/** `[a, b)` labels of the bins of inner cut points (open ends as −∞ and +∞). */
-export function binLabels(edges: readonly number[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i <= edges.length; i++) {
-    const lo = i === 0 ? '−∞' : short(edges[i - 1] as number);
-    const hi = i === edges.length ? '+∞' : short(edges[i] as number);
-    out.push(`[${lo}, ${hi})`);
-  }
-  return out;
-}
-
-const shares = (counts: readonly number[]): number[] => {
-  const total = counts.reduce((s, c) => s + c, 0);
-  return counts.map((c) => (total > 0 ? c / total : 0));
-};
-
-/** Label of the categories outside the reference's list. Not a plausible category value. */
-export const OTHER_LABEL = '(other)';
-
-/**
- * Reference versus current distribution of one feature: numeric features over the reference's
- * decile bins (PSI bins), categorical ones over the reference's categories plus "(other)".
- */
-async function distribution(
-  client: Client,
-  namespace: string,
-  model: string,
-  version: string,
-  feature: string,
-  profile: FeatureProfile,
-  period: ReportPeriod,
-): Promise<FeatureDistribution | undefined> {
-  const { field } = fieldOf(feature, profile);
-  const filter: estypes.QueryDslQueryContainer[] = [
-    { term: { 'model.name': model } },
-    { term: { 'model.version': version } },
-    { range: { '@timestamp': { gte: period.start.toISOString(), lt: period.end.toISOString() } } },
-  ];
-  if (profile.kind === 'numeric') {
-    if (profile.psiEdges.length === 0) return undefined;
-    const r = await client.search({
-      index: logStream('prediction', namespace),
-      size: 0,
-      ignore_unavailable: true,
-      allow_no_indices: true,
-      query: { bool: { filter } },
-      aggs: { d: rangeOverEdges(field, profile.psiEdges) as estypes.AggregationsAggregationContainer },
-    });
-    const buckets =
-      (r.aggregations?.d as { buckets?: Array<{ doc_count: number }> } | undefined)?.buckets ?? [];
-    const current = buckets.map((b) => b.doc_count);
-    if (current.length !== profile.psiCounts.length) return undefined;
-    return {
-      version,
-      feature,
-      kind: 'numeric',
-      bins: binLabels(profile.psiEdges),
-      reference: shares(profile.psiCounts),
-      current: shares(current),
-      referenceCount: profile.psiCounts.reduce((s, c) => s + c, 0),
-      currentCount: current.reduce((s, c) => s + c, 0),
-    };
-  }
-  const reference = categoryCountsOf(profile);
-  const names = [...reference.keys()].filter((c) => c !== OTHER_CATEGORY);
-  const r = await client.search({
-    index: logStream('prediction', namespace),
-    size: 0,
-    ignore_unavailable: true,
-    allow_no_indices: true,
-    query: { bool: { filter: [...filter, { exists: { field } }] } },
-    aggs: { c: { terms: { field, include: names, size: Math.max(1, names.length) } } },
-    track_total_hits: true,
-  });
-  const total = typeof r.hits.total === 'number' ? r.hits.total : (r.hits.total?.value ?? 0);
-  const seen = new Map(
-    (
-      (r.aggregations?.c as { buckets?: Array<{ key: unknown; doc_count: number }> } | undefined)?.buckets ??
-      []
-    ).map((b) => [String(b.key), b.doc_count]),
-  );
-  const currentOther = total - [...seen.values()].reduce((s, c) => s + c, 0);
-  const bins = [...names, OTHER_LABEL];
-  const refCounts = [...names.map((n) => reference.get(n) ?? 0), reference.get(OTHER_CATEGORY) ?? 0];
-  const curCounts = [...names.map((n) => seen.get(n) ?? 0), currentOther];
-  return {
-    version,
-    feature,
-    kind: 'categorical',
-    bins,
-    reference: shares(refCounts),
-    current: shares(curCounts),
-    referenceCount: refCounts.reduce((s, c) => s + c, 0),
-    currentCount: total,
-  };
-}
-
 /** Everything about one model in one period. */
 export async function gatherModelPeriod(client: Client, options: GatherOptions): Promise<ModelPeriodData> {
   const { namespace, model, period } = options;
@@ -332,23 +227,9 @@ export async function gatherModelPeriod(client: Client, options: GatherOptions):
       .filter((f) => f.kind === 'numeric' || f.kind === 'categorical')
       .slice(0, options.topFeatures ?? 3);
     for (const f of top) {
-      const row = [...drift].reverse().find((r) => r.version === f.version && r.feature === f.feature);
-      if (row?.referenceType !== 'baseline' || !row.referenceId) {
-        notes.push(
-          `No reference distribution for ${f.feature}: its reference is ${row?.referenceType ?? 'unknown'}, not a stored baseline.`,
-        );
-        continue;
-      }
-      const baseline = await getBaseline(client, { model, version: f.version, id: row.referenceId });
-      const profile = baseline?.profile.features[f.feature];
-      if (!profile) {
-        notes.push(
-          `No reference distribution for ${f.feature}: baseline "${row.referenceId}" has no entry for it.`,
-        );
-        continue;
-      }
-      const d = await distribution(client, namespace, model, f.version, f.feature, profile, period);
-      if (d) distributions.push(d);
+      const d = distributionFromBins(driftDocs, f.version, f.feature);
+      if (typeof d === 'string') notes.push(d);
+      else distributions.push(d);
     }
   }
   return {

@@ -123,12 +123,21 @@ export interface FeatureDistribution {
   version: string;
   feature: string;
   kind: 'numeric' | 'categorical';
-  /** Bin labels: `[a, b)` ranges over the reference deciles, or category names (`(other)` last). */
+  /**
+   * Bin labels as the analyzer stored them (src/schema/bins.ts): `[a, b)` ranges over the
+   * reference deciles, or the reference's category names (`(other)` last).
+   */
   bins: string[];
   reference: number[];
   current: number[];
+  /** Rows of the reference (the drift documents' `reference.count`). */
   referenceCount: number;
+  /** Values of the feature in the period's windows (the sum of their `feature_count`). */
   currentCount: number;
+  /** `baseline` or `window` (the drift documents' `reference.type`). */
+  referenceType: string | null;
+  /** Windows of the period the current side adds up. */
+  windows: number;
 }
 
 /** Expected range of a performance metric (the scheduler config's `performance.bounds`). */

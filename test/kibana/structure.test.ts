@@ -8,6 +8,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  CORE_MIGRATION_VERSION,
+  TYPE_MIGRATION_VERSIONS,
   checkActionParams,
   checkConnector,
   checkNdjson,
@@ -23,6 +25,11 @@ import { DISTRIBUTION_PANEL, vegaObject } from '../../src/kibana/vega.js';
 const root = new URL('../../kibana/', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 const fixture = readFileSync(new URL('./fixtures/kibana-8.7-export-excerpt.ndjson', import.meta.url), 'utf8');
+/** A Kibana 9.x export (fixtures/README.md): a data view and a dashboard of a model version after 8.19. */
+const modern = readFileSync(new URL('./fixtures/kibana-9-export-excerpt.ndjson', import.meta.url), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('committed Kibana files', () => {
   it('are exactly what `mlmon kibana export` generates (run it after changing src/kibana)', () => {
@@ -190,6 +197,53 @@ describe('the structural checker on real Kibana exports', () => {
   });
 });
 
+describe('saved objects in the export format of a real Kibana ≥ 8.8', () => {
+  it('have exactly the top-level fields of a real export (less those the server assigns)', () => {
+    // namespaces, created_at, updated_at, version: set by Kibana, dropped from the fixture too
+    const keys = (o: object) => Object.keys(o).sort();
+    const real = keys(modern[0]!);
+    expect(real).toEqual([
+      'attributes',
+      'coreMigrationVersion',
+      'id',
+      'managed',
+      'references',
+      'type',
+      'typeMigrationVersion',
+    ]);
+    for (const o of savedObjects()) expect(keys(o), o.id).toEqual(real);
+    // the real data view's versions are the ones mlmon writes for data views
+    expect(modern[0]!.typeMigrationVersion).toBe(TYPE_MIGRATION_VERSIONS['index-pattern']);
+    expect(modern[0]!.coreMigrationVersion).toBe(CORE_MIGRATION_VERSION);
+  });
+
+  it("carry Kibana 8.19's migration version of their type, core 8.8.0, managed false", () => {
+    for (const o of savedObjects()) {
+      expect(o.typeMigrationVersion, o.id).toBe(TYPE_MIGRATION_VERSIONS[o.type]);
+      expect(o.coreMigrationVersion, o.id).toBe(CORE_MIGRATION_VERSION);
+      expect(o.managed, o.id).toBe(false);
+    }
+  });
+
+  it('the checker accepts the real data view and refuses the dashboard of a Kibana newer than 8.19', () => {
+    expect(checkSavedObject(modern[0])).toEqual([]);
+    const problems = checkSavedObject(modern[1]).join('\n');
+    expect(problems).toMatch(/typeMigrationVersion 10\.3\.0 is newer than Kibana 8\.19's 10\.2\.0/);
+    expect(problems).toMatch(/unknown key pinned_panels/);
+    // the same dashboard as 8.19 writes it passes: model version 2, without the 9.x attribute
+    const as819 = structuredClone(modern[1]!) as Record<string, Record<string, unknown>>;
+    as819.typeMigrationVersion = '10.2.0' as never;
+    delete as819.attributes!.pinned_panels;
+    expect(checkSavedObject(as819)).toEqual([]);
+    // and mlmon's own objects with an extra attribute or a bad version are refused
+    const d = structuredClone(savedObjects().find((o) => o.type === 'dashboard')!);
+    d.attributes.sections = [];
+    d.typeMigrationVersion = 'next';
+    expect(checkSavedObject(d).join()).toMatch(/unknown key sections/);
+    expect(checkSavedObject(d).join()).toMatch(/typeMigrationVersion must be/);
+  });
+});
+
 describe('rules and connectors', () => {
   const ruleList = rules(EXAMPLE_ALERT_SETTINGS);
   const connectorList = connectors(EXAMPLE_ALERT_SETTINGS);
@@ -244,5 +298,25 @@ describe('rules and connectors', () => {
     expect(checkConnector({ id: 'x', name: 'x', connector_type_id: '.email', config: {} }).join()).toMatch(
       /from/,
     );
+    // Kibana's schemas forbid unknown keys in rule params, action params and connector config.
+    const extra = structuredClone(ruleList[0]!);
+    extra.params.groupField = 'model.name';
+    expect(checkRule(extra).join()).toMatch(/unknown key groupField/);
+    const threshold = structuredClone(ruleList.find((x) => x.rule_type_id === '.index-threshold')!);
+    threshold.params.esQuery = '{}';
+    expect(checkRule(threshold).join()).toMatch(/unknown key esQuery/);
+    expect(checkActionParams('.server-log', { message: 'm', severity: 'high' }).join()).toMatch(
+      /unknown key severity/,
+    );
+    expect(
+      checkActionParams('.email', { to: ['a@b.c'], subject: 's', message: 'm', body: 'x' }).join(),
+    ).toMatch(/unknown key body/);
+    const email = connectorList.find((c) => c.connector_type_id === '.email')!;
+    expect(checkConnector({ ...email, config: { ...email.config, user: 'u' } }).join()).toMatch(
+      /unknown key user/,
+    );
+    expect(
+      checkConnector({ ...email, config: { ...email.config, hasAuth: true }, secrets: {} }).join(),
+    ).toMatch(/needs secrets.user and secrets.password/);
   });
 });
