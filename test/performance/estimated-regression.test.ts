@@ -22,6 +22,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBaseline } from '../../src/analyzer/baseline.js';
 import { runPerformanceJob } from '../../src/analyzer/performance.js';
+import { runFullAnalysis } from '../../src/analyzer/run.js';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { getBaseline } from '../../src/profiles/store.js';
 import { estimateLossFromRows, type DirectLossModel } from '../../src/stats/performance/dle.js';
@@ -239,5 +240,27 @@ describe('direct loss estimation of MAE and RMSE (real Elasticsearch)', () => {
     // The gap (0.831 − 0.711 = 0.12) is 6.3 band sigmas (0.019): every window should fire; allow one.
     console.log(`DLE concept drift, ${concept.length} windows: check fired ${fired}`);
     expect(fired).toBeGreaterThanOrEqual(CONCEPT_WINDOWS - 1);
+  });
+
+  it('mlmon analyze (runFullAnalysis) against the stored baseline writes the same estimate, first run', async () => {
+    // The first two windows through the whole analysis: it finds the task (regression), reads the
+    // loss model from the baseline and must write what runPerformanceJob computed above.
+    const from = new Date(windows[0]?.start ?? 0);
+    const result = await runFullAnalysis(client, {
+      namespace,
+      model: MODEL,
+      from,
+      to: new Date(from.getTime() + 2 * HOUR),
+      windowMs: HOUR,
+      reference: { type: 'baseline', id: namespace },
+      write: false,
+    });
+    expect(result.task).toBe('regression');
+    expect(result.windows).toHaveLength(2);
+    for (const [i, w] of result.windows.entries()) {
+      const est = (w.performance[0]?.performance as Record<string, unknown>).estimated as Estimated;
+      expect(est.mae).toBeCloseTo(results[i]?.est.mae as number, 12);
+      expect(est.rmse_upper).toBeCloseTo(results[i]?.est.rmse_upper as number, 12);
+    }
   });
 });
