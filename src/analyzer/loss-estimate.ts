@@ -2,16 +2,20 @@
  * The regression estimate of a window (direct loss estimation, stats/performance/dle.ts), computed
  * inside Elasticsearch.
  *
- * Why filters and not reading rows: the estimate is the window's mean predicted loss, and the loss
- * model is an additive ensemble of shallow trees, so that mean is base + Σ_trees Σ_leaves
- * value · (rows in the leaf) / n. Each leaf is a conjunction of `range` tests on the model's
- * inputs, so one `filters` aggregation per tree (8 buckets at depth 3) counts the window's rows per
- * leaf: exact, with no script, no row leaving the cluster and no sampling, whatever the window's
- * size; the cost is 2 × 50 filters aggregations in the prediction search the window runs anyway.
- * A leaf's test `x ≥ t` is `range: {gte: t}`; `x < t` is its negation (`must_not`), which also
- * holds for a missing or unindexable value — the rule the trees were fitted with. The estimate is
- * written for the model scope; segment documents carry the realised metrics only (a segment
- * breakdown would multiply the buckets by the number of segment values).
+ * Why aggregations and not reading rows: the estimate is the window's mean predicted loss, and the
+ * loss model is an additive ensemble of shallow trees, so that mean is base + Σ_trees Σ_leaves
+ * value · (rows in the leaf) / n. A tree is a nest of `range` aggregations: the root split is a
+ * `range` on its input with the buckets x < t and x ≥ t (`missing` set below every threshold, so a
+ * document without the value goes left, the rule the trees were fitted with), each child split a
+ * `range` sub-aggregation, and a leaf's row count is the `doc_count` at the end of its path. Exact,
+ * no script, no row leaving the cluster, no sampling whatever the window's size, and the cost is
+ * doc-value reads of the window's own documents (7 range evaluations per document per depth-3 tree,
+ * as a range aggregation runs its sub-aggregations in both buckets). A first version used one
+ * `filters` aggregation per tree (each leaf a `bool` of `range` queries); Elasticsearch runs those
+ * filter by filter as point queries over the whole shard, so their cost grows with the index rather
+ * than the window (bench/RESULTS.md: 18× the window's other searches on a 45,000-document shard).
+ * The estimate is written for the model scope; segment documents carry the realised metrics only
+ * (a segment breakdown would multiply the buckets by the number of segment values).
  *
  * Reliability, once ≥ 30 of the window's predictions are labelled: their realised MAE (RMSE) is
  * compared with the estimate in sampling errors of their own count; outside ± 3 is
@@ -30,35 +34,65 @@ import {
   estimateLossWindow,
   meanFromLeafCounts,
   type DirectLossModel,
+  type LossCondition,
   type LossEnsemble,
   type LossLeaf,
 } from '../stats/performance/dle.js';
 import type { ReferenceSpec } from './job.js';
 
-type Query = estypes.QueryDslQueryContainer;
 type Aggs = Record<string, estypes.AggregationsAggregationContainer>;
 
 const aggName = (loss: 'abs' | 'sq', tree: number): string => `dle_${loss}_${tree}`;
 
-function leafQuery(leaf: LossLeaf, inputs: readonly string[]): Query {
-  const filter: Query[] = [];
-  const mustNot: Query[] = [];
-  for (const [input, op, threshold] of leaf.conditions) {
-    const q: Query = { range: { [inputs[input] as string]: { gte: threshold } } };
-    (op === 'gte' ? filter : mustNot).push(q);
+/** One direction per condition of a leaf's path from the root: `l` (x < t or missing), `r` (x ≥ t). */
+const pathOf = (leaf: LossLeaf): string => leaf.conditions.map((c) => (c[1] === 'lt' ? 'l' : 'r')).join('');
+
+/**
+ * The `range` aggregation of the split at `prefix` (the path from the root) with the splits below
+ * it as sub-aggregations named by their paths. A range aggregation applies its sub-aggregations to
+ * both of its buckets, so each bucket also computes the other side's subtree; the reader follows
+ * only its own path. `missing` sends a document without a value left, as the fit did.
+ */
+function splitAgg(
+  leaves: readonly LossLeaf[],
+  prefix: string,
+  inputs: readonly string[],
+): estypes.AggregationsAggregationContainer | null {
+  const below = leaves.filter((l) => pathOf(l).startsWith(prefix));
+  if (below.length === 0) throw new RangeError(`loss tree: no leaf below path "${prefix}"`);
+  const first = below[0] as LossLeaf;
+  if (below.length === 1 && first.conditions.length === prefix.length) return null;
+  const [input, , threshold] = first.conditions[prefix.length] as LossCondition;
+  for (const l of below) {
+    const c = l.conditions[prefix.length];
+    if (!c || c[0] !== input || c[2] !== threshold)
+      throw new RangeError(`loss tree: leaves below path "${prefix}" disagree on the split`);
   }
-  if (filter.length === 0 && mustNot.length === 0) return { match_all: {} };
-  return { bool: { ...(filter.length ? { filter } : {}), ...(mustNot.length ? { must_not: mustNot } : {}) } };
+  const aggs: Aggs = {};
+  for (const side of ['l', 'r']) {
+    const child = splitAgg(below, prefix + side, inputs);
+    if (child) aggs[prefix + side] = child;
+  }
+  return {
+    range: {
+      field: inputs[input] as string,
+      keyed: true,
+      missing: -Number.MAX_VALUE,
+      ranges: [
+        { key: 'l', to: threshold },
+        { key: 'r', from: threshold },
+      ],
+    },
+    ...(Object.keys(aggs).length > 0 ? { aggs } : {}),
+  };
 }
 
 function ensembleAggs(model: LossEnsemble, inputs: readonly string[], loss: 'abs' | 'sq'): Aggs {
   const out: Aggs = {};
   model.trees.forEach((tree, t) => {
-    out[aggName(loss, t)] = {
-      filters: {
-        filters: Object.fromEntries(tree.leaves.map((leaf, l) => [String(l), leafQuery(leaf, inputs)])),
-      },
-    };
+    const root = splitAgg(tree.leaves, '', inputs);
+    // A tree without a split (one leaf) holds every row: nothing to count.
+    if (root) out[aggName(loss, t)] = root;
   });
   return out;
 }
@@ -71,10 +105,23 @@ export function lossAggregations(model: DirectLossModel): Aggs {
   };
 }
 
+type RangeAgg = { buckets: Record<string, Bucket> };
+
 function leafCounts(bucket: Bucket, model: LossEnsemble, loss: 'abs' | 'sq'): number[][] {
   return model.trees.map((tree, t) => {
-    const agg = sub<{ buckets: Record<string, { doc_count: number }> }>(bucket, aggName(loss, t));
-    return tree.leaves.map((_, l) => agg.buckets[String(l)]?.doc_count ?? 0);
+    if (tree.leaves.length === 1) return [bucket.doc_count];
+    const root = sub<RangeAgg>(bucket, aggName(loss, t));
+    return tree.leaves.map((leaf) => {
+      const path = pathOf(leaf);
+      let agg: RangeAgg = root;
+      let node: Bucket | undefined;
+      for (let k = 0; k < path.length; k++) {
+        node = agg.buckets[path[k] as string];
+        if (!node) return 0;
+        if (k < path.length - 1) agg = sub<RangeAgg>(node, path.slice(0, k + 1));
+      }
+      return node?.doc_count ?? 0;
+    });
   });
 }
 
@@ -91,11 +138,22 @@ export function lossEstimatedFields(
   if (n === 0) return null;
   const value = (b: Bucket, name: string): number =>
     name in b ? (sub<{ value: number | null }>(b, name).value ?? 0) : 0;
+  let meanAbsLoss: number;
+  let meanSquaredLoss: number;
+  try {
+    meanAbsLoss = meanFromLeafCounts(model.absolute, leafCounts(predBucket, model.absolute, 'abs'), n);
+    meanSquaredLoss = meanFromLeafCounts(model.squared, leafCounts(predBucket, model.squared, 'sq'), n);
+  } catch (error) {
+    // Leaf counts that do not add up to the window (a multi-valued input lands in two buckets):
+    // no estimate rather than a wrong one; the realised metrics are unaffected.
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
   const e = estimateLossWindow({
     model,
     count: n,
-    meanAbsLoss: meanFromLeafCounts(model.absolute, leafCounts(predBucket, model.absolute, 'abs'), n),
-    meanSquaredLoss: meanFromLeafCounts(model.squared, leafCounts(predBucket, model.squared, 'sq'), n),
+    meanAbsLoss,
+    meanSquaredLoss,
     ...(evalBucket && evalBucket.doc_count > 0
       ? {
           labelled: {

@@ -19,7 +19,7 @@
  *   score histogram with an `avg` sub-aggregation per bin fed to {@link estimateWindow}, with the
  *   evaluation stream's score histogram as the labelled predictions its reliability is judged on;
  * - the regression estimate (direct loss estimation, with a loss model from the reference): one
- *   `filters` aggregation per tree of the loss model in the prediction search (loss-estimate.ts).
+ *   nest of `range` aggregations per tree of the loss model in the prediction search (loss-estimate.ts).
  */
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { upsertIntoDataStream, type UpsertResult } from '../elastic/upsert.js';

@@ -3,7 +3,7 @@
  * predictions are logged with their actual values into a real Elasticsearch, `buildBaseline` joins
  * them and fits the loss model on the reference window, the model is read back from
  * `mlmon-baselines`, and `runPerformanceJob` computes each window's estimate inside Elasticsearch
- * (one `filters` aggregation per tree) next to the realised metrics of the same window.
+ * (nested `range` aggregations per tree) next to the realised metrics of the same window.
  *
  * Data (test/performance/regression-synthetic.ts): y = 2x₁ + x₂ + 1 + σ(x₁)z with
  * σ(x₁) = 0.5 + 0.5|x₁|, a model predicting the true mean, a reference of 5,000 rows with

@@ -62,7 +62,7 @@ describe('fitLossEnsemble', () => {
   });
 });
 
-describe('the window mean from leaf counts (what the filters aggregations return)', () => {
+describe('the window mean from leaf counts (what the range aggregations return)', () => {
   it('equals the mean of the row-by-row predictions, and refuses counts that do not partition the window', () => {
     const ref = regressionRows(2000, 7);
     const model = fitDirectLossModel({

@@ -24,9 +24,9 @@
  * every user), `ml-xgboost` is an unmaintained WASM port on ml-matrix 5, `ml-cart` (mljs) fits a
  * single CART tree with no boosting and its own split and missing-value rules. What the analyzer
  * needs from the trees is specific: each leaf must be expressible as a conjunction of
- * Elasticsearch `range` queries with the same semantics as the fitted split (x ≥ t goes right;
+ * Elasticsearch `range` tests with the same semantics as the fitted split (x ≥ t goes right;
  * x < t, or a missing or non-numeric value, goes left), so that the window's mean predicted loss is
- * computed inside Elasticsearch with one `filters` aggregation per tree (exact, no scripts, no
+ * computed inside Elasticsearch with nested `range` aggregations per tree (exact, no scripts, no
  * reading of rows). So the ensemble is written here: least-squares gradient boosting (LightGBM's
  * default `regression` objective) of fixed-depth trees on quantile-binned inputs — small, seeded
  * nowhere (deterministic), and serialisable as leaves. Defaults: 50 rounds, depth 3 (8 leaves per
