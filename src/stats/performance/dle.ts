@@ -21,7 +21,7 @@
  *
  * The loss model. NannyML uses LightGBM. The npm candidates were checked (December 2026): `lightgbm`
  * compiles a native addon at install (cmake-js; fails here, and a binary build step is a cost for
- * every user), `ml-xgboost` is an unmaintained WASM port on ml-matrix 5, `ml-cart` (mljs) fits a
+ * every user), `ml-xgboost` has had a single release (on ml-matrix 5), `ml-cart` (mljs) fits a
  * single CART tree with no boosting and its own split and missing-value rules. What the analyzer
  * needs from the trees is specific: each leaf must be expressible as a conjunction of
  * Elasticsearch `range` tests with the same semantics as the fitted split (x ≥ t goes right;
