@@ -26,6 +26,11 @@ import {
   type ElasticsearchProfileOptions,
   profileFromElasticsearch,
 } from '../profiles/from-elasticsearch.js';
+import {
+  referenceLossModel,
+  withReferenceLossModel,
+  type ReferenceLossModel,
+} from '../profiles/loss-model.js';
 import { DEFAULT_BASELINE_ID, getBaseline, saveBaseline, type StoredBaseline } from '../profiles/store.js';
 import type { DatasetProfile } from '../profiles/types.js';
 import type { Label } from '../stats/performance/index.js';
@@ -54,6 +59,11 @@ export interface BuiltBaseline {
   profile: DatasetProfile;
   /** the map, or why there is none */
   calibration: ReferenceCalibration;
+  /**
+   * regression: the direct loss estimation model fitted on the reference labels, or why there is
+   * none; absent when the reference has no labelled regression prediction
+   */
+  lossModel?: ReferenceLossModel;
   /** the join run before calibrating (labels logged so far joined to their predictions) */
   join: JoinResult;
 }
@@ -83,11 +93,20 @@ export async function buildBaseline(client: Client, options: BuildBaselineOption
     mode: options.calibration,
     minLabelled: options.minLabelled,
   });
-  const profile = withReferenceCalibration(profiled, calibration);
+  // A regressor's reference with labels also gets its loss model (estimated MAE/RMSE, loss-model.ts).
+  const lossModel = await referenceLossModel(client, {
+    namespace,
+    model,
+    version,
+    from,
+    to,
+    profile: profiled,
+  });
+  const profile = withReferenceLossModel(withReferenceCalibration(profiled, calibration), lossModel);
   const stored = await saveBaseline(client, { model, version, id: options.id }, profile, {
     replace: options.replace,
   });
-  return { stored, profile, calibration, join };
+  return { stored, profile, calibration, ...(lossModel ? { lossModel } : {}), join };
 }
 
 /** One line for people: what the estimate of this baseline's model will use. */

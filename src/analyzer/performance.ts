@@ -17,7 +17,9 @@
  *   `actual.value` (Σy, Σy²), then {@link regressionMetrics};
  * - coverage and the estimate (CBPE) come from the prediction stream: its document count, and a
  *   score histogram with an `avg` sub-aggregation per bin fed to {@link estimateWindow}, with the
- *   evaluation stream's score histogram as the labelled predictions its reliability is judged on.
+ *   evaluation stream's score histogram as the labelled predictions its reliability is judged on;
+ * - the regression estimate (direct loss estimation, with a loss model from the reference): one
+ *   nest of `range` aggregations per tree of the loss model in the prediction search (loss-estimate.ts).
  */
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { upsertIntoDataStream, type UpsertResult } from '../elastic/upsert.js';
@@ -49,6 +51,8 @@ import { searchOrEmpty } from '../elastic/search.js';
 import { resultId, withoutNulls } from '../schema/result-document.js';
 import { DEFAULT_NAMESPACE, streamNames } from '../schema/streams.js';
 import { checkWindow, type TimeWindow } from '../schema/window.js';
+import type { DirectLossModel } from '../stats/performance/dle.js';
+import { lossAggregations, lossEstimatedFields } from './loss-estimate.js';
 
 export type PerformanceTask = 'binary' | 'multiclass' | 'regression';
 
@@ -77,6 +81,13 @@ export interface PerformanceJobOptions {
    * version (each version has its own baseline; see analyzer/baseline.ts `calibrationLookup`).
    */
   calibration?: ScoreCalibration | ((version: string) => Promise<ScoreCalibration | undefined>);
+  /**
+   * regression: the reference period's loss model (direct loss estimation, stored with the baseline,
+   * see profiles/loss-model.ts); with it the model-scope document carries `performance.estimated`
+   * (`mae`, `rmse`, their bands and verdict). A function is asked per version (analyzer/loss-estimate.ts
+   * `lossModelLookup`).
+   */
+  lossModel?: DirectLossModel | ((version: string) => Promise<DirectLossModel | undefined>);
   /** expected performance per metric (`accuracy`, `roc_auc`, `rmse`, …) for `performance.degraded` */
   bounds?: Record<string, PerformanceBounds>;
   /** at most this many values per segment (the most frequent); default 100 */
@@ -109,6 +120,7 @@ interface Settings {
   threshold: number;
   maxClasses: number;
   calibration: ScoreCalibration | undefined;
+  lossModel?: DirectLossModel | undefined;
 }
 
 function actualPositive(s: Settings): Query {
@@ -557,7 +569,10 @@ function windowRequests(
       size: 0,
       track_total_hits: true,
       query: { bool: { filter: scope, must_not: [{ term: { 'event.outcome': 'failure' } }] } },
-      aggs: withSegments(predictionAggs(s), segments, maxSegmentValues),
+      aggs: {
+        ...withSegments(predictionAggs(s), segments, maxSegmentValues),
+        ...(s.task === 'regression' && s.lossModel ? lossAggregations(s.lossModel) : {}),
+      },
     },
   };
 }
@@ -586,6 +601,8 @@ function scopeFields(
   };
   if (s.task === 'binary' && predBucket)
     fields.estimated = predicted > 0 ? estimatedFields(predBucket, evalBucket, s) : null;
+  if (s.task === 'regression' && s.lossModel && scopeName === 'model' && predBucket)
+    fields.estimated = lossEstimatedFields(predBucket, evalBucket, s.lossModel);
   applyBounds(fields, bounds);
   return { predicted, fields };
 }
@@ -696,7 +713,9 @@ export async function runPerformanceJob(
   for (const version of versions) {
     const calibration =
       typeof options.calibration === 'function' ? await options.calibration(version) : options.calibration;
-    const vs: Settings = { ...s, calibration };
+    const lossModel =
+      typeof options.lossModel === 'function' ? await options.lossModel(version) : options.lossModel;
+    const vs: Settings = { ...s, calibration, lossModel };
     const requests = windowRequests(options, vs, streams, version);
     const [evaluations, predictions] = await Promise.all([
       searchOrEmpty(client, requests.evaluations),

@@ -12,6 +12,7 @@ import { runPerformanceJob, type PerformanceResult, type PerformanceTask } from 
 import { streamNames } from '../schema/streams.js';
 import { runServiceHealthJob } from './service.js';
 import { calibrationLookup } from './baseline.js';
+import { lossModelLookup } from './loss-estimate.js';
 import { refreshInputs } from './refresh.js';
 import type { CalibrationMode } from '../stats/performance/calibration.js';
 import { splitWindows } from './windows.js';
@@ -129,8 +130,20 @@ export async function runFullAnalysis(
     positiveClass: options.positiveClass,
   });
   const scope = { namespace: options.namespace, model: options.model, write, refresh: options.refresh };
+  const lossModelOf = lossModelLookup(client, {
+    namespace: options.namespace,
+    model: options.model,
+    reference: options.reference,
+  });
   for (const version of versions) {
     let calibration;
+    let lossModel;
+    if (task === 'regression') {
+      const found = await lossModelOf(version);
+      lossModel = found.lossModel;
+      if (found.note && !drift.skipped.some((s) => s.version === version))
+        result.notes.push(`no estimated MAE/RMSE for ${found.note}`);
+    }
     if (task === 'binary') {
       const found = await calibrationOf(version);
       calibration = found.calibration;
@@ -145,6 +158,7 @@ export async function runFullAnalysis(
       positiveClass: options.positiveClass,
       threshold: options.threshold,
       calibration,
+      lossModel,
       segments: options.segments,
       bounds: options.bounds,
     };

@@ -9,6 +9,7 @@
  */
 import type { ValueKind } from '../schema/fields.js';
 import type { ScoreCalibration } from '../stats/performance/calibration.js';
+import type { DirectLossModel } from '../stats/performance/dle.js';
 
 /** A profile entry describes numeric or categorical values (the field's value kind). */
 export type ProfileFeatureKind = ValueKind;
@@ -85,6 +86,13 @@ export interface DatasetProfile {
    * scores as probabilities. Written by `withReferenceCalibration`.
    */
   uncalibrated?: UncalibratedReason;
+  /**
+   * Regression models: the direct loss estimation model fitted on the reference labels
+   * (profiles/loss-model.ts), used for the estimated MAE and RMSE.
+   */
+  lossModel?: DirectLossModel;
+  /** Why `lossModel` is absent for a regression reference with labels (too few, no numeric input). */
+  noLossModel?: { reason: 'too_few_labels' | 'no_inputs'; labelled: number; message: string };
 }
 
 /** Why a reference has no score calibration; `message` is one line for people. */

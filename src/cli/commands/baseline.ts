@@ -1,3 +1,4 @@
+import { describeLossModel } from '../../profiles/loss-model.js';
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { installTemplates } from '../../elastic/templates.js';
 import { buildBaseline, describeCalibration } from '../../analyzer/baseline.js';
@@ -190,6 +191,10 @@ why, and the estimate takes raw scores as probabilities.`,
             `  ${f.name.padEnd(24)} ${f.kind.padEnd(12)} ${f.count} values, ${f.missing} missing\n`,
           );
         if (calibration) io.stdout.write(`${describeCalibration(calibration)}\n`);
+        if (profile.lossModel)
+          io.stdout.write(`${describeLossModel({ method: 'dle', model: profile.lossModel })}\n`);
+        else if (profile.noLossModel)
+          io.stdout.write(`${describeLossModel({ method: 'none', ...profile.noLossModel })}\n`);
       }
       return EXIT.ok;
     } finally {

@@ -13,6 +13,7 @@
  * All write with deterministic ids, so a re-run window replaces its documents.
  */
 import { calibrationLookup } from '../../analyzer/baseline.js';
+import { lossModelLookup } from '../../analyzer/loss-estimate.js';
 import { analyze, AnalyzeError } from '../../analyzer/job.js';
 import { runJoin } from '../../analyzer/join.js';
 import { runPerformanceJob } from '../../analyzer/performance.js';
@@ -111,12 +112,20 @@ const performanceWindow: WindowJob = async (ctx) => {
       });
     return found.calibration;
   };
+  // Regression: the estimated MAE/RMSE apply the loss model stored with the baseline (per version).
+  const lossModels = lossModelLookup(client, {
+    namespace,
+    model: model.name,
+    reference: { type: 'baseline', id: modelConfig.baseline ?? DEFAULT_BASELINE_ID },
+  });
+  const lossModel = async (version: string) => (await lossModels(version)).lossModel;
   const result = await runPerformanceJob(client, {
     ...windowTargetOf(ctx),
     task,
     positiveClass: modelConfig.performance.positiveClass,
     threshold: modelConfig.performance.threshold,
     ...(task === 'binary' ? { calibration } : {}),
+    ...(task === 'regression' ? { lossModel } : {}),
     bounds,
   });
   const stream = streamNames(namespace).performance;

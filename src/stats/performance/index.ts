@@ -14,3 +14,4 @@ export * from './fairness.js';
 export * from './degraded.js';
 export * from './calibration.js';
 export * from './cbpe-window.js';
+export * from './dle.js';
