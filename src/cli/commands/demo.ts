@@ -49,7 +49,14 @@ import { fitLogistic, predictProbability } from '../demo/logistic.js';
 import { startProgress } from '../demo/progress.js';
 import { Replay } from '../demo/replay.js';
 import { renderSummary, summarizeDemo } from '../demo/summary.js';
-import { defineCommand, EXIT, formatOption, positiveInteger, UsageError } from '../command.js';
+import {
+  defineCommand,
+  EXIT,
+  formatOption,
+  namespaceValue,
+  positiveInteger,
+  UsageError,
+} from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
 import { defaultKibanaInstallOptions } from './kibana.js';
 
@@ -118,6 +125,7 @@ An earlier demo run in the same namespace is removed first.`,
       value: 'NS',
       description: 'data stream namespace (default demo)',
       default: 'demo',
+      parse: namespaceValue,
     },
     report: {
       type: 'string',
