@@ -1,9 +1,10 @@
 /**
  * Reference data and profiles from local CSV or JSONL files (no Elasticsearch needed).
  *
- * Rules (issue 4): a column is numeric when every non-empty value parses as a finite number, unless
- * the caller says it is categorical; missing = empty cell (after trimming), `null`, or an absent
- * JSONL key. Raw columns are kept so that `mlmon compare` can compute KS and Wasserstein exactly;
+ * Rules (issue 4, issue 21): a column is numeric when no non-empty value is text (`Infinity` and
+ * `NaN` are numbers; a profile counts them missing), unless the caller says it is categorical
+ * ({@link isNumericKind}, the one rule of baseline --file and compare); missing = empty cell (after
+ * trimming), `null`, or an absent JSONL key. Raw columns are kept so that `mlmon compare` can compute KS and Wasserstein exactly;
  * `profileColumn` reduces a column to the stored profile shape.
  */
 import { readFile } from 'node:fs/promises';
