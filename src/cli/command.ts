@@ -47,6 +47,7 @@
 import { parseArgs } from 'node:util';
 import { parseTime } from '../analyzer/windows.js';
 import { parseDurationOrThrow } from '../schema/duration.js';
+import { namespaceProblem } from '../schema/streams.js';
 import { type CommandFn, type CommandIO, UsageError } from './io.js';
 
 export { UsageError };
@@ -64,7 +65,7 @@ const EXIT_MEANINGS: Record<number, string> = {
   [EXIT.failure]: 'failure: Elasticsearch unreachable or refusing, unreadable input, a failed window',
   [EXIT.usage]: 'usage error: unknown, repeated, missing or invalid option (nothing was contacted)',
   [EXIT.nothingToAnalyze]:
-    'nothing to analyze, or refused: no predictions for the request (or --drift-only\n     without a baseline), or a newer index template that setup will not downgrade',
+    'nothing to analyze, or refused: no predictions for the request (or --drift-only\n     without a baseline), a newer index template that setup will not downgrade, or a\n     baseline that exists (without --replace)',
 };
 
 export interface StringOption<T = unknown> {
@@ -168,6 +169,13 @@ export function timeValue(text: string): Date {
 /** `15m`, `1h`, `1d`, `1w` → milliseconds. */
 export function durationValue(text: string): number {
   return parseDurationOrThrow(text);
+}
+
+/** `--namespace N`: a data stream namespace (the rule of src/schema/streams.ts), never a pattern. */
+export function namespaceValue(text: string): string {
+  const problem = namespaceProblem(text);
+  if (problem !== undefined) throw new UsageError(`${problem}, not "${text}"`);
+  return text;
 }
 
 /** A number in [0, 1]. */
@@ -392,7 +400,11 @@ export function reportError(
 ): number {
   if (error instanceof UsageError) {
     const hint = options.helpHint ? ` (see mlmon ${command} --help)` : '';
-    io.stderr.write(`mlmon ${command}: ${oneLine(error)}${hint}\n`);
+    // A usage error is our own text: one line, except a list of problems (a configuration file's,
+    // docs/configuration.md), which is printed one per line, every one of them, uncut.
+    const [first, ...rest] = error.message.split('\n').map((l) => l.trimEnd());
+    io.stderr.write(`mlmon ${command}: ${first?.trim() ?? ''}${hint}\n`);
+    for (const line of rest) if (line.trim() !== '') io.stderr.write(`${line}\n`);
     return EXIT.usage;
   }
   io.stderr.write(`mlmon ${command}: ${oneLine(error)}\n`);

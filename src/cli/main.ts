@@ -4,7 +4,8 @@
  * (`command.ts`), and is loaded only when used, so `mlmon compare` starts without loading the
  * Elasticsearch client and vice versa.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { CommandFn, CommandIO } from './io.js';
 import { EXIT, exitCodesHelp, oneLine } from './command.js';
 
@@ -101,7 +102,17 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     io.stderr.write(`mlmon ${name}: ${oneLine(error)}\n`);
     return EXIT.failure;
   }
+  if (name !== 'compare') warnAboutCredentials(io);
   return command(rest, io);
+}
+
+/** Half of basic auth is a mistake the client would only show as a 401 (or not at all): say so first. */
+function warnAboutCredentials(io: CommandIO, env: NodeJS.ProcessEnv = process.env): void {
+  if (env.ES_API_KEY) return;
+  if (env.ES_USERNAME && !env.ES_PASSWORD)
+    io.stderr.write('mlmon: warning: ES_USERNAME is set without ES_PASSWORD: an empty password is sent\n');
+  else if (env.ES_PASSWORD && !env.ES_USERNAME)
+    io.stderr.write('mlmon: warning: ES_PASSWORD is set without ES_USERNAME: it is not used\n');
 }
 
 /**
@@ -116,11 +127,11 @@ function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (invokedDirectly || process.argv[1]?.endsWith('/mlmon')) {
+/** The process entry: real streams, exit code set (not forced: pending output is flushed first). */
+export function main(argv: string[] = process.argv.slice(2)): void {
   exitQuietlyOnClosedPipe(process.stdout);
   exitQuietlyOnClosedPipe(process.stderr);
-  run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
+  run(argv, { stdout: process.stdout, stderr: process.stderr }).then(
     (code) => {
       process.exitCode = code;
     },
@@ -130,3 +141,16 @@ if (invokedDirectly || process.argv[1]?.endsWith('/mlmon')) {
     },
   );
 }
+
+/** `node src/cli/main.ts` or `node dist/cli/main.js` (bin/mlmon.js calls `main` itself). */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) main();

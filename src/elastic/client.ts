@@ -51,11 +51,17 @@ export function createClient(options: ConnectionOptions = {}): Client {
       'No Elasticsearch URL: set ES_URL (for example http://localhost:9200) or pass { node }.',
     );
   }
+  let protocol: string;
   try {
-    new URL(node);
+    protocol = new URL(node).protocol;
   } catch {
     throw new ElasticsearchConnectionError(`ES_URL is not a valid URL: ${displayUrl(node)}`);
   }
+  // The client's own "Invalid protocol" names neither the variable nor what it takes.
+  if (protocol !== 'http:' && protocol !== 'https:')
+    throw new ElasticsearchConnectionError(
+      `ES_URL must start with http:// or https://, not ${protocol}// (${displayUrl(node)})`,
+    );
   const apiKey = options.apiKey ?? process.env.ES_API_KEY;
   const username = options.username ?? process.env.ES_USERNAME;
   const password = options.password ?? process.env.ES_PASSWORD;

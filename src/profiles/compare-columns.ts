@@ -16,7 +16,15 @@ import {
   type DriftMethod,
   type DriftSeverity,
 } from '../stats/drift/index.js';
-import { categoryCounts, columnTypes, finiteValues, type Cell, type ColumnTypes } from './from-file.js';
+import type { ColumnData } from './column-stream.js';
+import {
+  categoryCounts,
+  columnTypes,
+  finiteValues,
+  isNumericKind,
+  type Cell,
+  type ColumnTypes,
+} from './from-file.js';
 
 export interface ColumnComparison {
   name: string;
@@ -45,26 +53,39 @@ function describe(t: ColumnTypes): string {
   return t.text === 0 ? 'numbers' : t.number + t['non-finite'] === 0 ? 'text' : 'numbers and text';
 }
 
+/** A column held as cells (a table read whole by `readTable`) as the summary `compareColumns` takes. */
+export function cellsColumn(cells: readonly Cell[]): ColumnData {
+  return {
+    rows: cells.length,
+    types: columnTypes(cells),
+    // Asked only of a numeric column (finiteValues refuses text).
+    get finite() {
+      return finiteValues(cells).values;
+    },
+    counts: () => categoryCounts(cells).counts,
+  };
+}
+
 export function compareColumns(
   name: string,
-  refCells: readonly Cell[],
-  curCells: readonly Cell[],
+  ref: ColumnData,
+  cur: ColumnData,
   forceCategorical: boolean,
 ): ColumnComparison {
-  const refTypes = columnTypes(refCells);
-  const curTypes = columnTypes(curCells);
+  const refTypes = ref.types;
+  const curTypes = cur.types;
   const rates = {
-    missing_rate: curTypes.missing / curCells.length,
-    reference_missing_rate: refTypes.missing / refCells.length,
+    missing_rate: curTypes.missing / cur.rows,
+    reference_missing_rate: refTypes.missing / ref.rows,
   };
-  const numeric = !forceCategorical && refTypes.text === 0 && curTypes.text === 0;
+  const numeric = !forceCategorical && isNumericKind(refTypes, curTypes);
   const kind = numeric ? ('numeric' as const) : ('categorical' as const);
   const empty = emptyNote(present(refTypes), present(curTypes));
   if (empty !== undefined) return { name, kind, ...rates, ...noStats(empty) };
 
   if (numeric) {
-    const r = finiteValues(refCells);
-    const c = finiteValues(curCells);
+    const r = { values: ref.finite, nonFinite: refTypes['non-finite'] };
+    const c = { values: cur.finite, nonFinite: curTypes['non-finite'] };
     const refShare = r.nonFinite / present(refTypes);
     const curShare = c.nonFinite / present(curTypes);
     const shares = { non_finite_rate: curShare, reference_non_finite_rate: refShare };
@@ -99,8 +120,8 @@ export function compareColumns(
     return result;
   }
 
-  const r = categoryCounts(refCells);
-  const c = categoryCounts(curCells);
+  const r = { counts: ref.counts() };
+  const c = { counts: cur.counts() };
   const { stats, decision } = categoricalDrift(r.counts, c.counts);
   let unseen = 0;
   for (const [k, v] of c.counts) if (!r.counts.has(k)) unseen += v;
@@ -113,7 +134,7 @@ export function compareColumns(
       chi2: stats.chi2,
       chi2_pvalue: stats.chi2_pvalue,
       psi: stats.psi,
-      unseen_category_rate: unseen / (curCells.length - c.missing),
+      unseen_category_rate: unseen / present(curTypes),
     },
     method: decision.method,
     score: decision.score,

@@ -1,9 +1,10 @@
 /**
  * Reference data and profiles from local CSV or JSONL files (no Elasticsearch needed).
  *
- * Rules (issue 4): a column is numeric when every non-empty value parses as a finite number, unless
- * the caller says it is categorical; missing = empty cell (after trimming), `null`, or an absent
- * JSONL key. Raw columns are kept so that `mlmon compare` can compute KS and Wasserstein exactly;
+ * Rules (issue 4, issue 21): a column is numeric when no non-empty value is text (`Infinity` and
+ * `NaN` are numbers; a profile counts them missing), unless the caller says it is categorical
+ * ({@link isNumericKind}, the one rule of baseline --file and compare); missing = empty cell (after
+ * trimming), `null`, or an absent JSONL key. Raw columns are kept so that `mlmon compare` can compute KS and Wasserstein exactly;
  * `profileColumn` reduces a column to the stored profile shape.
  */
 import { readFile } from 'node:fs/promises';
@@ -35,6 +36,13 @@ export interface Table {
   /** Cells per column, one per row. */
   cells: Map<string, Cell[]>;
 }
+
+/**
+ * Below this many rows a file's verdicts get a note (compare, baseline --file): with n values on a
+ * side, the KS test at p < 0.05 needs a distance of about 1.36·sqrt(2/n) (n = 30: 0.35); with one
+ * row no change can be detected at all.
+ */
+export const SMALL_SAMPLE_ROWS = 30;
 
 /** Input problem with a data file; the message is meant for the user as it is. */
 export class ProfileInputError extends Error {
@@ -197,10 +205,19 @@ export function finiteValues(cells: readonly Cell[]): {
   return { values: values.slice(0, n), missing, nonFinite };
 }
 
-/** True when every non-missing cell parses as a finite number (vacuously true for an all-missing column). */
+/**
+ * THE rule of a column's kind, for `baseline --file` and `compare` alike (issue 21: baseline called
+ * an all-NaN column categorical while compare called it numeric): numeric when no present cell of
+ * any of the files is text. Non-finite numbers (`Infinity`, `NaN`) are numbers, not categories;
+ * an all-missing column is numeric (vacuously). A column the user declares categorical is, always.
+ */
+export function isNumericKind(...columns: readonly ColumnTypes[]): boolean {
+  return columns.every((t) => t.text === 0);
+}
+
+/** True when no present cell is text (see {@link isNumericKind}). */
 export function isNumericColumn(cells: readonly Cell[]): boolean {
-  for (const c of cells) if (c !== null && asNumber(c) === undefined) return false;
-  return true;
+  return isNumericKind(columnTypes(cells));
 }
 
 export function columnKind(
@@ -212,17 +229,28 @@ export function columnKind(
   return isNumericColumn(cells) ? 'numeric' : 'categorical';
 }
 
-/** The non-missing values of a numeric column (in row order) and the number of missing cells. */
-export function numericValues(cells: readonly Cell[]): { values: Float64Array; missing: number } {
+/**
+ * The finite values of a numeric column (in row order) and the cells without one: missing, of
+ * which `nonFinite` are `Infinity`/`NaN`. A profile counts non-finite values as missing because
+ * that is what they are in Elasticsearch: JSON has no such numbers, so a logged NaN arrives as
+ * null, and the windows compared with the profile count it missing.
+ */
+export function numericValues(cells: readonly Cell[]): {
+  values: Float64Array;
+  missing: number;
+  nonFinite: number;
+} {
   const values = new Float64Array(cells.length);
   let n = 0;
+  let nonFinite = 0;
   for (const c of cells) {
     if (c === null) continue;
     const v = asNumber(c);
-    if (v === undefined) throw new ProfileInputError(`value '${c}' is not a finite number`);
-    values[n++] = v;
+    if (v !== undefined) values[n++] = v;
+    else if (cellType(c) === 'non-finite') nonFinite++;
+    else throw new ProfileInputError(`value '${c}' is not a number`);
   }
-  return { values: values.slice(0, n), missing: cells.length - n };
+  return { values: values.slice(0, n), missing: cells.length - n, nonFinite };
 }
 
 /** Category counts of a column (a number becomes its decimal string) and the number of missing cells. */

@@ -8,6 +8,18 @@
 /** Namespace used when none is given (one per environment is the usual choice). */
 export const DEFAULT_NAMESPACE = 'default';
 
+/**
+ * What is wrong with a namespace, or undefined when it is valid. Elastic's data stream naming
+ * scheme: lowercase, no '-' (it separates type, dataset and namespace), none of \ / * ? " < > | ,
+ * # : or space, at most 100 bytes. mlmon is stricter (letters, digits and '_'): a namespace goes
+ * into index expressions (`*-mlmon.*-prod`), where `*` or `,-x` would read other namespaces.
+ * The one rule for the configuration file and every command's --namespace.
+ */
+export function namespaceProblem(value: string): string | undefined {
+  if (/^[a-z0-9][a-z0-9_]*$/.test(value) && Buffer.byteLength(value) <= 100) return undefined;
+  return 'a namespace is lowercase letters, digits and "_" (no "-", "*" or ","), at most 100 characters';
+}
+
 /** Streams of type `logs` (written by the logger). */
 export type LogStreamKind = 'prediction' | 'outcome' | 'deadletter';
 /** Streams of type `metrics` (written by the analyzer; `service` also by the logger's sampler). */

@@ -72,10 +72,12 @@ describe('profiles from files', () => {
     expect(p.otherCount).toBe(3);
   });
 
-  it('numeric detection: every non-empty value finite; NaN/Infinity/text make it categorical', () => {
+  it('numeric detection: no text cell (NaN and Infinity are numbers); text makes it categorical', () => {
     expect(isNumericColumn(['1', ' 2.5 ', '-3e2', null, 4])).toBe(true);
-    expect(isNumericColumn(['1', 'NaN'])).toBe(false);
-    expect(isNumericColumn(['1', 'Infinity'])).toBe(false);
+    // Non-finite numbers are numbers (issue 21: the rule compare already had, now baseline's too).
+    expect(isNumericColumn(['1', 'NaN'])).toBe(true);
+    expect(isNumericColumn(['1', 'Infinity'])).toBe(true);
+    expect(isNumericColumn(['NaN', 'NaN'])).toBe(true);
     expect(isNumericColumn(['1', 'x'])).toBe(false);
   });
 

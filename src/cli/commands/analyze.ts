@@ -2,7 +2,7 @@ import { checkConnection, createClient } from '../../elastic/client.js';
 import { installTemplates } from '../../elastic/templates.js';
 import { AnalyzeError, type ReferenceSpec } from '../../analyzer/job.js';
 import { runFullAnalysis, type FullAnalysisResult } from '../../analyzer/run.js';
-import { WindowError } from '../../analyzer/windows.js';
+import { splitWindows, WindowError } from '../../analyzer/windows.js';
 import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
 import { DEFAULT_CALIBRATION_MODE } from '../../schema/config/schema.js';
 import { CALIBRATION_MODES, type CalibrationMode } from '../../stats/performance/calibration.js';
@@ -17,6 +17,7 @@ import {
   probability,
   timeValue,
   UsageError,
+  namespaceValue,
 } from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
 
@@ -51,6 +52,7 @@ metrics-mlmon.service-{ns}.`,
       value: 'N',
       description: 'data stream namespace (default: default)',
       default: 'default',
+      parse: namespaceValue,
     },
     from: { type: 'string', value: 'T', description: 'start of the range', required: true, parse: timeValue },
     to: { type: 'string', value: 'T', description: 'end of the range', required: true, parse: timeValue },
@@ -136,6 +138,15 @@ metrics-mlmon.service-{ns}.`,
     } else reference = { type: 'baseline', id: values.baseline ?? DEFAULT_BASELINE_ID };
     const { from, to } = values;
     if (!(to > from)) throw new UsageError('--to must be after --from');
+    // Too many windows is a typo in the command line (--window 1m over decades): said before
+    // anything is contacted, by the same cut the analysis makes.
+    try {
+      splitWindows(from, to, values.window.ms, values['align-to']);
+    } catch (error) {
+      if (error instanceof WindowError)
+        throw new UsageError(`${error.message}: give a larger --window or a shorter --from/--to range`);
+      throw error;
+    }
     const client = createClient();
     try {
       await checkConnection(client);

@@ -8,7 +8,15 @@ import {
   referenceCalibrationFromTable,
   withReferenceCalibration,
 } from '../../profiles/calibration.js';
-import { numericValues, profileTable, readTable } from '../../profiles/from-file.js';
+import {
+  isNumericColumn,
+  numericValues,
+  profileTable,
+  readTable,
+  SMALL_SAMPLE_ROWS,
+  type Cell,
+  type Table,
+} from '../../profiles/from-file.js';
 import { addBinMeans } from '../../profiles/profile.js';
 import {
   BaselineExistsError,
@@ -28,6 +36,7 @@ import {
   positiveInteger,
   timeValue,
   UsageError,
+  namespaceValue,
 } from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
 
@@ -57,6 +66,7 @@ why, and the estimate takes raw scores as probabilities.`,
       value: 'N',
       description: 'data stream namespace of the predictions (default: default)',
       default: 'default',
+      parse: namespaceValue,
     },
     file: {
       type: 'string',
@@ -101,6 +111,7 @@ why, and the estimate takes raw scores as probabilities.`,
     list: { type: 'boolean', description: 'list the stored baselines' },
     format: formatOption,
   },
+  exitCodes: { 3: 'a baseline with this id exists (give --replace to overwrite it)' },
   run: async (values, io) => {
     if (values.list) return listCommand(io, values.model, values.format === 'json');
     if (!values.model) throw new UsageError('--model is required (or --list)');
@@ -119,8 +130,13 @@ why, and the estimate takes raw scores as probabilities.`,
     const mode = values.calibration;
     let profile: DatasetProfile | undefined;
     let calibration: ReferenceCalibration | undefined;
+    const notes: string[] = [];
     if (values.file !== undefined) {
       const table = await readTable(values.file);
+      const unknown = (values.categorical ?? []).filter((c) => !table.columns.includes(c));
+      if (unknown.length > 0)
+        throw new UsageError(`--categorical names no column of ${values.file}: ${unknown.join(', ')}`);
+      notes.push(...fileNotes(table, values.categorical ?? []));
       calibration = referenceCalibrationFromTable(table, { mode });
       profile = withReferenceCalibration(
         profileTable(table, {
@@ -162,7 +178,11 @@ why, and the estimate takes raw scores as probabilities.`,
           ({ stored, profile, calibration } = built);
         }
       } catch (error) {
-        if (error instanceof BaselineExistsError) throw new UsageError(error.message);
+        // A refusal, not a malformed command line: exit 3 (the cluster was asked).
+        if (error instanceof BaselineExistsError) {
+          io.stderr.write(`mlmon baseline: ${error.message}\n`);
+          return EXIT.nothingToAnalyze;
+        }
         throw error;
       }
       const features = Object.entries(profile.features).map(([name, f]) => ({
@@ -196,12 +216,32 @@ why, and the estimate takes raw scores as probabilities.`,
         else if (profile.noLossModel)
           io.stdout.write(`${describeLossModel({ method: 'none', ...profile.noLossModel })}\n`);
       }
+      for (const note of notes) io.stderr.write(`note: ${note}\n`);
       return EXIT.ok;
     } finally {
       await client.close();
     }
   },
 });
+
+/** What a reference file's profile should say about itself: few rows, non-finite numbers. */
+function fileNotes(table: Table, categorical: readonly string[]): string[] {
+  const notes: string[] = [];
+  if (table.rowCount < SMALL_SAMPLE_ROWS)
+    notes.push(
+      `the file has ${table.rowCount} row${table.rowCount === 1 ? '' : 's'}: below ${SMALL_SAMPLE_ROWS} values the drift tests against this baseline see only large changes`,
+    );
+  for (const name of table.columns) {
+    const cells = table.cells.get(name) as Cell[];
+    if (categorical.includes(name) || !isNumericColumn(cells)) continue;
+    const { nonFinite } = numericValues(cells);
+    if (nonFinite > 0)
+      notes.push(
+        `${name}: ${nonFinite} non-finite value${nonFinite === 1 ? '' : 's'} (Infinity, NaN) stored as missing, as logged predictions arrive in Elasticsearch (JSON has no such numbers)`,
+      );
+  }
+  return notes;
+}
 
 async function listCommand(io: CommandIO, model: string | undefined, json: boolean): Promise<number> {
   const client = createClient();

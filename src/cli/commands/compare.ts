@@ -3,9 +3,16 @@
  * Elasticsearch. KS and Wasserstein are exact on the raw non-missing values here (the analyzer's
  * Elasticsearch path uses the binned versions); PSI is over 10 reference-decile bins.
  */
-import { ProfileInputError, readTable, type Cell, type Table } from '../../profiles/from-file.js';
-import { compareColumns, type ColumnComparison } from '../../profiles/compare-columns.js';
-import { commaList, defineCommand, EXIT, formatOption } from '../command.js';
+import {
+  isNumericKind,
+  ProfileInputError,
+  SMALL_SAMPLE_ROWS,
+  type Cell,
+  type Table,
+} from '../../profiles/from-file.js';
+import { readColumns, type ColumnData, type StreamedTable } from '../../profiles/column-stream.js';
+import { cellsColumn, compareColumns, type ColumnComparison } from '../../profiles/compare-columns.js';
+import { commaList, defineCommand, EXIT, formatOption, UsageError } from '../command.js';
 
 export type CompareFeatureResult = ColumnComparison;
 
@@ -66,29 +73,57 @@ Decision rule per feature: numeric — normalised Wasserstein >= 0.1 when both f
     1: 'input error: missing, empty or unreadable file, mismatched columns',
   },
   run: async (values, io) => {
-    const [ref, cur] = await Promise.all([
-      readTable(values.reference).catch((e: unknown) => Promise.reject(prefix('reference', e))),
-      readTable(values.current).catch((e: unknown) => Promise.reject(prefix('current', e))),
-    ]);
-    const result = compareTables(ref, cur, {
-      categorical: values.categorical.flat(),
-      exclude: values.exclude.flat(),
-    });
+    const options = { categorical: values.categorical.flat(), exclude: values.exclude.flat() };
+    const [ref, cur] = await readBoth(values.reference, values.current, options);
+    await recountWhereNeeded(ref, cur, options);
+    const result = compareTables(ref, cur, options);
     io.stdout.write(values.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : renderTable(result));
+    for (const [which, t] of [
+      ['reference', ref],
+      ['current file', cur],
+    ] as const)
+      if (t.rowCount < SMALL_SAMPLE_ROWS)
+        io.stderr.write(
+          `note: the ${which} has ${t.rowCount} row${t.rowCount === 1 ? '' : 's'}: below ${SMALL_SAMPLE_ROWS} values the tests see only large changes, so "no drift" says little\n`,
+        );
     return EXIT.ok;
   },
 });
 
-/** Compare two tables already read; exported for reuse (e.g. the demo) and tests. */
-export function compareTables(
-  ref: Table,
-  cur: Table,
-  options: { categorical?: readonly string[]; exclude?: readonly string[] } = {},
-): CompareResult {
+/** What `compareTables` reads of a file: its columns and each column's summary. */
+export interface ColumnSource {
+  path: string;
+  columns: string[];
+  rowCount: number;
+  column(name: string): ColumnData;
+}
+
+/** A table read whole (`readTable`) as a {@link ColumnSource}. */
+export function tableSource(table: Table): ColumnSource {
+  return { ...table, column: (name) => cellsColumn(table.cells.get(name) as Cell[]) };
+}
+
+interface CompareOptions {
+  categorical?: readonly string[];
+  exclude?: readonly string[];
+}
+
+/**
+ * The columns to compare, or the error that stops the comparison: different columns, an
+ * --exclude or --categorical naming no column, nothing left after --exclude.
+ */
+export function comparedColumns(
+  refColumns: string[],
+  curColumns: string[],
+  options: CompareOptions,
+): string[] {
   const exclude = new Set(options.exclude ?? []);
-  const categorical = new Set(options.categorical ?? []);
-  const refCols = ref.columns.filter((c) => !exclude.has(c));
-  const curCols = new Set(cur.columns.filter((c) => !exclude.has(c)));
+  const known = new Set([...refColumns, ...curColumns]);
+  const unknownExclude = [...exclude].filter((c) => !known.has(c));
+  if (unknownExclude.length > 0)
+    throw new UsageError(`--exclude names no column of the files: ${unknownExclude.join(', ')}`);
+  const refCols = refColumns.filter((c) => !exclude.has(c));
+  const curCols = new Set(curColumns.filter((c) => !exclude.has(c)));
   const onlyRef = refCols.filter((c) => !curCols.has(c));
   const onlyCur = [...curCols].filter((c) => !refCols.includes(c));
   if (onlyRef.length > 0 || onlyCur.length > 0) {
@@ -99,12 +134,92 @@ export function compareTables(
       `the files have different columns (${parts.join('; ')}); use --exclude to skip some`,
     );
   }
-  for (const c of categorical) {
-    if (!refCols.includes(c)) throw new ProfileInputError(`--categorical names an unknown column '${c}'`);
-  }
+  if (refCols.length === 0)
+    throw new UsageError(`--exclude leaves no column to compare (the files have ${refColumns.join(', ')})`);
+  const unknownCategorical = (options.categorical ?? []).filter((c) => !refCols.includes(c));
+  if (unknownCategorical.length > 0)
+    throw new UsageError(
+      `--categorical names no compared column: ${unknownCategorical.join(', ')}${unknownCategorical.some((c) => exclude.has(c)) ? ' (excluded)' : ''}`,
+    );
+  return refCols;
+}
 
-  const features = refCols.map((name) =>
-    compareColumns(name, ref.cells.get(name) as Cell[], cur.cells.get(name) as Cell[], categorical.has(name)),
+/**
+ * Streams both files. The columns are checked as soon as both headers are read (a CSV's first
+ * row), before the rows: files with different columns fail at once, not after a 50 MB read.
+ */
+async function readBoth(
+  refPath: string,
+  curPath: string,
+  options: CompareOptions,
+): Promise<[StreamedTable, StreamedTable]> {
+  const headers = { reference: deferred<string[]>(), current: deferred<string[]>() };
+  // An error of the columns' check is about both files: not prefixed with the side that saw it.
+  const ofBoth = new WeakSet<object>();
+  const checked = Promise.all([headers.reference.promise, headers.current.promise]).then(([r, c]) => {
+    try {
+      return comparedColumns(r, c, options);
+    } catch (error) {
+      ofBoth.add(error as object);
+      throw error;
+    }
+  });
+  checked.catch(() => undefined);
+  const exclude = new Set(options.exclude ?? []);
+  const read = (which: 'reference' | 'current', path: string) =>
+    readColumns(path, {
+      exclude,
+      onHeader: async (columns) => {
+        headers[which].resolve(columns);
+        await checked;
+      },
+    }).catch((e: unknown) => {
+      headers[which].reject(e);
+      return Promise.reject(ofBoth.has(e as object) ? e : prefix(which, e));
+    });
+  return Promise.all([read('reference', refPath), read('current', curPath)]);
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/**
+ * A column compared as categorical (text in either file, or --categorical) whose numeric strings
+ * were too many to count on the way gets its exact counts from a second pass over that file.
+ */
+async function recountWhereNeeded(
+  ref: StreamedTable,
+  cur: StreamedTable,
+  options: CompareOptions,
+): Promise<void> {
+  const columns = comparedColumns(ref.columns, cur.columns, options);
+  const categorical = new Set(options.categorical ?? []);
+  const needed = columns.filter(
+    (c) => categorical.has(c) || !isNumericKind(ref.column(c).types, cur.column(c).types),
+  );
+  await Promise.all([
+    ref.recount(needed.filter((c) => ref.needsRecount(c))),
+    cur.recount(needed.filter((c) => cur.needsRecount(c))),
+  ]);
+}
+
+/** Compare two files already read (exported for tests and the bench). */
+export function compareTables(
+  ref: ColumnSource,
+  cur: ColumnSource,
+  options: CompareOptions = {},
+): CompareResult {
+  const columns = comparedColumns(ref.columns, cur.columns, options);
+  const categorical = new Set(options.categorical ?? []);
+  const features = columns.map((name) =>
+    compareColumns(name, ref.column(name), cur.column(name), categorical.has(name)),
   );
   const drifted = features.filter((f) => f.drift).length;
   return {

@@ -52,7 +52,14 @@ import {
   type SchedulerPasses,
 } from '../demo/scheduler-passes.js';
 import { renderSummary, summarizeDemo } from '../demo/summary.js';
-import { defineCommand, EXIT, formatOption, positiveInteger, UsageError } from '../command.js';
+import {
+  defineCommand,
+  EXIT,
+  formatOption,
+  namespaceValue,
+  positiveInteger,
+  UsageError,
+} from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
 
 export type { DemoKibanaResult } from '../demo/publish.js';
@@ -111,6 +118,7 @@ An earlier demo run in the same namespace is removed first.`,
       value: 'NS',
       description: 'data stream namespace (default demo)',
       default: 'demo',
+      parse: namespaceValue,
     },
     report: {
       type: 'string',

@@ -1,5 +1,5 @@
-import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseTime, WindowError } from '../../analyzer/windows.js';
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { buildMessage, buildReport, redactSmtp, reportHtmlFile, sendMessage } from '../../report/index.js';
@@ -12,9 +12,11 @@ import {
   EXIT,
   formatOption,
   nonNegativeInteger,
+  oneLine,
   type OptionSpecs,
   type OptionValues,
   UsageError,
+  namespaceValue,
 } from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
 
@@ -48,6 +50,7 @@ export const reportOptions = {
     type: 'string',
     value: 'N',
     description: `data stream namespace (default: the config's, else ${DEFAULT_NAMESPACE})`,
+    parse: namespaceValue,
   },
   out: {
     type: 'string',
@@ -117,6 +120,21 @@ export function reportArguments(
     .filter(Boolean);
   const periodTo = values.to.filter((v) => !v.includes('@'));
   if (periodTo.length > 1) throw new UsageError('--to as the end of the period is given twice');
+  for (const text of periodTo) {
+    try {
+      parseTime(text, now);
+    } catch (error) {
+      if (!(error instanceof WindowError)) throw error;
+      // A date gone wrong (2026-02-30) gets the date's message; anything else was no time at all.
+      if (/^\s*(\d|now)/.test(text)) throw new UsageError(`--to: ${error.message}`);
+      throw new UsageError(
+        `--to: "${text}" is neither a time (ISO 8601 such as 2026-05-01, now, now-1d) nor an e-mail address (name@host)`,
+      );
+    }
+  }
+  for (const address of recipients)
+    if (!/^[^@\s]+@[^@\s]+$/.test(address))
+      throw new UsageError(`--to: "${address}" is not an e-mail address (name@host)`);
   let period: { start: Date; end: Date };
   if (values.last !== undefined) {
     if (values.from !== undefined || periodTo.length > 0)
@@ -156,6 +174,20 @@ function configFor(path: string | undefined): MlmonConfig | undefined {
   }
 }
 
+/** `--out` must go into a directory that exists: said before the report is built, not as a raw ENOENT after. */
+function checkOutputPath(path: string): void {
+  const dir = dirname(resolve(path));
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new UsageError(`--out: the directory ${dir} does not exist`);
+  }
+  if (!isDir) throw new UsageError(`--out: ${dir} is not a directory`);
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new UsageError(`--out: ${path} is a directory; give a file name such as report.html`);
+}
+
 async function runReport(args: ReportArguments, io: CommandIO): Promise<number> {
   const config = configFor(args.config);
   const smtpUrl = process.env.SMTP_URL || config?.smtp.url;
@@ -167,6 +199,7 @@ async function runReport(args: ReportArguments, io: CommandIO): Promise<number> 
     throw new UsageError(
       'nothing to do: give --out file.html, --to recipients (with SMTP_URL), or --format json',
     );
+  if (args.out !== undefined) checkOutputPath(args.out);
   const namespace = args.namespace ?? config?.namespace ?? DEFAULT_NAMESPACE;
   const bounds: Record<string, Record<string, MetricBound>> = {};
   for (const m of config?.models ?? [])
@@ -191,7 +224,13 @@ async function runReport(args: ReportArguments, io: CommandIO): Promise<number> 
       topFeatures: args.top,
     });
     if (args.out) {
-      writeFileSync(args.out, reportHtmlFile(report, charts));
+      try {
+        writeFileSync(args.out, reportHtmlFile(report, charts));
+      } catch (error) {
+        throw new Error(
+          `--out: cannot write ${args.out}: ${(error as NodeJS.ErrnoException).code ?? oneLine(error)}`,
+        );
+      }
       if (args.format !== 'json') io.stdout.write(`wrote ${args.out} (${charts.length} charts)\n`);
     }
     let sent: { messageId: string; attempts: number; accepted: string[] } | undefined;

@@ -89,6 +89,9 @@ async function schedule(
   io: CommandIO,
   makeRegistry: () => JobRegistry,
 ): Promise<number> {
+  // Help says either-or: both given, --backfill used to win silently (1,324 windows instead of 3).
+  if (values.once && values.backfill)
+    throw new UsageError('give --once or --backfill, not both (--backfill already exits when done)');
   let config: MlmonConfig;
   try {
     config = loadConfig(values.config);

@@ -19,6 +19,7 @@ import { hostname } from 'node:os';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { parseDurationOrUndefined } from '../duration.js';
+import { namespaceProblem } from '../streams.js';
 import { parseInstant, TimeFormatError } from '../time.js';
 import { CALIBRATION_MODES, type CalibrationMode } from '../../stats/performance/calibration.js';
 
@@ -178,17 +179,10 @@ function record<Value extends z.core.$ZodType>(value: Value) {
   });
 }
 
-const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9_]*$/;
-
 function namespace() {
   return text((value, ctx) => {
-    // Data stream naming: lowercase, no '-' (it separates type, dataset and namespace), at most 100 bytes.
-    if (!NAMESPACE_PATTERN.test(value) || value.length > 100)
-      quoting(
-        ctx,
-        'a namespace is lowercase letters, digits and "_" (no "-"), at most 100 characters; got {value}',
-        value,
-      );
+    const problem = namespaceProblem(value);
+    if (problem !== undefined) quoting(ctx, `${problem}; got {value}`, value);
   });
 }
 
