@@ -9,7 +9,7 @@
  *     pino + pino-elasticsearch, winston + winston-elasticsearch (through mlmon's bridge) and
  *     client.helpers.bulk, in interleaved rounds (BENCH_CPU_N, BENCH_ROUNDS).
  *
- * BENCH_QUICK=1 shortens (b), (c) and (d) for a smoke run; BENCH_ONLY=a|b|c|d runs some parts;
+ * BENCH_QUICK=1 shortens (b), (c) and (d) for a smoke run; BENCH_SIDES=mlmon,pino-es limits (d); BENCH_ONLY=a|b|c|d runs some parts;
  * BENCH_ROUNDS, BENCH_CONCURRENCY and BENCH_BATCH_BYTES tune (b) and (d). Results go to
  * bench/RESULTS.md by hand.
  */
@@ -472,8 +472,11 @@ async function benchCpu(): Promise<void> {
   // The documents mlmon builds from these events, as objects: what pino and helpers.bulk are given.
   const context = defaultContext({ name: 'bench' });
   const base = `benchd${Date.now().toString(36)}`;
-  const sides = ['mlmon', 'pino-es', 'winston-es', 'helpers.bulk'] as const;
-  const results: Record<(typeof sides)[number], CpuRun[]> = {
+  const allSides = ['mlmon', 'pino-es', 'winston-es', 'helpers.bulk'] as const;
+  // BENCH_SIDES=mlmon (comma-separated) runs only those, e.g. under `node --cpu-prof`.
+  const wanted = process.env.BENCH_SIDES?.split(',');
+  const sides = allSides.filter((s) => !wanted || wanted.includes(s));
+  const results: Record<(typeof allSides)[number], CpuRun[]> = {
     mlmon: [],
     'pino-es': [],
     'winston-es': [],
@@ -496,7 +499,7 @@ async function benchCpu(): Promise<void> {
     const helperDocs = docs.map((d) => ({ ...d, data_stream: helperStream }));
     const load = loadavg()[0] as number;
     // Rotate the order each round: whichever side runs after another inherits its merges and GC.
-    const order = sides.map((_, k) => sides[(k + r) % sides.length] as (typeof sides)[number]);
+    const order = sides.map((_, k) => sides[(k + r) % sides.length] as (typeof allSides)[number]);
     for (const side of order) {
       let run: CpuRun;
       if (side === 'mlmon') run = await cpuMlmon(events, `${ns}m`);
