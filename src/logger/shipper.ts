@@ -539,7 +539,8 @@ export class Shipper {
   /** The whole request failed: unreachable, timeout, 429/5xx, or a 4xx for the request itself. */
   private requestFailed(batch: Item[], error: unknown): void {
     if (this.closed && this.closing) {
-      // close() gave up waiting; keep the items on disk.
+      // close() gave up waiting; keep the items on disk. The aborted request may have been stored.
+      for (const item of batch) item.resend = true;
       this.spillItems(batch);
       return;
     }
