@@ -4,22 +4,36 @@
  * (a) caller-side cost of logPrediction for a 20-feature event, median and p99, against a bare
  *     winston logger with a no-op transport on the same events;
  * (b) sustained ingest rate into Elasticsearch against client.helpers.bulk sending the same documents;
- * (c) peak RSS during a 60 s outage at 2,000 predictions/s with the default buffer settings.
+ * (c) peak RSS during a 60 s outage at 2,000 predictions/s with the default buffer settings;
+ * (d) process CPU to ship 100,000 20-feature predictions into Elasticsearch: mlmon's logger against
+ *     pino + pino-elasticsearch, winston + winston-elasticsearch (through mlmon's bridge) and
+ *     client.helpers.bulk, in interleaved rounds (BENCH_CPU_N, BENCH_ROUNDS).
  *
- * BENCH_QUICK=1 shortens (b) and (c) for a smoke run; BENCH_ONLY=a|b|c runs some parts; BENCH_ROUNDS,
- * BENCH_CONCURRENCY and BENCH_BATCH_BYTES tune (b). Results go to bench/RESULTS.md by hand.
+ * BENCH_QUICK=1 shortens (b), (c) and (d) for a smoke run; BENCH_SIDES=mlmon,pino-es limits (d); BENCH_ONLY=a|b|c|d runs some parts;
+ * BENCH_ROUNDS, BENCH_CONCURRENCY and BENCH_BATCH_BYTES tune (b) and (d). Results go to
+ * bench/RESULTS.md by hand.
  */
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
+import { pino } from 'pino';
+import pinoElasticModule from 'pino-elasticsearch';
 import winston from 'winston';
+import { ElasticsearchTransport } from 'winston-elasticsearch';
 import TransportStream from 'winston-transport';
+import { mlmonTransportOptions } from '../src/bridge/winston-elasticsearch.js';
 import { installTemplates } from '../src/elastic/templates.js';
 import { serverVersion } from '../src/elastic/local-cluster.js';
 import { createPredictionLogger, SHIPPER_DEFAULTS, type PredictionEvent } from '../src/logger/index.js';
-import { logStream } from '../src/schema/streams.js';
+import { uuidv7 } from '../src/schema/id.js';
+import { buildPredictionDocument, defaultContext } from '../src/schema/prediction.js';
+import { dataStreamFields, logStream } from '../src/schema/streams.js';
+
+// A CommonJS module whose types say `export default`: at run time the default import is the function.
+const pinoElastic = pinoElasticModule as unknown as typeof pinoElasticModule.default;
 
 const ES_URL = process.env.ES_URL ?? 'http://127.0.0.1:9250';
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -293,6 +307,236 @@ async function benchOutageRss(): Promise<void> {
   rmSync(spoolDir, { recursive: true, force: true });
 }
 
+/** Process CPU (user + system, every thread of the process: process.cpuUsage is getrusage(SELF)). */
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+}
+
+interface CpuRun {
+  cpuMs: number;
+  wallMs: number;
+  indexed: number;
+}
+
+/** Creates the data stream with one document (untimed), so no side pays for its creation. */
+async function createStream(index: string): Promise<void> {
+  await client.index({ index, op_type: 'create', document: { '@timestamp': new Date().toISOString() } });
+}
+
+async function countOf(index: string): Promise<number> {
+  await client.indices.refresh({ index });
+  return (await client.count({ index })).count;
+}
+
+/** mlmon: raw events in (it normalises, ids, serialises, sends), from the first call to flush(). */
+async function cpuMlmon(events: PredictionEvent[], ns: string): Promise<CpuRun> {
+  const index = logStream('prediction', ns);
+  await createStream(index);
+  const spoolDir = mkdtempSync(join(tmpdir(), 'mlmon-bench-d-'));
+  const logger = createPredictionLogger({
+    node: ES_URL,
+    namespace: ns,
+    model: { name: 'bench' },
+    spool: { dir: spoolDir },
+  });
+  global.gc?.();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < events.length; i++) {
+    logger.logPrediction(events[i] as PredictionEvent);
+    if (i % 500 === 499) await yieldLoop();
+  }
+  const ok = await logger.flush(600_000);
+  const run = { cpuMs: cpuMs(cpu0), wallMs: performance.now() - t0, indexed: 0 };
+  const counters = await logger.close();
+  rmSync(spoolDir, { recursive: true, force: true });
+  if (!ok) throw new Error('mlmon: flush did not drain');
+  run.indexed = counters.indexed;
+  return run;
+}
+
+/**
+ * pino + pino-elasticsearch as its README sets it up, in-process (`pino(opts, stream)`): pino
+ * serialises each entry, pino-elasticsearch parses the line back and hands it to helpers.bulk, which
+ * serialises it again. It gets the documents mlmon builds (already normalised, with their
+ * `@timestamp`), with pino's own fields (level, time, pid, hostname) turned off so that the stored
+ * documents are the same. flushBytes 2 MiB (mlmon's batch size; its default of 1,000 bytes sends
+ * a request every two documents). Done when helpers.bulk resolves (after `end()`), its `insert`.
+ */
+async function cpuPino(docs: Array<Record<string, unknown>>, ns: string): Promise<CpuRun> {
+  const index = logStream('prediction', ns);
+  await createStream(index);
+  const stream = pinoElastic({
+    node: ES_URL,
+    index,
+    opType: 'create',
+    esVersion: 8,
+    flushBytes: 2 * 1024 * 1024,
+    flushInterval: 1000,
+  });
+  let dropped = 0;
+  stream.on('insertError', () => dropped++);
+  // pino always writes a level; `log.level` (ECS, as @elastic/ecs-pino-format names it) is the one
+  // field its documents have beyond mlmon's (pino 10 renders `{,` when the formatter returns {}).
+  const log = pino(
+    { base: undefined, timestamp: false, formatters: { level: (label) => ({ 'log.level': label }) } },
+    stream,
+  );
+  global.gc?.();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const inserted = once(stream, 'insert') as Promise<[{ successful: number }]>;
+  for (let i = 0; i < docs.length; i++) {
+    log.info(docs[i]);
+    if (i % 500 === 499) await yieldLoop();
+  }
+  stream.end();
+  const [stats] = await inserted;
+  const run = { cpuMs: cpuMs(cpu0), wallMs: performance.now() - t0, indexed: stats.successful };
+  if (dropped > 0) throw new Error(`pino-elasticsearch dropped ${dropped}`);
+  return run;
+}
+
+/**
+ * winston + winston-elasticsearch 0.19 with mlmon's bridge (src/bridge/winston-elasticsearch.ts:
+ * the same normaliser builds the documents from the same raw events), flushInterval 5 s as
+ * docs/logger.md advises (it is also its bulk timeout). Done when every document is countable: its
+ * flush() returns before a write under way ends, so we poll the count (that polling is in the
+ * figure; one count request per 200 ms).
+ */
+async function cpuWinstonEs(events: PredictionEvent[], ns: string): Promise<CpuRun> {
+  const index = logStream('prediction', ns);
+  await createStream(index);
+  const esClient = new Client({ node: ES_URL });
+  const transport = new ElasticsearchTransport({
+    ...mlmonTransportOptions({ client: esClient, namespace: ns, model: { name: 'bench' } }),
+    flushInterval: 5000,
+    ...({ internalLogger: () => {} } as object),
+  });
+  transport.on('error', () => {});
+  const log = winston.createLogger({ transports: [transport] });
+  global.gc?.();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < events.length; i++) {
+    log.info('prediction', events[i]);
+    if (i % 500 === 499) await yieldLoop();
+  }
+  let stored = 0;
+  const deadline = Date.now() + 600_000;
+  while (stored < events.length + 1 && Date.now() < deadline) {
+    await transport.flush();
+    stored = await countOf(index);
+    if (stored < events.length + 1) await new Promise((r) => setTimeout(r, 200));
+  }
+  const run = { cpuMs: cpuMs(cpu0), wallMs: performance.now() - t0, indexed: stored - 1 };
+  log.close();
+  await esClient.close();
+  return run;
+}
+
+/** helpers.bulk given the same (parsed) documents, op_type create with the same `_id`s, 2 MiB flushes. */
+async function cpuHelper(docs: Array<Record<string, unknown>>, ns: string): Promise<CpuRun> {
+  const index = logStream('prediction', ns);
+  await createStream(index);
+  global.gc?.();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const stats = await client.helpers.bulk({
+    datasource: docs,
+    flushBytes: 2 * 1024 * 1024,
+    onDocument: (d) => [{ create: { _index: index, _id: (d.prediction as { id: string }).id } }, d],
+  });
+  return { cpuMs: cpuMs(cpu0), wallMs: performance.now() - t0, indexed: stats.successful };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+async function benchCpu(): Promise<void> {
+  const n = Number(process.env.BENCH_CPU_N ?? (QUICK ? 20_000 : 100_000));
+  const rounds = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
+  console.log(
+    `\n## (d) process CPU to ship ${n.toLocaleString('en')} 20-feature predictions, ${rounds} round(s)`,
+  );
+  console.log(
+    `global.gc ${global.gc ? 'exposed (run before each side)' : 'not exposed (run with --expose-gc)'}`,
+  );
+  const events = makeEvents(n);
+  // The documents mlmon builds from these events, as objects: what pino and helpers.bulk are given.
+  const context = defaultContext({ name: 'bench' });
+  const base = `benchd${Date.now().toString(36)}`;
+  const allSides = ['mlmon', 'pino-es', 'winston-es', 'helpers.bulk'] as const;
+  // BENCH_SIDES=mlmon (comma-separated) runs only those, e.g. under `node --cpu-prof`.
+  const wanted = process.env.BENCH_SIDES?.split(',');
+  const sides = allSides.filter((s) => !wanted || wanted.includes(s));
+  const results: Record<(typeof allSides)[number], CpuRun[]> = {
+    mlmon: [],
+    'pino-es': [],
+    'winston-es': [],
+    'helpers.bulk': [],
+  };
+  console.log(
+    '| round | order | load (1 min) | ' + sides.map((s) => `${s} CPU ms (wall ms)`).join(' | ') + ' |',
+  );
+  console.log('| ---: | --- | ---: |' + sides.map(() => ' ---: |').join(''));
+  for (let r = 0; r < rounds; r++) {
+    const ns = `${base}r${r}`;
+    const dataStream = dataStreamFields(logStream('prediction', `${ns}p`));
+    const docs = events.map((e) => {
+      const built = buildPredictionDocument(e, uuidv7(), Date.now(), context);
+      if (!built.ok) throw new Error(built.reason);
+      built.doc.data_stream = dataStream;
+      return built.doc;
+    });
+    const helperStream = dataStreamFields(logStream('prediction', `${ns}h`));
+    const helperDocs = docs.map((d) => ({ ...d, data_stream: helperStream }));
+    const load = loadavg()[0] as number;
+    // Rotate the order each round: whichever side runs after another inherits its merges and GC.
+    const order = sides.map((_, k) => sides[(k + r) % sides.length] as (typeof allSides)[number]);
+    for (const side of order) {
+      let run: CpuRun;
+      if (side === 'mlmon') run = await cpuMlmon(events, `${ns}m`);
+      else if (side === 'pino-es') run = await cpuPino(docs, `${ns}p`);
+      else if (side === 'winston-es') run = await cpuWinstonEs(events, `${ns}w`);
+      else run = await cpuHelper(helperDocs, `${ns}h`);
+      if (run.indexed !== n) throw new Error(`${side}: indexed ${run.indexed} of ${n}`);
+      results[side].push(run);
+    }
+    console.log(
+      `| ${r + 1} | ${order.join(', ')} | ${load.toFixed(2)} | ` +
+        sides
+          .map((s) => {
+            const x = results[s][r] as CpuRun;
+            return `${x.cpuMs.toFixed(0)} (${x.wallMs.toFixed(0)})`;
+          })
+          .join(' | ') +
+        ' |',
+    );
+    await client.indices.deleteDataStream({ name: `*-mlmon.*-${ns}*` }).catch(() => {});
+  }
+  const mine = median(results.mlmon.map((x) => x.cpuMs));
+  console.log(`\nmedian process CPU, ms (µs per event), and mlmon ÷ each (median of the per-round ratios):`);
+  for (const s of sides) {
+    const m = median(results[s].map((x) => x.cpuMs));
+    const ratio = median(results.mlmon.map((x, k) => x.cpuMs / (results[s][k] as CpuRun).cpuMs));
+    console.log(
+      `- ${s}: ${m.toFixed(0)} ms (${((m * 1000) / n).toFixed(1)} µs/event); mlmon ÷ ${s} ${ratio.toFixed(2)}x`,
+    );
+  }
+  console.log(
+    `mlmon median: ${mine.toFixed(0)} ms; load average now ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+}
+
 async function main(): Promise<void> {
   await installTemplates(client);
   console.log('# mlmon logger benchmark');
@@ -308,6 +552,7 @@ async function main(): Promise<void> {
   if (!only || only.includes('a')) await benchCallerCost();
   if (!only || only.includes('b')) await benchIngest();
   if (!only || only.includes('c')) await benchOutageRss();
+  if (!only || only.includes('d')) await benchCpu();
   await client.close();
 }
 

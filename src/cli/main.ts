@@ -47,6 +47,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'import dashboards, data views, connectors and alert rules into Kibana (install | export)',
     load: async () => (await import('./commands/kibana.js')).kibanaCommand,
   },
+  spool: {
+    summary: "inspect or deliver a prediction logger's disk spool (status | flush)",
+    load: async () => (await import('./commands/spool.js')).spoolCommand,
+  },
 };
 
 /** The version in package.json: src/cli/main.ts and dist/cli/main.js are both two levels down. */

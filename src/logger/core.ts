@@ -32,7 +32,7 @@ import {
   type PredictionEvent,
   type ServiceRef,
 } from '../schema/prediction.js';
-import { Kind, SHIPPER_DEFAULTS, Shipper, type Counters } from './shipper.js';
+import { Kind, SHIPPER_DEFAULTS, Shipper, type CloseResult, type Counters } from './shipper.js';
 import { ResourceSampler } from './sampler.js';
 import type { FsyncPolicy } from './spool.js';
 
@@ -77,7 +77,13 @@ export interface PredictionLoggerOptions extends Omit<ConnectionOptions, 'node'>
   retryMaxMs?: number;
   /** Disk spool settings, or false for none (then a full buffer drops and counts). */
   spool?: SpoolSettings | false;
-  /** How long `close()` keeps trying to deliver before spooling the rest (default 10 s). */
+  /**
+   * How long `close()` keeps trying to deliver before spooling the rest (default 10 s; `Infinity`
+   * waits until everything is delivered or dead-lettered). Finite by default so that a service
+   * shutting down within its orchestrator's grace period still exits; what is left is on disk, and
+   * `close()` says so (`pending`, and one warning naming the spool directory). `close({ timeoutMs })`
+   * overrides it for one call.
+   */
   closeTimeoutMs?: number;
   /** One warning per kind per interval (default 60 s). */
   warnIntervalMs?: number;
@@ -159,7 +165,7 @@ export class LoggerCore {
   private readonly outcomeStream: DataStreamFields | undefined;
   private pending: Pending[] = [];
   private drainScheduled = false;
-  private closing: Promise<Counters> | undefined;
+  private closing: Promise<CloseResult> | undefined;
 
   constructor(options: PredictionLoggerOptions = {}) {
     const warn = options.onWarning ?? defaultWarn;
@@ -201,7 +207,7 @@ export class LoggerCore {
     };
     const d = SHIPPER_DEFAULTS;
     const spool = options.spool === false ? false : { ...d.spool, ...options.spool };
-    this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+    this.closeTimeoutMs = closeTimeout(options.closeTimeoutMs, 10_000);
     this.shipper = new Shipper({
       client,
       bufferMaxBytes: options.bufferMaxBytes ?? d.bufferMaxBytes,
@@ -359,11 +365,16 @@ export class LoggerCore {
     return this.shipper.flush(timeoutMs);
   }
 
-  close(): Promise<Counters> {
+  /**
+   * Delivers what it can within `timeoutMs` (default `closeTimeoutMs`), spools the rest and stops.
+   * Idempotent: a second call resolves with the first call's result (its timeout is not used).
+   */
+  close(options: CloseOptions = {}): Promise<CloseResult> {
     this.closing ??= (async () => {
       this.sampler?.stop(true);
       this.drain();
-      const counters = await this.shipper.close(this.closeTimeoutMs);
+      const timeoutMs = closeTimeout(options.timeoutMs, this.closeTimeoutMs);
+      const counters = await this.shipper.close(timeoutMs);
       // Its keep-alive sockets would otherwise stay open until the server drops them.
       if (this.ownsClient && this.client) {
         try {
@@ -376,6 +387,16 @@ export class LoggerCore {
     })();
     return this.closing;
   }
+}
+
+export interface CloseOptions {
+  /** How long to keep trying to deliver (default the logger's `closeTimeoutMs`); Infinity: until done. */
+  timeoutMs?: number;
+}
+
+/** A usable timeout (a number ≥ 0, Infinity allowed), else the fallback. */
+function closeTimeout(given: unknown, fallback: number): number {
+  return typeof given === 'number' && given >= 0 ? given : fallback;
 }
 
 /** Installs the templates when the prediction template is missing; a newer set is left alone. */

@@ -3,8 +3,8 @@
  */
 import winston from 'winston';
 import type { OutcomeEvent, PredictionEvent } from '../schema/prediction.js';
-import type { PredictionLoggerOptions } from './core.js';
-import type { Counters } from './shipper.js';
+import type { CloseOptions, PredictionLoggerOptions } from './core.js';
+import type { CloseResult, Counters } from './shipper.js';
 import { MlmonTransport } from './transport.js';
 import { monitor as monitorFn, type MonitorOptions } from './monitor.js';
 
@@ -21,9 +21,11 @@ export interface PredictionLogger {
   flush(timeoutMs?: number): Promise<boolean>;
   /**
    * Resolves when everything accepted is indexed, dead-lettered or in the spool (after trying for
-   * `closeTimeoutMs`), with the final counters. Idempotent. Never rejects.
+   * `timeoutMs`, default the logger's `closeTimeoutMs` of 10 s; Infinity waits until delivered), with
+   * the final counters plus `pending` (documents left in the spool), `spool` (where) and `timedOut`.
+   * When anything is left it also warns, once, naming the spool directory. Idempotent. Never rejects.
    */
-  close(): Promise<Counters>;
+  close(options?: CloseOptions): Promise<CloseResult>;
   /** Live counters. */
   readonly counters: Counters;
   /** A winston logger whose only transport is this logger's {@link MlmonTransport}. */
@@ -41,8 +43,8 @@ export function createPredictionLogger(options: PredictionLoggerOptions = {}): P
     logPrediction: (event) => core.logPrediction(event),
     logOutcome: (event) => core.logOutcome(event),
     flush: (timeoutMs) => core.flush(timeoutMs),
-    close: async () => {
-      const counters = await core.close();
+    close: async (closeOptions) => {
+      const counters = await core.close(closeOptions);
       try {
         logger.close();
       } catch {

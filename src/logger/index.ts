@@ -7,9 +7,15 @@
 export { createPredictionLogger, type PredictionLogger } from './create.js';
 export { MlmonTransport, type MlmonTransportOptions } from './transport.js';
 export { monitor, type MonitorOptions } from './monitor.js';
-export { LoggerCore, normalizeNamespace, type PredictionLoggerOptions, type SpoolSettings } from './core.js';
-export { SHIPPER_DEFAULTS, type Counters } from './shipper.js';
-export type { FsyncPolicy } from './spool.js';
+export {
+  LoggerCore,
+  normalizeNamespace,
+  type CloseOptions,
+  type PredictionLoggerOptions,
+  type SpoolSettings,
+} from './core.js';
+export { SHIPPER_DEFAULTS, type CloseResult, type Counters } from './shipper.js';
+export { spoolCensus, type FsyncPolicy, type SpoolCensus } from './spool.js';
 export { uuidv7 } from '../schema/id.js';
 export { DEFAULT_LIMITS, type NormalizeLimits } from '../schema/normalize.js';
 export type {

@@ -24,7 +24,7 @@ import { dataStreamFields } from '../schema/streams.js';
 import { classifyBulkItem, classifyRequestFailure, statusOf, type BulkResponseItem } from './bulk-item.js';
 import { backoff, OutageState } from './outage.js';
 import { alreadyStored, storedKey } from './resend-check.js';
-import { Spool, type FsyncPolicy, type SpoolFileRef, type SpoolRecord } from './spool.js';
+import { Spool, spoolCensus, type FsyncPolicy, type SpoolFileRef, type SpoolRecord } from './spool.js';
 
 export { backoff };
 
@@ -48,6 +48,23 @@ export interface Counters {
    * found in an older backing index by the look-up before a re-send.
    */
   conflicts: number;
+}
+
+/**
+ * What `close()` resolves with: the final counters, and what was not delivered. A superset of
+ * {@link Counters}, so code that read the counters from `close()` reads them still.
+ */
+export interface CloseResult extends Counters {
+  /**
+   * Documents not in Elasticsearch when close() resolved: left in the spool (the records of this
+   * logger's spool files, its own and any adopted from an earlier logger not yet replayed). 0 when
+   * everything was delivered. Without a spool, what was left is in `dropped` instead.
+   */
+  pending: number;
+  /** Where those are (undefined without a spool): deliver with `mlmon spool flush --dir <dir>`. */
+  spool: { dir: string; files: number; bytes: number } | undefined;
+  /** True when close() stopped waiting at its timeout (with `pending` > 0 or not). */
+  timedOut: boolean;
 }
 
 export interface ShipperOptions {
@@ -131,6 +148,8 @@ export interface Item {
 }
 
 const ACTION_HEAD = '{"create":{"_index":"';
+/** The longest delay setTimeout honours; longer ones (Infinity included) fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The parts of a bulk answer the shipper reads: per item, its status and error. */
 const BULK_FILTER = 'items.*.status,items.*.error';
 
@@ -376,7 +395,9 @@ export class Shipper {
           notBefore: 0,
           origin: loaded.file,
           recovered: adopted,
-          resend: true,
+          // Spilled from our own buffer before any attempt: nothing to look up. Anything else from
+          // the spool may have reached Elasticsearch (an adopted file cannot tell).
+          resend: !loaded.fresh,
         });
         this.memBytes += size;
         this.readyBytes += size;
@@ -471,9 +492,12 @@ export class Shipper {
           if (batch.length === 0) return;
         }
       }
-      let body = '';
+      let text = '';
       for (const item of batch)
-        body += `${ACTION_HEAD}${item.index}","_id":${JSON.stringify(item.id)}}}\n${item.doc}\n`;
+        text += `${ACTION_HEAD}${item.index}","_id":${JSON.stringify(item.id)}}}\n${item.doc}\n`;
+      // One UTF-8 conversion here: given a string, the transport measures it (Buffer.byteLength,
+      // for content-length) and undici converts it again (a third of the sending CPU in the profile).
+      const body = Buffer.from(text, 'utf8');
       let response: { items?: BulkResponseItem[] };
       try {
         // filter_path: only what we read. A full item answer is ~250 bytes (index, version, shards,
@@ -515,7 +539,8 @@ export class Shipper {
   /** The whole request failed: unreachable, timeout, 429/5xx, or a 4xx for the request itself. */
   private requestFailed(batch: Item[], error: unknown): void {
     if (this.closed && this.closing) {
-      // close() gave up waiting; keep the items on disk.
+      // close() gave up waiting; keep the items on disk. The aborted request may have been stored.
+      for (const item of batch) item.resend = true;
       this.spillItems(batch);
       return;
     }
@@ -684,7 +709,8 @@ export class Shipper {
     let timer: NodeJS.Timeout | undefined;
     const done = new Promise<void>((resolve) => {
       this.waiters.push(resolve);
-      timer = setTimeout(resolve, timeoutMs);
+      // setTimeout treats Infinity (and anything past 2^31 - 1 ms) as 1 ms: no timer at all then.
+      if (timeoutMs <= MAX_TIMER_MS) timer = setTimeout(resolve, Math.max(0, timeoutMs));
     });
     // A flush is a reason to try right away, even during an outage's backoff.
     this.outage.tryNow();
@@ -696,13 +722,15 @@ export class Shipper {
   }
 
   /**
-   * Flushes (up to `timeoutMs`), then stops: what is still in memory goes to the spool, requests still
-   * in flight are aborted and their items spooled. Resolves with the final counters. Never rejects.
+   * Flushes (up to `timeoutMs`; Infinity waits until everything is delivered), then stops: what is
+   * still in memory goes to the spool, requests still in flight are aborted and their items spooled.
+   * Resolves with the final counters and what is left in the spool, and warns (one line, naming the
+   * spool directory) when anything is. Never rejects.
    */
-  async close(timeoutMs = 10_000): Promise<Counters> {
-    if (this.closed) return { ...this.counters };
-    const deadline = Date.now() + timeoutMs;
-    await this.flush(Math.max(1, deadline - Date.now()));
+  async close(timeoutMs = 10_000): Promise<CloseResult> {
+    if (this.closed)
+      return this.closeResult ?? { ...this.counters, pending: 0, spool: undefined, timedOut: false };
+    const delivered = await this.flush(Number.isNaN(timeoutMs) ? 10_000 : Math.max(1, timeoutMs));
     this.beforeCycle?.();
     this.closing = true;
     this.closed = true;
@@ -716,10 +744,32 @@ export class Shipper {
       // Aborted requests land in requestFailed, which spools their items now that we are closed.
       while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 10));
     }
+    const paths = this.spool?.paths;
     this.spool?.close();
     process.removeListener('exit', this.onExit);
-    return { ...this.counters };
+    const result: CloseResult = { ...this.counters, pending: 0, spool: undefined, timedOut: !delivered };
+    if (this.spool && paths) {
+      const census = spoolCensus(this.spool.dir, paths);
+      result.pending = census.events;
+      result.spool = { dir: this.spool.dir, files: census.files, bytes: census.bytes };
+      if (census.events > 0) {
+        // Not rate-limited: once per logger, and a batch job that exits must not miss it.
+        try {
+          this.options.warn(
+            `mlmon: close() left ${census.events} document(s) undelivered in the spool ${this.spool.dir} ` +
+              `(${census.files} file(s), ${census.bytes} bytes): deliver them with ` +
+              `\`mlmon spool flush --dir ${this.spool.dir}\` or a logger with the same spool.dir`,
+          );
+        } catch {
+          // A failing warning sink must not break close().
+        }
+      }
+    }
+    this.closeResult = result;
+    return result;
   }
+
+  private closeResult: CloseResult | undefined;
 
   /** Rate-limited warnings: the first of a kind at once, then one per interval with a count. */
   warnOnce(kind: string, message: string): void {

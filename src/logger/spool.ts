@@ -58,6 +58,8 @@ export interface SpoolRecord {
   index: string;
   id: string;
   doc: string;
+  /** Whether an earlier attempt may have stored it (see the shipper's Item); absent = unknown. */
+  resend?: boolean;
 }
 
 /** A spool file being replayed: deleted when `pending` reaches zero. */
@@ -70,6 +72,12 @@ export interface SpoolFileRef {
 interface ClosedFile {
   path: string;
   size: number;
+  /**
+   * True for a file this instance wrote holding only records never sent (spilled from the buffer
+   * before any attempt): replaying them needs no look-up for copies. Adopted files are never fresh
+   * (nothing is known of them), nor is a file with any re-send in it.
+   */
+  fresh: boolean;
 }
 
 const FILE_RE = /^spool-([0-9a-f]{16})-(\d+)\.ndjson$/;
@@ -84,6 +92,68 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** What a spool directory holds (for close()'s report and `mlmon spool status`). */
+export interface SpoolCensus {
+  dir: string;
+  /** Spool files (`spool-<token>-<seq>.ndjson`). */
+  files: number;
+  /** Complete records in them (lines ending in a newline); a torn last line is not counted. */
+  events: number;
+  bytes: number;
+  /** Modification time of the oldest file, or undefined when there is none. */
+  oldest: Date | undefined;
+  /** Of `files`, those whose owner (lock file pid) is still alive: a running logger's, not adoptable. */
+  liveFiles: number;
+}
+
+/**
+ * Counts the records in spool files by reading them (newlines: a record never contains one).
+ * `only`, when given, restricts the count to those paths (a logger's own and adopted files).
+ * Never throws: an unreadable directory is an empty census.
+ */
+export function spoolCensus(dir: string, only?: ReadonlySet<string>): SpoolCensus {
+  const census: SpoolCensus = { dir, files: 0, events: 0, bytes: 0, oldest: undefined, liveFiles: 0 };
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return census;
+  }
+  const live = new Map<string, boolean>();
+  for (const name of names) {
+    const match = FILE_RE.exec(name);
+    if (!match) continue;
+    const path = join(dir, name);
+    if (only && !only.has(path)) continue;
+    let data: Buffer;
+    let mtime: Date;
+    try {
+      data = readFileSync(path);
+      mtime = statSync(path).mtime;
+    } catch {
+      continue; // removed meanwhile (replayed by a logger)
+    }
+    census.files++;
+    census.bytes += data.length;
+    let lines = 0;
+    for (let i = data.indexOf(0x0a); i !== -1; i = data.indexOf(0x0a, i + 1)) lines++;
+    census.events += lines;
+    if (!census.oldest || mtime < census.oldest) census.oldest = mtime;
+    const token = match[1] as string;
+    let alive = live.get(token);
+    if (alive === undefined) {
+      try {
+        alive = pidAlive(Number(readFileSync(join(dir, `lock-${token}`), 'utf8')));
+      } catch {
+        alive = false;
+      }
+      live.set(token, alive);
+    }
+    if (alive) census.liveFiles++;
+  }
+  return census;
+}
+
 export class Spool {
   readonly dir: string;
   readonly token = randomBytes(8).toString('hex');
@@ -92,8 +162,11 @@ export class Spool {
   private fd: number | undefined;
   private currentPath = '';
   private currentSize = 0;
+  private currentFresh = true;
   private seq = 0;
   private readonly closed: ClosedFile[] = [];
+  /** Files read into memory whose records have not all reached a final state (still on disk). */
+  private readonly loading = new Set<string>();
   private dirty = false;
   private lastSync = 0;
   private ready = false;
@@ -156,13 +229,21 @@ export class Spool {
     // Oldest first: by file modification order is not reliable across owners; seq within an owner is.
     found.sort((a, b) => (a.token === b.token ? a.seq - b.seq : a.token < b.token ? -1 : 1));
     for (const file of found) {
-      this.closed.push({ path: file.path, size: file.size });
+      this.closed.push({ path: file.path, size: file.size, fresh: false });
       this.bytes += file.size;
     }
     // Lock files of dead owners whose files are all adopted are no longer needed.
     for (const [token, alive] of live) {
       if (!alive) rmSync(join(this.dir, `lock-${token}`), { force: true });
     }
+  }
+
+  /** The files this instance leaves behind when closed: its own and adopted ones not yet replayed. */
+  get paths(): Set<string> {
+    const paths = new Set(this.closed.map((f) => f.path));
+    if (this.fd !== undefined || this.currentSize > 0) paths.add(this.currentPath);
+    for (const path of this.loading) paths.add(path);
+    return paths;
   }
 
   /** True when there is something to replay. */
@@ -178,17 +259,32 @@ export class Spool {
     if (records.length === 0) return 0;
     if (!this.open()) return 0;
     let text = '';
-    let n = 0;
-    let size = 0;
-    for (; n < records.length; n++) {
-      const r = records[n] as SpoolRecord;
-      const line = `${r.index}\t${r.id}\t${r.doc}\n`;
-      const lineBytes = Buffer.byteLength(line, 'utf8');
-      if (this.bytes + size + lineBytes > this.options.maxBytes) break;
-      text += line;
-      size += lineBytes;
+    let fresh = true;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as SpoolRecord;
+      text += `${r.index}\t${r.id}\t${r.doc}\n`;
+      if (r.resend !== false) fresh = false;
     }
-    if (n === 0) return 0;
+    // One UTF-8 conversion for the batch; only a batch that would pass the cap is measured per line.
+    let buffer = Buffer.from(text, 'utf8');
+    let n = records.length;
+    if (this.bytes + buffer.length > this.options.maxBytes) {
+      text = '';
+      let size = 0;
+      fresh = true;
+      for (n = 0; n < records.length; n++) {
+        const r = records[n] as SpoolRecord;
+        const line = `${r.index}\t${r.id}\t${r.doc}\n`;
+        const lineBytes = Buffer.byteLength(line, 'utf8');
+        if (this.bytes + size + lineBytes > this.options.maxBytes) break;
+        text += line;
+        size += lineBytes;
+        if (r.resend !== false) fresh = false;
+      }
+      if (n === 0) return 0;
+      buffer = Buffer.from(text, 'utf8');
+    }
+    const size = buffer.length;
     try {
       if (this.fd === undefined) {
         this.currentPath = join(
@@ -197,11 +293,12 @@ export class Spool {
         );
         this.fd = openSync(this.currentPath, 'a');
         this.currentSize = 0;
+        this.currentFresh = true;
         if (this.options.fsync === 'always') this.syncDir();
       }
-      const buffer = Buffer.from(text, 'utf8');
       let written = 0;
       while (written < buffer.length) written += writeSync(this.fd, buffer, written);
+      if (!fresh) this.currentFresh = false;
       this.currentSize += size;
       this.bytes += size;
       this.dirty = true;
@@ -260,7 +357,8 @@ export class Spool {
       // already closed
     }
     this.fd = undefined;
-    if (this.currentSize > 0) this.closed.push({ path: this.currentPath, size: this.currentSize });
+    if (this.currentSize > 0)
+      this.closed.push({ path: this.currentPath, size: this.currentSize, fresh: this.currentFresh });
     else rmSync(this.currentPath, { force: true });
     this.currentSize = 0;
   }
@@ -272,21 +370,23 @@ export class Spool {
   loadNext(
     room: number,
     force: boolean,
-  ): { file: SpoolFileRef; records: SpoolRecord[]; corrupt: number } | undefined {
+  ): { file: SpoolFileRef; records: SpoolRecord[]; corrupt: number; fresh: boolean } | undefined {
     if (this.closed.length === 0 && this.currentSize > 0) this.rotate();
     const next = this.closed[0];
     if (!next) return undefined;
     if (next.size > room && !force) return undefined;
     this.closed.shift();
     const file: SpoolFileRef = { path: next.path, size: next.size, pending: 0 };
+    this.loading.add(next.path);
     let text: string;
     try {
       text = readFileSync(next.path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
         this.warn(`mlmon: reading spool file ${next.path} failed: ${(error as Error).message}`);
+      this.loading.delete(next.path);
       this.bytes -= next.size;
-      return { file, records: [], corrupt: 0 };
+      return { file, records: [], corrupt: 0, fresh: false };
     }
     const records: SpoolRecord[] = [];
     let corrupt = 0;
@@ -308,7 +408,7 @@ export class Spool {
     }
     file.pending = records.length;
     if (records.length === 0) this.remove(file);
-    return { file, records, corrupt };
+    return { file, records, corrupt, fresh: next.fresh };
   }
 
   /** One record read from `file` reached a final state. */
@@ -317,6 +417,7 @@ export class Spool {
   }
 
   private remove(file: SpoolFileRef): void {
+    this.loading.delete(file.path);
     try {
       unlinkSync(file.path);
     } catch {

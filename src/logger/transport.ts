@@ -11,8 +11,8 @@
  */
 import TransportStream from 'winston-transport';
 import { logEntryKind } from '../schema/prediction.js';
-import { LoggerCore, type PredictionLoggerOptions } from './core.js';
-import type { Counters } from './shipper.js';
+import { LoggerCore, type CloseOptions, type PredictionLoggerOptions } from './core.js';
+import type { CloseResult, Counters } from './shipper.js';
 
 export interface MlmonTransportOptions
   extends PredictionLoggerOptions, TransportStream.TransportStreamOptions {}
@@ -54,7 +54,7 @@ export class MlmonTransport extends TransportStream {
    * Delivers or spools everything and stops. winston calls this when its logger closes; call it
    * yourself (and await it) before the process exits.
    */
-  override close(): Promise<Counters> {
-    return this.core.close();
+  override close(options?: CloseOptions): Promise<CloseResult> {
+    return this.core.close(options);
   }
 }

@@ -77,6 +77,17 @@ export class QualityNotes {
 
   /** The `mlmon.quality` object, or undefined when there is nothing to say. */
   toDocument(): Record<string, string[] | number> | undefined {
+    // The common case (a clean event) allocates nothing.
+    if (
+      this.featuresDropped === 0 &&
+      !this.missing &&
+      !this.invalid &&
+      !this.truncated &&
+      !this.unexpected &&
+      !this.typeMismatch &&
+      !this.outOfRange
+    )
+      return undefined;
     let out: Record<string, string[] | number> | undefined;
     const set = (key: string, value: string[] | number | undefined) => {
       if (value === undefined || value === 0) return;

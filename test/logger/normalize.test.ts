@@ -8,6 +8,7 @@ import {
   buildOutcomeDocument,
   buildPredictionDocument,
   compileSchema,
+  isoTime,
   type DocumentContext,
 } from '../../src/schema/prediction.js';
 import { DEFAULT_LIMITS } from '../../src/schema/normalize.js';
@@ -236,5 +237,20 @@ describe('safeJson', () => {
       '{"a":["[circular]"],"b":"1n","s":"Symbol(x)","f":"[function f]"}',
     );
     expect(safeJson('x'.repeat(100), 10)).toHaveLength(10);
+  });
+});
+
+describe('isoTime (the cached-minute @timestamp formatter)', () => {
+  it('formats every millisecond as Date.prototype.toISOString does', () => {
+    // The reference is the platform's own formatter. Times in sequence within one minute (the cached
+    // path), across minute and year boundaries, before 1970, fractional, and the ends of 0001-9999.
+    const times = [
+      1764686000000, 1764686000001, 1764686000001.7, 1764686059999, 1764686060000, 1764686000000, -0.5, 0,
+      0.9, -1, -60_000, -62135596800000, 253402300799999, 253402300800000, 946684799999, 946684800000,
+    ];
+    for (let i = 0; i < 5000; i++)
+      times.push(1764686000000 + i * 37, Math.floor(Math.random() * 5e12) - 2e12);
+    const wrong = times.filter((t) => isoTime(t) !== new Date(t).toISOString());
+    expect(wrong).toEqual([]);
   });
 });

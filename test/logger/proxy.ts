@@ -26,6 +26,8 @@ export interface ProxiedRequest {
 export class EsProxy {
   /** Decides what happens to each request; forward everything by default. */
   decide: (req: { method: string; path: string; body: string }) => ProxyAction = () => 'forward';
+  /** Milliseconds to hold a forwarded request before passing it on (a slow cluster); 0 by default. */
+  delayMs: (req: { method: string; path: string; body: string }) => number = () => 0;
   readonly requests: ProxiedRequest[] = [];
   /** Client sockets currently open (the logger's keep-alive connections). */
   readonly sockets = new Set<Socket>();
@@ -60,23 +62,34 @@ export class EsProxy {
           return;
         }
         const headers = { ...req.headers, host: this.target.host };
-        const upstream = request(
-          { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers },
-          (answer) => {
-            record.status = answer.statusCode;
-            if (action === 'forwardThenStall') {
-              answer.resume();
-              return;
-            }
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
-        upstream.on('error', (error) => {
-          res.writeHead(502);
-          res.end(String(error));
-        });
-        upstream.end(body);
+        const forward = () => {
+          const upstream = request(
+            {
+              host: this.target.hostname,
+              port: this.target.port,
+              method: req.method,
+              path: req.url,
+              headers,
+            },
+            (answer) => {
+              record.status = answer.statusCode;
+              if (action === 'forwardThenStall') {
+                answer.resume();
+                return;
+              }
+              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(res);
+            },
+          );
+          upstream.on('error', (error) => {
+            res.writeHead(502);
+            res.end(String(error));
+          });
+          upstream.end(body);
+        };
+        const delay = this.delayMs(info);
+        if (delay > 0) setTimeout(forward, delay);
+        else forward();
       });
     });
     // Never close an idle keep-alive connection from this side: only the client closes them.
