@@ -129,10 +129,20 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  /** Would accepting `bytes` more push buffer + spool past their limits? (never unbounded memory) */
+  /**
+   * Bytes that requests being handled may still add (twice their body: a document is larger than
+   * the event it is built from), so that concurrent requests cannot together overshoot the limit.
+   */
+  let reserved = 0;
+  const reservations = new WeakMap<FastifyRequest, number>();
+  /**
+   * Would `bytes` more pass the limit? With a spool, everything in memory may end up on disk, so
+   * memory + spool + reserved must fit in the spool's cap; without one, in the memory buffer.
+   * Beyond it a request is refused with 429: memory never grows without bound.
+   */
   const overLimit = (bytes: number): boolean => {
-    const held = core.shipper.bufferedBytes + core.shipper.spoolBytes + bytes;
-    return spoolMax > 0 ? held > bufferMax + spoolMax : core.shipper.bufferedBytes + bytes > bufferMax;
+    const held = core.shipper.bufferedBytes + core.shipper.spoolBytes + reserved + bytes;
+    return held > (spoolMax > 0 ? spoolMax : bufferMax);
   };
 
   const refuse = (reply: FastifyReply, status: number, code: string, reason: string, extra: object = {}) => {
@@ -150,8 +160,9 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         .header('www-authenticate', 'Bearer realm="mlmon"')
         .send({ error: 'unauthorized', code: 'unauthorized' });
     }
-    const length = Number(request.headers['content-length'] ?? 0);
-    if (overLimit(Number.isFinite(length) ? length : 0) || pairs.full) {
+    const length = Number(request.headers['content-length'] ?? settings.bodyLimit);
+    const estimate = 2 * Math.min(Number.isFinite(length) ? length : settings.bodyLimit, settings.bodyLimit);
+    if (overLimit(estimate) || pairs.full) {
       reply.header('retry-after', core.shipper.unreachable ? '10' : '1');
       return refuse(
         reply,
@@ -160,9 +171,21 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         'the collector is at its buffer and spool limit; retry later',
       );
     }
+    reserved += estimate;
+    reservations.set(request, estimate);
   });
 
+  const release = (request: FastifyRequest) => {
+    const estimate = reservations.get(request);
+    if (estimate !== undefined) {
+      reserved -= estimate;
+      reservations.delete(request);
+    }
+  };
+  // A client that goes away before its answer releases its reservation too.
+  app.addHook('onRequestAbort', async (request) => release(request));
   app.addHook('onResponse', async (request, reply) => {
+    release(request);
     metrics.latency.observe(
       { route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,

@@ -380,6 +380,44 @@ describe('auth', () => {
 });
 
 describe('Elasticsearch down', () => {
+  it('answers 429 with Retry-After once buffer + spool reach the cap, and drops nothing it acknowledged', async () => {
+    const dir = tempSpoolDir('collect-full');
+    const full = await startCollector({
+      port: 0,
+      logger: {
+        node: 'http://127.0.0.1:9',
+        namespace: uniqueNamespace('collectfull'),
+        model: { name: 'fraud' },
+        spool: { dir, maxBytes: 256 * 1024 },
+        bufferMaxBytes: 64 * 1024,
+        retryBaseMs: 50,
+        closeTimeoutMs: 200,
+        ...quiet,
+      },
+    });
+    try {
+      const statuses: number[] = [];
+      let retryAfter: string | null = null;
+      let acknowledged = 0;
+      for (let i = 0; i < 400 && !statuses.includes(429); i++) {
+        const r = await post(`${full.url}/v1/predictions`, JSON.stringify(predictions(20, `full-${i}`)));
+        statuses.push(r.status);
+        if (r.status === 200) acknowledged += r.body.spooled;
+        if (r.status === 429) retryAfter = r.headers.get('retry-after');
+      }
+      // 20 predictions of ~250 bytes a request: the 256 KiB cap is reached after a few dozen.
+      expect(statuses.at(-1)).toBe(429);
+      expect(retryAfter).toBe('10');
+      expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+      expect(acknowledged).toBe(20 * statuses.filter((s) => s === 200).length);
+      expect(full.core.counters.dropped).toBe(0);
+      expect(full.core.shipper.spoolBytes).toBeLessThanOrEqual(256 * 1024);
+      expect((await fetch(`${full.url}/healthz`)).status).toBe(200);
+    } finally {
+      await full.close();
+    }
+  }, 120_000);
+
   it('acknowledges into the spool, and a collector restarted on the same spool stores each once', async () => {
     const dir = tempSpoolDir('collect-outage');
     const ns3 = uniqueNamespace('collectout');
