@@ -30,6 +30,10 @@ const N = Number(process.env.BENCH_N ?? (QUICK ? 20_000 : 200_000));
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
+/** The collector's logger `concurrency` (bulk requests in flight; default the logger's 4). */
+const LOGGER_CONCURRENCY = process.env.BENCH_LOGGER_CONCURRENCY
+  ? Number(process.env.BENCH_LOGGER_CONCURRENCY)
+  : undefined;
 const client = new Client({ node: ES_URL, requestTimeout: 120_000 });
 
 function makeEvents(n: number, prefix: string): Record<string, unknown>[] {
@@ -110,6 +114,7 @@ async function viaCollector(ns: string): Promise<Figures> {
       namespace: ns,
       model: { name: 'bench' },
       spool: { dir: spool },
+      ...(LOGGER_CONCURRENCY ? { concurrency: LOGGER_CONCURRENCY } : {}),
       onWarning: () => {},
     },
   });
@@ -195,7 +200,7 @@ async function main(): Promise<void> {
     `Elasticsearch ${await serverVersion(ES_URL)} at ${ES_URL}; ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   );
   console.log(
-    `N=${N} predictions (20 features), collector: batches of ${BATCH} (NDJSON), ${CONNECTIONS} connections; load ${loadavg()
+    `N=${N} predictions (20 features), collector: batches of ${BATCH} (NDJSON), ${CONNECTIONS} connections, logger concurrency ${LOGGER_CONCURRENCY ?? 4}; load ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
