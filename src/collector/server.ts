@@ -62,6 +62,9 @@ export interface Collector {
   close(): Promise<CollectorSummary>;
 }
 
+/** Bytes a stored document (and its spool line) may add beyond its event's JSON. */
+const EVENT_OVERHEAD = 512;
+
 const JSON_TYPES = [
   'application/json',
   'application/x-ndjson',
@@ -175,6 +178,15 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     reservations.set(request, estimate);
   });
 
+  /** Raises a request's reservation to `bytes`; false (unchanged) when that would pass the limit. */
+  const growReservation = (request: FastifyRequest, bytes: number): boolean => {
+    const current = reservations.get(request) ?? 0;
+    if (bytes <= current) return true;
+    if (overLimit(bytes - current)) return false;
+    reserved += bytes - current;
+    reservations.set(request, bytes);
+    return true;
+  };
   const release = (request: FastifyRequest) => {
     const estimate = reservations.get(request);
     if (estimate !== undefined) {
@@ -244,6 +256,17 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     }
     metrics.received.inc({ kind }, parsed.events.length + parsed.rejected.length);
     for (const r of parsed.rejected) metrics.rejected.inc({ reason: r.code });
+    // Now that the events are counted, reserve what their documents may take: every document
+    // carries ~400 bytes the event does not (data_stream, event.*, the spool line's head).
+    if (!growReservation(request, 2 * text.length + EVENT_OVERHEAD * parsed.events.length)) {
+      reply.header('retry-after', core.shipper.unreachable ? '10' : '1');
+      return refuse(
+        reply,
+        429,
+        'backpressure',
+        'the collector is at its buffer and spool limit; retry later',
+      );
+    }
     const entries: DurableEntry[] = parsed.events.map((event) =>
       kind === 'prediction' ? { kind, event } : { kind, event, id: outcomeId(event) },
     );
