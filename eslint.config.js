@@ -27,6 +27,8 @@ const LAYERS = {
   logger: ['elastic', 'schema'],
   // mlmon/winston-elasticsearch: the bridge for services that log through winston-elasticsearch.
   bridge: ['elastic', 'schema'],
+  // mlmon collect: the HTTP ingest service, writing through the logger core.
+  collector: ['logger', 'elastic', 'schema'],
   cli: null, // everything
 };
 

@@ -43,6 +43,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'run the scheduler (analysis jobs on cron expressions, locks and checkpoints in Elasticsearch)',
     load: async () => (await import('./commands/schedule.js')).scheduleCommand,
   },
+  collect: {
+    summary: 'HTTP ingest service: predictions and outcomes, KServe and Seldon inference loggers',
+    load: async () => (await import('./commands/collect.js')).collectCommand,
+  },
   kibana: {
     summary: 'import dashboards, data views, connectors and alert rules into Kibana (install | export)',
     load: async () => (await import('./commands/kibana.js')).kibanaCommand,

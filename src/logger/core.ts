@@ -35,6 +35,18 @@ import {
 import { Kind, SHIPPER_DEFAULTS, Shipper, type CloseResult, type Counters } from './shipper.js';
 import { ResourceSampler } from './sampler.js';
 import type { FsyncPolicy } from './spool.js';
+import { Ack, type Durability } from './ack.js';
+import type { DeadLetterReason } from '../schema/deadletter.js';
+
+export type { Durability };
+
+/** One event for {@link LoggerCore.logDurably}. */
+export type DurableEntry =
+  | { kind: 'prediction'; event: unknown }
+  /** `id`: the outcome document's own `_id` (deterministic, so a re-sent outcome is stored once). */
+  | { kind: 'outcome'; event: unknown; id?: string }
+  /** An event that will never become a document (e.g. half of an inference that never paired). */
+  | { kind: 'deadletter'; id: string; original: string; reason: DeadLetterReason };
 
 export interface SpoolSettings {
   /** Directory for spool files (default `.mlmon-spool` in the working directory). */
@@ -303,7 +315,53 @@ export class LoggerCore {
     }
   }
 
-  private build(kind: number, id: string, now: number, event: unknown): void {
+  /**
+   * Logs events for a caller that must know when they are durable (`mlmon collect`, which answers
+   * 2xx only then): the documents are built at once and a flush cycle is started; `durable` resolves
+   * when each is indexed (or already there), dead-lettered, or fsynced in the spool — or dropped
+   * (spool full), counted in the result. Never throws, never rejects.
+   */
+  logDurably(entries: readonly DurableEntry[]): { ids: string[]; durable: Promise<Durability> } {
+    const ack = new Ack();
+    const ids: string[] = [];
+    const now = Date.now();
+    for (const entry of entries) {
+      this.shipper.counters.accepted++;
+      if (entry.kind === 'deadletter') {
+        ids.push(entry.id);
+        try {
+          this.shipper.enqueueDeadLetter(
+            entry.id,
+            this.predictionIndex,
+            entry.original,
+            entry.reason,
+            this.context.model,
+            true,
+            ack,
+          );
+        } catch {
+          this.shipper.counters.dropped++;
+        }
+        continue;
+      }
+      const raw = read(entry.event, 'id');
+      const id =
+        entry.kind === 'outcome'
+          ? isUsableId(entry.id)
+            ? entry.id
+            : uuidv7(now)
+          : isUsableId(raw)
+            ? raw
+            : uuidv7(now);
+      ids.push(id);
+      this.build(entry.kind === 'prediction' ? PREDICTION : OUTCOME, id, now, entry.event, ack);
+    }
+    ack.seal();
+    this.shipper.kick();
+    return { ids, durable: ack.done };
+  }
+
+  private build(kind: number, id: string, now: number, event: unknown, ack?: Ack): void {
     const target = kind === PREDICTION ? this.predictionIndex : this.outcomeIndex;
     try {
       const built =
@@ -312,10 +370,10 @@ export class LoggerCore {
           : buildOutcomeDocument(event, now, this.context);
       if (built.ok) {
         built.doc.data_stream = kind === PREDICTION ? this.predictionStream : this.outcomeStream;
-        this.shipper.enqueue(target, id, JSON.stringify(built.doc), Kind.Document, true);
-      } else this.rejectEvent(id, target, event, built.reason);
+        this.shipper.enqueue(target, id, JSON.stringify(built.doc), Kind.Document, true, ack);
+      } else this.rejectEvent(id, target, event, built.reason, ack);
     } catch (error) {
-      this.failed(id, target, event, error);
+      this.failed(id, target, event, error, ack);
     }
   }
 
@@ -328,7 +386,7 @@ export class LoggerCore {
     }
   }
 
-  private rejectEvent(id: string, target: string, event: unknown, reason: string): void {
+  private rejectEvent(id: string, target: string, event: unknown, reason: string, ack?: Ack): void {
     this.shipper.enqueueDeadLetter(
       id,
       target,
@@ -336,11 +394,12 @@ export class LoggerCore {
       { type: 'mlmon_invalid_event', message: reason, stage: 'normalize' },
       this.context.model,
       true,
+      ack,
     );
   }
 
   /** Building threw (a bug, or an input beyond what read() guards): dead-letter it with the reason. */
-  private failed(id: string, target: string, event: unknown, error: unknown): string {
+  private failed(id: string, target: string, event: unknown, error: unknown, ack?: Ack): string {
     try {
       this.shipper.enqueueDeadLetter(
         id,
@@ -353,6 +412,7 @@ export class LoggerCore {
         },
         this.context.model,
         true,
+        ack,
       );
     } catch {
       this.shipper.counters.dropped++;

@@ -25,6 +25,7 @@ import { classifyBulkItem, classifyRequestFailure, statusOf, type BulkResponseIt
 import { backoff, OutageState } from './outage.js';
 import { alreadyStored, storedKey } from './resend-check.js';
 import { Spool, spoolCensus, type FsyncPolicy, type SpoolFileRef, type SpoolRecord } from './spool.js';
+import type { Ack } from './ack.js';
 
 export { backoff };
 
@@ -145,6 +146,8 @@ export interface Item {
    * sent again we look it up in every backing index of its stream (see resend-check.ts).
    */
   resend: boolean;
+  /** The durability acknowledgement this item belongs to (`mlmon collect`), settled once. */
+  ack: Ack | undefined;
 }
 
 const ACTION_HEAD = '{"create":{"_index":"';
@@ -208,10 +211,19 @@ export class Shipper {
    * Queues one document. Cheap, never throws. `counted` is false when the caller already counted it
    * as accepted (the logger counts on the caller's path and builds the document later).
    */
-  enqueue(index: string, id: string, doc: string, kind: Kind = Kind.Document, counted = false): void {
+  enqueue(
+    index: string,
+    id: string,
+    doc: string,
+    kind: Kind = Kind.Document,
+    counted = false,
+    ack?: Ack,
+  ): void {
     if (!counted) this.counters.accepted++;
+    ack?.add();
     if (this.closed) {
       this.counters.dropped++;
+      ack?.settle('dropped');
       this.warnOnce('closed', 'mlmon: a document was logged after close(); it was dropped');
       return;
     }
@@ -227,6 +239,7 @@ export class Shipper {
       origin: undefined,
       recovered: false,
       resend: false,
+      ack,
     });
     this.memBytes += size;
     this.readyBytes += size;
@@ -247,13 +260,14 @@ export class Shipper {
     reason: DeadLetterReason,
     model?: object,
     counted = false,
+    ack?: Ack,
   ): void {
     const doc = buildDeadLetterDocument(original, reason, target, {
       model: model as Record<string, unknown> | undefined,
       predictionId: id,
       dataStream: this.deadLetterStream,
     });
-    this.enqueue(this.options.deadLetterIndex, id, JSON.stringify(doc), Kind.DeadLetter, counted);
+    this.enqueue(this.options.deadLetterIndex, id, JSON.stringify(doc), Kind.DeadLetter, counted, ack);
   }
 
   /** Bytes of documents in memory (for tests and the benchmark). */
@@ -265,6 +279,11 @@ export class Shipper {
     let n = this.ready.length + this.delayed.length;
     for (const batch of this.inFlight) n += batch.length;
     return n;
+  }
+
+  /** Bytes in spool files this shipper knows about (for back-pressure in `mlmon collect`). */
+  get spoolBytes(): number {
+    return this.spool?.bytes ?? 0;
   }
 
   get spoolHasData(): boolean {
@@ -398,6 +417,7 @@ export class Shipper {
           // Spilled from our own buffer before any attempt: nothing to look up. Anything else from
           // the spool may have reached Elasticsearch (an adopted file cannot tell).
           resend: !loaded.fresh,
+          ack: undefined,
         });
         this.memBytes += size;
         this.readyBytes += size;
@@ -617,12 +637,20 @@ export class Shipper {
     else if (item.kind === Kind.DeadLetter) this.counters.deadLettered++;
     else this.counters.indexed++;
     if (item.origin) this.spool?.release(item.origin);
+    if (item.ack) {
+      item.ack.settle(
+        how === 'dropped' ? 'dropped' : item.kind === Kind.DeadLetter ? 'deadLettered' : 'indexed',
+      );
+      item.ack = undefined;
+    }
   }
 
   /** Moves items to the spool (or drops and counts them when it is full or unusable). */
   private spillItems(items: Item[]): void {
     if (items.length === 0) return;
     const written = this.spool ? this.spool.append(items as SpoolRecord[]) : 0;
+    // An acknowledged item is durable only once on disk: fsync before settling its ack.
+    if (written > 0 && items.some((item) => item.ack)) this.spool?.syncNow();
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as Item;
       this.memBytes -= item.size;
@@ -632,6 +660,10 @@ export class Shipper {
       } else {
         this.counters.dropped++;
         if (item.origin) this.spool?.release(item.origin);
+      }
+      if (item.ack) {
+        item.ack.settle(i < written ? 'spooled' : 'dropped');
+        item.ack = undefined;
       }
     }
     if (written < items.length)

@@ -323,6 +323,11 @@ export class Spool {
       this.sync(now);
   }
 
+  /** fdatasync now if anything was written since the last one (unless the policy is `never`). */
+  syncNow(): void {
+    if (this.dirty) this.sync();
+  }
+
   private sync(now = Date.now()): void {
     if (this.fd === undefined || this.options.fsync === 'never') return;
     try {

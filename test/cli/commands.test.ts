@@ -24,6 +24,7 @@ const COMMANDS = [
   'kibana install',
   'kibana export',
   'report',
+  'collect',
 ];
 const words = (command: string): string[] => command.split(' ');
 

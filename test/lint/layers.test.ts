@@ -45,6 +45,9 @@ describe('layer rule', () => {
     ['src/logger/probe.ts', '../analyzer/job.js'],
     ['src/logger/probe.ts', '../profiles/store.js'],
     ['src/logger/probe.ts', '../stats/index.js'],
+    ['src/collector/probe.ts', '../analyzer/job.js'],
+    ['src/collector/probe.ts', '../cli/io.js'],
+    ['src/logger/probe.ts', '../collector/server.js'],
   ];
   it.each(refused)('%s may not import %s', async (path, specifier) => {
     const errors = await layerErrors(path, probe(specifier));
@@ -79,6 +82,8 @@ describe('layer rule', () => {
     ['src/logger/probe.ts', '../elastic/client.js'],
     ['src/cli/commands/probe.ts', '../../logger/index.js'],
     ['src/cli/probe.ts', '../scheduler/index.js'],
+    ['src/collector/probe.ts', '../logger/core.js'],
+    ['src/cli/commands/probe.ts', '../../collector/server.js'],
   ];
   it.each(allowed)('%s may import %s', async (path, specifier) => {
     expect(await layerErrors(path, probe(specifier))).toEqual([]);

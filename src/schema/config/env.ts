@@ -19,6 +19,7 @@ export const ENVIRONMENT_OVERRIDES: ReadonlyArray<{ variable: string; path: stri
   { variable: 'MLMON_OWNER', path: 'scheduler.owner' },
   { variable: 'MLMON_METRICS_PORT', path: 'scheduler.metrics.port' },
   { variable: 'MLMON_LOG_LEVEL', path: 'scheduler.logLevel' },
+  { variable: 'MLMON_COLLECT_TOKEN', path: 'collector.tokens' },
 ];
 
 type Raw = Record<string, unknown>;

@@ -11,6 +11,7 @@ export function isSecretPath(path: string): boolean {
     /^elasticsearch\.(apiKey|password)$/.test(path) ||
     /^kibana\.apiKey$/.test(path) ||
     /^smtp\.(url|password)$/.test(path) ||
+    /^collector\.tokens(\[\d+\])?$/.test(path) ||
     /\.webhook\.(url|headers(\..*)?)$/.test(path)
   );
 }

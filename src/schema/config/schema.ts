@@ -454,6 +454,62 @@ const reportJobSchema = object({
   retryDelay: duration().default(30_000),
 });
 
+const OUTPUT_ROLES = ['label', 'score', 'value', 'probabilities'] as const;
+export type OutputRole = (typeof OUTPUT_ROLES)[number];
+
+/**
+ * How the tensors of one model server become mlmon's features and prediction (`mlmon collect`,
+ * docs/collect.md): matched by the inference service / Seldon deployment name or the model name.
+ */
+const collectorMappingSchema = object({
+  /** The `ce-inferenceservicename` (KServe, Seldon) or model name this mapping is for. */
+  match: text(),
+  model: object({
+    name: text(),
+    version: z.union([z.number().transform(String), text()]).optional(),
+  }).optional(),
+  /** Names of the positional columns of the input rows (V1 instances, V2 [N, F] tensors). */
+  features: stringList().optional(),
+  /** Output (V1: `predictions`; V2: the output tensor name) → the prediction field it fills. */
+  outputs: record(
+    text((value, ctx) => {
+      if (!(OUTPUT_ROLES as readonly string[]).includes(value))
+        quoting(ctx, `expected ${OUTPUT_ROLES.join(', ')}, got {value}`, value);
+    }).transform((role) => role as OutputRole),
+  ).optional(),
+  /** Class names of the columns of a probabilities output (default: the column index). */
+  classes: stringList().optional(),
+});
+
+/** `mlmon collect`: the HTTP ingest service (docs/collect.md). */
+const collectorSchema = object({
+  host: text().default('127.0.0.1'),
+  port: number({ min: 0, max: 65535, integer: true }).default(8787),
+  /** Largest request body, bytes (default 1 MiB); larger → 413. */
+  bodyLimit: number({ min: 1024, integer: true }).default(1024 * 1024),
+  /** Accepted bearer tokens / API keys; empty: no authentication. */
+  tokens: stringList().default([]),
+  /** How long the first half of a KServe/Seldon request/response pair waits for the other. */
+  pairTimeout: duration().default(30_000),
+  /** Pending halves at most (beyond: 429). */
+  maxPendingPairs: number({ min: 1, integer: true }).default(10_000),
+  /** Spool directory (default `.mlmon-spool`) and cap. */
+  spoolDir: text().optional(),
+  spoolMaxBytes: number({ min: 1024 * 1024, integer: true }).optional(),
+  /** When given, events of other models are refused (400 `unknown model`). */
+  models: stringList().optional(),
+  /** Model used when neither the event, its headers nor a mapping names one. */
+  defaultModel: object({
+    name: text(),
+    version: z.union([z.number().transform(String), text()]).optional(),
+  }).optional(),
+  mappings: z
+    .array(collectorMappingSchema, {
+      error: (issue) => `expected a list of mappings, got ${kindOf(issue.input)}`,
+    })
+    .default([]),
+}).transform(({ pairTimeout, ...collector }) => ({ ...collector, pairTimeoutMs: pairTimeout }));
+
 /** The whole file. */
 export const configSchema = object({
   namespace: namespace().default('default'),
@@ -481,6 +537,7 @@ export const configSchema = object({
     to: stringList().default([]),
   }).prefault({}),
   scheduler: schedulerSchema.prefault({}),
+  collector: collectorSchema.prefault({}),
   models: z
     .array(modelSchema, { error: (issue) => `expected a list of models, got ${kindOf(issue.input)}` })
     .default([]),
@@ -586,3 +643,5 @@ export type HookConfig = ModelConfig['hooks'][number];
 export type ReportJobConfig = MlmonConfig['reports'][number];
 export type WebhookConfig = NonNullable<HookConfig['webhook']>;
 export type CommandHookConfig = NonNullable<HookConfig['command']>;
+export type CollectorConfig = MlmonConfig['collector'];
+export type CollectorMapping = CollectorConfig['mappings'][number];

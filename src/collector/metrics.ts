@@ -1,0 +1,84 @@
+/**
+ * Prometheus metrics of `mlmon collect` (prom-client, own registry): events received, stored,
+ * spooled, dead-lettered and rejected (by reason), and request latency.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LoggerCore } from '../logger/core.js';
+
+export class CollectorMetrics {
+  readonly registry = new Registry();
+  readonly received: Counter<'kind'>;
+  readonly stored: Counter<'kind'>;
+  readonly spooled: Counter<'kind'>;
+  readonly deadLettered: Counter<'kind'>;
+  readonly rejected: Counter<'reason'>;
+  readonly latency: Histogram<'route' | 'status'>;
+
+  constructor(core: LoggerCore) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'mlmon_collect_' });
+    this.received = new Counter({
+      name: 'mlmon_collect_events_received_total',
+      help: 'Events received (predictions, outcomes, KServe/Seldon halves), before validation',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.stored = new Counter({
+      name: 'mlmon_collect_events_stored_total',
+      help: 'Events acknowledged as stored in Elasticsearch (or already there)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.spooled = new Counter({
+      name: 'mlmon_collect_events_spooled_total',
+      help: 'Events acknowledged as fsynced in the disk spool (Elasticsearch unreachable or slow)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.deadLettered = new Counter({
+      name: 'mlmon_collect_events_dead_lettered_total',
+      help: 'Events stored in the dead-letter stream (invalid, or a pair that never completed)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.rejected = new Counter({
+      name: 'mlmon_collect_rejected_total',
+      help: 'Requests or events refused, by reason (invalid_json, invalid_event, too_large, ...)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'mlmon_collect_request_duration_seconds',
+      help: 'Request latency, until the answer (2xx only once the events are durable)',
+      labelNames: ['route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    new Gauge({
+      name: 'mlmon_collect_buffered_bytes',
+      help: "Bytes of documents in the logger's memory buffer",
+      registers,
+      collect() {
+        this.set(core.shipper.bufferedBytes);
+      },
+    });
+    new Gauge({
+      name: 'mlmon_collect_spool_bytes',
+      help: 'Bytes in the disk spool',
+      registers,
+      collect() {
+        this.set(core.shipper.spoolBytes);
+      },
+    });
+    const counters = core.counters;
+    for (const key of Object.keys(counters) as Array<keyof typeof counters>)
+      new Gauge({
+        name: `mlmon_collect_logger_${key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`,
+        help: `The logger core's counters.${key}`,
+        registers,
+        collect() {
+          this.set(core.counters[key]);
+        },
+      });
+  }
+}

@@ -1,0 +1,368 @@
+/**
+ * `mlmon collect`: the HTTP ingest service for model servers not written in Node.
+ *
+ * Why Fastify (5.x, checked on npm 2026-12-02: 5.12.8): well kept, among the fastest Node HTTP
+ * servers, and it brings what an ingest service must get right anyway — a body size limit enforced
+ * while reading (413 before the body is buffered), content-type parsers (415 for anything else),
+ * encapsulated routes (the CloudEvents routes accept any content type, the mlmon routes only JSON /
+ * NDJSON), and a graceful `close()` that stops accepting and waits for requests in flight.
+ *
+ * Every event goes through the same logger core as the winston transport (`LoggerCore`): the same
+ * document builder, `_id` = prediction id with op_type `create`, retries, spool and dead letters.
+ * A 2xx is sent only once the events of the request are durable (`LoggerCore.logDurably`):
+ * indexed, dead-lettered, or fsynced in the spool.
+ */
+import { createHash } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  LoggerCore,
+  type DurableEntry,
+  type Durability,
+  type PredictionLoggerOptions,
+} from '../logger/core.js';
+import type { CollectorConfig } from '../schema/config.js';
+import { TokenCheck } from './auth.js';
+import { BodyError, isNdjson, parseEvents, type EventKind, type EventRules } from './body.js';
+import { CollectorMetrics } from './metrics.js';
+import { PairStore, type PairSummary } from './pairs.js';
+import { halfFromRequest, CloudEventError } from './cloudevents.js';
+
+export type CollectorSettings = Pick<
+  CollectorConfig,
+  | 'host'
+  | 'port'
+  | 'bodyLimit'
+  | 'tokens'
+  | 'pairTimeoutMs'
+  | 'maxPendingPairs'
+  | 'models'
+  | 'defaultModel'
+  | 'mappings'
+>;
+
+export interface CollectorOptions extends Partial<CollectorSettings> {
+  /** The logger core's options (node, namespace, spool, ...); `model` defaults to `defaultModel`. */
+  logger: PredictionLoggerOptions;
+}
+
+export interface CollectorSummary {
+  counters: LoggerCore['counters'];
+  spoolDir: string | undefined;
+  spoolBytes: number;
+  pairs: PairSummary;
+}
+
+export interface Collector {
+  readonly url: string;
+  readonly port: number;
+  readonly core: LoggerCore;
+  readonly metrics: CollectorMetrics;
+  readonly app: FastifyInstance;
+  /** Stops accepting, answers the requests in flight, flushes (or spools) and closes the logger. */
+  close(): Promise<CollectorSummary>;
+}
+
+/** Bytes a stored document (and its spool line) may add beyond its event's JSON. */
+const EVENT_OVERHEAD = 512;
+
+const JSON_TYPES = [
+  'application/json',
+  'application/x-ndjson',
+  'application/ndjson',
+  'application/jsonl',
+  'application/json-lines',
+];
+
+/** A deterministic `_id` for an outcome, so that a re-sent outcome is stored once. */
+export function outcomeId(event: Record<string, unknown>): string {
+  const key = JSON.stringify([event.id, event.actual ?? null, event.timestamp ?? null]);
+  return `o-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
+}
+
+/** What a durable result says in an answer, and whether it may be acknowledged with a 2xx. */
+function durableAnswer(d: Durability): { ok: boolean; body: Record<string, number> } {
+  return {
+    ok: d.dropped === 0,
+    body: { indexed: d.indexed, spooled: d.spooled, deadLettered: d.deadLettered, dropped: d.dropped },
+  };
+}
+
+export async function startCollector(options: CollectorOptions): Promise<Collector> {
+  const settings = {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 8787,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    tokens: options.tokens ?? [],
+    pairTimeoutMs: options.pairTimeoutMs ?? 30_000,
+    maxPendingPairs: options.maxPendingPairs ?? 10_000,
+    models: options.models,
+    defaultModel: options.defaultModel,
+    mappings: options.mappings ?? [],
+  };
+  const loggerOptions: PredictionLoggerOptions = { ...options.logger };
+  loggerOptions.model ??= settings.defaultModel;
+  const spoolDir = loggerOptions.spool === false ? undefined : (loggerOptions.spool?.dir ?? '.mlmon-spool');
+  const core = new LoggerCore(loggerOptions);
+  const metrics = new CollectorMetrics(core);
+  const auth = new TokenCheck(settings.tokens);
+  const rules: EventRules = {
+    models: settings.models ? new Set(settings.models) : undefined,
+    defaultModel: core.context.model.name,
+  };
+  const bufferMax = loggerOptions.bufferMaxBytes ?? 16 * 1024 * 1024;
+  const spoolMax = loggerOptions.spool === false ? 0 : (loggerOptions.spool?.maxBytes ?? 512 * 1024 * 1024);
+
+  const pairs = new PairStore({
+    dir: spoolDir,
+    timeoutMs: settings.pairTimeoutMs,
+    maxPending: settings.maxPendingPairs,
+    core,
+    mappings: settings.mappings,
+    defaultModel: settings.defaultModel,
+    onWarning: (m) => process.emitWarning(m, 'MlmonWarning'),
+  });
+  pairs.open();
+
+  const app = Fastify({
+    bodyLimit: settings.bodyLimit,
+    logger: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  /**
+   * Bytes that requests being handled may still add (twice their body: a document is larger than
+   * the event it is built from), so that concurrent requests cannot together overshoot the limit.
+   */
+  let reserved = 0;
+  const reservations = new WeakMap<FastifyRequest, number>();
+  /**
+   * Would `bytes` more pass the limit? With a spool, everything in memory may end up on disk, so
+   * memory + spool + reserved must fit in the spool's cap; without one, in the memory buffer.
+   * Beyond it a request is refused with 429: memory never grows without bound.
+   */
+  const overLimit = (bytes: number): boolean => {
+    const held = core.shipper.bufferedBytes + core.shipper.spoolBytes + reserved + bytes;
+    return held > (spoolMax > 0 ? spoolMax : bufferMax);
+  };
+
+  const refuse = (reply: FastifyReply, status: number, code: string, reason: string, extra: object = {}) => {
+    metrics.rejected.inc({ reason: code });
+    return reply.code(status).send({ error: reason, code, ...extra });
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'POST') return;
+    if (!auth.allows(request.headers)) {
+      metrics.rejected.inc({ reason: 'unauthorized' });
+      // The same answer for a missing and a wrong token.
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="mlmon"')
+        .send({ error: 'unauthorized', code: 'unauthorized' });
+    }
+    const length = Number(request.headers['content-length'] ?? settings.bodyLimit);
+    const estimate = 2 * Math.min(Number.isFinite(length) ? length : settings.bodyLimit, settings.bodyLimit);
+    if (overLimit(estimate) || pairs.full) {
+      reply.header('retry-after', core.shipper.unreachable ? '10' : '1');
+      return refuse(
+        reply,
+        429,
+        'backpressure',
+        'the collector is at its buffer and spool limit; retry later',
+      );
+    }
+    reserved += estimate;
+    reservations.set(request, estimate);
+  });
+
+  /** Raises a request's reservation to `bytes`; false (unchanged) when that would pass the limit. */
+  const growReservation = (request: FastifyRequest, bytes: number): boolean => {
+    const current = reservations.get(request) ?? 0;
+    if (bytes <= current) return true;
+    if (overLimit(bytes - current)) return false;
+    reserved += bytes - current;
+    reservations.set(request, bytes);
+    return true;
+  };
+  const release = (request: FastifyRequest) => {
+    const estimate = reservations.get(request);
+    if (estimate !== undefined) {
+      reserved -= estimate;
+      reservations.delete(request);
+    }
+  };
+  // A client that goes away before its answer releases its reservation too.
+  app.addHook('onRequestAbort', async (request) => release(request));
+  app.addHook('onResponse', async (request, reply) => {
+    release(request);
+    metrics.latency.observe(
+      { route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return refuse(
+        reply,
+        413,
+        'too_large',
+        `the body is larger than the limit of ${settings.bodyLimit} bytes`,
+      );
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return refuse(
+        reply,
+        415,
+        'unsupported_media_type',
+        `unsupported content type; send ${JSON_TYPES.slice(0, 2).join(' or ')}`,
+      );
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    return refuse(
+      reply,
+      status,
+      status === 500 ? 'internal' : 'bad_request',
+      error.message.replace(/\s+/g, ' ').slice(0, 300),
+    );
+  });
+
+  app.get('/healthz', async () => ({ status: 'up' }));
+  app.get('/readyz', async (_request, reply) => {
+    const esUp = !core.shipper.unreachable && core.client !== undefined;
+    const canSpool = spoolDir !== undefined && core.shipper.spoolBytes < spoolMax;
+    const ready = esUp || canSpool;
+    return reply.code(ready ? 200 : 503).send({
+      ready,
+      elasticsearch: esUp ? 'up' : 'unreachable',
+      spool: canSpool ? 'usable' : 'unavailable',
+    });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  const ingest = (kind: EventKind) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const text = typeof request.body === 'string' ? request.body : '';
+    let parsed;
+    try {
+      parsed = parseEvents(text, isNdjson(request.headers['content-type']), kind, rules);
+    } catch (error) {
+      if (error instanceof BodyError) return refuse(reply, error.status, error.code, error.message);
+      throw error;
+    }
+    metrics.received.inc({ kind }, parsed.events.length + parsed.rejected.length);
+    for (const r of parsed.rejected) metrics.rejected.inc({ reason: r.code });
+    // Now that the events are counted, reserve what their documents may take: every document
+    // carries ~400 bytes the event does not (data_stream, event.*, the spool line's head).
+    if (!growReservation(request, 2 * text.length + EVENT_OVERHEAD * parsed.events.length)) {
+      reply.header('retry-after', core.shipper.unreachable ? '10' : '1');
+      return refuse(
+        reply,
+        429,
+        'backpressure',
+        'the collector is at its buffer and spool limit; retry later',
+      );
+    }
+    const entries: DurableEntry[] = parsed.events.map((event) =>
+      kind === 'prediction' ? { kind, event } : { kind, event, id: outcomeId(event) },
+    );
+    const { ids, durable } = core.logDurably(entries);
+    const result = await durable;
+    metrics.stored.inc({ kind }, result.indexed);
+    metrics.spooled.inc({ kind }, result.spooled);
+    metrics.deadLettered.inc({ kind }, result.deadLettered);
+    const answer = durableAnswer(result);
+    const rejected = parsed.rejected.map((r) => ({ [parsed.unit]: r.at, reason: r.reason }));
+    if (!answer.ok) {
+      reply.header('retry-after', '10');
+      return reply.code(503).send({
+        error: 'the spool is full or unusable: not every event is durable; retry',
+        code: 'not_durable',
+        ids,
+        ...answer.body,
+        rejected,
+      });
+    }
+    if (parsed.rejected.length > 0) {
+      const first = parsed.rejected[0] as { at: number; reason: string };
+      metrics.rejected.inc({ reason: 'partial_batch' });
+      return reply.code(400).send({
+        error: `${parsed.rejected.length} of ${parsed.rejected.length + parsed.events.length} ${parsed.unit}s rejected; first: ${parsed.unit} ${first.at}: ${first.reason}`,
+        code: 'invalid_events',
+        accepted: ids.length,
+        ids,
+        ...answer.body,
+        rejected,
+      });
+    }
+    return reply.code(200).send({ accepted: ids.length, ids, ...answer.body });
+  };
+
+  app.post('/v1/predictions', ingest('prediction'));
+  app.post('/v1/outcomes', ingest('outcome'));
+
+  // CloudEvents in binary mode (KServe and Seldon inference loggers): any content type.
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    const onEvent = async (request: FastifyRequest, reply: FastifyReply) => {
+      let half;
+      try {
+        half = halfFromRequest(
+          request.headers,
+          typeof request.body === 'string' ? request.body : '',
+          settings,
+          rules,
+        );
+      } catch (error) {
+        if (error instanceof CloudEventError) return refuse(reply, error.status, error.code, error.message);
+        throw error;
+      }
+      metrics.received.inc({ kind: `${half.source}.${half.role}` });
+      const outcome = await pairs.offer(half);
+      if (outcome.durable) {
+        metrics.stored.inc({ kind: 'prediction' }, outcome.durable.indexed);
+        metrics.spooled.inc({ kind: 'prediction' }, outcome.durable.spooled);
+        metrics.deadLettered.inc({ kind: 'prediction' }, outcome.durable.deadLettered);
+        if (outcome.durable.dropped > 0) {
+          reply.header('retry-after', '10');
+          return reply
+            .code(503)
+            .send({ error: 'the spool is full or unusable: not durable; retry', code: 'not_durable' });
+        }
+      }
+      if (outcome.status === 'invalid')
+        return refuse(reply, 400, 'invalid_payload', outcome.reason ?? 'invalid payload');
+      return reply
+        .code(200)
+        .send({ status: outcome.status, id: half.key, ids: outcome.ids ?? [], reason: outcome.reason });
+    };
+    scope.post('/v1/events', onEvent);
+    scope.post('/', onEvent);
+  });
+
+  await app.listen({ host: settings.host, port: settings.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : settings.port;
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+
+  let closing: Promise<CollectorSummary> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    core,
+    metrics,
+    app,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        const pairSummary = pairs.close();
+        const counters = await core.close();
+        return { counters, spoolDir, spoolBytes: core.shipper.spoolBytes, pairs: pairSummary };
+      })()),
+  };
+}
