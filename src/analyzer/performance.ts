@@ -25,6 +25,7 @@ import { sub, termsBuckets, totalHits, type Bucket } from '../elastic/aggs.js';
 import {
   binaryMetrics,
   brierFromSum,
+  estimateMulticlassWindow,
   estimateWindow,
   evaluateBounds,
   fairnessBySegment,
@@ -40,6 +41,7 @@ import {
   type Gap,
   type Label,
   type LabelledScoreBin,
+  type MulticlassEstimate,
   type PerformanceBounds,
   type ScoreBin,
   type ScoreCalibration,
@@ -109,6 +111,8 @@ interface Settings {
   threshold: number;
   maxClasses: number;
   calibration: ScoreCalibration | undefined;
+  /** multi-class: the classes with a `prediction.probabilities.<class>` field (the estimate's input) */
+  classes: string[];
 }
 
 function actualPositive(s: Settings): Query {
@@ -174,6 +178,7 @@ function evaluationAggs(s: Settings): Aggs {
         aggs: { predicted: { terms: { field: 'prediction.label', size: s.maxClasses } } },
       },
       losses: lossSums({ bool: { must_not: [{ exists: { field: 'eval.positive_class' } }] } }),
+      ...(s.classes.length > 0 ? { by_predicted: probabilitiesByPredicted(s), ...probabilityStats(s) } : {}),
     };
   }
   return {
@@ -193,9 +198,25 @@ function evaluableFilter(task: PerformanceTask): Query {
 }
 
 function predictionAggs(s: Settings): Aggs {
-  return s.task === 'binary'
-    ? { score_bins: scoreHistogram({ mean: { avg: { field: 'prediction.score' } } }) }
-    : {};
+  if (s.task === 'binary')
+    return { score_bins: scoreHistogram({ mean: { avg: { field: 'prediction.score' } } }) };
+  if (s.task === 'multiclass' && s.classes.length > 0) return { by_predicted: probabilitiesByPredicted(s) };
+  return {};
+}
+
+/** Per class k: `extended_stats` of `prediction.probabilities.<k>` (Σ p_k, Σ p_k²). */
+function probabilityStats(s: Settings): Aggs {
+  return Object.fromEntries(
+    s.classes.map((c, i) => [`p_${i}`, { extended_stats: { field: `prediction.probabilities.${c}` } }]),
+  );
+}
+
+/** Multi-class CBPE input: per predicted class, the probability sums of every class. */
+function probabilitiesByPredicted(s: Settings): estypes.AggregationsAggregationContainer {
+  return {
+    terms: { field: 'prediction.label', size: s.maxClasses },
+    aggs: { ...probabilityStats(s), right: { sum: { field: 'eval.correct' } } },
+  };
 }
 
 const segmentAggName = (i: number): string => `segment_${i}`;
@@ -390,8 +411,13 @@ function estimatedFields(
     accuracy_lower: e.accuracyLower,
     accuracy_upper: e.accuracyUpper,
     band_sigmas: e.sigmas,
+    sampling_error: e.stdErrors,
+    interval_level: e.level,
+    interval: e.intervals,
+    outside_map_share: e.outsideMapShare,
     reliable: e.check?.reliable ?? null,
     unreliable_reason: e.check && e.check.reasons.length > 0 ? e.check.reasons : null,
+    failed_assumptions: e.failedAssumptions.length > 0 ? e.failedAssumptions : null,
     check: e.check && {
       labelled: e.check.labelled,
       expected_accuracy: e.check.expectedAccuracy,
@@ -400,6 +426,96 @@ function estimatedFields(
       expected_positive_rate: e.check.expectedPositiveRate,
       actual_positive_rate: e.check.actualPositiveRate,
       positive_rate_z: e.check.positiveRateZ,
+      logit_shift: e.check.diagnosis?.logitShift ?? null,
+      shifted_fit_p: e.check.diagnosis?.shiftedFitP ?? null,
+    },
+  };
+}
+
+interface ExtendedStats {
+  count?: number;
+  sum?: number | null;
+  sum_of_squares?: number | null;
+}
+
+const statsOf = (b: Bucket, name: string): ExtendedStats => (name in b ? (b[name] as ExtendedStats) : {});
+
+/** Per predicted class: count, Σ p_k per class, Σ p_own² (and, on labelled documents, Σ eval.correct). */
+function predictedMasses(bucket: Bucket, s: Settings) {
+  return buckets(bucket, 'by_predicted').map((b) => {
+    const label = String(b.key);
+    const own = s.classes.indexOf(label);
+    const ownStats = own >= 0 ? statsOf(b, `p_${own}`) : {};
+    return {
+      label,
+      count: b.doc_count,
+      probabilitySums: Object.fromEntries(s.classes.map((c, i) => [c, statsOf(b, `p_${i}`).sum ?? 0])),
+      ownSum: ownStats.sum ?? 0,
+      ownSquareSum: ownStats.sum_of_squares ?? 0,
+      right: value(b, 'right'),
+    };
+  });
+}
+
+/**
+ * Multi-class CBPE (`estimateMulticlassWindow`) from the prediction stream's probability sums per
+ * predicted class, judged on the evaluation stream's; null when not computable (probabilities
+ * outside [0, 1]).
+ */
+function multiclassEstimatedFields(
+  predBucket: Bucket,
+  evalBucket: Bucket | undefined,
+  s: Settings,
+): Record<string, unknown> | null {
+  const predicted = predictedMasses(predBucket, s);
+  if (predicted.length === 0) return null;
+  const actualCounts = new Map(
+    evalBucket ? buckets(evalBucket, 'matrix').map((b) => [String(b.key), b.doc_count]) : [],
+  );
+  let e: MulticlassEstimate;
+  try {
+    e = estimateMulticlassWindow({
+      predicted,
+      labelled: evalBucket
+        ? {
+            predicted: predictedMasses(evalBucket, s),
+            classes: s.classes.map((c, i) => ({
+              label: c,
+              actual: actualCounts.get(c) ?? 0,
+              probabilitySum: statsOf(evalBucket, `p_${i}`).sum ?? 0,
+              squareSum: statsOf(evalBucket, `p_${i}`).sum_of_squares ?? 0,
+            })),
+          }
+        : undefined,
+    });
+  } catch (error) {
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
+  return {
+    count: e.count,
+    accuracy: e.accuracy,
+    f1_macro: e.f1Macro,
+    f1_weighted: e.f1Weighted,
+    calibrated: false,
+    accuracy_std_error: e.accuracyStdError,
+    accuracy_lower: e.accuracyLower,
+    accuracy_upper: e.accuracyUpper,
+    band_sigmas: e.sigmas,
+    sampling_error: { accuracy: e.accuracyStdError },
+    interval_level: e.level,
+    interval: e.accuracyInterval ? { accuracy: e.accuracyInterval } : null,
+    reliable: e.check?.reliable ?? null,
+    unreliable_reason: e.check && e.check.reasons.length > 0 ? e.check.reasons : null,
+    failed_assumptions: e.failedAssumptions.length > 0 ? e.failedAssumptions : null,
+    check: e.check && {
+      labelled: e.check.labelled,
+      expected_accuracy: e.check.expectedAccuracy,
+      realised_accuracy: e.check.realisedAccuracy,
+      accuracy_z: e.check.accuracyZ,
+      worst_class: e.check.worstClass,
+      class_z: e.check.classZ,
+      class_p: e.check.classP,
     },
   };
 }
@@ -527,6 +643,7 @@ function settingsOf(options: PerformanceJobOptions): Settings {
     threshold,
     maxClasses: options.maxClasses ?? 200,
     calibration: undefined,
+    classes: [],
   };
 }
 
@@ -586,6 +703,8 @@ function scopeFields(
   };
   if (s.task === 'binary' && predBucket)
     fields.estimated = predicted > 0 ? estimatedFields(predBucket, evalBucket, s) : null;
+  if (s.task === 'multiclass' && predBucket && s.classes.length > 0)
+    fields.estimated = predicted > 0 ? multiclassEstimatedFields(predBucket, evalBucket, s) : null;
   applyBounds(fields, bounds);
   return { predicted, fields };
 }
@@ -681,6 +800,30 @@ function versionDocuments(
   return documents;
 }
 
+/**
+ * The classes with a `prediction.probabilities.<class>` field in the prediction stream (field caps:
+ * one cheap request, no documents read); none when the model logs no probabilities. A class name
+ * with a dot is stored with `_` in its place (schema/normalize.ts) and then does not match its
+ * `prediction.label`; such a class is left out of the estimate.
+ */
+async function probabilityClasses(client: Client, index: string): Promise<string[]> {
+  const prefix = 'prediction.probabilities.';
+  try {
+    const caps = await client.fieldCaps({
+      index,
+      fields: `${prefix}*`,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    });
+    return Object.keys(caps.fields)
+      .filter((f) => f.startsWith(prefix) && f.length > prefix.length)
+      .map((f) => f.slice(prefix.length))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
 /** Computes (and by default writes) the performance documents of one window. */
 export async function runPerformanceJob(
   client: Client,
@@ -693,6 +836,7 @@ export async function runPerformanceJob(
     ? [options.version]
     : await versionsInWindow(client, [streams.prediction, streams.evaluation], options.model, options.window);
   const documents: PerformanceResult[] = [];
+  if (s.task === 'multiclass') s.classes = await probabilityClasses(client, streams.prediction);
   for (const version of versions) {
     const calibration =
       typeof options.calibration === 'function' ? await options.calibration(version) : options.calibration;

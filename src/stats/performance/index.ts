@@ -14,3 +14,5 @@ export * from './fairness.js';
 export * from './degraded.js';
 export * from './calibration.js';
 export * from './cbpe-window.js';
+export * from './cbpe-bands.js';
+export * from './cbpe-multiclass.js';
