@@ -16,3 +16,4 @@ export * from './calibration.js';
 export * from './cbpe-window.js';
 export * from './cbpe-bands.js';
 export * from './cbpe-multiclass.js';
+export * from './calibration-crossfit.js';
