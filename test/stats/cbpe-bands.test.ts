@@ -99,8 +99,10 @@ describe('sampling-error bands', () => {
     }
     const share = Object.fromEntries(Object.entries(inside).map(([k, v]) => [k, v / 400]));
     console.log('[bands] share of 400 windows inside the 95 % band', JSON.stringify(share));
-    for (const m of ['accuracy', 'precision', 'recall', 'f1'])
-      (expect(share[m], m).toBeGreaterThanOrEqual(0.92), expect(share[m], m).toBeLessThanOrEqual(0.98));
+    for (const m of ['accuracy', 'precision', 'recall', 'f1']) {
+      expect(share[m], m).toBeGreaterThanOrEqual(0.92);
+      expect(share[m], m).toBeLessThanOrEqual(0.98);
+    }
   });
 });
 
