@@ -40,6 +40,11 @@ export interface KnownTruthRunOptions {
   referenceWindows: number;
   classes: number;
   model?: string;
+  /** `none`: estimate from raw scores (the baseline stores no map) */
+  calibration?: 'isotonic' | 'none' | 'auto';
+  /** time of row 0 (default KNOWN_TRUTH_T0) and between rows (default ROW_MS) */
+  t0?: number;
+  rowMs?: number;
 }
 
 /** Indexes the rows (one bulk, refreshed). */
@@ -48,9 +53,9 @@ export async function indexKnownTruth(o: KnownTruthRunOptions): Promise<void> {
   const stream = streamNames(o.namespace).prediction;
   const model = o.model ?? 'known-truth';
   const docs = o.rows.map((r, i) => ({
-    '@timestamp': new Date(KNOWN_TRUTH_T0 + i * ROW_MS).toISOString(),
+    '@timestamp': new Date((o.t0 ?? KNOWN_TRUTH_T0) + i * (o.rowMs ?? ROW_MS)).toISOString(),
     model: { name: model, version: '1' },
-    features: { x0: r.features[0], x1: r.features[1] },
+    features: Object.fromEntries(r.features.map((v, k) => [`x${k}`, v])),
     prediction: {
       id: `${o.namespace}-${i}`,
       label: r.predicted,
@@ -73,26 +78,28 @@ export async function indexKnownTruth(o: KnownTruthRunOptions): Promise<void> {
 /** Baseline over the reference windows, then the performance job of every analysis window. */
 export async function analyzeKnownTruth(o: KnownTruthRunOptions): Promise<KnownTruthWindow[]> {
   const model = o.model ?? 'known-truth';
-  const windowMs = o.rowsPerWindow * ROW_MS;
-  const referenceEnd = new Date(KNOWN_TRUTH_T0 + o.referenceWindows * windowMs);
+  const t0 = o.t0 ?? KNOWN_TRUTH_T0;
+  const windowMs = o.rowsPerWindow * (o.rowMs ?? ROW_MS);
+  const referenceEnd = new Date(t0 + o.referenceWindows * windowMs);
   await buildBaseline(o.client, {
     namespace: o.namespace,
     model,
     version: '1',
     id: o.namespace,
-    from: new Date(KNOWN_TRUTH_T0),
+    from: new Date(t0),
     to: referenceEnd,
     replace: true,
+    calibration: o.calibration,
   });
   const calibration = calibrationLookup(o.client, {
     namespace: o.namespace,
     model,
     reference: { type: 'baseline', id: o.namespace },
   });
-  const windows = Math.round(o.rows.length / o.rowsPerWindow);
+  const windows = Math.floor(o.rows.length / o.rowsPerWindow);
   const out: KnownTruthWindow[] = [];
   for (let w = o.referenceWindows; w < windows; w++) {
-    const start = new Date(KNOWN_TRUTH_T0 + w * windowMs);
+    const start = new Date(t0 + w * windowMs);
     const result = await runPerformanceJob(o.client, {
       namespace: o.namespace,
       model,

@@ -41,7 +41,7 @@ export interface KnownTruthOptions {
 export interface KnownTruthRow {
   /** window index, reference first (0 … referenceWindows − 1) */
   window: number;
-  features: [number, number];
+  features: readonly number[];
   /** the actual class */
   actual: string;
   /** model: P(class k | x) as the model outputs it */

@@ -185,7 +185,14 @@ export function estimateWindow(options: CbpeWindowOptions): CbpeWindowEstimate {
   const failedAssumptions: FailedAssumption[] = [];
   if (outsideMapShare !== null && outsideMapShare > (options.maxOutsideMap ?? 0.1))
     failedAssumptions.push('calibration_drift');
-  if (check?.diagnosis) failedAssumptions.push(check.diagnosis.assumption);
+  // Without a reference map the scores were never checked against the reference's P(y | score):
+  // a mismatch that no prior shift explains may be the model's own miscalibration, not a change.
+  if (check?.diagnosis)
+    failedAssumptions.push(
+      calibration || check.diagnosis.assumption === 'prior_shift'
+        ? check.diagnosis.assumption
+        : 'calibration_drift',
+    );
 
   return {
     ...estimate,
