@@ -21,224 +21,57 @@
  * - the regression estimate (direct loss estimation, with a loss model from the reference): one
  *   nest of `range` aggregations per tree of the loss model in the prediction search (loss-estimate.ts).
  */
-import type { Client, estypes } from '@elastic/elasticsearch';
-import { upsertIntoDataStream, type UpsertResult } from '../elastic/upsert.js';
-import { sub, termsBuckets, totalHits, type Bucket } from '../elastic/aggs.js';
+import type { Client } from '@elastic/elasticsearch';
+import { upsertIntoDataStream } from '../elastic/upsert.js';
+import { type Bucket } from '../elastic/aggs.js';
+import { searchOrEmpty } from '../elastic/search.js';
+import { resultId, withoutNulls } from '../schema/result-document.js';
+import { DEFAULT_NAMESPACE, streamNames } from '../schema/streams.js';
+import { checkWindow } from '../schema/window.js';
 import {
   binaryMetrics,
   brierFromSum,
-  estimateWindow,
   evaluateBounds,
   fairnessBySegment,
-  labelKey,
   logLossFromSum,
   multiclassMetrics,
   regressionMetrics,
   rocAucFromBins,
   type BinaryConfusion,
   type BoundViolation,
-  type CbpeWindowEstimate,
   type ConfusionMatrix,
   type Gap,
-  type Label,
-  type LabelledScoreBin,
   type PerformanceBounds,
-  type ScoreBin,
-  type ScoreCalibration,
 } from '../stats/performance/index.js';
-import { windowFilter } from '../elastic/filters.js';
-import { searchOrEmpty } from '../elastic/search.js';
-import { resultId, withoutNulls } from '../schema/result-document.js';
-import { DEFAULT_NAMESPACE, streamNames } from '../schema/streams.js';
-import { checkWindow, type TimeWindow } from '../schema/window.js';
-import type { DirectLossModel } from '../stats/performance/dle.js';
-import { lossAggregations, lossEstimatedFields } from './loss-estimate.js';
+import {
+  SCORE_BINS,
+  PerformanceJobOptions,
+  PerformanceResult,
+  PerformanceJobResult,
+  Settings,
+  segmentAggName,
+  subOrEmpty,
+  buckets,
+  value,
+  scoreBinIndex,
+  versionsInWindow,
+  settingsOf,
+  windowRequests,
+  rootBucket,
+  probabilityClasses,
+} from './performance-request.js';
+import { estimatedFields, multiclassEstimatedFields } from './performance-estimate.js';
+import { lossEstimatedFields } from './loss-estimate.js';
 
-export type PerformanceTask = 'binary' | 'multiclass' | 'regression';
-
-/** Width of the score bins behind ROC-AUC and the CBPE estimate. */
-export const SCORE_BIN_WIDTH = 0.001;
-/** Number of score bins over [0, 1]. */
-export const SCORE_BINS = 1000;
-
-export interface PerformanceJobOptions {
-  namespace?: string;
-  model: string;
-  /** one version; default every version with predictions or evaluations in the window */
-  version?: string;
-  task: PerformanceTask;
-  window: TimeWindow;
-  /** binary: the positive class (default '1') */
-  positiveClass?: Label;
-  /** binary: predicted positive when score ≥ threshold (default 0.5; a multiple of 0.001) */
-  threshold?: number;
-  /** segment names: one document per value of each `labels.<name>`, and a fairness document (binary) */
-  segments?: string[];
-  /**
-   * binary: the reference period's score calibration (stored with the baseline, see
-   * profiles/calibration.ts); the estimate maps scores through it. Without it, raw scores are
-   * taken as probabilities and `performance.estimated.calibrated` is false. A function is asked per
-   * version (each version has its own baseline; see analyzer/baseline.ts `calibrationLookup`).
-   */
-  calibration?: ScoreCalibration | ((version: string) => Promise<ScoreCalibration | undefined>);
-  /**
-   * regression: the reference period's loss model (direct loss estimation, stored with the baseline,
-   * see profiles/loss-model.ts); with it the model-scope document carries `performance.estimated`
-   * (`mae`, `rmse`, their bands and verdict). A function is asked per version (analyzer/loss-estimate.ts
-   * `lossModelLookup`).
-   */
-  lossModel?: DirectLossModel | ((version: string) => Promise<DirectLossModel | undefined>);
-  /** expected performance per metric (`accuracy`, `roc_auc`, `rmse`, …) for `performance.degraded` */
-  bounds?: Record<string, PerformanceBounds>;
-  /** at most this many values per segment (the most frequent); default 100 */
-  maxSegmentValues?: number;
-  /** multi-class: at most this many classes per axis of the confusion matrix; default 200 */
-  maxClasses?: number;
-  /** store the documents (default true); false only computes them */
-  write?: boolean;
-  /** refresh the performance stream after writing */
-  refresh?: boolean;
-}
-
-/** A performance, segment or fairness document with its deterministic id. */
-export interface PerformanceResult {
-  id: string;
-  document: Record<string, unknown>;
-}
-
-export interface PerformanceJobResult {
-  documents: PerformanceResult[];
-  written?: UpsertResult;
-}
-
-type Aggs = Record<string, estypes.AggregationsAggregationContainer>;
-type Query = estypes.QueryDslQueryContainer;
-
-interface Settings {
-  task: PerformanceTask;
-  positiveKey: string;
-  threshold: number;
-  maxClasses: number;
-  calibration: ScoreCalibration | undefined;
-  lossModel?: DirectLossModel | undefined;
-}
-
-function actualPositive(s: Settings): Query {
-  return { term: { 'actual.label': s.positiveKey } };
-}
-
-function predictedPositive(s: Settings): Query {
-  return {
-    bool: {
-      should: [
-        { range: { 'prediction.score': { gte: s.threshold } } },
-        {
-          bool: {
-            filter: [{ term: { 'prediction.label': s.positiveKey } }],
-            must_not: [{ exists: { field: 'prediction.score' } }],
-          },
-        },
-      ],
-      minimum_should_match: 1,
-    },
-  };
-}
-
-const scoreHistogram = (aggs: Aggs): estypes.AggregationsAggregationContainer => ({
-  histogram: { field: 'prediction.score', interval: SCORE_BIN_WIDTH, min_doc_count: 1 },
-  aggs,
-});
-
-/** Metric aggregations on evaluation documents, per task. */
-function evaluationAggs(s: Settings): Aggs {
-  const lossSums = (filter: Query): estypes.AggregationsAggregationContainer => ({
-    filter,
-    aggs: {
-      log_loss: { sum: { field: 'eval.log_loss' } },
-      log_loss_n: { value_count: { field: 'eval.log_loss' } },
-      brier: { sum: { field: 'eval.brier' } },
-      brier_n: { value_count: { field: 'eval.brier' } },
-    },
-  });
-  if (s.task === 'binary') {
-    const pos = actualPositive(s);
-    const predPos = predictedPositive(s);
-    return {
-      confusion: {
-        filters: {
-          filters: {
-            tp: { bool: { filter: [predPos, pos] } },
-            fp: { bool: { filter: [predPos], must_not: [pos] } },
-            fn: { bool: { filter: [pos], must_not: [predPos] } },
-            tn: { bool: { must_not: [predPos, pos] } },
-          },
-        },
-      },
-      scores: scoreHistogram({ positive: { filter: pos }, mean: { avg: { field: 'prediction.score' } } }),
-      // the stored losses refer to the positive class the join used; only matching ones count
-      losses: lossSums({ term: { 'eval.positive_class': s.positiveKey } }),
-    };
-  }
-  if (s.task === 'multiclass') {
-    return {
-      matrix: {
-        terms: { field: 'actual.label', size: s.maxClasses },
-        aggs: { predicted: { terms: { field: 'prediction.label', size: s.maxClasses } } },
-      },
-      losses: lossSums({ bool: { must_not: [{ exists: { field: 'eval.positive_class' } }] } }),
-    };
-  }
-  return {
-    error: { sum: { field: 'eval.error' } },
-    abs_error: { sum: { field: 'eval.abs_error' } },
-    sq_error: { sum: { field: 'eval.sq_error' } },
-    ape: { stats: { field: 'eval.ape' } },
-    actual: { extended_stats: { field: 'actual.value' } },
-  };
-}
-
-/** Documents of the evaluation stream that can be evaluated for the task. */
-function evaluableFilter(task: PerformanceTask): Query {
-  return task === 'regression'
-    ? { exists: { field: 'eval.sq_error' } }
-    : { exists: { field: 'actual.label' } };
-}
-
-function predictionAggs(s: Settings): Aggs {
-  return s.task === 'binary'
-    ? { score_bins: scoreHistogram({ mean: { avg: { field: 'prediction.score' } } }) }
-    : {};
-}
-
-const segmentAggName = (i: number): string => `segment_${i}`;
-
-function withSegments(aggs: Aggs, segments: readonly string[], size: number): Aggs {
-  const out: Aggs = { ...aggs };
-  segments.forEach((name, i) => {
-    out[segmentAggName(i)] = { terms: { field: `labels.${name}`, size }, aggs };
-  });
-  return out;
-}
-
-/** A sub-aggregation of a bucket; its empty shape when the bucket has none (an empty segment). */
-function subOrEmpty(bucket: Bucket, name: string): Bucket {
-  return name in bucket ? sub<Bucket>(bucket, name) : { doc_count: 0 };
-}
-
-/** The buckets of a multi-bucket sub-aggregation (terms, histogram); none when it is absent. */
-function buckets(bucket: Bucket, name: string): Bucket[] {
-  return name in bucket ? termsBuckets(bucket, name).buckets : [];
-}
-
-/** A single-value metric (sum, value_count, avg); 0 when absent or null (an empty bucket). */
-function value(bucket: Bucket, name: string): number {
-  return name in bucket ? (sub<{ value: number | null }>(bucket, name).value ?? 0) : 0;
-}
-
-/** Bin index of a histogram key: keys are floor(score / 0.001) · 0.001; 1.0 folds into the top bin. */
-export function scoreBinIndex(key: number): number {
-  return Math.min(SCORE_BINS - 1, Math.max(0, Math.round(key / SCORE_BIN_WIDTH)));
-}
+export {
+  SCORE_BIN_WIDTH,
+  SCORE_BINS,
+  scoreBinIndex,
+  type PerformanceJobOptions,
+  type PerformanceJobResult,
+  type PerformanceResult,
+  type PerformanceTask,
+} from './performance-request.js';
 
 function binaryFields(bucket: Bucket, s: Settings): Record<string, unknown> {
   const filters = (bucket.confusion as { buckets: Record<string, { doc_count: number }> }).buckets;
@@ -341,81 +174,6 @@ function regressionFields(bucket: Bucket): Record<string, unknown> {
   };
 }
 
-/** Raw-score bins of a `score_bins` / `scores` histogram, ascending over [0, 1]. */
-function scoreBins(bucket: Bucket, name: string): Array<LabelledScoreBin & ScoreBin> {
-  const counts = new Array<number>(SCORE_BINS).fill(0);
-  const sums = new Array<number>(SCORE_BINS).fill(0);
-  const positives = new Array<number>(SCORE_BINS).fill(0);
-  for (const b of buckets(bucket, name)) {
-    const i = scoreBinIndex(b.key as number);
-    counts[i]! += b.doc_count;
-    sums[i]! += b.doc_count * value(b, 'mean');
-    positives[i]! += subOrEmpty(b, 'positive').doc_count;
-  }
-  return counts.map((count, i) => ({
-    lower: i / SCORE_BINS,
-    upper: (i + 1) / SCORE_BINS,
-    count,
-    meanScore: count === 0 ? null : Math.min(1, Math.max(0, (sums[i] as number) / count)),
-    positives: positives[i] as number,
-  }));
-}
-
-/**
- * CBPE estimate (calibrated, with band and reliability; `estimateWindow`) from a prediction-stream
- * bucket holding `score_bins` and, when labels exist, the evaluation bucket's `scores`; null when
- * not computable.
- */
-function estimatedFields(
-  predBucket: Bucket,
-  evalBucket: Bucket | undefined,
-  s: Settings,
-): Record<string, unknown> | null {
-  const bins = scoreBins(predBucket, 'score_bins');
-  if (bins.every((b) => b.count === 0)) return null;
-  let e: CbpeWindowEstimate;
-  try {
-    e = estimateWindow({
-      bins,
-      threshold: s.threshold,
-      calibration: s.calibration,
-      labelled: evalBucket ? scoreBins(evalBucket, 'scores') : [],
-    });
-  } catch (error) {
-    // Scores that are not probabilities cannot be turned into an estimate; the realised metrics
-    // are unaffected, so the document is written without `performance.estimated`.
-    if (error instanceof RangeError) return null;
-    throw error;
-  }
-  return {
-    count: e.count,
-    accuracy: e.accuracy,
-    precision: e.precision,
-    recall: e.recall,
-    f1: e.f1,
-    roc_auc: e.rocAuc,
-    positive_rate: e.positiveRate,
-    prevalence: e.prevalence,
-    confusion: e.confusion,
-    calibrated: e.calibrated,
-    accuracy_std_error: e.accuracyStdError,
-    accuracy_lower: e.accuracyLower,
-    accuracy_upper: e.accuracyUpper,
-    band_sigmas: e.sigmas,
-    reliable: e.check?.reliable ?? null,
-    unreliable_reason: e.check && e.check.reasons.length > 0 ? e.check.reasons : null,
-    check: e.check && {
-      labelled: e.check.labelled,
-      expected_accuracy: e.check.expectedAccuracy,
-      realised_accuracy: e.check.realisedAccuracy,
-      accuracy_z: e.check.accuracyZ,
-      expected_positive_rate: e.check.expectedPositiveRate,
-      actual_positive_rate: e.check.actualPositiveRate,
-      positive_rate_z: e.check.positiveRateZ,
-    },
-  };
-}
-
 function taskFields(bucket: Bucket, s: Settings): Record<string, unknown> {
   if (s.task === 'binary') return binaryFields(bucket, s);
   if (s.task === 'multiclass') return multiclassFields(bucket);
@@ -507,81 +265,6 @@ function gapFields(g: Gap | null): Record<string, unknown> | null {
   };
 }
 
-async function versionsInWindow(
-  client: Client,
-  indices: string[],
-  model: string,
-  window: TimeWindow,
-): Promise<string[]> {
-  const response = await searchOrEmpty(client, {
-    index: indices.join(','),
-    size: 0,
-    query: { bool: { filter: [{ term: { 'model.name': model } }, windowFilter(window)] } },
-    aggs: { versions: { terms: { field: 'model.version', size: 1000 } } },
-  });
-  const versions = (response?.aggregations?.versions as { buckets?: Array<{ key: unknown }> } | undefined)
-    ?.buckets;
-  return [...new Set((versions ?? []).map((b) => String(b.key)))].sort();
-}
-
-function settingsOf(options: PerformanceJobOptions): Settings {
-  const threshold = options.threshold ?? 0.5;
-  if (options.task === 'binary') {
-    const steps = threshold / SCORE_BIN_WIDTH;
-    // The estimate splits score bins at the threshold, so it must fall on a bin edge.
-    if (!(threshold >= 0 && threshold <= 1) || Math.abs(steps - Math.round(steps)) > 1e-6) {
-      throw new RangeError(`threshold must be a multiple of ${SCORE_BIN_WIDTH} in [0, 1], got ${threshold}`);
-    }
-  }
-  return {
-    task: options.task,
-    positiveKey: labelKey(options.positiveClass ?? '1'),
-    threshold,
-    maxClasses: options.maxClasses ?? 200,
-    calibration: undefined,
-  };
-}
-
-/** The two searches of one version's window: evaluations (realised) and predictions (coverage, estimate). */
-function windowRequests(
-  options: PerformanceJobOptions,
-  s: Settings,
-  streams: ReturnType<typeof streamNames>,
-  version: string,
-): { evaluations: estypes.SearchRequest; predictions: estypes.SearchRequest } {
-  const segments = options.segments ?? [];
-  const maxSegmentValues = options.maxSegmentValues ?? 100;
-  const scope: Query[] = [
-    { term: { 'model.name': options.model } },
-    { term: { 'model.version': version } },
-    windowFilter(options.window),
-  ];
-  return {
-    evaluations: {
-      index: streams.evaluation,
-      size: 0,
-      track_total_hits: true,
-      query: { bool: { filter: [...scope, evaluableFilter(s.task)] } },
-      aggs: withSegments(evaluationAggs(s), segments, maxSegmentValues),
-    },
-    predictions: {
-      index: streams.prediction,
-      size: 0,
-      track_total_hits: true,
-      query: { bool: { filter: scope, must_not: [{ term: { 'event.outcome': 'failure' } }] } },
-      aggs: {
-        ...withSegments(predictionAggs(s), segments, maxSegmentValues),
-        ...(s.task === 'regression' && s.lossModel ? lossAggregations(s.lossModel) : {}),
-      },
-    },
-  };
-}
-
-/** A search answer as the root bucket the readers take: the hit count and the aggregations. */
-function rootBucket(response: estypes.SearchResponse | undefined): Bucket {
-  return { doc_count: response ? totalHits(response) : 0, ...(response?.aggregations ?? {}) };
-}
-
 /** The performance fields of one scope (model or one segment value). */
 function scopeFields(
   evalBucket: Bucket | undefined,
@@ -601,6 +284,8 @@ function scopeFields(
   };
   if (s.task === 'binary' && predBucket)
     fields.estimated = predicted > 0 ? estimatedFields(predBucket, evalBucket, s) : null;
+  if (s.task === 'multiclass' && predBucket && s.classes.length > 0)
+    fields.estimated = predicted > 0 ? multiclassEstimatedFields(predBucket, evalBucket, s) : null;
   if (s.task === 'regression' && s.lossModel && scopeName === 'model' && predBucket)
     fields.estimated = lossEstimatedFields(predBucket, evalBucket, s.lossModel);
   applyBounds(fields, bounds);
@@ -710,6 +395,7 @@ export async function runPerformanceJob(
     ? [options.version]
     : await versionsInWindow(client, [streams.prediction, streams.evaluation], options.model, options.window);
   const documents: PerformanceResult[] = [];
+  if (s.task === 'multiclass') s.classes = await probabilityClasses(client, streams.prediction);
   for (const version of versions) {
     const calibration =
       typeof options.calibration === 'function' ? await options.calibration(version) : options.calibration;

@@ -38,6 +38,14 @@ export const PERFORMANCE_DASHBOARD: DashboardSpec = {
       { query: MODEL_SCOPE },
     ),
     byTerms(
+      'performance-estimate-assumptions',
+      'Why the estimate failed: windows per failed assumption (CBPE)',
+      'performance',
+      terms('performance.estimated.failed_assumptions', 5, 'Failed assumption'),
+      [metric('count', undefined, 'Windows')],
+      { query: MODEL_SCOPE, by: byVersion },
+    ),
+    byTerms(
       'performance-segments',
       'Accuracy by segment',
       'performance',

@@ -251,7 +251,7 @@ function specs(s: AlertSettings): RuleSpec[] {
       subject: `Estimated performance below bound: ${hit('model.name')} ${hit('model.version')}`,
       message: [
         `Estimated (CBPE) performance of model ${hit('model.name')} version ${hit('model.version')} is below its bound.`,
-        `{{#context.hits}}- window ending {{_source.window.end}} (label coverage {{_source.performance.label_coverage}}): estimated ${violations('_source.performance.estimated.violations')}; band of the estimated accuracy {{_source.performance.estimated.accuracy_lower}}–{{_source.performance.estimated.accuracy_upper}}\n{{/context.hits}}`,
+        `{{#context.hits}}- window ending {{_source.window.end}} (label coverage {{_source.performance.label_coverage}}): estimated ${violations('_source.performance.estimated.violations')}; band of the estimated accuracy {{_source.performance.estimated.accuracy_lower}}–{{_source.performance.estimated.accuracy_upper}}{{#_source.performance.estimated.failed_assumptions}}; labels contradict the estimate, failed assumption: {{.}}{{/_source.performance.estimated.failed_assumptions}}\n{{/context.hits}}`,
         `Dashboard: ${link(s, 'performance')}`,
       ].join('\n'),
     },

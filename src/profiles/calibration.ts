@@ -22,6 +22,7 @@ import {
   type CalibrationPoint,
   type ScoreCalibration,
 } from '../stats/performance/calibration.js';
+import { crossFitCalibration } from '../stats/performance/calibration-crossfit.js';
 import { labelKey, type Label } from '../stats/performance/index.js';
 import { ProfileInputError, type Table } from './from-file.js';
 import type { DatasetProfile, UncalibratedReason } from './types.js';
@@ -165,7 +166,10 @@ export interface CalibrationDecisionOptions {
 /**
  * The calibration a reference's labelled points justify: isotonic when `mode` is `isotonic`
  * (the default), at least `minLabelled` predictions are labelled and both classes occur; otherwise
- * the reason (a map fitted on one class would call every later prediction certain).
+ * the reason (a map fitted on one class would call every later prediction certain). The map
+ * carries its cross-fitted quality (`cross_fit`: 10 folds, out-of-fold ECE and Brier of raw and
+ * calibrated scores); with `mode: 'auto'` a map that does not lower the out-of-fold Brier score is not
+ * used (`not_needed`).
  */
 export function decideCalibration(
   points: readonly CalibrationPoint[],
@@ -195,7 +199,30 @@ export function decideCalibration(
       `all ${labelled} labelled reference predictions are ${positives === 0 ? 'negative' : 'positive'}: no calibration, the estimate takes raw scores as probabilities`,
     );
   }
-  return { method: 'isotonic', map: fitIsotonicCalibration(points) };
+  const map = fitIsotonicCalibration(points);
+  const cross = crossFitCalibration(points);
+  if (options.mode === 'auto' && cross && !cross.improves) {
+    return none(
+      'not_needed',
+      `cross-fitted on ${labelled} labelled reference predictions the map does not calibrate better than the raw scores (Brier ${cross.brierCalibrated.toFixed(4)} vs ${cross.brierRaw.toFixed(4)} raw): the estimate takes raw scores as probabilities`,
+    );
+  }
+  if (!cross) return { method: 'isotonic', map };
+  return {
+    method: 'isotonic',
+    map: {
+      ...map,
+      cross_fit: {
+        folds: cross.folds,
+        ece_raw: cross.eceRaw,
+        ece_calibrated: cross.eceCalibrated,
+        brier_raw: cross.brierRaw,
+        brier_calibrated: cross.brierCalibrated,
+        expected_accuracy: cross.expectedAccuracy,
+        realised_accuracy: cross.realisedAccuracy,
+      },
+    },
+  };
 }
 
 /**

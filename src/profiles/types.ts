@@ -97,7 +97,7 @@ export interface DatasetProfile {
 
 /** Why a reference has no score calibration; `message` is one line for people. */
 export interface UncalibratedReason {
-  reason: 'disabled' | 'too_few_labels' | 'one_class';
+  reason: 'disabled' | 'too_few_labels' | 'one_class' | 'not_needed';
   /** labelled reference predictions with a score */
   labelled: number;
   /** of which actually positive */

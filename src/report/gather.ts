@@ -129,6 +129,8 @@ const NOT_METRICS = new Set([
   'mape_excluded',
   'positive_rate',
   'prevalence',
+  'outside_map_share',
+  'interval_level',
 ]);
 
 function performancePoint(d: Doc): PerformancePoint {
@@ -142,6 +144,7 @@ function performancePoint(d: Doc): PerformancePoint {
   const degradedMetrics = perf.degraded_metrics;
   const reliable = get(perf, 'estimated.reliable');
   const reasons = get(perf, 'estimated.unreliable_reason');
+  const assumptions = get(perf, 'estimated.failed_assumptions');
   return {
     version: str(d, 'model.version') ?? '',
     windowStart: str(d, 'window.start') ?? '',
@@ -157,6 +160,7 @@ function performancePoint(d: Doc): PerformancePoint {
       typeof get(perf, 'estimated.degraded') === 'boolean' ? get(perf, 'estimated.degraded') === true : null,
     estimatedReliable: typeof reliable === 'boolean' ? reliable : null,
     estimatedUnreliableReasons: Array.isArray(reasons) ? reasons.map(String) : [],
+    estimatedFailedAssumptions: Array.isArray(assumptions) ? assumptions.map(String) : [],
   };
 }
 

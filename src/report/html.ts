@@ -102,6 +102,9 @@ function section(report: ModelReport, charts: Chart[], index: number, options: H
     <p class="verdict" style="border-color:${colour}" data-status="${verdict.status}">
       <strong>${verdict.status.toUpperCase()}</strong> — ${verdict.sentence}
     </p>
+    ${verdict.reasons
+      .filter((r) => r.startsWith('label-free estimate'))
+      .map((r) => html`<p class="muted" data-estimate-reliability>⚠ ${r}.</p>`)}
     ${
       noData
         ? html`<p>This period has no data to report on for this model.</p>`

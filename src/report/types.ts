@@ -91,6 +91,11 @@ export interface PerformancePoint {
   estimatedReliable?: boolean | null;
   /** Why not (`performance.estimated.unreliable_reason`), e.g. `accuracy_outside_band`. */
   estimatedUnreliableReasons?: string[];
+  /**
+   * Which assumption of the estimate failed (`performance.estimated.failed_assumptions`):
+   * `calibration_drift`, `prior_shift`, `concept_drift`.
+   */
+  estimatedFailedAssumptions?: string[];
 }
 
 /** One service health result document. */

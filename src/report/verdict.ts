@@ -18,6 +18,28 @@ function degradedWindows(points: readonly PerformancePoint[]) {
   return { realised, estimated };
 }
 
+/** What each failed assumption of the label-free estimate means (`performance.estimated.failed_assumptions`). */
+export const ASSUMPTION_WORDS: Record<string, string> = {
+  calibration_drift: "the reference's score calibration no longer holds",
+  prior_shift: 'the class balance moved (prior shift)',
+  concept_drift: 'the relation between inputs and outcome changed (concept drift)',
+};
+
+/**
+ * The windows whose label-free estimate the labels contradicted, and which assumption failed; null
+ * when none was. Listed among the reasons but not a status of its own: the realised metrics of
+ * those windows exist and are what the status is judged on.
+ */
+function contradictedEstimates(points: readonly PerformancePoint[]): string | null {
+  const judged = points.filter((p) => typeof p.estimatedReliable === 'boolean');
+  const failed = judged.filter((p) => p.estimatedReliable === false);
+  if (failed.length === 0) return null;
+  const why = [...new Set(failed.flatMap((p) => p.estimatedFailedAssumptions ?? []))].sort();
+  return `label-free estimate contradicted by the labels in ${failed.length} of ${judged.length} windows${
+    why.length > 0 ? `: ${why.map((w) => ASSUMPTION_WORDS[w] ?? w).join('; ')}` : ''
+  }`;
+}
+
 const pct = (x: number): string => `${(x * 100).toFixed(x < 0.01 && x > 0 ? 2 : 1)} %`;
 
 export function verdictOf(data: ModelPeriodData): Verdict {
@@ -51,10 +73,12 @@ export function verdictOf(data: ModelPeriodData): Verdict {
   }
   const errorRate = data.serviceSummary.errorRate;
   if (errorRate !== null && errorRate > 0) reasons.push(`error rate ${pct(errorRate)}`);
+  const contradicted = contradictedEstimates(data.performance);
+  if (contradicted) reasons.push(contradicted);
   const status =
     realised.length + estimated.length > 0 ? 'degraded' : drifted.length > 0 ? 'drifting' : 'healthy';
   const label = { degraded: 'degraded', drifting: 'drifting', healthy: 'healthy' }[status];
-  const main = reasons.filter((r) => !r.startsWith('error rate'));
+  const main = reasons.filter((r) => !r.startsWith('error rate') && !r.startsWith('label-free estimate'));
   const sentence =
     status === 'healthy'
       ? `${data.model} is healthy: no feature drifted and performance stayed within its bounds${

@@ -90,6 +90,29 @@ describe('verdict', () => {
     );
   });
 
+  it('names the failed assumption of a contradicted estimate, in the reasons and the HTML, not in the status', () => {
+    // two windows judged against their labels, one contradicted by a prior shift
+    const judged = { ...perf(W1, 0.9, false), estimatedReliable: true, estimatedFailedAssumptions: [] };
+    const failed = {
+      ...perf(W2, 0.7, false),
+      estimatedReliable: false,
+      estimatedFailedAssumptions: ['prior_shift'],
+    };
+    const v = verdictOf(data({ performance: [judged, failed] }));
+    expect(v.status).toBe('healthy');
+    expect(v.reasons).toContain(
+      'label-free estimate contradicted by the labels in 1 of 2 windows: the class balance moved (prior shift)',
+    );
+    const report = assembleReport([{ current: data({ performance: [judged, failed] }) }], {
+      namespace: 'default',
+      period,
+      title: 'mlmon report',
+      generatedAt: new Date('2026-03-03T01:00:00Z'),
+    });
+    const page = renderHtml(report, [], { imageSource: () => '' });
+    expect(page).toContain('label-free estimate contradicted by the labels in 1 of 2 windows');
+  });
+
   it('healthy, drifting and degraded, with the reasons', () => {
     const calm = [drift('amount', W1, false, 0.02), drift('amount', W2, false, 0.03)];
     expect(verdictOf(data({ drift: calm, performance: [perf(W1, 0.9, false)] })).status).toBe('healthy');

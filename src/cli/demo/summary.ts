@@ -16,6 +16,7 @@
  *   false) is counted per period, with the reasons; a period with such windows carries a warning.
  */
 import type { ModelPeriodData, PerformancePoint } from '../../report/types.js';
+import { ASSUMPTION_WORDS } from '../../report/verdict.js';
 
 /** Flagged windows in a row that count as drift having begun. */
 export const SUSTAINED = 3;
@@ -110,7 +111,11 @@ function periodOf(label: string, points: PerformancePoint[]): PeriodAccuracy {
     estimatedUpper: mean(values((p) => p.estimated.accuracy_upper)),
     judged: judged.length,
     unreliable: unreliable.length,
-    reasons: [...new Set(unreliable.flatMap((p) => p.estimatedUnreliableReasons ?? []))].sort(),
+    // the statistics that fired, then which assumption of the estimate failed
+    reasons: [
+      ...[...new Set(unreliable.flatMap((p) => p.estimatedUnreliableReasons ?? []))].sort(),
+      ...[...new Set(unreliable.flatMap((p) => p.estimatedFailedAssumptions ?? []))].sort(),
+    ],
   };
 }
 
@@ -171,6 +176,7 @@ export function summarizeDemo(data: ModelPeriodData, windowMs: number): DemoSumm
 const REASON_WORDS: Record<string, string> = {
   accuracy_outside_band: 'the labels put realised accuracy outside its band',
   calibration_shift: 'the share of positives moved away from what the scores predict',
+  ...ASSUMPTION_WORDS,
 };
 
 const f3 = (x: number | null): string => (x === null ? '-' : x.toFixed(3));

@@ -18,9 +18,10 @@
 
 /**
  * How a binary CBPE estimate treats scores: `isotonic` maps them through the reference period's
- * fitted map, `none` takes them as probabilities.
+ * fitted map, `none` takes them as probabilities, `auto` fits the map only when, cross-fitted on
+ * the reference, it calibrates better than the raw scores (NannyML's rule; calibration-crossfit.ts).
  */
-export const CALIBRATION_MODES = ['isotonic', 'none'] as const;
+export const CALIBRATION_MODES = ['isotonic', 'none', 'auto'] as const;
 export type CalibrationMode = (typeof CALIBRATION_MODES)[number];
 
 /** Labelled predictions sharing one score: how many, and how many were actually positive. */
@@ -41,6 +42,19 @@ export interface ScoreCalibration {
   count: number;
   /** of which actually positive */
   positives: number;
+  /**
+   * the map's out-of-fold quality on the reference (calibration-crossfit.ts), snake_case as stored;
+   * absent on maps stored before it existed or fitted on too few labels to cross-fit
+   */
+  cross_fit?: {
+    folds: number;
+    ece_raw: number;
+    ece_calibrated: number;
+    brier_raw: number;
+    brier_calibrated: number;
+    expected_accuracy: number;
+    realised_accuracy: number;
+  };
 }
 
 export class CalibrationInputError extends Error {

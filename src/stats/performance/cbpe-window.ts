@@ -27,6 +27,14 @@
 import { checkThreshold } from './binary.js';
 import { calibrate, checkCalibration, type ScoreCalibration } from './calibration.js';
 import { estimateFromBins, type CbpeEstimate, type ScoreBin } from './cbpe.js';
+import {
+  diagnoseShift,
+  metricStdErrors,
+  zOfLevel,
+  type FailedAssumption,
+  type MetricStdErrors,
+  type ShiftDiagnosis,
+} from './cbpe-bands.js';
 
 /** Labelled predictions in one raw-score bin: count, mean raw score, actual positives. */
 export interface LabelledScoreBin {
@@ -51,6 +59,20 @@ export interface CbpeWindowOptions {
   sigmas?: number;
   /** fewest labelled predictions to judge reliability on (default 30) */
   minLabelled?: number;
+  /** two-sided level of the per-metric bands in `intervals` (default 0.95) */
+  level?: number;
+  /**
+   * share of the window's predictions whose raw score lies outside the range the calibration map
+   * was fitted on above which the estimate is flagged `calibration_drift` (default 0.1): the map
+   * only clips there, the reference says nothing about P(y | score) at those scores
+   */
+  maxOutsideMap?: number;
+}
+
+/** A band of one estimated metric. */
+export interface MetricInterval {
+  lower: number;
+  upper: number;
 }
 
 export type UnreliableReason = 'accuracy_outside_band' | 'calibration_shift';
@@ -68,6 +90,8 @@ export interface CbpeCheck {
   positiveRateZ: number;
   reliable: boolean;
   reasons: UnreliableReason[];
+  /** when the labels contradict the estimate: whether a prior shift explains it (cbpe-bands.ts) */
+  diagnosis: ShiftDiagnosis | null;
 }
 
 export interface CbpeWindowEstimate extends CbpeEstimate {
@@ -79,6 +103,16 @@ export interface CbpeWindowEstimate extends CbpeEstimate {
   sigmas: number;
   /** null when fewer than `minLabelled` predictions are labelled */
   check: CbpeCheck | null;
+  /** sampling error of each metric from the window's own size (cbpe-bands.ts) */
+  stdErrors: MetricStdErrors;
+  /** the level of `intervals` (0.95) */
+  level: number;
+  /** estimate ∓ z(level) · standard error per metric, clipped to [0, 1] */
+  intervals: Partial<Record<keyof MetricStdErrors, MetricInterval>>;
+  /** share of predictions with a raw score outside the calibration map's knots (null: no map) */
+  outsideMapShare: number | null;
+  /** the assumptions the window's scores (label-free) and labels say failed; empty: none seen */
+  failedAssumptions: FailedAssumption[];
 }
 
 const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
@@ -100,14 +134,65 @@ export function estimateWindow(options: CbpeWindowOptions): CbpeWindowEstimate {
     meanScore: b.count === 0 || b.meanScore === null ? b.meanScore : probability(b.meanScore),
   }));
   const estimate = estimateFromBins(bins, threshold);
-  let variance = 0;
-  for (const b of bins)
-    if (b.count > 0) variance += b.count * (b.meanScore as number) * (1 - (b.meanScore as number));
+  const tol = 1e-9;
+  let varianceAbove = 0;
+  let varianceBelow = 0;
+  let outside = 0;
+  const first = calibration ? (calibration.scores[0] as number) : 0;
+  const last = calibration ? (calibration.scores[calibration.scores.length - 1] as number) : 1;
+  for (const [i, b] of bins.entries()) {
+    if (b.count === 0) continue;
+    const c = b.meanScore as number;
+    if (b.lower >= threshold - tol) varianceAbove += b.count * c * (1 - c);
+    else varianceBelow += b.count * c * (1 - c);
+    const raw = options.bins[i]?.meanScore as number;
+    // one bin of slack: a score in the bin of the first or last knot is inside the map's range
+    if (calibration && (raw < first - 0.001 || raw > last + 0.001)) outside += b.count;
+  }
   const n = estimate.count;
-  const se = n > 0 ? Math.sqrt(variance) / n : null;
+  const se = n > 0 ? Math.sqrt(varianceAbove + varianceBelow) / n : null;
   const band = (x: number | null): [number | null, number | null] =>
     x === null || se === null ? [null, null] : [clamp01(x - sigmas * se), clamp01(x + sigmas * se)];
   const [accuracyLower, accuracyUpper] = band(estimate.accuracy);
+  const stdErrors = metricStdErrors(
+    {
+      tp: estimate.confusion.tp,
+      fn: estimate.confusion.fn,
+      predictedPositive: estimate.confusion.tp + estimate.confusion.fp,
+      count: n,
+      varianceAbove,
+      varianceBelow,
+    },
+    estimate.rocAuc,
+  );
+  const level = options.level ?? 0.95;
+  const z = zOfLevel(level);
+  const values: Record<keyof MetricStdErrors, number | null> = {
+    accuracy: estimate.accuracy,
+    precision: estimate.precision,
+    recall: estimate.recall,
+    f1: estimate.f1,
+    roc_auc: estimate.rocAuc,
+  };
+  const intervals: Partial<Record<keyof MetricStdErrors, MetricInterval>> = {};
+  for (const k of Object.keys(values) as Array<keyof MetricStdErrors>) {
+    const v = values[k];
+    const e = stdErrors[k];
+    if (v !== null && e !== null) intervals[k] = { lower: clamp01(v - z * e), upper: clamp01(v + z * e) };
+  }
+  const outsideMapShare = calibration && n > 0 ? outside / n : null;
+  const check = checkLabelled(options.labelled ?? [], threshold, probability, sigmas, minLabelled);
+  const failedAssumptions: FailedAssumption[] = [];
+  if (outsideMapShare !== null && outsideMapShare > (options.maxOutsideMap ?? 0.1))
+    failedAssumptions.push('calibration_drift');
+  // Without a reference map the scores were never checked against the reference's P(y | score):
+  // a mismatch that no prior shift explains may be the model's own miscalibration, not a change.
+  if (check?.diagnosis)
+    failedAssumptions.push(
+      calibration || check.diagnosis.assumption === 'prior_shift'
+        ? check.diagnosis.assumption
+        : 'calibration_drift',
+    );
 
   return {
     ...estimate,
@@ -116,7 +201,12 @@ export function estimateWindow(options: CbpeWindowOptions): CbpeWindowEstimate {
     accuracyLower,
     accuracyUpper,
     sigmas,
-    check: checkLabelled(options.labelled ?? [], threshold, probability, sigmas, minLabelled),
+    check,
+    stdErrors,
+    level,
+    intervals,
+    outsideMapShare,
+    failedAssumptions,
   };
 }
 
@@ -134,6 +224,7 @@ function checkLabelled(
   let positives = 0;
   let variance = 0;
   const tol = 1e-9;
+  const points: Array<{ probability: number; count: number; positives: number }> = [];
   for (const [i, b] of labelled.entries()) {
     if (b.count === 0) continue;
     if (!(b.positives >= 0 && b.positives <= b.count)) {
@@ -152,6 +243,7 @@ function checkLabelled(
     expectedRight += above ? b.count * c : b.count * (1 - c);
     right += above ? b.positives : b.count - b.positives;
     variance += b.count * c * (1 - c);
+    points.push({ probability: c, count: b.count, positives: b.positives });
   }
   if (count < minLabelled) return null;
   const sd = Math.sqrt(variance);
@@ -170,5 +262,6 @@ function checkLabelled(
     positiveRateZ,
     reliable: reasons.length === 0,
     reasons,
+    diagnosis: reasons.length > 0 ? diagnoseShift(points) : null,
   };
 }

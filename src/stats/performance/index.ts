@@ -15,3 +15,6 @@ export * from './degraded.js';
 export * from './calibration.js';
 export * from './cbpe-window.js';
 export * from './dle.js';
+export * from './cbpe-bands.js';
+export * from './cbpe-multiclass.js';
+export * from './calibration-crossfit.js';
