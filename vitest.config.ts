@@ -39,7 +39,9 @@ export default defineConfig({
     // Multi-node tests start clusters of their own: `npm run test:cluster` (vitest.cluster.config.ts).
     exclude: ['test/cluster/**', 'node_modules/**'],
     globalSetup: ['test/global-setup.ts'],
-    testTimeout: 60_000,
+    // Generous: with 3 files at a time on 2 cores a test waits longer for the CPU than alone (a limit,
+    // not a timing assertion; a test that needs more says so).
+    testTimeout: 180_000,
     hookTimeout: 300_000,
     // Integration tests share one Elasticsearch; files use their own namespaces so they can run in
     // parallel. Most of a file's time is spent waiting (for Elasticsearch, a child process, a
