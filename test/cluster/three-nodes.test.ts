@@ -14,6 +14,9 @@
  *     produce exactly one result per window, and those results equal the single-node ones (a).
  * (b) the logger loses and duplicates nothing while the elected master is SIGKILLed and restarted
  *     in the middle of steady ingest.
+ *
+ * (a) and (c) share a seeded data set, loaded into both clusters by their block's `beforeAll`, so a
+ * run of (b) alone (`-t 'elected master is SIGKILLed'`, CI's 8.19 step) does not load it.
  */
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -240,11 +243,6 @@ beforeAll(async () => {
   await installTemplates(one);
   // 3 primaries per backing index; the shipped auto_expand_replicas 0-1 gives each a replica.
   await installTemplates(three, { shards: { primaries: 3 } });
-  const { predictions, outcomes } = dataset();
-  for (const client of [one, three]) {
-    await bulkCreate(client, logStream('prediction', namespace), predictions);
-    await bulkCreate(client, logStream('outcome', namespace), outcomes);
-  }
 }, 900_000);
 
 afterAll(async () => {
@@ -255,249 +253,264 @@ afterAll(async () => {
 }, 180_000);
 
 describe('a 3-node cluster, 3 primary shards and a replica per backing index', () => {
-  it('spreads the prediction stream over the nodes: 3 primaries and 3 replicas, on all 3 nodes', async () => {
-    await three.cluster.health({ index: logStream('prediction', namespace), wait_for_status: 'green' });
-    const shards = await three.cat.shards({ index: logStream('prediction', namespace), format: 'json' });
-    const started = shards.filter((s) => s.state === 'STARTED');
-    expect(started.filter((s) => s.prirep === 'p')).toHaveLength(3);
-    expect(started.filter((s) => s.prirep === 'r')).toHaveLength(3);
-    expect(new Set(started.map((s) => s.node)).size).toBe(3);
-    // The single-node cluster: one shard, no replica (the comparison is 1 shard against 3).
-    const single = await one.cat.shards({ index: logStream('prediction', namespace), format: 'json' });
-    expect(single.filter((s) => s.prirep === 'p')).toHaveLength(1);
-  });
-
-  it('(c)+(a) two scheduler replicas write exactly one result per window, equal to the single-node results', async () => {
-    // The same baseline in both clusters: profiled on the single node, stored as is in both.
-    const profile = await profileFromElasticsearch(one, {
-      namespace,
-      model: MODEL,
-      version: '1',
-      from: new Date(hourStart(0)),
-      to: new Date(hourStart(REF_HOURS)),
-    });
-    for (const client of [one, three])
-      await saveBaseline(client, { model: MODEL, version: '1', id: 'training' }, profile, { replace: true });
-
-    // Single node: one scheduler pass in this process.
-    const single = new Scheduler({
-      config: validateConfig(schedulerConfig('single'), { env: {} }),
-      client: one,
-      registry: defaultJobRegistry(),
-      log: createJsonLogger({ write: () => true } as unknown as NodeJS.WritableStream, { level: 'error' }),
-    });
-    const pass = await single.runDue();
-    expect(pass.failed).toBe(0);
-
-    // Three nodes: two `mlmon schedule` processes, each on another node, each job slowed down by
-    // 400 ms so that both find windows to do.
-    const config = writeConfig(tempDir('three'), 'mlmon.config.json', schedulerConfig());
-    const replicas = [1, 2].map(
-      (node) =>
-        new SchedulerProcess(['--config', config], {
-          ES_URL: cluster.urls[node] as string,
-          MLMON_OWNER: `replica-${node}`,
-          MLMON_TEST_JOB_DELAY_MS: '400',
-        }),
-    );
-    try {
-      for (const job of JOBS)
-        await waitUntilSettled(
-          three,
-          { job, model: { name: MODEL, version: '1' }, namespace },
-          windowStarts,
-          600_000,
-          () => replicas.map((r) => r.stderr).join('\n'),
-        );
-    } finally {
-      for (const r of replicas) r.kill('SIGTERM');
-    }
-    const exits = await Promise.all(replicas.map((r) => r.exited));
-    expect(exits.map((e) => e.code)).toEqual([0, 0]);
-
-    // Each (job, window) processed by exactly one replica, and both replicas did some.
-    const processed = replicas.map((r) =>
-      r
-        .events('window.processed')
-        .map((e) => `${e['job.name'] ?? e.job}|${e['window.start']}`)
-        .filter((k) => windowStarts.some((s) => k.endsWith(new Date(s).toISOString()))),
-    );
-    const all = processed.flat();
-    expect(new Set(all).size).toBe(all.length);
-    expect(all).toHaveLength(JOBS.length * WINDOWS);
-    expect(processed.every((p) => p.length > 0)).toBe(true);
-
-    const summary: string[] = [];
-    for (const kind of ['drift', 'quality', 'performance', 'service'] as const) {
-      const a = await results(one, kind);
-      const b = await results(three, kind);
-      // Exactly one document per window and subject: same ids, no id twice (ids are deterministic).
-      expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-      expect(a.size).toBeGreaterThan(0);
-      const diffs = [...a].flatMap(([id, doc]) =>
-        differences(doc, b.get(id) as Doc).map((d) => `${id} ${d}`),
-      );
-      expect(diffs).toEqual([]);
-      summary.push(`${kind} ${a.size}`);
-    }
-    process.stdout.write(`[three-nodes] equal result documents on 1 and 3 nodes: ${summary.join(', ')}\n`);
-
-    // The documents say what the data holds (so the equality above is not of empty results).
-    const drift = [...(await results(three, 'drift')).values()] as Array<{
-      window: { start: string };
-      feature?: { name: string };
-      drift?: { detected?: boolean };
-    }>;
-    const detected = (feature: string, hour: number) =>
-      drift.find((d) => d.feature?.name === feature && Date.parse(d.window.start) === hourStart(hour))?.drift
-        ?.detected;
-    expect(detected('x', 5)).toBe(false);
-    expect(detected('x', 8)).toBe(true);
-    expect(detected('z', 8)).toBe(false);
-  }, 900_000);
-
-  it('(a) a baseline profiled on 3 shards: edges within the t-digest bound, KS within the bound derived from them', async () => {
-    const profiles: Record<'one' | 'three', DatasetProfile> = {
-      one: await profileFromElasticsearch(one, {
-        namespace,
-        model: MODEL,
-        version: '1',
-        from: new Date(hourStart(0)),
-        to: new Date(hourStart(REF_HOURS)),
-      }),
-      three: await profileFromElasticsearch(three, {
-        namespace,
-        model: MODEL,
-        version: '1',
-        from: new Date(hourStart(0)),
-        to: new Date(hourStart(REF_HOURS)),
-      }),
-    };
-    const reference = Object.fromEntries(
-      NUMERIC.map((f) => [
-        f,
-        sortedNumbers(Array.from({ length: REF_HOURS }, (_, h) => values.get(h)?.[f] ?? []).flat()),
-      ]),
-    ) as Record<(typeof NUMERIC)[number], number[]>;
-
-    // 1. Each fine edge's exact rank in the reference against its nominal quantile. The bound: a
-    //    t-digest centroid at quantile q holds at most 2π·√(q(1−q))/δ of the data (the k1 scale
-    //    function's derivative, δ = compression); an estimate inside a centroid errs by at most its
-    //    width, and merging the shards' digests re-clusters once more: 2 × that, plus one value
-    //    (1/n) for the quantile definition. At the median, δ = 200: 0.0157 · 2 = 0.031.
-    let worstEdge = 0;
-    for (const [where, profile] of Object.entries(profiles)) {
-      for (const f of NUMERIC) {
-        const p = profile.features[`features.${f}`] ?? profile.features[f];
-        expect(p?.kind, `${where} ${f}`).toBe('numeric');
-        const edges = (p as NumericFeatureProfile).edges;
-        // min, the 99 percentiles, the next double above max: no atoms in continuous data.
-        expect(edges, `${where} ${f}`).toHaveLength(101);
-        const sorted = reference[f];
-        for (let k = 1; k < 100; k++) {
-          const q = k / 100;
-          const error = Math.abs(below(sorted, edges[k] as number) - q);
-          const bound = (2 * 2 * Math.PI * Math.sqrt(q * (1 - q))) / TDIGEST_COMPRESSION + 1 / sorted.length;
-          expect(error, `${where} ${f} edge ${k}`).toBeLessThanOrEqual(bound);
-          worstEdge = Math.max(worstEdge, error);
-        }
+  // The seeded data set, loaded into both clusters only when a test of this block runs (CI's 8.19
+  // step runs only (b), which logs data of its own: .ci/run).
+  describe('the seeded data set on 1 node and on 3', () => {
+    beforeAll(async () => {
+      const { predictions, outcomes } = dataset();
+      for (const client of [one, three]) {
+        await bulkCreate(client, logStream('prediction', namespace), predictions);
+        await bulkCreate(client, logStream('outcome', namespace), outcomes);
       }
-    }
+    }, 900_000);
 
-    // 2. Drift against each cluster's own baseline. Given the edges, the analyzer is exact: its
-    //    KS and PSI equal the binned statistics computed here from the raw values over the same
-    //    edges. Between the clusters only the edges differ, so for KS (a maximum over edges of a
-    //    CDF difference) |KS₁ − KS₃| ≤ max_k |F_ref(e¹ₖ) − F_ref(e³ₖ)| + |F_win(e¹ₖ) − F_win(e³ₖ)|.
-    for (const [where, client, profile] of [
-      ['one', one, profiles.one],
-      ['three', three, profiles.three],
-    ] as const)
-      await saveBaseline(client, { model: MODEL, version: '1', id: `own-${where}` }, profile, {
-        replace: true,
+    it('spreads the prediction stream over the nodes: 3 primaries and 3 replicas, on all 3 nodes', async () => {
+      await three.cluster.health({ index: logStream('prediction', namespace), wait_for_status: 'green' });
+      const shards = await three.cat.shards({ index: logStream('prediction', namespace), format: 'json' });
+      const started = shards.filter((s) => s.state === 'STARTED');
+      expect(started.filter((s) => s.prirep === 'p')).toHaveLength(3);
+      expect(started.filter((s) => s.prirep === 'r')).toHaveLength(3);
+      expect(new Set(started.map((s) => s.node)).size).toBe(3);
+      // The single-node cluster: one shard, no replica (the comparison is 1 shard against 3).
+      const single = await one.cat.shards({ index: logStream('prediction', namespace), format: 'json' });
+      expect(single.filter((s) => s.prirep === 'p')).toHaveLength(1);
+    });
+
+    it('(c)+(a) two scheduler replicas write exactly one result per window, equal to the single-node results', async () => {
+      // The same baseline in both clusters: profiled on the single node, stored as is in both.
+      const profile = await profileFromElasticsearch(one, {
+        namespace,
+        model: MODEL,
+        version: '1',
+        from: new Date(hourStart(0)),
+        to: new Date(hourStart(REF_HOURS)),
       });
-    const runs = await Promise.all(
-      (
-        [
-          [one, 'own-one'],
-          [three, 'own-three'],
-        ] as const
-      ).map(([client, id]) =>
-        analyze(client, {
+      for (const client of [one, three])
+        await saveBaseline(client, { model: MODEL, version: '1', id: 'training' }, profile, {
+          replace: true,
+        });
+
+      // Single node: one scheduler pass in this process.
+      const single = new Scheduler({
+        config: validateConfig(schedulerConfig('single'), { env: {} }),
+        client: one,
+        registry: defaultJobRegistry(),
+        log: createJsonLogger({ write: () => true } as unknown as NodeJS.WritableStream, { level: 'error' }),
+      });
+      const pass = await single.runDue();
+      expect(pass.failed).toBe(0);
+
+      // Three nodes: two `mlmon schedule` processes, each on another node, each job slowed down by
+      // 400 ms so that both find windows to do.
+      const config = writeConfig(tempDir('three'), 'mlmon.config.json', schedulerConfig());
+      const replicas = [1, 2].map(
+        (node) =>
+          new SchedulerProcess(['--config', config], {
+            ES_URL: cluster.urls[node] as string,
+            MLMON_OWNER: `replica-${node}`,
+            MLMON_TEST_JOB_DELAY_MS: '400',
+          }),
+      );
+      try {
+        for (const job of JOBS)
+          await waitUntilSettled(
+            three,
+            { job, model: { name: MODEL, version: '1' }, namespace },
+            windowStarts,
+            600_000,
+            () => replicas.map((r) => r.stderr).join('\n'),
+          );
+      } finally {
+        for (const r of replicas) r.kill('SIGTERM');
+      }
+      const exits = await Promise.all(replicas.map((r) => r.exited));
+      expect(exits.map((e) => e.code)).toEqual([0, 0]);
+
+      // Each (job, window) processed by exactly one replica, and both replicas did some.
+      const processed = replicas.map((r) =>
+        r
+          .events('window.processed')
+          .map((e) => `${e['job.name'] ?? e.job}|${e['window.start']}`)
+          .filter((k) => windowStarts.some((s) => k.endsWith(new Date(s).toISOString()))),
+      );
+      const all = processed.flat();
+      expect(new Set(all).size).toBe(all.length);
+      expect(all).toHaveLength(JOBS.length * WINDOWS);
+      expect(processed.every((p) => p.length > 0)).toBe(true);
+
+      const summary: string[] = [];
+      for (const kind of ['drift', 'quality', 'performance', 'service'] as const) {
+        const a = await results(one, kind);
+        const b = await results(three, kind);
+        // Exactly one document per window and subject: same ids, no id twice (ids are deterministic).
+        expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+        expect(a.size).toBeGreaterThan(0);
+        const diffs = [...a].flatMap(([id, doc]) =>
+          differences(doc, b.get(id) as Doc).map((d) => `${id} ${d}`),
+        );
+        expect(diffs).toEqual([]);
+        summary.push(`${kind} ${a.size}`);
+      }
+      process.stdout.write(`[three-nodes] equal result documents on 1 and 3 nodes: ${summary.join(', ')}\n`);
+
+      // The documents say what the data holds (so the equality above is not of empty results).
+      const drift = [...(await results(three, 'drift')).values()] as Array<{
+        window: { start: string };
+        feature?: { name: string };
+        drift?: { detected?: boolean };
+      }>;
+      const detected = (feature: string, hour: number) =>
+        drift.find((d) => d.feature?.name === feature && Date.parse(d.window.start) === hourStart(hour))
+          ?.drift?.detected;
+      expect(detected('x', 5)).toBe(false);
+      expect(detected('x', 8)).toBe(true);
+      expect(detected('z', 8)).toBe(false);
+    }, 900_000);
+
+    it('(a) a baseline profiled on 3 shards: edges within the t-digest bound, KS within the bound derived from them', async () => {
+      const profiles: Record<'one' | 'three', DatasetProfile> = {
+        one: await profileFromElasticsearch(one, {
           namespace,
           model: MODEL,
           version: '1',
-          from: new Date(windowStarts[0] as number),
-          to: new Date((windowStarts.at(-1) as number) + HOUR),
-          windowMs: HOUR,
-          windowSize: '1h',
-          reference: { type: 'baseline', id },
-          write: false,
+          from: new Date(hourStart(0)),
+          to: new Date(hourStart(REF_HOURS)),
         }),
-      ),
-    );
-    type DriftDoc = {
-      window: { start: string };
-      feature?: { name: string };
-      drift?: Record<string, unknown>;
-    };
-    let worstKs = 0;
-    let worstPsi = 0;
-    const edgesOf = (profile: DatasetProfile, f: string) =>
-      (profile.features[`features.${f}`] ?? profile.features[f]) as NumericFeatureProfile;
-    for (const start of windowStarts) {
-      const hour = (start - base) / HOUR;
-      for (const f of NUMERIC) {
-        const window = sortedNumbers(values.get(hour)?.[f] ?? []);
-        const got: Record<'one' | 'three', { ks: number; psi: number }> = {
-          one: { ks: 0, psi: 0 },
-          three: { ks: 0, psi: 0 },
-        };
-        for (const [i, where] of (['one', 'three'] as const).entries()) {
-          const p = edgesOf(profiles[where], f);
-          const doc = runs[i]?.documents
-            .map((x) => x.document as DriftDoc)
-            .find(
-              (x) =>
-                (x.feature?.name === f || x.feature?.name === `features.${f}`) &&
-                Date.parse(x.window.start) === start,
-            );
-          expect(doc, `${where} ${f} ${hour}`).toBeDefined();
-          const drift = doc?.drift as { ks?: number; psi?: number; statistics?: Record<string, number> };
-          const ks = drift.ks ?? drift.statistics?.ks;
-          const psi = drift.psi ?? drift.statistics?.psi;
-          const expectedKs = ksFromBinnedCounts(
-            p.edges,
-            binCounts(p.edges, reference[f]),
-            binCounts(p.edges, window),
-          ).statistic;
-          const expectedPsi = psiFromCounts(
-            binCounts(p.psiEdges, reference[f]),
-            binCounts(p.psiEdges, window),
-          );
-          expect(ks, `${where} ${f} hour ${hour} ks`).toBeCloseTo(expectedKs, 12);
-          expect(psi, `${where} ${f} hour ${hour} psi`).toBeCloseTo(expectedPsi, 12);
-          got[where] = { ks: ks as number, psi: psi as number };
+        three: await profileFromElasticsearch(three, {
+          namespace,
+          model: MODEL,
+          version: '1',
+          from: new Date(hourStart(0)),
+          to: new Date(hourStart(REF_HOURS)),
+        }),
+      };
+      const reference = Object.fromEntries(
+        NUMERIC.map((f) => [
+          f,
+          sortedNumbers(Array.from({ length: REF_HOURS }, (_, h) => values.get(h)?.[f] ?? []).flat()),
+        ]),
+      ) as Record<(typeof NUMERIC)[number], number[]>;
+
+      // 1. Each fine edge's exact rank in the reference against its nominal quantile. The bound: a
+      //    t-digest centroid at quantile q holds at most 2π·√(q(1−q))/δ of the data (the k1 scale
+      //    function's derivative, δ = compression); an estimate inside a centroid errs by at most its
+      //    width, and merging the shards' digests re-clusters once more: 2 × that, plus one value
+      //    (1/n) for the quantile definition. At the median, δ = 200: 0.0157 · 2 = 0.031.
+      let worstEdge = 0;
+      for (const [where, profile] of Object.entries(profiles)) {
+        for (const f of NUMERIC) {
+          const p = profile.features[`features.${f}`] ?? profile.features[f];
+          expect(p?.kind, `${where} ${f}`).toBe('numeric');
+          const edges = (p as NumericFeatureProfile).edges;
+          // min, the 99 percentiles, the next double above max: no atoms in continuous data.
+          expect(edges, `${where} ${f}`).toHaveLength(101);
+          const sorted = reference[f];
+          for (let k = 1; k < 100; k++) {
+            const q = k / 100;
+            const error = Math.abs(below(sorted, edges[k] as number) - q);
+            const bound =
+              (2 * 2 * Math.PI * Math.sqrt(q * (1 - q))) / TDIGEST_COMPRESSION + 1 / sorted.length;
+            expect(error, `${where} ${f} edge ${k}`).toBeLessThanOrEqual(bound);
+            worstEdge = Math.max(worstEdge, error);
+          }
         }
-        const e1 = edgesOf(profiles.one, f).edges;
-        const e3 = edgesOf(profiles.three, f).edges;
-        let bound = 0;
-        for (let k = 0; k < e1.length; k++)
-          bound = Math.max(
-            bound,
-            Math.abs(below(reference[f], e1[k] as number) - below(reference[f], e3[k] as number)) +
-              Math.abs(below(window, e1[k] as number) - below(window, e3[k] as number)),
-          );
-        const dKs = Math.abs(got.one.ks - got.three.ks);
-        expect(dKs, `${f} hour ${hour}`).toBeLessThanOrEqual(bound + 1e-12);
-        worstKs = Math.max(worstKs, dKs);
-        worstPsi = Math.max(worstPsi, Math.abs(got.one.psi - got.three.psi));
       }
-    }
-    process.stdout.write(
-      `[three-nodes] own baselines: worst edge rank error ${worstEdge.toFixed(4)}, ` +
-        `worst |KS1-KS3| ${worstKs.toFixed(4)}, worst |PSI1-PSI3| ${worstPsi.toFixed(4)}\n`,
-    );
-  }, 300_000);
+
+      // 2. Drift against each cluster's own baseline. Given the edges, the analyzer is exact: its
+      //    KS and PSI equal the binned statistics computed here from the raw values over the same
+      //    edges. Between the clusters only the edges differ, so for KS (a maximum over edges of a
+      //    CDF difference) |KS₁ − KS₃| ≤ max_k |F_ref(e¹ₖ) − F_ref(e³ₖ)| + |F_win(e¹ₖ) − F_win(e³ₖ)|.
+      for (const [where, client, profile] of [
+        ['one', one, profiles.one],
+        ['three', three, profiles.three],
+      ] as const)
+        await saveBaseline(client, { model: MODEL, version: '1', id: `own-${where}` }, profile, {
+          replace: true,
+        });
+      const runs = await Promise.all(
+        (
+          [
+            [one, 'own-one'],
+            [three, 'own-three'],
+          ] as const
+        ).map(([client, id]) =>
+          analyze(client, {
+            namespace,
+            model: MODEL,
+            version: '1',
+            from: new Date(windowStarts[0] as number),
+            to: new Date((windowStarts.at(-1) as number) + HOUR),
+            windowMs: HOUR,
+            windowSize: '1h',
+            reference: { type: 'baseline', id },
+            write: false,
+          }),
+        ),
+      );
+      type DriftDoc = {
+        window: { start: string };
+        feature?: { name: string };
+        drift?: Record<string, unknown>;
+      };
+      let worstKs = 0;
+      let worstPsi = 0;
+      const edgesOf = (profile: DatasetProfile, f: string) =>
+        (profile.features[`features.${f}`] ?? profile.features[f]) as NumericFeatureProfile;
+      for (const start of windowStarts) {
+        const hour = (start - base) / HOUR;
+        for (const f of NUMERIC) {
+          const window = sortedNumbers(values.get(hour)?.[f] ?? []);
+          const got: Record<'one' | 'three', { ks: number; psi: number }> = {
+            one: { ks: 0, psi: 0 },
+            three: { ks: 0, psi: 0 },
+          };
+          for (const [i, where] of (['one', 'three'] as const).entries()) {
+            const p = edgesOf(profiles[where], f);
+            const doc = runs[i]?.documents
+              .map((x) => x.document as DriftDoc)
+              .find(
+                (x) =>
+                  (x.feature?.name === f || x.feature?.name === `features.${f}`) &&
+                  Date.parse(x.window.start) === start,
+              );
+            expect(doc, `${where} ${f} ${hour}`).toBeDefined();
+            const drift = doc?.drift as { ks?: number; psi?: number; statistics?: Record<string, number> };
+            const ks = drift.ks ?? drift.statistics?.ks;
+            const psi = drift.psi ?? drift.statistics?.psi;
+            const expectedKs = ksFromBinnedCounts(
+              p.edges,
+              binCounts(p.edges, reference[f]),
+              binCounts(p.edges, window),
+            ).statistic;
+            const expectedPsi = psiFromCounts(
+              binCounts(p.psiEdges, reference[f]),
+              binCounts(p.psiEdges, window),
+            );
+            expect(ks, `${where} ${f} hour ${hour} ks`).toBeCloseTo(expectedKs, 12);
+            expect(psi, `${where} ${f} hour ${hour} psi`).toBeCloseTo(expectedPsi, 12);
+            got[where] = { ks: ks as number, psi: psi as number };
+          }
+          const e1 = edgesOf(profiles.one, f).edges;
+          const e3 = edgesOf(profiles.three, f).edges;
+          let bound = 0;
+          for (let k = 0; k < e1.length; k++)
+            bound = Math.max(
+              bound,
+              Math.abs(below(reference[f], e1[k] as number) - below(reference[f], e3[k] as number)) +
+                Math.abs(below(window, e1[k] as number) - below(window, e3[k] as number)),
+            );
+          const dKs = Math.abs(got.one.ks - got.three.ks);
+          expect(dKs, `${f} hour ${hour}`).toBeLessThanOrEqual(bound + 1e-12);
+          worstKs = Math.max(worstKs, dKs);
+          worstPsi = Math.max(worstPsi, Math.abs(got.one.psi - got.three.psi));
+        }
+      }
+      process.stdout.write(
+        `[three-nodes] own baselines: worst edge rank error ${worstEdge.toFixed(4)}, ` +
+          `worst |KS1-KS3| ${worstKs.toFixed(4)}, worst |PSI1-PSI3| ${worstPsi.toFixed(4)}\n`,
+      );
+    }, 300_000);
+  });
 
   it('(b) the logger loses and duplicates nothing while the elected master is SIGKILLed and restarted mid-ingest', async () => {
     const ns = uniqueNamespace('threekill');

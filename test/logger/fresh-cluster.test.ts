@@ -35,6 +35,9 @@ describe('the logger on a cluster without templates', () => {
     // A string first: with guessed mappings it would make `amount` a text field for good.
     logger.logPrediction({ features: { amount: '12.5', country: 'de' }, prediction: { score: 0.9 } });
     logger.logPrediction({ features: { amount: 7, country: 'fr' }, prediction: { score: 0.1 } });
+    // The first write waits for the templates on a node that has just started: on a loaded machine
+    // longer than close()'s own limit (10 s), so wait for delivery first, generously.
+    expect(await logger.flush(120_000)).toBe(true);
     const counters = await logger.close();
     expect(counters).toMatchObject({ indexed: 2, deadLettered: 0, dropped: 0 });
     expect(await client.indices.existsIndexTemplate({ name: 'mlmon-prediction' })).toBe(true);

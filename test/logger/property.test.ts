@@ -167,10 +167,11 @@ const event = fc.oneof(
 );
 
 describe('hostile input (property-based)', () => {
-  // The limit leaves room for a loaded CI machine (the run takes 20-60 s there); it asserts no timing.
+  // The limits leave room for a loaded machine (the run takes 20-60 s on an idle one; with other
+  // files beside it at load 20-40 the flush alone outlasted 120 s); they assert no timing.
   it(
     'never throws into the caller; indexed + dead-lettered + dropped === logged, also in Elasticsearch',
-    { timeout: 240_000 },
+    { timeout: 900_000 },
     async () => {
       const ns = uniqueNamespace('prop');
       const logger = createPredictionLogger({
@@ -200,7 +201,7 @@ describe('hostile input (property-based)', () => {
         { numRuns: 1000, seed: 7 },
       );
       expect(logged).toBe(11_000);
-      expect(await logger.flush(120_000)).toBe(true);
+      expect(await logger.flush(600_000)).toBe(true);
       const c = await logger.close();
       expect(c.accepted).toBe(logged);
       expect(c.indexed + c.deadLettered + c.dropped).toBe(logged);

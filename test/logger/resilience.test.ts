@@ -113,7 +113,9 @@ describe('a cluster that fails or hangs (proxy in front of the real Elasticsearc
         return ids.every((id) => stored.get(id) === 1);
       }, 90_000), // a fresh cluster on a loaded machine can take long for its first mapping updates
     ).toBe(true);
-    await client.indices.rollover({ alias: stream });
+    // master_timeout: with other files creating streams beside this one the master's queue was seen
+    // to hold the rollover past the default 30 s (process_cluster_event_timeout_exception).
+    await client.indices.rollover({ alias: stream, master_timeout: '5m' }, { requestTimeout: 330_000 });
     expect(await logger.flush(150_000)).toBe(true);
     const counters = await logger.close();
     expect(stalled).toBeGreaterThanOrEqual(1);
