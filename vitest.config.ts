@@ -15,6 +15,7 @@ const LONG_FILES = [
   'test/logger/property.test.ts',
   'test/logger/fresh-cluster.test.ts',
   'test/cli/commands.test.ts',
+  'test/cli/hostile.test.ts',
   'test/demo/demo.test.ts',
   'test/scheduler/replicas.test.ts',
 ];
