@@ -87,8 +87,217 @@ function durableAnswer(d: Durability): { ok: boolean; body: Record<string, numbe
   };
 }
 
+/** What the route handlers share: built once per collector by {@link startCollector}. */
+interface Context {
+  core: LoggerCore;
+  metrics: CollectorMetrics;
+  rules: EventRules;
+  settings: Resolved;
+  budget: Budget;
+  pairs: PairStore;
+}
+
+type Resolved = CollectorSettings & { host: string; port: number; bodyLimit: number; tokens: string[] };
+
+/** Answers with an error status and a one-line reason, counted by its code. */
+function refuse(ctx: Context, reply: FastifyReply, status: number, code: string, reason: string) {
+  ctx.metrics.rejected.inc({ reason: code });
+  return reply.code(status).send({ error: reason, code });
+}
+
+function backpressure(ctx: Context, reply: FastifyReply) {
+  reply.header('retry-after', ctx.core.shipper.unreachable ? '10' : '1');
+  return refuse(
+    ctx,
+    reply,
+    429,
+    'backpressure',
+    'the collector is at its buffer and spool limit; retry later',
+  );
+}
+
+/**
+ * Bytes that requests being handled may still add (twice their body: a document is larger than
+ * the event it is built from), so that concurrent requests cannot together overshoot the limit.
+ * With a spool, everything in memory may end up on disk, so memory + spool + reserved must fit in
+ * the spool's cap; without one, in the memory buffer. Beyond it a request is refused with 429:
+ * memory never grows without bound.
+ */
+class Budget {
+  private reserved = 0;
+  private readonly reservations = new WeakMap<FastifyRequest, number>();
+
+  constructor(
+    private readonly core: LoggerCore,
+    private readonly limit: number,
+  ) {}
+
+  /** Would `bytes` more pass the limit? */
+  over(bytes: number): boolean {
+    return (
+      this.core.shipper.bufferedBytes + this.core.shipper.spoolBytes + this.reserved + bytes > this.limit
+    );
+  }
+
+  /** Raises a request's reservation to `bytes`; false (unchanged) when that would pass the limit. */
+  reserve(request: FastifyRequest, bytes: number): boolean {
+    const current = this.reservations.get(request) ?? 0;
+    if (bytes <= current) return true;
+    if (this.over(bytes - current)) return false;
+    this.reserved += bytes - current;
+    this.reservations.set(request, bytes);
+    return true;
+  }
+
+  release(request: FastifyRequest): void {
+    const bytes = this.reservations.get(request);
+    if (bytes !== undefined) {
+      this.reserved -= bytes;
+      this.reservations.delete(request);
+    }
+  }
+}
+
+/** Auth, then a reservation sized by the declared body length (429 before the body is read). */
+async function admit(ctx: Context, request: FastifyRequest, reply: FastifyReply, auth: TokenCheck) {
+  if (request.method !== 'POST') return;
+  if (!auth.allows(request.headers)) {
+    ctx.metrics.rejected.inc({ reason: 'unauthorized' });
+    // The same answer for a missing and a wrong token.
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer realm="mlmon"')
+      .send({ error: 'unauthorized', code: 'unauthorized' });
+  }
+  const limit = ctx.settings.bodyLimit;
+  const length = Number(request.headers['content-length'] ?? limit);
+  const estimate = 2 * Math.min(Number.isFinite(length) ? length : limit, limit);
+  if (ctx.budget.over(estimate) || ctx.pairs.full || !ctx.budget.reserve(request, estimate))
+    return backpressure(ctx, reply);
+}
+
+/** Fastify's own errors as one-line answers: 413 and 415 by name, other 4xx as they are. */
+function answerError(
+  ctx: Context,
+  error: Error & { code?: string; statusCode?: number },
+  reply: FastifyReply,
+) {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return refuse(
+      ctx,
+      reply,
+      413,
+      'too_large',
+      `the body is larger than the limit of ${ctx.settings.bodyLimit} bytes`,
+    );
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return refuse(
+      ctx,
+      reply,
+      415,
+      'unsupported_media_type',
+      `unsupported content type; send ${JSON_TYPES.slice(0, 2).join(' or ')}`,
+    );
+  const status =
+    error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+  return refuse(
+    ctx,
+    reply,
+    status,
+    status === 500 ? 'internal' : 'bad_request',
+    error.message.replace(/\s+/g, ' ').slice(0, 300),
+  );
+}
+
+/** `POST /v1/predictions` and `/v1/outcomes`: mlmon's own events, JSON or NDJSON. */
+const ingest = (ctx: Context, kind: EventKind) => async (request: FastifyRequest, reply: FastifyReply) => {
+  const { core, metrics } = ctx;
+  const text = typeof request.body === 'string' ? request.body : '';
+  let parsed;
+  try {
+    parsed = parseEvents(text, isNdjson(request.headers['content-type']), kind, ctx.rules);
+  } catch (error) {
+    if (error instanceof BodyError) return refuse(ctx, reply, error.status, error.code, error.message);
+    throw error;
+  }
+  metrics.received.inc({ kind }, parsed.events.length + parsed.rejected.length);
+  for (const r of parsed.rejected) metrics.rejected.inc({ reason: r.code });
+  // Now that the events are counted, reserve what their documents may take: every document
+  // carries ~400 bytes the event does not (data_stream, event.*, the spool line's head).
+  if (!ctx.budget.reserve(request, 2 * text.length + EVENT_OVERHEAD * parsed.events.length))
+    return backpressure(ctx, reply);
+  const entries: DurableEntry[] = parsed.events.map((event) =>
+    kind === 'prediction' ? { kind, event } : { kind, event, id: outcomeId(event) },
+  );
+  const { ids, durable } = core.logDurably(entries);
+  const result = await durable;
+  metrics.stored.inc({ kind }, result.indexed);
+  metrics.spooled.inc({ kind }, result.spooled);
+  metrics.deadLettered.inc({ kind }, result.deadLettered);
+  const answer = durableAnswer(result);
+  const rejected = parsed.rejected.map((r) => ({ [parsed.unit]: r.at, reason: r.reason }));
+  if (!answer.ok) {
+    reply.header('retry-after', '10');
+    return reply.code(503).send({
+      error: 'the spool is full or unusable: not every event is durable; retry',
+      code: 'not_durable',
+      ids,
+      ...answer.body,
+      rejected,
+    });
+  }
+  if (parsed.rejected.length > 0) {
+    const first = parsed.rejected[0] as { at: number; reason: string };
+    metrics.rejected.inc({ reason: 'partial_batch' });
+    return reply.code(400).send({
+      error: `${parsed.rejected.length} of ${parsed.rejected.length + parsed.events.length} ${parsed.unit}s rejected; first: ${parsed.unit} ${first.at}: ${first.reason}`,
+      code: 'invalid_events',
+      accepted: ids.length,
+      ids,
+      ...answer.body,
+      rejected,
+    });
+  }
+  return reply.code(200).send({ accepted: ids.length, ids, ...answer.body });
+};
+
+/** One half (request or response) of a KServe or Seldon inference, CloudEvents binary mode. */
+const cloudEvent = (ctx: Context) => async (request: FastifyRequest, reply: FastifyReply) => {
+  const { metrics } = ctx;
+  let half;
+  try {
+    half = halfFromRequest(
+      request.headers,
+      typeof request.body === 'string' ? request.body : '',
+      ctx.settings,
+      ctx.rules,
+    );
+  } catch (error) {
+    if (error instanceof CloudEventError) return refuse(ctx, reply, error.status, error.code, error.message);
+    throw error;
+  }
+  metrics.received.inc({ kind: `${half.source}.${half.role}` });
+  const outcome = await ctx.pairs.offer(half);
+  if (outcome.durable) {
+    metrics.stored.inc({ kind: 'prediction' }, outcome.durable.indexed);
+    metrics.spooled.inc({ kind: 'prediction' }, outcome.durable.spooled);
+    metrics.deadLettered.inc({ kind: 'prediction' }, outcome.durable.deadLettered);
+    if (outcome.durable.dropped > 0) {
+      reply.header('retry-after', '10');
+      return reply
+        .code(503)
+        .send({ error: 'the spool is full or unusable: not durable; retry', code: 'not_durable' });
+    }
+  }
+  if (outcome.status === 'invalid')
+    return refuse(ctx, reply, 400, 'invalid_payload', outcome.reason ?? 'invalid payload');
+  return reply
+    .code(200)
+    .send({ status: outcome.status, id: half.key, ids: outcome.ids ?? [], reason: outcome.reason });
+};
+
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
-  const settings = {
+  const settings: Resolved = {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8787,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
@@ -103,15 +312,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   loggerOptions.model ??= settings.defaultModel;
   const spoolDir = loggerOptions.spool === false ? undefined : (loggerOptions.spool?.dir ?? '.mlmon-spool');
   const core = new LoggerCore(loggerOptions);
-  const metrics = new CollectorMetrics(core);
-  const auth = new TokenCheck(settings.tokens);
-  const rules: EventRules = {
-    models: settings.models ? new Set(settings.models) : undefined,
-    defaultModel: core.context.model.name,
-  };
   const bufferMax = loggerOptions.bufferMaxBytes ?? 16 * 1024 * 1024;
   const spoolMax = loggerOptions.spool === false ? 0 : (loggerOptions.spool?.maxBytes ?? 512 * 1024 * 1024);
-
   const pairs = new PairStore({
     dir: spoolDir,
     timeoutMs: settings.pairTimeoutMs,
@@ -122,6 +324,19 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     onWarning: (m) => process.emitWarning(m, 'MlmonWarning'),
   });
   pairs.open();
+  const ctx: Context = {
+    core,
+    metrics: new CollectorMetrics(core),
+    rules: {
+      models: settings.models ? new Set(settings.models) : undefined,
+      defaultModel: core.context.model.name,
+    },
+    settings,
+    budget: new Budget(core, spoolMax > 0 ? spoolMax : bufferMax),
+    pairs,
+  };
+  const { metrics, budget } = ctx;
+  const auth = new TokenCheck(settings.tokens);
 
   const app = Fastify({
     bodyLimit: settings.bodyLimit,
@@ -131,103 +346,19 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
-
-  /**
-   * Bytes that requests being handled may still add (twice their body: a document is larger than
-   * the event it is built from), so that concurrent requests cannot together overshoot the limit.
-   */
-  let reserved = 0;
-  const reservations = new WeakMap<FastifyRequest, number>();
-  /**
-   * Would `bytes` more pass the limit? With a spool, everything in memory may end up on disk, so
-   * memory + spool + reserved must fit in the spool's cap; without one, in the memory buffer.
-   * Beyond it a request is refused with 429: memory never grows without bound.
-   */
-  const overLimit = (bytes: number): boolean => {
-    const held = core.shipper.bufferedBytes + core.shipper.spoolBytes + reserved + bytes;
-    return held > (spoolMax > 0 ? spoolMax : bufferMax);
-  };
-
-  const refuse = (reply: FastifyReply, status: number, code: string, reason: string, extra: object = {}) => {
-    metrics.rejected.inc({ reason: code });
-    return reply.code(status).send({ error: reason, code, ...extra });
-  };
-
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.method !== 'POST') return;
-    if (!auth.allows(request.headers)) {
-      metrics.rejected.inc({ reason: 'unauthorized' });
-      // The same answer for a missing and a wrong token.
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer realm="mlmon"')
-        .send({ error: 'unauthorized', code: 'unauthorized' });
-    }
-    const length = Number(request.headers['content-length'] ?? settings.bodyLimit);
-    const estimate = 2 * Math.min(Number.isFinite(length) ? length : settings.bodyLimit, settings.bodyLimit);
-    if (overLimit(estimate) || pairs.full) {
-      reply.header('retry-after', core.shipper.unreachable ? '10' : '1');
-      return refuse(
-        reply,
-        429,
-        'backpressure',
-        'the collector is at its buffer and spool limit; retry later',
-      );
-    }
-    reserved += estimate;
-    reservations.set(request, estimate);
-  });
-
-  /** Raises a request's reservation to `bytes`; false (unchanged) when that would pass the limit. */
-  const growReservation = (request: FastifyRequest, bytes: number): boolean => {
-    const current = reservations.get(request) ?? 0;
-    if (bytes <= current) return true;
-    if (overLimit(bytes - current)) return false;
-    reserved += bytes - current;
-    reservations.set(request, bytes);
-    return true;
-  };
-  const release = (request: FastifyRequest) => {
-    const estimate = reservations.get(request);
-    if (estimate !== undefined) {
-      reserved -= estimate;
-      reservations.delete(request);
-    }
-  };
+  app.addHook('onRequest', (request, reply) => admit(ctx, request, reply, auth));
   // A client that goes away before its answer releases its reservation too.
-  app.addHook('onRequestAbort', async (request) => release(request));
+  app.addHook('onRequestAbort', async (request) => budget.release(request));
   app.addHook('onResponse', async (request, reply) => {
-    release(request);
+    budget.release(request);
     metrics.latency.observe(
       { route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
   });
-
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return refuse(
-        reply,
-        413,
-        'too_large',
-        `the body is larger than the limit of ${settings.bodyLimit} bytes`,
-      );
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-      return refuse(
-        reply,
-        415,
-        'unsupported_media_type',
-        `unsupported content type; send ${JSON_TYPES.slice(0, 2).join(' or ')}`,
-      );
-    const status =
-      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    return refuse(
-      reply,
-      status,
-      status === 500 ? 'internal' : 'bad_request',
-      error.message.replace(/\s+/g, ' ').slice(0, 300),
-    );
-  });
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) =>
+    answerError(ctx, error, reply),
+  );
 
   app.get('/healthz', async () => ({ status: 'up' }));
   app.get('/readyz', async (_request, reply) => {
@@ -244,105 +375,14 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-
-  const ingest = (kind: EventKind) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const text = typeof request.body === 'string' ? request.body : '';
-    let parsed;
-    try {
-      parsed = parseEvents(text, isNdjson(request.headers['content-type']), kind, rules);
-    } catch (error) {
-      if (error instanceof BodyError) return refuse(reply, error.status, error.code, error.message);
-      throw error;
-    }
-    metrics.received.inc({ kind }, parsed.events.length + parsed.rejected.length);
-    for (const r of parsed.rejected) metrics.rejected.inc({ reason: r.code });
-    // Now that the events are counted, reserve what their documents may take: every document
-    // carries ~400 bytes the event does not (data_stream, event.*, the spool line's head).
-    if (!growReservation(request, 2 * text.length + EVENT_OVERHEAD * parsed.events.length)) {
-      reply.header('retry-after', core.shipper.unreachable ? '10' : '1');
-      return refuse(
-        reply,
-        429,
-        'backpressure',
-        'the collector is at its buffer and spool limit; retry later',
-      );
-    }
-    const entries: DurableEntry[] = parsed.events.map((event) =>
-      kind === 'prediction' ? { kind, event } : { kind, event, id: outcomeId(event) },
-    );
-    const { ids, durable } = core.logDurably(entries);
-    const result = await durable;
-    metrics.stored.inc({ kind }, result.indexed);
-    metrics.spooled.inc({ kind }, result.spooled);
-    metrics.deadLettered.inc({ kind }, result.deadLettered);
-    const answer = durableAnswer(result);
-    const rejected = parsed.rejected.map((r) => ({ [parsed.unit]: r.at, reason: r.reason }));
-    if (!answer.ok) {
-      reply.header('retry-after', '10');
-      return reply.code(503).send({
-        error: 'the spool is full or unusable: not every event is durable; retry',
-        code: 'not_durable',
-        ids,
-        ...answer.body,
-        rejected,
-      });
-    }
-    if (parsed.rejected.length > 0) {
-      const first = parsed.rejected[0] as { at: number; reason: string };
-      metrics.rejected.inc({ reason: 'partial_batch' });
-      return reply.code(400).send({
-        error: `${parsed.rejected.length} of ${parsed.rejected.length + parsed.events.length} ${parsed.unit}s rejected; first: ${parsed.unit} ${first.at}: ${first.reason}`,
-        code: 'invalid_events',
-        accepted: ids.length,
-        ids,
-        ...answer.body,
-        rejected,
-      });
-    }
-    return reply.code(200).send({ accepted: ids.length, ids, ...answer.body });
-  };
-
-  app.post('/v1/predictions', ingest('prediction'));
-  app.post('/v1/outcomes', ingest('outcome'));
-
+  app.post('/v1/predictions', ingest(ctx, 'prediction'));
+  app.post('/v1/outcomes', ingest(ctx, 'outcome'));
   // CloudEvents in binary mode (KServe and Seldon inference loggers): any content type.
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-    const onEvent = async (request: FastifyRequest, reply: FastifyReply) => {
-      let half;
-      try {
-        half = halfFromRequest(
-          request.headers,
-          typeof request.body === 'string' ? request.body : '',
-          settings,
-          rules,
-        );
-      } catch (error) {
-        if (error instanceof CloudEventError) return refuse(reply, error.status, error.code, error.message);
-        throw error;
-      }
-      metrics.received.inc({ kind: `${half.source}.${half.role}` });
-      const outcome = await pairs.offer(half);
-      if (outcome.durable) {
-        metrics.stored.inc({ kind: 'prediction' }, outcome.durable.indexed);
-        metrics.spooled.inc({ kind: 'prediction' }, outcome.durable.spooled);
-        metrics.deadLettered.inc({ kind: 'prediction' }, outcome.durable.deadLettered);
-        if (outcome.durable.dropped > 0) {
-          reply.header('retry-after', '10');
-          return reply
-            .code(503)
-            .send({ error: 'the spool is full or unusable: not durable; retry', code: 'not_durable' });
-        }
-      }
-      if (outcome.status === 'invalid')
-        return refuse(reply, 400, 'invalid_payload', outcome.reason ?? 'invalid payload');
-      return reply
-        .code(200)
-        .send({ status: outcome.status, id: half.key, ids: outcome.ids ?? [], reason: outcome.reason });
-    };
-    scope.post('/v1/events', onEvent);
-    scope.post('/', onEvent);
+    scope.post('/v1/events', cloudEvent(ctx));
+    scope.post('/', cloudEvent(ctx));
   });
 
   await app.listen({ host: settings.host, port: settings.port });

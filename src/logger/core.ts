@@ -1,6 +1,9 @@
 /**
  * The logger's core, shared by `createPredictionLogger()` and `MlmonTransport`: options, document
  * building on the caller's path (cheap, never throws), and the shipper behind it.
+ *
+ * Length: Over 450 lines on purpose: most of it is the options' documented types, which a service
+ * author reads here beside the three entry points (logPrediction, logOutcome, logDurably).
  */
 import type { Client } from '@elastic/elasticsearch';
 import { createClient, type ConnectionOptions } from '../elastic/client.js';

@@ -17,6 +17,11 @@
  * flush cycle with setImmediate. The only exception is a caller that logs faster than the event loop
  * turns (a synchronous loop of many thousands of events): past twice the buffer size, `enqueue` writes
  * the overflow to the spool synchronously rather than drop it or grow without bound.
+ *
+ * Length: Over 450 lines on purpose: one state machine (the diagram above) whose private state —
+ * ready, delayed, in flight, the spool, the counters — every method reads and writes; the parts
+ * that need none of it already live apart (bulk-item.ts, outage.ts, resend-check.ts, spool.ts,
+ * ack.ts). Split across files, that state would have to be passed around or exposed.
  */
 import type { Client } from '@elastic/elasticsearch';
 import { buildDeadLetterDocument, type DeadLetterReason } from '../schema/deadletter.js';

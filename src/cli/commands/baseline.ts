@@ -112,6 +112,8 @@ why, and the estimate takes raw scores as probabilities.`,
     format: formatOption,
   },
   exitCodes: { 3: 'a baseline with this id exists (give --replace to overwrite it)' },
+  // Length: about 110 lines: the checks of both sources (file or window) before anything is
+  // contacted, then the one call to each, read top to bottom.
   run: async (values, io) => {
     if (values.list) return listCommand(io, values.model, values.format === 'json');
     if (!values.model) throw new UsageError('--model is required (or --list)');

@@ -36,6 +36,9 @@
  * predictions (5 folds; each row predicted by trees fitted without it), so the level the analysis
  * compares with carries no in-sample optimism; the trees applied to windows are fitted on every
  * reference row.
+ *
+ * Length: Over 450 lines on purpose: the fit (boosted trees on binned inputs), the cross-fit and the
+ * sampling errors are one method, read and tested together (test/stats/dle.test.ts).
  */
 
 /** A split test: `gte` holds when the input is a number ≥ threshold; `lt` otherwise (missing included). */
