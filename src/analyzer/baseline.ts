@@ -169,6 +169,14 @@ export function calibrationLookup(client: Client, options: CalibrationLookupOpti
     const why = profile.uncalibrated?.message ?? 'the reference was stored without a score calibration';
     return { note: `version ${version}: ${why}` };
   };
+  return oncePerVersion(cache, lookup);
+}
+
+/** A per-version look-up that asks Elasticsearch once per version and hands out the same answer. */
+export function oncePerVersion<T>(
+  cache: Map<string, Promise<T>>,
+  lookup: (version: string) => Promise<T>,
+): (version: string) => Promise<T> {
   return (version) => {
     let found = cache.get(version);
     if (!found) {

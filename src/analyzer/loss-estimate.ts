@@ -38,6 +38,7 @@ import {
   type LossEnsemble,
   type LossLeaf,
 } from '../stats/performance/dle.js';
+import { oncePerVersion } from './baseline.js';
 import type { ReferenceSpec } from './job.js';
 
 type Aggs = Record<string, estypes.AggregationsAggregationContainer>;
@@ -235,12 +236,5 @@ export function lossModelLookup(
       ? { lossModel: found.model }
       : { note: `version ${version}: ${found.message}` };
   };
-  return (version) => {
-    let found = cache.get(version);
-    if (!found) {
-      found = lookup(version);
-      cache.set(version, found);
-    }
-    return found;
-  };
+  return oncePerVersion(cache, lookup);
 }

@@ -24,6 +24,7 @@ import { streamNames } from '../schema/streams.js';
 import { fitDirectLossModel, type DirectLossModel, type LossRow } from '../stats/performance/dle.js';
 import type { DatasetProfile } from './types.js';
 import { fieldOf } from './profile.js';
+import { NUMERIC_TYPES } from '../elastic/source.js';
 
 /** Fewest labelled reference predictions a loss model is fitted on (the same floor as calibration). */
 export const MIN_LOSS_MODEL_LABELS = 200;
@@ -62,17 +63,6 @@ export function profileInputs(profile: DatasetProfile): string[] {
     .map((f) => f.field);
 }
 
-const NUMERIC = new Set([
-  'double',
-  'float',
-  'half_float',
-  'scaled_float',
-  'long',
-  'integer',
-  'short',
-  'byte',
-]);
-
 /** Numeric `features.*` fields of the prediction stream (field capabilities). */
 async function mappedInputs(client: Client, index: string): Promise<string[]> {
   try {
@@ -83,7 +73,7 @@ async function mappedInputs(client: Client, index: string): Promise<string[]> {
       allow_no_indices: true,
     });
     return Object.entries(caps.fields)
-      .filter(([, types]) => Object.keys(types).every((t) => NUMERIC.has(t)))
+      .filter(([, types]) => Object.keys(types).every((t) => NUMERIC_TYPES.has(t)))
       .map(([field]) => field)
       .sort();
   } catch {
