@@ -172,7 +172,7 @@ describe('sampling with random_sampler', () => {
     expect(ksSampled).not.toBe(ksFull); // it was sampled
   });
 
-  it('the sampled Wasserstein distance states its expected sampling error, and is within it', () => {
+  it('the sampled Wasserstein distance states its expected sampling error, and is within 4 times it', () => {
     const d = field(sampled, 'x').drift;
     const error = d?.wasserstein_sampling_error as number;
     const seen = sampled.versions[0]?.windows[0]?.sample?.documents as number;
@@ -185,7 +185,12 @@ describe('sampling with random_sampler', () => {
     process.stdout.write(
       `[sampling] wasserstein |sampled − unsampled| = ${diff}, stated expected error ${error}\n`,
     );
-    expect(diff).toBeLessThan(error);
+    // The stated figure is the *expected* |sampled − unsampled| (a mean absolute deviation), so a
+    // single draw exceeds it often: whether it does depends on which documents random_sampler
+    // picks, i.e. on the segment layout, which varies when other files write beside this one. For
+    // a normal deviation whose mean absolute value is e, σ = e·√(π/2) ≈ 1.25e: 4e is about 3.2σ
+    // (a false failure about once in 700 runs). A wrong figure (say 10x too small) still fails.
+    expect(diff).toBeLessThan(4 * error);
   });
 
   it('the concept-drift correlation is sampled on its own, within its stated standard error', () => {
