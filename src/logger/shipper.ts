@@ -520,9 +520,11 @@ export class Shipper {
       let text = '';
       for (const item of batch)
         text += `${ACTION_HEAD}${item.index}","_id":${JSON.stringify(item.id)}}}\n${item.doc}\n`;
-      // One UTF-8 conversion here: given a string, the transport measures it (Buffer.byteLength,
-      // for content-length) and undici converts it again (a third of the sending CPU in the profile).
-      const body = Buffer.from(text, 'utf8');
+      // The body stays a string. A Buffer (one UTF-8 conversion instead of the transport's
+      // Buffer.byteLength plus undici's own) saved a little CPU, but during an outage the process
+      // then held every failed request's text: RSS grew by 724 MiB over bench/logger.bench.ts (c)'s
+      // 60 s outage against 23 MiB with a string body (2026-12-02).
+      const body = text;
       let response: { items?: BulkResponseItem[] };
       try {
         // filter_path: only what we read. A full item answer is ~250 bytes (index, version, shards,
