@@ -151,13 +151,7 @@ export function requestRows(body: unknown, mapping: CollectorMapping | undefined
         : undefined);
     let rows: unknown[];
     if (Array.isArray(data.ndarray)) rows = data.ndarray;
-    else if (isObject(data.tensor))
-      rows = tensorRows(
-        readTensor(
-          { name: 'tensor', datatype: 'FP64', shape: data.tensor.shape, data: data.tensor.values },
-          'data.tensor',
-        ),
-      );
+    else if (isObject(data.tensor)) rows = seldonTensorRows(data.tensor);
     else throw new PayloadError('data holds neither "ndarray" nor "tensor"');
     if (rows.length > MAX_ROWS) throw new PayloadError(`${rows.length} rows, more than ${MAX_ROWS}`);
     return rows.map((r) => (Array.isArray(r) ? positional(r, cols, 'f') : positional([r], cols, 'f')));
@@ -165,6 +159,13 @@ export function requestRows(body: unknown, mapping: CollectorMapping | undefined
   if (isObject(body.jsonData)) return [body.jsonData];
   throw new PayloadError(
     'unknown request payload: expected "instances" (V1), "inputs" (V2) or "data" (Seldon)',
+  );
+}
+
+/** The rows of a SeldonMessage `data.tensor` (`shape` and row-major `values`). */
+function seldonTensorRows(tensor: Record<string, unknown>): unknown[] {
+  return tensorRows(
+    readTensor({ name: 'tensor', datatype: 'FP64', shape: tensor.shape, data: tensor.values }, 'data.tensor'),
   );
 }
 
@@ -189,13 +190,7 @@ export function responseOutputs(body: unknown): { outputs: Output[]; model?: str
     let rows: unknown[];
     if (Array.isArray(data.ndarray))
       rows = data.ndarray.map((r) => (Array.isArray(r) && r.length === 1 ? r[0] : r));
-    else if (isObject(data.tensor))
-      rows = tensorRows(
-        readTensor(
-          { name: 'tensor', datatype: 'FP64', shape: data.tensor.shape, data: data.tensor.values },
-          'data.tensor',
-        ),
-      );
+    else if (isObject(data.tensor)) rows = seldonTensorRows(data.tensor);
     else throw new PayloadError('data holds neither "ndarray" nor "tensor"');
     return { outputs: [{ name: 'data', rows }], model, version };
   }
