@@ -115,6 +115,13 @@ describe('prediction document', () => {
     const f = doc.features;
     expect(doc['@timestamp']).toBe(new Date(NOW).toISOString());
     expect(f.nan).toBeNull();
+    // An impossible ISO date is refused, not rolled over to March 2 as Date.parse does.
+    const feb30 = build({ timestamp: '2026-02-30T00:00:00Z', features: { a: 1 } });
+    expect(feb30['@timestamp']).toBe(new Date(NOW).toISOString());
+    expect(feb30.mlmon.quality.invalid).toContain('@timestamp');
+    expect(build({ timestamp: '2024-02-29T12:00:00Z', features: { a: 1 } })['@timestamp']).toBe(
+      '2024-02-29T12:00:00.000Z',
+    );
     expect(f.inf).toBeNull();
     expect(Object.is(f.negzero, 0)).toBe(true);
     expect(f.big).toBe(12345678901234567000);
