@@ -38,7 +38,14 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Multi-node tests start clusters of their own: `npm run test:cluster` (vitest.cluster.config.ts).
-    exclude: ['test/cluster/**', 'node_modules/**'],
+    // test/security needs a secured node: `npm run test:security` (MLMON_ES_SECURITY=1) or an https ES_URL.
+    exclude: [
+      'test/cluster/**',
+      'node_modules/**',
+      ...(process.env.MLMON_ES_SECURITY === '1' || process.env.ES_URL?.startsWith('https:')
+        ? []
+        : ['test/security/**']),
+    ],
     globalSetup: ['test/global-setup.ts'],
     // Generous: with 3 files at a time on 2 cores a test waits longer for the CPU than alone (a limit,
     // not a timing assertion; a test that needs more says so).

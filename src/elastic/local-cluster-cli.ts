@@ -5,14 +5,27 @@
  *   npm run es:start                     one node (port 9250 when free)
  *   npm run es:start -- --nodes 3        three nodes of one cluster on free ports
  *   npm run es:start -- --name scale     a separate instance; stop it with `es:stop -- --name scale`
+ *   npm run es:start -- --security       one node with security and TLS on, file-realm users holding
+ *                                        the shipped roles (their passwords: <instance>/access.json)
  */
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalCluster, LocalMultiNodeCluster, serverVersion, stopDetached } from './local-cluster.js';
+import {
+  type ClusterAccess,
+  LocalCluster,
+  LocalMultiNodeCluster,
+  serverVersion,
+  stopDetached,
+} from './local-cluster.js';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { nodes: { type: 'string', default: '1' }, name: { type: 'string' } },
+    options: {
+      nodes: { type: 'string', default: '1' },
+      name: { type: 'string' },
+      security: { type: 'boolean', default: false },
+    },
   });
   const command = positionals[0];
   const name = values.name;
@@ -22,22 +35,35 @@ async function main(): Promise<void> {
     await stopDetached({ name });
     let url: string;
     let urls: string[];
+    let access: ClusterAccess | undefined;
     if (nodes === 1) {
-      const cluster = new LocalCluster({ keepData: true, name });
+      const cluster = new LocalCluster({ keepData: true, name, security: values.security });
       await cluster.start({ detached: true });
       url = cluster.url;
       urls = [url];
+      access = cluster.access;
     } else {
+      if (values.security) throw new Error('--security starts one node only');
       const cluster = new LocalMultiNodeCluster({ keepData: true, name: name ?? 'es', nodes });
       await cluster.start({ detached: true });
       url = cluster.url;
       urls = cluster.urls;
     }
-    const version = await serverVersion(url);
+    const version = await serverVersion(url, access);
     process.stdout.write(
       `Elasticsearch ${version} is running at ${url}${nodes > 1 ? ` (${nodes} nodes: ${urls.join(' ')})` : ''}\n`,
     );
-    process.stdout.write(`export ES_URL=${url}   # optional: tests and the demo find it anyway\n`);
+    if (access) {
+      // The administrator's credentials: tests need them; give mlmon commands a role user's instead.
+      process.stdout.write(
+        `export ES_URL=${url} ES_CA_CERT=${access.caCert} ES_USERNAME=${access.username} ES_PASSWORD=${access.password}\n`,
+      );
+      process.stdout.write(
+        `# users holding the shipped roles: ${Object.keys(access.roleUsers).join(', ')}; passwords in ${resolve(dirname(access.caCert), '..', 'access.json')}\n`,
+      );
+    } else {
+      process.stdout.write(`export ES_URL=${url}   # optional: tests and the demo find it anyway\n`);
+    }
     process.exit(0);
   } else if (command === 'stop') {
     const stopped = await stopDetached({ name });
@@ -45,7 +71,7 @@ async function main(): Promise<void> {
       stopped ? 'Elasticsearch stopped\n' : 'no Elasticsearch started by es:start is running\n',
     );
   } else {
-    process.stderr.write('usage: local-cluster-cli start|stop [--nodes N] [--name NAME]\n');
+    process.stderr.write('usage: local-cluster-cli start|stop [--nodes N] [--name NAME] [--security]\n');
     process.exit(2);
   }
 }

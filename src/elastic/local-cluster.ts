@@ -7,6 +7,11 @@
  * and run it on 127.0.0.1 with single-node discovery, security off and a small heap. Elasticsearch
  * refuses to run as root, so when we are root it runs as the unprivileged system user `mlmon-es`.
  *
+ * With `security: true` the node is what users run instead: security on, TLS on HTTP (a private CA
+ * and a node certificate for 127.0.0.1 made with openssl at first start), and file-realm users: an
+ * administrator holding `superuser` and one user per role descriptor in `security/*.json`, holding
+ * that role (`roles.yml` is written from those files at every start: one source of truth).
+ *
  * This module is tooling, not part of the logger or analyzer: it uses child processes and the file
  * system freely.
  *
@@ -26,8 +31,12 @@ import {
   cpSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
 
 /** The newest 9.x integ-test-zip on Maven Central when this was pinned. */
 export const DEFAULT_ES_VERSION = '9.5.3';
@@ -56,6 +65,22 @@ export interface LocalClusterOptions {
   persist?: boolean;
   /** Membership of a node of a multi-node cluster (set by {@link LocalMultiNodeCluster}); default a single-node cluster. */
   member?: ClusterMember;
+  /**
+   * A secured node (single node only): security on, TLS on HTTP, file-realm users holding the
+   * shipped roles; the URL is https:// and {@link LocalCluster.access} says how to connect.
+   */
+  security?: boolean;
+}
+
+/** How to connect to a secured local node: its CA and its file-realm users. */
+export interface ClusterAccess {
+  /** PEM file of the private CA that signed the node's certificate (what `ES_CA_CERT` takes). */
+  caCert: string;
+  /** A user holding the `superuser` role. */
+  username: string;
+  password: string;
+  /** Password of each user named after a role of `security/*.json` (`mlmon-logger` …), who holds that role. */
+  roleUsers: Record<string, string>;
 }
 
 /** How one node of a multi-node cluster on 127.0.0.1 finds the others. */
@@ -75,6 +100,8 @@ export interface RunningCluster {
   /** True when this call started the process (and so should stop it). */
   started: boolean;
   pid?: number;
+  /** Set for a secured node: the CA and the users to connect with. */
+  access?: ClusterAccess;
   stop(): Promise<void>;
 }
 
@@ -83,6 +110,7 @@ interface StateFile {
   url: string;
   version: string;
   instanceDir: string;
+  access?: ClusterAccess;
   /** Every node of a multi-node cluster started by `npm run es:start -- --nodes N` (the first is pid/url). */
   nodes?: Array<{ pid: number; url: string }>;
 }
@@ -209,31 +237,74 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** GET a path; resolves with the status and body, or undefined when nothing answers. */
+/** What a request to a secured node carries: the CA to verify it with, and basic credentials or an API key. */
+export interface HttpAccess {
+  caCert?: string;
+  username?: string;
+  password?: string;
+  apiKey?: string;
+}
+
+/** The access `ES_CA_CERT`, `ES_API_KEY` or `ES_USERNAME`/`ES_PASSWORD` describe (for an `ES_URL` cluster). */
+export function accessFromEnv(): HttpAccess {
+  return {
+    caCert: process.env.ES_CA_CERT,
+    apiKey: process.env.ES_API_KEY,
+    username: process.env.ES_USERNAME,
+    password: process.env.ES_PASSWORD,
+  };
+}
+
+/**
+ * GET a path; resolves with the status and body, or undefined when nothing answers. node:http(s)
+ * rather than fetch: Node's fetch takes no CA certificate without undici's own Agent.
+ */
 export async function httpGet(
   url: string,
   timeoutMs = 2000,
+  access: HttpAccess = {},
 ): Promise<{ status: number; body: string } | undefined> {
+  const headers: Record<string, string> = {};
+  if (access.apiKey) headers.authorization = `ApiKey ${access.apiKey}`;
+  else if (access.username)
+    headers.authorization = `Basic ${Buffer.from(`${access.username}:${access.password ?? ''}`).toString('base64')}`;
+  let ca: string | undefined;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return { status: response.status, body: await response.text() };
+    ca = access.caCert ? readFileSync(access.caCert, 'utf8') : undefined;
   } catch {
     return undefined;
   }
+  return new Promise((resolve) => {
+    const secure = url.startsWith('https:');
+    const request = (secure ? httpsRequest : httpRequest)(
+      url,
+      { method: 'GET', headers, timeout: timeoutMs, ...(secure && ca ? { ca } : {}) },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        response.on('error', () => resolve(undefined));
+      },
+    );
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(undefined));
+    request.end();
+  });
 }
 
 /**
  * The server's version. The integ-test distribution has no `GET /` handler (it lives in a module),
  * so ask the nodes info API, which every distribution has.
  */
-export async function serverVersion(url: string): Promise<string | undefined> {
-  const nodes = await httpGet(`${url}/_nodes/_local?filter_path=nodes.*.version`);
+export async function serverVersion(url: string, access: HttpAccess = {}): Promise<string | undefined> {
+  const nodes = await httpGet(`${url}/_nodes/_local?filter_path=nodes.*.version`, 2000, access);
   if (nodes?.status === 200) {
     const parsed = JSON.parse(nodes.body) as { nodes?: Record<string, { version?: string }> };
     const first = Object.values(parsed.nodes ?? {})[0];
     if (first?.version) return first.version;
   }
-  const root = await httpGet(`${url}/`);
+  const root = await httpGet(`${url}/`, 2000, access);
   if (root?.status === 200)
     return (JSON.parse(root.body) as { version?: { number?: string } }).version?.number;
   return undefined;
@@ -245,6 +316,7 @@ async function waitForHealthy(
   logFile: string,
   timeoutMs: number,
   nodes = 1,
+  access: HttpAccess = {},
 ) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -255,6 +327,8 @@ async function waitForHealthy(
     }
     const health = await httpGet(
       `${url}/_cluster/health?wait_for_status=yellow&wait_for_nodes=>=${nodes}&timeout=1s`,
+      2000,
+      access,
     );
     if (health?.status === 200) return;
     await new Promise((r) => setTimeout(r, 500));
@@ -335,6 +409,146 @@ function readState(cacheDir: string, name: string): StateFile | undefined {
   }
 }
 
+/** The role descriptors mlmon ships (`security/*.json`), by role name (the file name). */
+export function shippedRoles(): Record<string, object> {
+  const dir = fileURLToPath(new URL('../../security/', import.meta.url));
+  const roles: Record<string, object> = {};
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort())
+    roles[file.replace(/\.json$/, '')] = JSON.parse(readFileSync(join(dir, file), 'utf8')) as object;
+  return roles;
+}
+
+/**
+ * A private CA and a certificate for 127.0.0.1 signed by it, made once per instance with openssl
+ * (a second of work; `elasticsearch-certutil` would start a JVM for each of its two steps).
+ */
+function makeCertificates(dir: string): void {
+  if (existsSync(join(dir, 'node.crt'))) return;
+  mkdirSync(dir, { recursive: true });
+  const at = (file: string) => join(dir, file);
+  run(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=mlmon test CA']
+      .concat(['-keyout', at('ca.key'), '-out', at('ca.crt')])
+      .concat([
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ]),
+    'openssl: the test CA',
+  );
+  run(
+    'openssl',
+    [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      at('node.key'),
+      '-out',
+      at('node.csr'),
+    ],
+    'openssl: the node key',
+  );
+  writeFileSync(
+    at('node.ext'),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n',
+  );
+  run(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-days',
+      '3650',
+      '-in',
+      at('node.csr'),
+      '-CA',
+      at('ca.crt'),
+      '-CAkey',
+      at('ca.key'),
+    ].concat(['-CAcreateserial', '-out', at('node.crt'), '-extfile', at('node.ext')]),
+    'openssl: the node certificate',
+  );
+}
+
+/**
+ * A file-realm password hash in Elasticsearch's PBKDF2 form (`{PBKDF2}<cost>$<salt>$<key>`, HMAC-SHA512,
+ * 32-byte salt and key, both base64), which the realm recognises by its prefix. Written here rather
+ * than with `bin/elasticsearch-users`, which starts a JVM per user.
+ */
+function fileRealmHash(password: string): string {
+  const salt = randomBytes(32);
+  const key = pbkdf2Sync(password, salt, 10_000, 32, 'sha512');
+  return `{PBKDF2}10000$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+/** The instance's CA and users: made at its first secured start and kept, so a restart keeps clients working. */
+function ensureAccess(instance: string): ClusterAccess {
+  const file = join(instance, 'access.json');
+  const roles = Object.keys(shippedRoles());
+  const secret = () => randomBytes(18).toString('base64url');
+  let access: ClusterAccess | undefined;
+  try {
+    access = JSON.parse(readFileSync(file, 'utf8')) as ClusterAccess;
+  } catch {
+    access = undefined;
+  }
+  makeCertificates(join(instance, 'certs'));
+  access ??= {
+    caCert: join(instance, 'certs', 'ca.crt'),
+    username: 'mlmon-admin',
+    password: secret(),
+    roleUsers: {},
+  };
+  for (const role of roles) access.roleUsers[role] ??= secret();
+  writeFileSync(file, JSON.stringify(access, null, 2), { mode: 0o600 });
+  return access;
+}
+
+/** Writes the security files of a config directory: certificates, roles.yml from security/*.json, users. */
+function writeSecurityConfig(config: string, instance: string, access: ClusterAccess): string[] {
+  cpSync(join(instance, 'certs'), join(config, 'certs'), { recursive: true });
+  const roles = shippedRoles();
+  // YAML is a superset of JSON: each descriptor goes in as it is, under its role name.
+  writeFileSync(
+    join(config, 'roles.yml'),
+    Object.entries(roles)
+      .map(([name, descriptor]) => `${name}: ${JSON.stringify(descriptor)}\n`)
+      .join(''),
+  );
+  const users = { [access.username]: access.password, ...access.roleUsers };
+  writeFileSync(
+    join(config, 'users'),
+    Object.entries(users)
+      .map(([user, password]) => `${user}:${fileRealmHash(password)}\n`)
+      .join(''),
+  );
+  writeFileSync(
+    join(config, 'users_roles'),
+    [
+      `superuser:${access.username}`,
+      ...Object.keys(access.roleUsers).map((role) => `${role}:${role}`),
+      '',
+    ].join('\n'),
+  );
+  return [
+    'xpack.security.enabled: true',
+    'xpack.security.http.ssl.enabled: true',
+    'xpack.security.http.ssl.key: certs/node.key',
+    'xpack.security.http.ssl.certificate: certs/node.crt',
+    'xpack.security.http.ssl.certificate_authorities: [certs/ca.crt]',
+    // One node on loopback: nothing travels over the transport layer.
+    'xpack.security.transport.ssl.enabled: false',
+  ];
+}
+
 /**
  * A handle on one local Elasticsearch instance: start, stop, start again on the same port and data
  * (the outage tests need that), all as one object.
@@ -349,6 +563,8 @@ export class LocalCluster {
   private child: ChildProcess | undefined;
   private keepData: boolean;
   private readonly member: ClusterMember | undefined;
+  readonly security: boolean;
+  private accessInfo: ClusterAccess | undefined;
 
   constructor(options: LocalClusterOptions = {}) {
     this.version = options.version ?? process.env.ES_VERSION ?? DEFAULT_ES_VERSION;
@@ -358,6 +574,8 @@ export class LocalCluster {
     this.port = options.port ?? (process.env.MLMON_ES_PORT ? Number(process.env.MLMON_ES_PORT) : undefined);
     this.keepData = options.keepData ?? false;
     this.member = options.member;
+    this.security = options.security ?? false;
+    if (this.security && this.member) throw new Error('security: a single node only');
     this.log = options.log ?? ((m) => process.stderr.write(`[mlmon es] ${m}\n`));
   }
 
@@ -367,7 +585,12 @@ export class LocalCluster {
 
   get url(): string {
     if (this.port === undefined) throw new Error('cluster not started');
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.security ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+  }
+
+  /** The CA and users of a secured node (after start); undefined for a plain one. */
+  get access(): ClusterAccess | undefined {
+    return this.accessInfo;
   }
 
   get pid(): number | undefined {
@@ -394,6 +617,11 @@ export class LocalCluster {
     mkdirSync(logs, { recursive: true });
     mkdirSync(data, { recursive: true });
     cpSync(join(home, 'config'), config, { recursive: true });
+    if (this.security) this.accessInfo = ensureAccess(instance);
+    const securityLines = this.accessInfo
+      ? writeSecurityConfig(config, instance, this.accessInfo)
+      : // Local test cluster: no TLS, no users (`security: true` for a node like a user's).
+        ['xpack.security.enabled: false'];
     writeFileSync(
       join(config, 'elasticsearch.yml'),
       [
@@ -412,8 +640,7 @@ export class LocalCluster {
         ...(this.member ? [] : ['transport.port: 0']),
         `path.data: ${data}`,
         `path.logs: ${logs}`,
-        // Local test cluster: no TLS, no users. Turn security on for anything shared.
-        'xpack.security.enabled: false',
+        ...securityLines,
         // A nearly full developer disk must not make indices read-only mid-test.
         'cluster.routing.allocation.disk.threshold_enabled: false',
         'action.destructive_requires_name: false',
@@ -445,7 +672,14 @@ export class LocalCluster {
     closeSync(out);
     if (options.detached) this.child.unref();
     try {
-      await waitForHealthy(this.url, this.child, logFile, options.timeoutMs ?? 180_000, options.nodes);
+      await waitForHealthy(
+        this.url,
+        this.child,
+        logFile,
+        options.timeoutMs ?? 180_000,
+        options.nodes,
+        this.accessInfo,
+      );
     } catch (error) {
       await this.stop();
       throw error;
@@ -457,6 +691,7 @@ export class LocalCluster {
         url: this.url,
         version: this.version,
         instanceDir: instance,
+        ...(this.accessInfo ? { access: this.accessInfo } : {}),
       } satisfies StateFile),
     );
     // Later starts of the same handle (after an outage) must find the data they left.
@@ -624,20 +859,28 @@ export async function ensureElasticsearch(options: LocalClusterOptions = {}): Pr
   const log = options.log ?? ((m: string) => process.stderr.write(`[mlmon es] ${m}\n`));
   const external = process.env.ES_URL;
   if (external) {
-    const health = await httpGet(`${external.replace(/\/$/, '')}/_cluster/health`);
+    const url = external.replace(/\/$/, '');
+    const access = accessFromEnv();
+    const health = await httpGet(`${url}/_cluster/health`, 2000, access);
     if (!health) throw new Error(`ES_URL is set but nothing answers at ${redactUrl(external)}`);
-    // A secured cluster answers 401 here without credentials; the client will use ES_API_KEY.
-    const version = (await serverVersion(external.replace(/\/$/, ''))) ?? 'unknown';
+    const version = (await serverVersion(url, access)) ?? 'unknown';
     return { url: external, version, started: false, stop: async () => {} };
   }
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const version = options.version ?? process.env.ES_VERSION ?? DEFAULT_ES_VERSION;
   const state = readState(cacheDir, instanceKey(options.name, version));
-  if (state && state.version === version && pidAlive(state.pid)) {
-    const running = await serverVersion(state.url);
+  const secured = options.security ?? false;
+  if (state && state.version === version && pidAlive(state.pid) && secured === (state.access !== undefined)) {
+    const running = await serverVersion(state.url, state.access);
     if (running) {
       log(`reusing Elasticsearch ${running} at ${state.url} (started by npm run es:start)`);
-      return { url: state.url, version: running, started: false, stop: async () => {} };
+      return {
+        url: state.url,
+        version: running,
+        started: false,
+        ...(state.access ? { access: state.access } : {}),
+        stop: async () => {},
+      };
     }
   }
   // Only a cluster meant to outlive this process (es:start, the demo) takes the shared instance
@@ -646,12 +889,19 @@ export async function ensureElasticsearch(options: LocalClusterOptions = {}): Pr
   const name = options.persist || options.name ? options.name : `run-${process.pid}`;
   const cluster = new LocalCluster({ ...options, name, version, log });
   await cluster.start({ detached: options.persist ?? false });
-  const running = (await serverVersion(cluster.url)) ?? cluster.version;
+  const running = (await serverVersion(cluster.url, cluster.access)) ?? cluster.version;
   const stop = async () => {
     await cluster.stop();
     if (name?.startsWith('run-')) rmSync(cluster.instanceDir, { recursive: true, force: true });
   };
-  return { url: cluster.url, version: running, started: true, pid: cluster.pid, stop };
+  return {
+    url: cluster.url,
+    version: running,
+    started: true,
+    pid: cluster.pid,
+    ...(cluster.access ? { access: cluster.access } : {}),
+    stop,
+  };
 }
 
 /** Stops an instance started by `npm run es:start` (found through its state file). */
