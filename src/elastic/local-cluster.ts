@@ -27,6 +27,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
   cpSync,
 } from 'node:fs';
@@ -550,6 +551,55 @@ function writeSecurityConfig(config: string, instance: string, access: ClusterAc
 }
 
 /**
+ * An Elasticsearch home of the instance's own: the distribution's `bin`, `lib` and `modules` linked,
+ * and a `plugins` folder holding mlmon's test-only analysis plugin (security/test-plugin: the
+ * tokenizer and filters the `.security` index needs, which the integ-test distribution lacks), so
+ * that the node can create API keys. Compiled once per instance with the JDK's javac against the
+ * distribution's jars; the shared distribution itself is left as it is.
+ */
+function homeWithAnalysisPlugin(
+  distribution: string,
+  instance: string,
+  version: string,
+  javaHome: string,
+): string {
+  const home = join(instance, 'home');
+  const plugin = join(home, 'plugins', 'mlmon-test-analysis');
+  const jar = join(plugin, 'mlmon-test-analysis.jar');
+  if (existsSync(jar)) return home;
+  rmSync(home, { recursive: true, force: true });
+  mkdirSync(plugin, { recursive: true });
+  for (const dir of ['bin', 'lib', 'modules']) symlinkSync(join(distribution, dir), join(home, dir));
+  const source = fileURLToPath(
+    new URL(
+      '../../security/test-plugin/org/mlmon/testanalysis/SecurityIndexAnalysisPlugin.java',
+      import.meta.url,
+    ),
+  );
+  const classes = join(instance, 'plugin-classes');
+  rmSync(classes, { recursive: true, force: true });
+  run(
+    join(javaHome, 'bin', 'javac'),
+    ['-proc:none', '-nowarn', '-cp', `${join(distribution, 'lib')}/*`, '-d', classes, source],
+    'javac: the test analysis plugin',
+  );
+  run(join(javaHome, 'bin', 'jar'), ['cf', jar, '-C', classes, '.'], 'jar: the test analysis plugin');
+  writeFileSync(
+    join(plugin, 'plugin-descriptor.properties'),
+    [
+      'description=mlmon tests: the uax_url_email tokenizer and pattern_capture and unique filters the .security index needs',
+      'version=1.0.0',
+      'name=mlmon-test-analysis',
+      'classname=org.mlmon.testanalysis.SecurityIndexAnalysisPlugin',
+      `java.version=${jdkMajor(javaHome) ?? 17}`,
+      `elasticsearch.version=${version}`,
+      '',
+    ].join('\n'),
+  );
+  return home;
+}
+
+/**
  * A handle on one local Elasticsearch instance: start, stop, start again on the same port and data
  * (the outage tests need that), all as one object.
  */
@@ -647,6 +697,7 @@ export class LocalCluster {
         '',
       ].join('\n'),
     );
+    const runHome = this.security ? homeWithAnalysisPlugin(home, instance, this.version, javaHome) : home;
     const user = ensureUnprivilegedUser();
     if (user) run('chown', ['-R', user, instance], 'chown of the instance directory');
 
@@ -659,7 +710,7 @@ export class LocalCluster {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: instance,
     };
-    const bin = join(home, 'bin', 'elasticsearch');
+    const bin = join(runHome, 'bin', 'elasticsearch');
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     const [command, args] = user
       ? ['runuser', ['-u', user, '--', 'env', '-i', ...envArgs, bin]]
