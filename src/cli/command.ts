@@ -46,6 +46,7 @@
  */
 import { parseArgs } from 'node:util';
 import { parseTime } from '../analyzer/windows.js';
+import { ElasticsearchSettingsError } from '../elastic/client.js';
 import { parseDurationOrThrow } from '../schema/duration.js';
 import { namespaceProblem } from '../schema/streams.js';
 import { type CommandFn, type CommandIO, UsageError } from './io.js';
@@ -398,7 +399,9 @@ export function reportError(
   io: CommandIO,
   options: { helpHint?: boolean } = {},
 ): number {
-  if (error instanceof UsageError) {
+  // Unusable connection settings (a CA file not there, a key in the wrong form) are the user's to fix
+  // before anything is contacted, like a bad option.
+  if (error instanceof UsageError || error instanceof ElasticsearchSettingsError) {
     const hint = options.helpHint ? ` (see mlmon ${command} --help)` : '';
     // A usage error is our own text: one line, except a list of problems (a configuration file's,
     // docs/configuration.md), which is printed one per line, every one of them, uncut.

@@ -3,6 +3,7 @@
  * turns connection failures into messages a person can act on. Secrets never reach a message.
  */
 import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { Client, errors, type ClientOptions } from '@elastic/elasticsearch';
 
 export interface ConnectionOptions {
@@ -29,6 +30,27 @@ export class ElasticsearchConnectionError extends Error {
     this.name = 'ElasticsearchConnectionError';
   }
 }
+
+/**
+ * The connection settings themselves are unusable (a CA file that is not there, a key in the wrong
+ * form): nothing was contacted. Every command exits 2 on it, as on any other usage error.
+ */
+export class ElasticsearchSettingsError extends ElasticsearchConnectionError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ElasticsearchSettingsError';
+  }
+}
+
+/** The message for a CA file that cannot be read: one wording for every command (the configuration check uses it too). */
+export function caCertProblem(path: string, error: NodeJS.ErrnoException): string {
+  return error.code === 'ENOENT'
+    ? `ES_CA_CERT: file not found: ${path} (or elasticsearch.caCert in the configuration file)`
+    : `ES_CA_CERT: cannot read the CA certificate file ${path}: ${error.message}`;
+}
+
+/** The CA file each client was made with, so that a failed handshake can say which file did not verify. */
+const caCertOf = new WeakMap<Client, string>();
 
 /** The URL without credentials, for messages. */
 export function displayUrl(url: string | undefined): string {
@@ -63,6 +85,12 @@ export function createClient(options: ConnectionOptions = {}): Client {
       `ES_URL must start with http:// or https://, not ${protocol}// (${displayUrl(node)})`,
     );
   const apiKey = options.apiKey ?? process.env.ES_API_KEY;
+  // The create-API-key answer holds `id`, `api_key` and `encoded`; only `encoded` (base64 of
+  // id:api_key) goes into the header. A pasted `id:api_key` would be refused as "Illegal base64".
+  if (apiKey?.includes(':'))
+    throw new ElasticsearchSettingsError(
+      'ES_API_KEY holds an id:api_key pair; give the base64 `encoded` value of the key instead (the create API key answer has it; it is base64 of id:api_key)',
+    );
   const username = options.username ?? process.env.ES_USERNAME;
   const password = options.password ?? process.env.ES_PASSWORD;
   const caCert = options.caCert ?? process.env.ES_CA_CERT;
@@ -79,13 +107,13 @@ export function createClient(options: ConnectionOptions = {}): Client {
     try {
       ca = readFileSync(caCert, 'utf8');
     } catch (error) {
-      throw new ElasticsearchConnectionError(
-        `ES_CA_CERT: cannot read the CA certificate file ${caCert}: ${(error as Error).message}`,
-      );
+      throw new ElasticsearchSettingsError(caCertProblem(caCert, error as NodeJS.ErrnoException));
     }
     clientOptions.tls = { ...clientOptions.tls, ca };
   }
-  return new Client(clientOptions);
+  const client = new Client(clientOptions);
+  if (caCert) caCertOf.set(client, caCert);
+  return client;
 }
 
 export interface ServerInfo {
@@ -112,12 +140,56 @@ export async function checkConnection(client: Client): Promise<ServerInfo> {
     if (!version) throw new ElasticsearchConnectionError(`The server at ${where} did not report a version.`);
     return { version, major: Number.parseInt(version, 10) };
   } catch (error) {
-    throw explainConnectionError(error, where);
+    const url = client.connectionPool.connections[0]?.url;
+    if (url?.protocol === 'http:' && error instanceof errors.ConnectionError && (await speaksTls(url))) {
+      return Promise.reject(
+        new ElasticsearchConnectionError(
+          `Cannot reach Elasticsearch at ${where}: the server speaks TLS on that port; use https:// in ES_URL`,
+          { cause: error },
+        ),
+      );
+    }
+    throw explainConnectionError(error, where, { caCert: caCertOf.get(client) });
   }
 }
 
+/**
+ * Whether a TLS handshake succeeds at the URL's host and port (any certificate: only the protocol
+ * matters). A plain-HTTP request to a TLS port fails only as "other side closed", which could be
+ * anything; this tells it apart.
+ */
+function speaksTls(url: URL): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({
+      host: url.hostname,
+      port: Number(url.port || 80),
+      servername: url.hostname,
+      rejectUnauthorized: false,
+      timeout: 3000,
+    });
+    const done = (yes: boolean) => {
+      socket.destroy();
+      resolve(yes);
+    };
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+/** Elasticsearch's own words on why it refused credentials (an expired or invalidated key, …). */
+function authenticationReason(error: InstanceType<typeof errors.ResponseError>): string | undefined {
+  const body = error.meta?.body as
+    { error?: { reason?: string; additional_unsuccessful_credentials?: string } } | undefined;
+  return body?.error?.additional_unsuccessful_credentials ?? body?.error?.reason;
+}
+
 /** Maps client errors to messages that say what to do, without secrets. */
-export function explainConnectionError(error: unknown, where: string): Error {
+export function explainConnectionError(
+  error: unknown,
+  where: string,
+  context: { caCert?: string } = {},
+): Error {
   if (error instanceof ElasticsearchConnectionError) return error;
   if (error instanceof errors.ProductNotSupportedError) {
     return new ElasticsearchConnectionError(
@@ -127,8 +199,9 @@ export function explainConnectionError(error: unknown, where: string): Error {
   }
   if (error instanceof errors.ResponseError) {
     if (error.statusCode === 401) {
+      const reason = authenticationReason(error);
       return new ElasticsearchConnectionError(
-        `Elasticsearch at ${where} rejected the credentials (401). Check ES_API_KEY, or ES_USERNAME and ES_PASSWORD.`,
+        `Elasticsearch at ${where} rejected the credentials (401${reason ? `: ${reason}` : ''}). Check ES_API_KEY, or ES_USERNAME and ES_PASSWORD.`,
         { cause: error },
       );
     }
@@ -157,10 +230,12 @@ export function explainConnectionError(error: unknown, where: string): Error {
     );
   }
   if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError) {
-    const detail =
-      error.message.includes('self-signed') || error.message.includes('certificate')
-        ? ' (TLS: set ES_CA_CERT to the cluster CA certificate)'
-        : '';
+    const certificate = error.message.includes('self-signed') || error.message.includes('certificate');
+    const detail = !certificate
+      ? ''
+      : context.caCert
+        ? ` (TLS: the CA certificate ${context.caCert} does not verify the server's certificate: give the CA that signed it)`
+        : ' (TLS: set ES_CA_CERT to the cluster CA certificate)';
     return new ElasticsearchConnectionError(
       `Cannot reach Elasticsearch at ${where}: ${error.message}${detail}`,
       { cause: error },
@@ -191,4 +266,43 @@ function notElasticsearch(error: InstanceType<typeof errors.ResponseError>): str
  */
 function isTlsToPlainHttp(message: string): boolean {
   return /wrong version number|packet length too long|ssl3_get_record|EPROTO/i.test(message);
+}
+
+/** Which setting holds the credentials a client sends, for messages (never their value). */
+function credentialName(options: ConnectionOptions): string {
+  if (options.apiKey ?? process.env.ES_API_KEY) return 'ES_API_KEY (elasticsearch.apiKey)';
+  if (options.username ?? process.env.ES_USERNAME)
+    return 'ES_USERNAME and ES_PASSWORD (elasticsearch.username, elasticsearch.password)';
+  return 'no credentials (set ES_API_KEY, or ES_USERNAME and ES_PASSWORD)';
+}
+
+/**
+ * Asks Elasticsearch who the credentials are (`GET /_security/_authenticate`), for a long-running
+ * process to check at start: rejected credentials (401) do not heal by waiting, and a process that
+ * starts anyway reports itself ready while dropping or spooling everything. Throws an
+ * {@link ElasticsearchConnectionError} naming the setting and passing on Elasticsearch's reason;
+ * resolves with the principal's name, or undefined when the answer says nothing about the
+ * credentials (a cluster without security, or none reachable now: an outage is the spool's to ride
+ * out, not a reason to refuse to start).
+ */
+export async function checkCredentials(
+  client: Client,
+  options: ConnectionOptions = {},
+): Promise<string | undefined> {
+  const where = displayUrl(client.connectionPool.connections[0]?.url?.toString());
+  try {
+    const me = await client.security.authenticate();
+    return me.username;
+  } catch (error) {
+    if (error instanceof errors.ResponseError && error.statusCode === 401) {
+      const reason = authenticationReason(error);
+      throw new ElasticsearchConnectionError(
+        `Elasticsearch at ${where} rejected ${credentialName(options)} (401${reason ? `: ${reason}` : ''})`,
+        { cause: error },
+      );
+    }
+    if (error instanceof errors.ConnectionError && caCertOf.has(client) && /certificate/.test(error.message))
+      throw explainConnectionError(error, where, { caCert: caCertOf.get(client) });
+    return undefined;
+  }
 }

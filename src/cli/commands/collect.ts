@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, validateConfig, type MlmonConfig } from '../../schema/config.js';
 import { startCollector } from '../../collector/server.js';
+import { checkCredentials, createClient } from '../../elastic/client.js';
 import { defineCommand, EXIT, nonNegativeInteger, UsageError } from '../command.js';
 
 function port(text: string): number {
@@ -65,6 +66,7 @@ ES_CA_CERT, MLMON_NAMESPACE, MLMON_COLLECT_TOKEN (one accepted bearer token / AP
     const config = configFor(values.config);
     const c = config.collector;
     const es = config.elasticsearch;
+    await checkAtStart(es);
     const collector = await startCollector({
       ...c,
       host: values.host ?? c.host,
@@ -100,3 +102,19 @@ ES_CA_CERT, MLMON_NAMESPACE, MLMON_COLLECT_TOKEN (one accepted bearer token / AP
     return EXIT.ok;
   },
 });
+
+/**
+ * Connection settings and credentials, checked before listening (src/elastic/client.ts): a CA file
+ * that is not there exits 2 like everywhere else, rejected credentials exit 1 with a line naming
+ * them. An unreachable cluster is not refused: the spool rides out the outage.
+ */
+async function checkAtStart(es: MlmonConfig['elasticsearch']): Promise<void> {
+  if (!es.url) return;
+  const settings = { node: es.url, apiKey: es.apiKey, username: es.username, password: es.password };
+  const client = createClient({ ...settings, caCert: es.caCert, maxRetries: 0, requestTimeout: 10_000 });
+  try {
+    await checkCredentials(client, settings);
+  } finally {
+    await client.close();
+  }
+}
