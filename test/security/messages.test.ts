@@ -93,9 +93,7 @@ describe('connection messages on a secured node', () => {
       ES_API_KEY: key.encoded,
     });
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(
-      /rejected ES_API_KEY .*401: API key: api key .*has been invalidated/,
-    );
+    expect(r.stderr).toMatch(/rejected ES_API_KEY .*401: API key: api key .*has been invalidated/);
     expect(r.stderr).not.toContain(key.encoded);
   });
 
