@@ -188,6 +188,8 @@ describe('each shipped role: what its commands need works, the rest is refused',
 
     const key = as(apiKey);
     try {
+      // no `monitor`: the cluster state (every index's mappings and settings) stays out of reach
+      await refused(key.cluster.state({ metric: 'metadata' }));
       await refused(key.indices.delete({ index: logStream('prediction', ns) }));
       await refused(key.delete({ index: logStream('prediction', ns), id: 'p-0' }));
       await refused(key.search({ index: resultStream('drift', ns) }));

@@ -93,8 +93,10 @@ const NEEDS: Record<
   }
 > = {
   'mlmon-logger': {
-    // `monitor`: the logger checks that the templates exist before its first write (GET _index_template)
-    cluster: ['monitor'],
+    // The logger checks that the templates exist before its first write (HEAD _index_template/…) and
+    // `mlmon spool flush` asks the server's version (nodes info): those two actions, not `monitor`,
+    // which would also expose _cluster/state (every index's mappings and settings, .security's too).
+    cluster: ['indices:admin/index_template/get', 'cluster:monitor/nodes/info'],
     needs: loggerIndices.map((index) => [index, [...WRITE_STREAM, ...READ]]),
     allowed: [...WRITE_STREAM, ...READ],
   },
