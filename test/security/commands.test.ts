@@ -207,6 +207,17 @@ describe('each shipped role: what its commands need works, the rest is refused',
   it('analyzer key: baseline, analyze, schedule --once and report; it cannot delete, write logs or install templates', async () => {
     const apiKey = keys['mlmon-analyzer'] as string;
     const iso = (t: number) => new Date(t).toISOString();
+    /** The model, namespace and hour that analyze writes results for and report reads. */
+    const analyzedHour = [
+      '--model',
+      MODEL,
+      '--namespace',
+      ns,
+      '--from',
+      iso(start + HOUR),
+      '--to',
+      iso(start + 2 * HOUR),
+    ];
     const baseline = await mlmon(
       [
         'baseline',
@@ -224,20 +235,7 @@ describe('each shipped role: what its commands need works, the rest is refused',
       apiKey,
     );
     expect(baseline.code, baseline.stderr).toBe(0);
-    const analyzed = await mlmon(
-      [
-        'analyze',
-        '--model',
-        MODEL,
-        '--namespace',
-        ns,
-        '--from',
-        iso(start + HOUR),
-        '--to',
-        iso(start + 2 * HOUR),
-      ].concat(['--window', '1h', '--format', 'json']),
-      apiKey,
-    );
+    const analyzed = await mlmon(['analyze', ...analyzedHour, '--window', '1h', '--format', 'json'], apiKey);
     expect(analyzed.code, analyzed.stderr).toBe(0);
     // One window, two features (amount, channel): at least one drift document per feature, and the
     // window's service health (latencies were logged).
@@ -267,20 +265,7 @@ describe('each shipped role: what its commands need works, the rest is refused',
     expect(scheduled.code, scheduled.stderr).toBe(0);
     expect(scheduled.stdout).toContain('window.processed');
 
-    const report = await mlmon(
-      [
-        'report',
-        '--model',
-        MODEL,
-        '--namespace',
-        ns,
-        '--from',
-        iso(start + HOUR),
-        '--to',
-        iso(start + 2 * HOUR),
-      ].concat(['--format', 'json']),
-      apiKey,
-    );
+    const report = await mlmon(['report', ...analyzedHour, '--format', 'json'], apiKey);
     expect(report.code, report.stderr).toBe(0);
     expect(report.stdout.length).toBeGreaterThan(0);
 
