@@ -76,13 +76,8 @@ describe('the join keys on arrival, and finds outcomes by id', () => {
   const namespace = uniqueNamespace('lateout');
   const models = ['lateout', 'nomodel'];
 
-  beforeAll(async () => {
-    await installTemplates(client);
-  });
-  afterAll(async () => {
-    await dropNamespace(client, namespace, models);
-    await client.close();
-  });
+  beforeAll(() => installTemplates(client));
+  afterAll(() => dropNamespace(client, namespace, models).finally(() => client.close()));
 
   it(
     'outcomes stamped before ones already joined are joined on the next run',
