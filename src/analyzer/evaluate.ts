@@ -46,6 +46,7 @@ import { binnedFromBuckets, matrixCorrelation } from '../elastic/correlation.js'
 import type { MonitoredField } from '../elastic/source.js';
 import { binLabels } from '../schema/bins.js';
 import type { FieldRole, ValueKind } from '../schema/fields.js';
+import { varianceFromBins } from '../stats/binned-variance.js';
 
 /** New categories listed one by one in a window; beyond this they are lumped together. */
 export const NEW_CATEGORIES_LISTED = 1000;
@@ -571,8 +572,8 @@ function conceptCorrelation(
   const buckets = rangeCounts(answer, f.edges.length + 1);
   const all = buckets.map(momentsOf).reduce(mergeMoments);
   const ys = sub<ExtendedStats>(concept.aggs, 'ys');
-  const stdX =
-    all.count > 0 ? Math.sqrt(Math.max(0, all.sumOfSquares / all.count - (all.sum / all.count) ** 2)) : 0;
+  // Not Σx²/n − x̄² over all bins: it cancels for values far from zero (stats/binned-variance.ts).
+  const stdX = all.count > 0 ? Math.sqrt(varianceFromBins(buckets.map(momentsOf))) : 0;
   const value = binnedFromBuckets(buckets, stdX, ys.std_deviation ?? 0);
   if (concept.sampleProbability === undefined) return { value };
   // Standard error of a Pearson correlation from n pairs: (1 − r²) / √(n − 1).

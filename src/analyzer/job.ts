@@ -35,6 +35,7 @@ import {
   writeResults,
 } from './results.js';
 import { splitWindows } from './windows.js';
+import { count as countAll, isTransientFailure, search } from '../elastic/search.js';
 
 export type ReferenceSpec =
   | { type: 'baseline'; id?: string }
@@ -193,7 +194,7 @@ export async function analyze(client: Client, options: AnalyzeOptions): Promise<
 }
 
 async function versionsInRange(client: Client, options: AnalyzeOptions): Promise<string[]> {
-  const r = await client.search({
+  const r = await search(client, {
     index: logStream('prediction', options.namespace),
     ignore_unavailable: true,
     allow_no_indices: true,
@@ -236,6 +237,9 @@ async function resolveReference(
     });
     return { id: `window:${ref.from.toISOString()}/${ref.to.toISOString()}`, type: 'window', profile };
   } catch (error) {
+    // A reference window that could not be read whole is not a missing reference: the window fails
+    // and is retried (an outage, a shard missing), rather than being settled without drift.
+    if (isTransientFailure(error)) throw error;
     return { reason: (error as Error).message };
   }
 }
@@ -295,7 +299,7 @@ async function analyzeWindow(
   // that every aggregation request of the window can then be sent at once.
   let known: number | undefined;
   if (canSample && (options.sampleAbove !== undefined || wantConcept)) {
-    known = (await client.count({ index, query, ignore_unavailable: true, allow_no_indices: true })).count;
+    known = await countAll(client, { index, query, ignore_unavailable: true, allow_no_indices: true });
   }
   const base = { start: w.start.toISOString(), end: w.end.toISOString() };
   const empty = (): WindowAnalysis => ({
@@ -307,8 +311,8 @@ async function analyzeWindow(
   });
   if (known === 0) return empty();
   const probability = known === undefined ? undefined : samplingProbability(options.sampleAbove, known);
-  const search = (aggs: AggRequest, p: number | undefined) =>
-    client.search({
+  const windowSearch = (aggs: AggRequest, p: number | undefined) =>
+    search(client, {
       index,
       ignore_unavailable: true,
       allow_no_indices: true,
@@ -334,8 +338,8 @@ async function analyzeWindow(
     known !== undefined && known < SPLIT_ABOVE ? 1 : (options.requestsPerWindow ?? REQUESTS_PER_WINDOW),
   );
   const [answers, conceptAnswer] = await Promise.all([
-    Promise.all(parts.map((aggs) => search(aggs, probability))),
-    wantConcept ? search(conceptAggs, conceptProbability) : undefined,
+    Promise.all(parts.map((aggs) => windowSearch(aggs, probability))),
+    wantConcept ? windowSearch(conceptAggs, conceptProbability) : undefined,
   ]);
   const first = answers[0];
   const count = first ? totalHits(first) : 0;

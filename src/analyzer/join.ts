@@ -14,11 +14,15 @@
  * lines because the run's steps share one JoinRun and read in the order of the mechanism below.
  *
  * Mechanism (see docs/performance.md):
- * 1. the checkpoint `join:{namespace}:{model}` in `mlmon-state` holds the largest outcome and
- *    labelled-prediction `@timestamp` processed so far, and the pending outcomes;
+ * 1. the checkpoint `join:{namespace}:{model}` in `mlmon-state` holds the latest `event.ingested`
+ *    (when a document reached Elasticsearch, see INGESTED_FIELD) of the outcomes and labelled
+ *    predictions processed so far, their latest `@timestamp` (for documents without the stamp),
+ *    and the pending outcomes;
  * 2. pending outcomes (prediction not found on an earlier run) are retried first;
- * 3. new outcomes (`@timestamp` ≥ checkpoint − overlap) are read in pages inside a point in time,
- *    their predictions looked up by id (an `ids` query on the prediction stream), and the pairs
+ * 3. new outcomes (`event.ingested` ≥ checkpoint − overlap: a label carrying an older time than
+ *    ones already joined is still new) of the namespace, whatever model they name, are read in
+ *    pages inside a point in time, their predictions looked up by id (an `ids` query on the
+ *    prediction stream; the prediction's model decides whose join writes the pair), and the pairs
  *    written with {@link upsertIntoDataStream} keyed by prediction id: re-joining is a no-op, and a
  *    corrected label (a later outcome for the same prediction) replaces the earlier one;
  * 4. predictions logged with `actual.*` are read the same way and written too, unless an outcome
@@ -28,9 +32,10 @@
  *    the evaluation stream is refreshed after any write, so the next search sees all of them;
  * 6. the checkpoint is written with optimistic concurrency; a concurrent run that got there first
  *    keeps its checkpoint, and the work of both is idempotent.
- * The overlap re-reads a margin before the checkpoint because `@timestamp` is set by the client and
- * documents may be indexed late (logger buffering, spooling); re-reading costs only searches, as
- * unchanged evaluation documents are left alone.
+ * The overlap re-reads a margin before the checkpoint because `event.ingested` is stamped by the
+ * client when it sends a batch, and the batch may become searchable later (a slow bulk request, a
+ * refresh interval, clocks of two hosts apart); re-reading costs only searches, as unchanged
+ * evaluation documents are left alone.
  */
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { upsertIntoDataStream, type UpsertDocument } from '../elastic/upsert.js';
@@ -66,12 +71,26 @@ export interface PendingOutcome {
 
 /** Checkpoint of one model's join, stored in `mlmon-state` under `join:{namespace}:{model}`. */
 export interface JoinCheckpoint {
-  /** epoch ms of the latest outcome processed; null before the first */
+  /** epoch ms of the latest `event.ingested` among the outcomes processed; null before the first */
+  outcomesIngested: number | null;
+  /** epoch ms of the latest `event.ingested` among the predictions-with-actual processed */
+  predictionsIngested: number | null;
+  /**
+   * epoch ms of the latest outcome `@timestamp` processed; null before the first. Only documents
+   * without `event.ingested` (written by another client than mlmon's logger) are read by it.
+   */
   outcomes: number | null;
-  /** epoch ms of the latest prediction-with-actual processed; null before the first */
+  /** the same for predictions-with-actual */
   predictions: number | null;
   pending: PendingOutcome[];
 }
+
+/**
+ * When a document reached Elasticsearch: stamped by mlmon's logger when it sends the batch (a
+ * spooled document replayed after an outage gets the time of the replay), or by an ingest pipeline
+ * of the cluster where it has one (a pipeline's stamp replaces the logger's). The join keys on it.
+ */
+export const INGESTED_FIELD = 'event.ingested';
 
 export interface JoinOptions extends EvaluationOptions {
   namespace?: string;
@@ -133,12 +152,20 @@ async function readCheckpoint(
   index: string,
   id: string,
 ): Promise<{ checkpoint: JoinCheckpoint; seqNo?: number; primaryTerm?: number }> {
-  const empty: JoinCheckpoint = { outcomes: null, predictions: null, pending: [] };
+  const empty: JoinCheckpoint = {
+    outcomesIngested: null,
+    predictionsIngested: null,
+    outcomes: null,
+    predictions: null,
+    pending: [],
+  };
   const response = await client.get<StoredState>({ index, id }, { ignore: [404] });
   if (!response.found || !response._source) return { checkpoint: empty };
   const detail = response._source.state?.detail ?? {};
   return {
     checkpoint: {
+      outcomesIngested: detail.outcomesIngested ?? null,
+      predictionsIngested: detail.predictionsIngested ?? null,
       outcomes: detail.outcomes ?? null,
       predictions: detail.predictions ?? null,
       pending: detail.pending ?? [],
@@ -187,6 +214,7 @@ async function writeCheckpoint(
   }
 }
 
+/** The predictions among `ids`, whatever their model (an id is unique within a namespace). */
 async function predictionsById(
   client: Client,
   index: string,
@@ -238,7 +266,12 @@ interface LabelledOutcome {
   id: string;
   actual: ActualValue;
   labelTime: string;
+  /** the model the outcome names; undefined (or `unknown`, the logger's name for none) when none */
+  model?: string;
 }
+
+/** The name the logger gives an event that names no model (schema/prediction.ts `modelOf`). */
+const NO_MODEL = 'unknown';
 
 /** Upserts evaluation documents, stamping the ones created or changed with `eval.joined_at`. */
 async function writeEvaluations(run: JoinRun, docs: UpsertDocument[]): Promise<void> {
@@ -269,8 +302,18 @@ async function joinOutcomes(run: JoinRun, outcomes: LabelledOutcome[]): Promise<
   for (const outcome of outcomes) {
     const prediction = predictions.get(outcome.id);
     if (!prediction) {
+      // Waits in the pending list of the model it names, or of every model when it names none.
+      const names = outcome.model;
+      if (names !== undefined && names !== NO_MODEL && names !== run.options.model) continue;
       const earlier = run.pending.get(outcome.id);
-      run.pending.set(outcome.id, { ...outcome, since: earlier?.since ?? run.now.toISOString() });
+      const { id, actual, labelTime } = outcome;
+      run.pending.set(id, { id, actual, labelTime, since: earlier?.since ?? run.now.toISOString() });
+      continue;
+    }
+    // An outcome joins its prediction by id whatever model it names (issue 29): the prediction's
+    // own model decides whose evaluation it is, and that model's join writes it.
+    if (prediction.model?.name !== run.options.model) {
+      if (run.pending.delete(outcome.id)) run.result.pendingResolved++;
       continue;
     }
     if (run.pending.delete(outcome.id)) run.result.pendingResolved++;
@@ -292,19 +335,47 @@ async function retryPendingOutcomes(run: JoinRun): Promise<void> {
   }
 }
 
-function sinceFilter(epochMs: number | null, overlapMs: number): estypes.QueryDslQueryContainer[] {
-  return epochMs === null
-    ? []
-    : [{ range: { '@timestamp': { gte: epochMs - overlapMs, format: 'epoch_millis' } } }];
+/**
+ * Documents that reached Elasticsearch since the checkpoint (less the overlap): by `event.ingested`,
+ * so that a document carrying an older `@timestamp` than ones already joined (a late labelling
+ * batch, a spool replayed after an outage) is still read; a document without the stamp (written
+ * by another client) by its `@timestamp`, as before.
+ */
+function sinceFilter(
+  ingested: number | null,
+  timestamp: number | null,
+  overlapMs: number,
+): estypes.QueryDslQueryContainer[] {
+  if (ingested === null && timestamp === null) return [];
+  const since = (field: string, epochMs: number) => ({
+    range: { [field]: { gte: epochMs - overlapMs, format: 'epoch_millis' } },
+  });
+  const unstamped: estypes.QueryDslQueryContainer = {
+    bool: {
+      must_not: [{ exists: { field: INGESTED_FIELD } }],
+      ...(timestamp === null ? {} : { filter: [since('@timestamp', timestamp)] }),
+    },
+  };
+  const should: estypes.QueryDslQueryContainer[] = [unstamped];
+  should.push(ingested === null ? { exists: { field: INGESTED_FIELD } } : since(INGESTED_FIELD, ingested));
+  return [{ bool: { should, minimum_should_match: 1 } }];
 }
 
-/** Step 2: outcomes since the checkpoint, in time order; a later outcome of a prediction wins. */
+/** Latest of `current` and the document's `event.ingested`. */
+function laterIngested(current: number | null, source: { event?: { ingested?: string } } | undefined) {
+  const at = Date.parse(source?.event?.ingested ?? '');
+  return Number.isFinite(at) ? Math.max(current ?? at, at) : current;
+}
+
+/**
+ * Step 2: outcomes since the checkpoint, in time order; a later outcome of a prediction wins. Every
+ * outcome of the namespace, whatever model it names: it is matched to its prediction by id.
+ */
 async function joinNewOutcomes(run: JoinRun, since: estypes.QueryDslQueryContainer[]): Promise<void> {
-  const byModel = { term: { 'model.name': run.options.model } };
-  for await (const page of pagesByTime<OutcomeSource>(
+  for await (const page of pagesByTime<OutcomeSource & { event?: { ingested?: string } }>(
     run.client,
     run.streams.outcome,
-    { bool: { filter: [byModel, ...since] } },
+    { bool: { filter: since } },
     run.pageSize,
   )) {
     // Collapse corrections within the page: the later outcome of a prediction wins.
@@ -314,9 +385,15 @@ async function joinNewOutcomes(run: JoinRun, since: estypes.QueryDslQueryContain
       const id = source?.prediction?.id;
       const ts = Date.parse(source?.['@timestamp'] ?? '');
       if (Number.isFinite(ts)) run.checkpoint.outcomes = Math.max(run.checkpoint.outcomes ?? ts, ts);
+      run.checkpoint.outcomesIngested = laterIngested(run.checkpoint.outcomesIngested, source);
       if (!source || !id || !hasActual(source.actual)) continue;
       latest.delete(id); // re-insert so that Map order stays time order
-      latest.set(id, { id, actual: source.actual, labelTime: source['@timestamp'] });
+      latest.set(id, {
+        id,
+        actual: source.actual,
+        labelTime: source['@timestamp'],
+        model: source.model?.name,
+      });
     }
     run.result.outcomesRead += latest.size;
     await joinOutcomes(run, [...latest.values()]);
@@ -336,7 +413,7 @@ async function joinPredictionsWithActual(
   since: estypes.QueryDslQueryContainer[],
 ): Promise<void> {
   const byModel = { term: { 'model.name': run.options.model } };
-  for await (const page of pagesByTime<PredictionSource>(
+  for await (const page of pagesByTime<PredictionSource & { event?: { ingested?: string } }>(
     run.client,
     run.streams.prediction,
     { bool: { filter: [byModel, WITH_ACTUAL, ...since] } },
@@ -349,6 +426,7 @@ async function joinPredictionsWithActual(
       const source = hit._source;
       const ts = Date.parse(source?.['@timestamp'] ?? '');
       if (Number.isFinite(ts)) run.checkpoint.predictions = Math.max(run.checkpoint.predictions ?? ts, ts);
+      run.checkpoint.predictionsIngested = laterIngested(run.checkpoint.predictionsIngested, source);
       if (!source || !hit._id || !hasActual(source.actual)) continue;
       run.result.predictionsWithActualRead++;
       if (superseded.has(hit._id)) {
@@ -409,7 +487,13 @@ export async function runJoin(client: Client, options: JoinOptions): Promise<Joi
   const stateId = joinCheckpointId(namespace, options.model);
   const stored = await readCheckpoint(client, streams.state, stateId);
   const checkpoint: JoinCheckpoint = options.rescan
-    ? { outcomes: null, predictions: null, pending: stored.checkpoint.pending }
+    ? {
+        outcomesIngested: null,
+        predictionsIngested: null,
+        outcomes: null,
+        predictions: null,
+        pending: stored.checkpoint.pending,
+      }
     : structuredClone(stored.checkpoint);
   const run: JoinRun = {
     client,
@@ -439,8 +523,8 @@ export async function runJoin(client: Client, options: JoinOptions): Promise<Joi
 
   // Outcomes first (pending ones, then new ones in time order, so that when one prediction has
   // several outcomes the latest is written last and stays) ...
-  const outcomesSince = sinceFilter(checkpoint.outcomes, overlapMs);
-  const predictionsSince = sinceFilter(checkpoint.predictions, overlapMs);
+  const outcomesSince = sinceFilter(checkpoint.outcomesIngested, checkpoint.outcomes, overlapMs);
+  const predictionsSince = sinceFilter(checkpoint.predictionsIngested, checkpoint.predictions, overlapMs);
   await retryPendingOutcomes(run);
   await joinNewOutcomes(run, outcomesSince);
   // ... whose writes must be visible to the "already labelled by an outcome" check of step 3.

@@ -17,6 +17,7 @@ import { refreshInputs } from './refresh.js';
 import type { CalibrationMode } from '../stats/performance/calibration.js';
 import { splitWindows } from './windows.js';
 import type { WindowTarget } from './window-target.js';
+import { search } from '../elastic/search.js';
 
 export interface FullAnalysisOptions extends AnalyzeOptions {
   /** Performance task; default: detected from the prediction fields (value → regression, score → binary, label → multiclass). */
@@ -61,7 +62,8 @@ export async function detectTask(
   namespace: string,
   model?: string,
 ): Promise<PerformanceTask | undefined> {
-  const response = await client.search(
+  const response = await search(
+    client,
     {
       index: streamNames(namespace).prediction,
       size: 0,

@@ -50,3 +50,25 @@ export function splitWindows(from: Date, to: Date, sizeMs: number, anchor: Date 
   }
   return out;
 }
+
+/**
+ * [from, to) widened to whole aligned windows, and whether that changed it. One result per aligned
+ * window (issue 28): a clipped first or last window would be written under another id beside the
+ * scheduler's full one, and dashboards would count both. Widened, a window that is not over yet
+ * (`--to now`) is written under the scheduler's id and replaced when the scheduler runs it.
+ */
+export function wholeWindows(
+  from: Date,
+  to: Date,
+  sizeMs: number,
+  anchor: Date = new Date(0),
+): { from: Date; to: Date; widened: boolean } {
+  const start = alignWindowStart(from.getTime(), sizeMs, anchor.getTime());
+  const lastStart = alignWindowStart(to.getTime(), sizeMs, anchor.getTime());
+  const end = lastStart === to.getTime() ? lastStart : lastStart + sizeMs;
+  return {
+    from: new Date(start),
+    to: new Date(end),
+    widened: start !== from.getTime() || end !== to.getTime(),
+  };
+}

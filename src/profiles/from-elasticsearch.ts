@@ -46,6 +46,7 @@ import {
   type MonitoredNumericProfile,
 } from './profile.js';
 import { DEFAULT_FINE_BINS, DEFAULT_TOP_K, type DatasetProfile } from './types.js';
+import { search } from '../elastic/search.js';
 
 const FINE_BINS = DEFAULT_FINE_BINS;
 const PSI_BINS = PSI_DEFAULT_BINS;
@@ -97,7 +98,7 @@ export async function profileFromElasticsearch(
   });
   const useMatrix = caps.matrixStats && output !== undefined && numericFeatures.length > 0;
   if (useMatrix) first.corr = { matrix_stats: { fields: [...numericFeatures.map((f) => f.field), output] } };
-  const r1 = await client.search({
+  const r1 = await search(client, {
     index: logStream('prediction', namespace),
     size: 0,
     track_total_hits: true,
@@ -176,7 +177,7 @@ export async function profileFromElasticsearch(
   const outputStats = useBinnedCorrelation ? { ys: { extended_stats: { field: output } } } : {};
   const r2 =
     numeric.size > 0
-      ? await client.search({
+      ? await search(client, {
           index: logStream('prediction', namespace),
           size: 0,
           query,

@@ -19,7 +19,7 @@
  * keyword compares strings); the model says which inputs it used.
  */
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { searchOrEmpty } from '../elastic/search.js';
+import { search, searchOrEmpty } from '../elastic/search.js';
 import { streamNames } from '../schema/streams.js';
 import { fitDirectLossModel, type DirectLossModel, type LossRow } from '../stats/performance/dle.js';
 import type { DatasetProfile } from './types.js';
@@ -115,7 +115,7 @@ export async function referenceLossRows(
     let after: estypes.SortResults | undefined;
     while (rows.length < maxRows) {
       const size = Math.min(PAGE, maxRows - rows.length);
-      const page = await client.search({
+      const page = await search(client, {
         pit: { id: pit, keep_alive: '2m' },
         query: { bool: { filter: [...scopeFilter(options), { exists: { field: 'eval.error' } }] } },
         sort: [{ '@timestamp': { order: 'asc' } }, { _shard_doc: { order: 'asc' } }],

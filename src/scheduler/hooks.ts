@@ -4,9 +4,10 @@
  *
  * A hook can never hurt the scheduler: each call has a timeout, every failure (network error,
  * non-2xx answer, non-zero exit, timeout) is logged and counted, nothing is thrown. Hooks run
- * before the window is marked done, so a replica dying in between makes another replica run the
- * window, and its hooks, again: delivery is at least once, and receivers should deduplicate on
- * `window.start` + `model` + `job` when that matters.
+ * after the window's result is committed (marked done), by the replica that committed it: a
+ * receiver that reads the results finds them, and a replica whose lock was taken over never fires
+ * them, so a window's hooks fire once. The price: a replica that dies between the commit and the
+ * call loses that call (at most once, not at least once).
  *
  * Log lines name the hook, never its URL or headers (they may carry tokens).
  */

@@ -7,6 +7,8 @@
  *   (absent) --create--> lock --complete--> window          (done; never processed again)
  *                         |  \--fail (attempts left)--> lock with expires = now (free to retry)
  *                         |  \--fail (no attempts left)--> failed   (settled, the checkpoint moves on)
+ *                         |  \--fail, transient--> lock with expires = now, the attempt handed back
+ *                         |        (until the window is older than `transientRetryMs`: then it counts)
  *                         \--expired, another owner CAS--> lock (takeover)
  *
  * Acquiring is `op_type: create` (only one replica can create the id); taking over an expired lock,
@@ -25,6 +27,7 @@
  */
 import { errors, type Client } from '@elastic/elasticsearch';
 import type { ModelRef } from './jobs/contract.js';
+import { isTransientFailure } from '../elastic/search.js';
 import { STATE_INDEX } from '../schema/streams.js';
 import type { TimeWindow } from '../schema/window.js';
 
@@ -57,6 +60,8 @@ export interface WindowStateDetail {
   durationMs?: number;
   documents?: number;
   lastError?: string;
+  /** the last failure was transient (unreachable, 5xx, 429, partial results): retried, attempt handed back */
+  transient?: boolean;
   released?: { by: string; at: string; reason: string };
 }
 
@@ -162,12 +167,24 @@ interface Versioned<T> {
   primaryTerm: number;
 }
 
+/** How long after its end a window is retried for transient failures without using attempts: 7 days. */
+export const TRANSIENT_RETRY_MS = 7 * 86_400_000;
+
 export class StateStore {
   constructor(
     readonly client: Client,
     readonly owner: string,
     readonly lockTtlMs: number,
-    readonly options: { maxAttempts: number; now?: () => number } = { maxAttempts: 3 },
+    readonly options: {
+      maxAttempts: number;
+      /**
+       * A transient failure (elastic/search.ts `isTransientFailure`: unreachable, 5xx, 429,
+       * partial results) does not use up an attempt until the window ended this long ago; then it
+       * counts like any other. Default {@link TRANSIENT_RETRY_MS}.
+       */
+      transientRetryMs?: number;
+      now?: () => number;
+    } = { maxAttempts: 3 },
   ) {}
 
   now(): number {
@@ -559,7 +576,12 @@ export class HeldLock {
     return this.serialize(async () => {
       const message = error instanceof Error ? error.message : String(error);
       const now = new Date(this.store.now()).toISOString();
-      const last = this.doc.state.detail.attempts >= this.store.options.maxAttempts;
+      // An outage is not a verdict on the window: a transient failure hands its attempt back (as a
+      // release does) until the window is older than the stated limit.
+      const retryFor = this.store.options.transientRetryMs ?? TRANSIENT_RETRY_MS;
+      const transient = isTransientFailure(error) && this.store.now() - this.window.end.getTime() < retryFor;
+      const attempts = this.doc.state.detail.attempts - (transient ? 1 : 0);
+      const last = !transient && attempts >= this.store.options.maxAttempts;
       const ok = await this.write({
         state: {
           ...this.doc.state,
@@ -567,7 +589,9 @@ export class HeldLock {
           expires: last ? undefined : now,
           detail: {
             ...this.doc.state.detail,
+            attempts,
             lastError: message.slice(0, 2000),
+            transient: transient || undefined,
             finishedAt: last ? now : undefined,
             released: last ? undefined : { by: this.store.owner, at: now, reason: 'job failed' },
           },

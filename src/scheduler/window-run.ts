@@ -115,6 +115,20 @@ export async function processWindow(
     });
     controller.signal.throwIfAborted();
     metrics?.observe(result.documents);
+    const durationMs = Date.now() - started;
+    if (!(await lock.complete({ documents: result.documents.length, durationMs }))) {
+      log.warn(
+        'lock.lost',
+        'window finished after its lock was taken over; the new owner completes it',
+        fields,
+      );
+      metrics?.windowFailures.inc(counterLabels);
+      return 'lost';
+    }
+    metrics?.windowsProcessed.inc(counterLabels);
+    // Hooks fire once the result is committed, by the replica that committed it: a replica whose
+    // lock was taken over returned above without firing, so a takeover never fires them twice.
+    // A failed hook is logged and counted, never a reason to run the window again.
     if (model.hooks.length > 0) {
       const outcomes = await runHooks(
         model.hooks,
@@ -129,17 +143,6 @@ export async function processWindow(
       );
       for (const o of outcomes) metrics?.hookCalls.inc({ hook: o.hook, outcome: o.ok ? 'ok' : 'failed' });
     }
-    const durationMs = Date.now() - started;
-    if (!(await lock.complete({ documents: result.documents.length, durationMs }))) {
-      log.warn(
-        'lock.lost',
-        'window finished after its lock was taken over; the new owner completes it',
-        fields,
-      );
-      metrics?.windowFailures.inc(counterLabels);
-      return 'lost';
-    }
-    metrics?.windowsProcessed.inc(counterLabels);
     log.info('window.processed', `window done: ${result.documents.length} result documents`, {
       ...fields,
       documents: result.documents.length,

@@ -8,7 +8,7 @@
  * Length: Over 450 lines on purpose: one rule set, kept in step with docs/logger.md section by
  * section; every function is small.
  */
-import { parseInstant } from './time.js';
+import { parseInstant, TimeFormatError } from './time.js';
 
 export interface NormalizeLimits {
   /** Features kept per event after flattening; the rest are dropped and counted. */
@@ -563,24 +563,23 @@ const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 /** Milliseconds since the epoch for a Date, number (ms) or date string; undefined when invalid. */
 const ISO_DATE_START = /^\s*\d{4}-\d{2}-\d{2}/;
 
-function isRealInstant(text: string): boolean {
-  try {
-    parseInstant(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function timeOf(v: unknown): number | undefined {
   let t: number;
   if (v instanceof Date) t = v.getTime();
   else if (typeof v === 'number') t = v;
   else if (typeof v === 'string' && v.length <= 64) {
-    t = Date.parse(v);
-    // Date.parse rolls an impossible ISO date over (2026-02-30 → March 2); schema/time.ts's
-    // parseInstant refuses it. Only the check is taken from it: the value stays Date.parse's.
-    if (Number.isFinite(t) && ISO_DATE_START.test(v) && !isRealInstant(v)) return undefined;
+    // An ISO time is read by schema/time.ts, the one reading everywhere: a time without a zone is
+    // UTC (Date.parse would take the host's zone: 5 h apart under TZ=America/New_York), and an
+    // impossible date (2026-02-30) is refused, not rolled over to March 2. Other forms Date.parse
+    // reads (RFC 2822, …) keep its reading.
+    if (ISO_DATE_START.test(v)) {
+      try {
+        t = parseInstant(v).getTime();
+      } catch (error) {
+        if (!(error instanceof TimeFormatError) || error.kind !== 'syntax') return undefined;
+        t = Date.parse(v);
+      }
+    } else t = Date.parse(v);
   } else return undefined;
   if (!Number.isFinite(t) || t < MIN_TIME || t > MAX_TIME) return undefined;
   return Math.trunc(t);

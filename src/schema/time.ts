@@ -71,8 +71,13 @@ export function parseInstant(text: string): Date {
     if (zh > 23 || zm > 59) throw new TimeFormatError(`"${text}" has an impossible UTC offset ${zone}`);
     offsetMinutes = (z[1] === '-' ? -1 : 1) * (zh * 60 + zm);
   }
-  const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  // Round trip: the components must come back unchanged (Date.UTC maps years 0-99 to 1900-1999).
+  // Not Date.UTC, which maps years 0-99 to 1900-1999 (Date.UTC(1, 0, 1) is 1901): setUTCFullYear
+  // takes the year as given.
+  const at = new Date(0);
+  at.setUTCFullYear(year, month - 1, day);
+  at.setUTCHours(hour, minute, second, millis);
+  const utc = at.getTime();
+  // Round trip: the components must come back unchanged.
   const back = new Date(utc);
   if (back.getUTCFullYear() !== year || back.getUTCMonth() !== month - 1 || back.getUTCDate() !== day)
     throw new TimeFormatError(`"${text}" is not a representable date`);

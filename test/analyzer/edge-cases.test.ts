@@ -243,8 +243,10 @@ describe('CLI', () => {
     // issue 12 item 5: no baseline is no longer fatal (performance and service health need none);
     // drift is skipped with a one-line note saying how to add one
     expect(code).toBe(0);
+    // (now-1h to now is widened to the two whole hours it touches, and says so first: issue 28)
+    expect(none.err()).toMatch(/^note: widened to whole 1h windows: /);
     expect(none.err()).toMatch(
-      /^note: drift and quality skipped for version 9: no baseline "default" for model nobody version 9: create one with "mlmon baseline --model nobody --version 9/,
+      /\nnote: drift and quality skipped for version 9: no baseline "default" for model nobody version 9: create one with "mlmon baseline --model nobody --version 9/,
     );
   });
 });

@@ -2,7 +2,7 @@ import { checkConnection, createClient } from '../../elastic/client.js';
 import { installTemplates } from '../../elastic/templates.js';
 import { AnalyzeError, type ReferenceSpec } from '../../analyzer/job.js';
 import { runFullAnalysis, type FullAnalysisResult } from '../../analyzer/run.js';
-import { splitWindows, WindowError } from '../../analyzer/windows.js';
+import { splitWindows, WindowError, wholeWindows } from '../../analyzer/windows.js';
 import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
 import { DEFAULT_CALIBRATION_MODE } from '../../schema/config/schema.js';
 import { CALIBRATION_MODES, type CalibrationMode } from '../../stats/performance/calibration.js';
@@ -33,7 +33,7 @@ export const analyzeCommand = defineCommand({
     '    [--task binary|multiclass|regression] [--positive-class C] [--threshold X]',
     '    [--segments a,b] [--calibration isotonic|none] [--drift-only]',
   ],
-  description: `Cuts [--from, --to) into windows of --window (aligned to multiples of the size from the Unix epoch,
+  description: `Cuts [--from, --to), widened to whole windows, into windows of --window (aligned to multiples of the size from the Unix epoch,
 or from --align-to), compares every feature, output and target of each window with the reference,
 computed in Elasticsearch with aggregations (one request per window), and writes drift and quality
 documents to metrics-mlmon.drift-{ns} and metrics-mlmon.quality-{ns} with deterministic ids (a re-run
@@ -136,8 +136,13 @@ metrics-mlmon.service-{ns}.`,
       if (!(rt > rf)) throw new UsageError('--reference-to must be after --reference-from');
       reference = { type: 'window', from: rf, to: rt };
     } else reference = { type: 'baseline', id: values.baseline ?? DEFAULT_BASELINE_ID };
-    const { from, to } = values;
-    if (!(to > from)) throw new UsageError('--to must be after --from');
+    if (!(values.to > values.from)) throw new UsageError('--to must be after --from');
+    // One result per aligned window: the range is widened to whole windows, said on stderr.
+    const { from, to, widened } = wholeWindows(values.from, values.to, values.window.ms, values['align-to']);
+    if (widened)
+      io.stderr.write(
+        `note: widened to whole ${values.window.size} windows: ${from.toISOString()} to ${to.toISOString()} (one result per window, the scheduler's id)\n`,
+      );
     // Too many windows is a typo in the command line (--window 1m over decades): said before
     // anything is contacted, by the same cut the analysis makes.
     try {
