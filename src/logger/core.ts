@@ -61,6 +61,12 @@ export interface SpoolSettings {
   /** When spooled data is fsynced: `always`, `interval` (default) or `never`. See docs/logger.md. */
   fsync?: FsyncPolicy;
   fsyncIntervalMs?: number;
+  /**
+   * A spool's owner whose lock has not been touched for this long is taken for gone and its files
+   * are replayed by another logger on the same directory (default 30 s; docs/logger.md, "Running
+   * in Kubernetes"). A lock beats every third of it.
+   */
+  staleMs?: number;
 }
 
 export interface PredictionLoggerOptions extends Omit<ConnectionOptions, 'node'> {

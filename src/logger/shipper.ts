@@ -31,6 +31,7 @@ import { backoff, OutageState } from './outage.js';
 import { alreadyStored, storedKey } from './resend-check.js';
 import { Spool, spoolCensus, type FsyncPolicy, type SpoolFileRef, type SpoolRecord } from './spool.js';
 import type { Ack } from './ack.js';
+import { registerExitSpill, unregisterExitSpill, type ExitSpiller } from './exit-hook.js';
 
 export { backoff };
 
@@ -69,6 +70,13 @@ export interface CloseResult extends Counters {
   pending: number;
   /** Where those are (undefined without a spool): deliver with `mlmon spool flush --dir <dir>`. */
   spool: { dir: string; files: number; bytes: number } | undefined;
+  /**
+   * Documents in the same spool directory that are not this logger's: files of another logger that
+   * is alive (a replica on the same volume) or gone less than `spool.staleMs` ago (a container
+   * restart's predecessor, not yet adopted). A logger on that directory delivers them; `pending`
+   * plus `elsewhere` is what the directory holds.
+   */
+  elsewhere: number;
   /** True when close() stopped waiting at its timeout (with `pending` > 0 or not). */
   timedOut: boolean;
 }
@@ -89,7 +97,14 @@ export interface ShipperOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   spool:
-    | { dir: string; maxBytes: number; fileMaxBytes: number; fsync: FsyncPolicy; fsyncIntervalMs: number }
+    | {
+        dir: string;
+        maxBytes: number;
+        fileMaxBytes: number;
+        fsync: FsyncPolicy;
+        fsyncIntervalMs: number;
+        staleMs?: number;
+      }
     | false;
   deadLetterIndex: string;
   /** One warning per kind per interval (default 60 s). */
@@ -161,7 +176,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The parts of a bulk answer the shipper reads: per item, its status and error. */
 const BULK_FILTER = 'items.*.status,items.*.error';
 
-export class Shipper {
+export class Shipper implements ExitSpiller {
   readonly counters: Counters = {
     accepted: 0,
     indexed: 0,
@@ -190,7 +205,6 @@ export class Shipper {
   private readonly lastWarning = new Map<string, number>();
   private readonly suppressed = new Map<string, number>();
   private readonly abort = new AbortController();
-  private readonly onExit = () => this.spillOnExit();
   /** `data_stream` of every dead letter, built once. */
   private readonly deadLetterStream: object | undefined;
 
@@ -202,7 +216,7 @@ export class Shipper {
       // Adopt what an earlier, crashed logger left behind; it is replayed once the cluster answers.
       this.spool.open();
     }
-    process.once('exit', this.onExit);
+    registerExitSpill(this);
     this.schedule();
   }
 
@@ -405,7 +419,7 @@ export class Shipper {
           `mlmon: ${loaded.corrupt} torn line(s) in spool file ${loaded.file.path} skipped`,
         );
       }
-      const adopted = !loaded.file.path.includes(spool.token);
+      const adopted = loaded.adopted;
       for (const record of loaded.records) {
         const size = record.doc.length + record.index.length + record.id.length + 40;
         const kind = record.index === this.options.deadLetterIndex ? Kind.DeadLetter : Kind.Document;
@@ -489,6 +503,7 @@ export class Shipper {
             { requestTimeoutMs: this.options.requestTimeoutMs, signal: this.abort.signal },
           );
         } catch (error) {
+          if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
           const status = statusOf(error);
           if (status !== 401 && status !== 403) {
             this.requestFailed(batch, error);
@@ -503,6 +518,7 @@ export class Shipper {
           );
           stored = new Set();
         }
+        if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
         if (stored.size > 0) {
           const rest: Item[] = [];
           for (const item of batch) {
@@ -536,9 +552,10 @@ export class Shipper {
           signal: this.abort.signal,
         })) as unknown as { items?: BulkResponseItem[] };
       } catch (error) {
-        this.requestFailed(batch, error);
+        if (this.inFlight.has(batch)) this.requestFailed(batch, error);
         return;
       }
+      if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
       this.outage.recover();
       const items = response.items ?? [];
       const now = Date.now();
@@ -702,17 +719,28 @@ export class Shipper {
     this.spillItems(spill);
   }
 
-  /** Last chance on process exit: whatever is still in memory goes to the spool, synchronously. */
-  private spillOnExit(): void {
+  /**
+   * Last chance on process exit or a terminating signal (exit-hook.ts): whatever is still in memory
+   * goes to the spool, synchronously. After a signal the process may go on (pid 1 ignores SIGTERM
+   * without a handler): the spool then stays open, its lock beating, and logging goes on.
+   */
+  spillOnExit(final: boolean): void {
     try {
       this.beforeCycle?.();
       const items = this.ready.concat(this.delayed);
-      for (const batch of this.inFlight) items.push(...batch);
+      // A request in flight may be stored or not: its items are re-sends from now on, and its answer,
+      // if the process lives on to read it, is ignored (send() sees the batch gone).
+      for (const batch of this.inFlight)
+        for (const item of batch) {
+          item.resend = true;
+          items.push(item);
+        }
       this.ready = [];
       this.delayed = [];
       this.inFlight.clear();
       if (items.length > 0) this.spillItems(items);
-      this.spool?.close();
+      if (final) this.spool?.close();
+      else this.spool?.syncNow();
     } catch {
       // Exiting anyway.
     }
@@ -768,7 +796,9 @@ export class Shipper {
    */
   async close(timeoutMs = 10_000): Promise<CloseResult> {
     if (this.closed)
-      return this.closeResult ?? { ...this.counters, pending: 0, spool: undefined, timedOut: false };
+      return (
+        this.closeResult ?? { ...this.counters, pending: 0, elsewhere: 0, spool: undefined, timedOut: false }
+      );
     const delivered = await this.flush(Number.isNaN(timeoutMs) ? 10_000 : Math.max(1, timeoutMs));
     this.beforeCycle?.();
     this.closing = true;
@@ -785,12 +815,29 @@ export class Shipper {
     }
     const paths = this.spool?.paths;
     this.spool?.close();
-    process.removeListener('exit', this.onExit);
-    const result: CloseResult = { ...this.counters, pending: 0, spool: undefined, timedOut: !delivered };
+    unregisterExitSpill(this);
+    const result: CloseResult = {
+      ...this.counters,
+      pending: 0,
+      elsewhere: 0,
+      spool: undefined,
+      timedOut: !delivered,
+    };
     if (this.spool && paths) {
       const census = spoolCensus(this.spool.dir, paths);
       result.pending = census.events;
+      result.elsewhere = Math.max(0, spoolCensus(this.spool.dir).events - census.events);
       result.spool = { dir: this.spool.dir, files: census.files, bytes: census.bytes };
+      if (result.elsewhere > 0)
+        try {
+          this.options.warn(
+            `mlmon: the spool ${this.spool.dir} holds ${result.elsewhere} more document(s) in files of ` +
+              `other loggers (alive, or gone less than spool.staleMs ago); a logger on this directory ` +
+              `or \`mlmon spool flush --dir ${this.spool.dir}\` delivers them once their owner is gone`,
+          );
+        } catch {
+          // A failing warning sink must not break close().
+        }
       if (census.events > 0) {
         // Not rate-limited: once per logger, and a batch job that exits must not miss it.
         try {
