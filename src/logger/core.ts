@@ -490,10 +490,17 @@ function closeTimeout(given: unknown, fallback: number): number {
 
 /** Installs the templates when the prediction template is missing; a newer set is left alone. */
 async function ensureTemplates(client: Client): Promise<void> {
-  if (await client.indices.existsIndexTemplate({ name: 'mlmon-prediction' })) return;
+  let present: boolean;
+  try {
+    present = await client.indices.existsIndexTemplate({ name: 'mlmon-prediction' });
+  } catch (error) {
+    throw new Error(`could not check mlmon's index templates (${(error as Error).message})`);
+  }
+  if (present) return;
   try {
     await installTemplates(client);
   } catch (error) {
-    if (!(error instanceof TemplateDowngradeError)) throw error;
+    if (!(error instanceof TemplateDowngradeError))
+      throw new Error(`could not install mlmon's index templates (${(error as Error).message})`);
   }
 }

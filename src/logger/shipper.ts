@@ -26,7 +26,13 @@
 import type { Client } from '@elastic/elasticsearch';
 import { buildDeadLetterDocument, type DeadLetterReason } from '../schema/deadletter.js';
 import { dataStreamFields } from '../schema/streams.js';
-import { classifyBulkItem, classifyRequestFailure, statusOf, type BulkResponseItem } from './bulk-item.js';
+import {
+  classifyBulkItem,
+  classifyRequestFailure,
+  statusOf,
+  type BulkResponseItem,
+  type HoldReason,
+} from './bulk-item.js';
 import { backoff, OutageState } from './outage.js';
 import { alreadyStored, storedKey } from './resend-check.js';
 import { Spool, spoolCensus, type FsyncPolicy, type SpoolFileRef, type SpoolRecord } from './spool.js';
@@ -171,6 +177,14 @@ export interface Item {
 }
 
 const ACTION_HEAD = '{"create":{"_index":"';
+/**
+ * Per-item retries (429, 5xx, a write block) before the item is held: about 20-36 s of backoff with
+ * the defaults (250 ms doubling to 10 s). A block nobody clears must not keep documents cycling in
+ * memory for ever; held, they wait in the spool (see `hold`).
+ */
+export const MAX_ITEM_ATTEMPTS = 8;
+/** A held document is tried again after this many `retryMaxMs` (60 s with the defaults). */
+const HOLD_RETRY_MAX_MULTIPLE = 6;
 /** The longest delay setTimeout honours; longer ones (Infinity included) fire after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The parts of a bulk answer the shipper reads: per item, its status and error. */
@@ -407,7 +421,7 @@ export class Shipper implements ExitSpiller {
   /** Reads spool files into memory while there is room and nothing newer is waiting. */
   private replay(): void {
     const spool = this.spool;
-    if (!spool || !spool.hasData || this.outage.active) return;
+    if (!spool || !spool.hasData || this.outage.active || Date.now() < this.holdUntil) return;
     while (spool.hasData && this.ready.length < this.options.batchMaxItems) {
       const room = this.options.bufferMaxBytes / 2 - this.memBytes;
       const loaded = spool.loadNext(room, this.memBytes === 0);
@@ -488,7 +502,11 @@ export class Shipper implements ExitSpiller {
       }
       if (this.options.prepare) {
         this.prepared ??= this.options.prepare(client).catch((error: unknown) => {
-          this.warnOnce('prepare', `mlmon: could not check the index templates: ${(error as Error).message}`);
+          this.warnOnce(
+            'prepare',
+            `mlmon: ${(error as Error).message}; run \`mlmon setup\` with credentials that may manage ` +
+              'index templates: until then documents wait (buffer, spool), no index is created',
+          );
         });
         await this.prepared;
       }
@@ -545,7 +563,9 @@ export class Shipper implements ExitSpiller {
       try {
         // filter_path: only what we read. A full item answer is ~250 bytes (index, version, shards,
         // seq_no…) that Elasticsearch renders and we parse for every document; ~25 bytes remain.
-        const params = { body, filter_path: BULK_FILTER };
+        // require_data_stream: the logger never creates anything but a data stream. Without a
+        // template (or with a plain index in the stream's place) the item is refused and held.
+        const params = { body, filter_path: BULK_FILTER, require_data_stream: true };
         response = (await client.bulk(params as unknown as Parameters<Client['bulk']>[0], {
           maxRetries: 0,
           requestTimeout: this.options.requestTimeoutMs,
@@ -559,6 +579,7 @@ export class Shipper implements ExitSpiller {
       this.outage.recover();
       const items = response.items ?? [];
       const now = Date.now();
+      const held: Item[] = [];
       for (let i = 0; i < batch.length; i++) {
         const item = batch[i] as Item;
         const outcome = classifyBulkItem(items[i]);
@@ -566,9 +587,14 @@ export class Shipper implements ExitSpiller {
         else if (outcome.kind === 'conflict') {
           this.counters.conflicts++;
           this.finish(item, 'stored');
-        } else if (outcome.kind === 'retry') this.retryLater(item, now);
+        } else if (outcome.kind === 'retry') {
+          if (item.attempts + 1 >= MAX_ITEM_ATTEMPTS)
+            held.push(this.holdItem(item, 'retries', `${outcome.status ?? 'no answer'}`, now));
+          else this.retryLater(item, now);
+        } else if (outcome.kind === 'hold') held.push(this.holdItem(item, outcome.why, outcome.detail, now));
         else this.deadLetter(item, outcome.reason);
       }
+      this.keepHeld(held);
     } catch (error) {
       this.warnOnce('internal', `mlmon: internal error while sending: ${(error as Error).stack ?? error}`);
       this.requestFailed(batch, error);
@@ -621,6 +647,50 @@ export class Shipper implements ExitSpiller {
         message: (error as Error)?.message ?? String(error),
         status,
       });
+  }
+
+  /** Until when the spool is not replayed, after documents were held (epoch ms; 0: not holding). */
+  private holdUntil = 0;
+
+  private get holdMs(): number {
+    return HOLD_RETRY_MAX_MULTIPLE * this.options.retryMaxMs;
+  }
+
+  /**
+   * An item that waits for the operator (a missing privilege, no data stream) or ran out of
+   * per-item retries: never counted as delivered, dead-lettered or dropped. Says in one line (per
+   * stream and cause, rate-limited) what is wrong and what to do; `keepHeld` then puts it aside.
+   */
+  private holdItem(item: Item, why: HoldReason | 'retries', detail: string, now: number): Item {
+    this.holdUntil = now + this.holdMs;
+    const where = this.spool ? `kept in the spool ${this.spool.dir}` : 'kept in memory';
+    const again = `tried again every ${Math.round(this.holdMs / 1000)} s and on flush()`;
+    const message =
+      why === 'forbidden'
+        ? `mlmon: Elasticsearch refuses writes to ${item.index} (${detail}): the credentials need the ` +
+          `create_doc privilege on ${item.index} (security/logger.json); documents ${where}, ${again}`
+        : why === 'no-stream'
+          ? `mlmon: ${item.index} is not a data stream and the logger may not create one (${detail}): ` +
+            `run \`mlmon setup\` (it installs the index templates and names plain indices in the way); ` +
+            `documents ${where}, ${again}`
+          : `mlmon: documents for ${item.index} still refused after ${MAX_ITEM_ATTEMPTS} attempts ` +
+            `(last status ${detail}); ${where}, ${again}`;
+    this.warnOnce(`hold:${why}:${item.index}`, message);
+    item.attempts = 0;
+    return item;
+  }
+
+  /** Held items go to the spool (not replayed before `holdUntil`), or wait in memory without one. */
+  private keepHeld(held: Item[]): void {
+    if (held.length === 0) return;
+    if (this.spool) {
+      this.spillItems(held);
+      return;
+    }
+    for (const item of held) {
+      item.notBefore = this.holdUntil;
+      this.delayed.push(item);
+    }
   }
 
   private retryLater(item: Item, now: number): void {
@@ -781,6 +851,7 @@ export class Shipper implements ExitSpiller {
     });
     // A flush is a reason to try right away, even during an outage's backoff.
     this.outage.tryNow();
+    this.holdUntil = 0;
     for (const item of this.delayed) item.notBefore = 0;
     this.kick();
     await done;
