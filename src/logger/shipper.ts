@@ -35,7 +35,14 @@ import {
 } from './bulk-item.js';
 import { backoff, OutageState } from './outage.js';
 import { alreadyStored, storedKey } from './resend-check.js';
-import { Spool, spoolCensus, type FsyncPolicy, type SpoolFileRef, type SpoolRecord } from './spool.js';
+import {
+  Spool,
+  spoolCensus,
+  type FsyncPolicy,
+  type SpoolFileRef,
+  type SpoolOptions,
+  type SpoolRecord,
+} from './spool.js';
 import type { Ack } from './ack.js';
 import { registerExitSpill, unregisterExitSpill, type ExitSpiller } from './exit-hook.js';
 
@@ -102,16 +109,7 @@ export interface ShipperOptions {
   /** Backoff: first retry after about `retryBaseMs`, doubling, capped at `retryMaxMs`, with jitter. */
   retryBaseMs: number;
   retryMaxMs: number;
-  spool:
-    | {
-        dir: string;
-        maxBytes: number;
-        fileMaxBytes: number;
-        fsync: FsyncPolicy;
-        fsyncIntervalMs: number;
-        staleMs?: number;
-      }
-    | false;
+  spool: SpoolOptions | false;
   deadLetterIndex: string;
   /** One warning per kind per interval (default 60 s). */
   warnIntervalMs: number;
