@@ -7,7 +7,12 @@
  * - 409 on `create`: a document with this `_id` is already in the backing index: stored by an
  *   earlier attempt (exactly once).
  * - 408, 429, 5xx, no answer for the item, and a 403 write block (flood stage, read-only): retried
- *   with backoff, because they pass.
+ *   with backoff, because they pass — a bounded number of times (the shipper's MAX_ITEM_ATTEMPTS),
+ *   then held.
+ * - Held (`hold`): a 403 for the item that is not a write block (the credentials lack a
+ *   privilege on the stream), or no data stream to write to (`require_data_stream`: no mlmon
+ *   template yet, or a plain index in the stream's place). The operator fixes these (a new key,
+ *   `mlmon setup`); the document is fine, so it is kept (spooled), never dead-lettered or dropped.
  * - Any other 4xx (a mapping conflict, an invalid index name…): the document itself is the
  *   problem; it goes to the dead-letter stream with Elasticsearch's reason.
  */
@@ -26,6 +31,7 @@ export type BulkItemOutcome =
   | { kind: 'stored' }
   | { kind: 'conflict' }
   | { kind: 'retry'; status: number | undefined }
+  | { kind: 'hold'; why: HoldReason; detail: string }
   | { kind: 'dead-letter'; reason: DeadLetterReason };
 
 /** The HTTP status of a failed client request, when the server answered. */
@@ -44,6 +50,30 @@ export function blocked(status: number | undefined, error: unknown): boolean {
   return status === 403 && (error as { type?: unknown } | undefined)?.type === 'cluster_block_exception';
 }
 
+/**
+ * Why a document waits for the operator: `forbidden`, the credentials may not write to the stream;
+ * `no-stream`, there is no data stream to write to and none may be created (no mlmon template, or
+ * a plain index where the stream should be).
+ */
+export type HoldReason = 'forbidden' | 'no-stream';
+
+/** Elasticsearch's one-line reason (`type: reason`) of an item error, cut to `max` characters. */
+function errorLine(error: unknown, max = 400): string {
+  const e = error as { type?: unknown; reason?: unknown } | undefined;
+  const text = `${typeof e?.type === 'string' ? e.type : 'error'}: ${typeof e?.reason === 'string' ? e.reason : ''}`;
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** `require_data_stream` refused: no template makes a data stream, or the name is a plain index. */
+function noDataStream(status: number | undefined, error: unknown): boolean {
+  const reason = (error as { reason?: unknown } | undefined)?.reason;
+  return (
+    status === 404 &&
+    typeof reason === 'string' &&
+    (reason.includes('requires a data stream') || reason.includes('is not a data stream'))
+  );
+}
+
 /** Classifies the answer for one document; `undefined` when the answer had no item for it. */
 export function classifyBulkItem(item: BulkResponseItem | undefined): BulkItemOutcome {
   const op = item ? (item.create ?? Object.values(item)[0]) : undefined;
@@ -51,6 +81,10 @@ export function classifyBulkItem(item: BulkResponseItem | undefined): BulkItemOu
   if (status !== undefined && status >= 200 && status < 300) return { kind: 'stored' };
   if (status === 409) return { kind: 'conflict' };
   if (retryable(status) || blocked(status, op?.error)) return { kind: 'retry', status };
+  if (status === 401 || status === 403)
+    return { kind: 'hold', why: 'forbidden', detail: `${status} ${errorLine(op?.error)}` };
+  if (noDataStream(status, op?.error))
+    return { kind: 'hold', why: 'no-stream', detail: `${status} ${errorLine(op?.error)}` };
   return { kind: 'dead-letter', reason: reasonFromBulkError(op?.error, status) };
 }
 

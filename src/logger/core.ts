@@ -61,6 +61,12 @@ export interface SpoolSettings {
   /** When spooled data is fsynced: `always`, `interval` (default) or `never`. See docs/logger.md. */
   fsync?: FsyncPolicy;
   fsyncIntervalMs?: number;
+  /**
+   * A spool's owner whose lock has not been touched for this long is taken for gone and its files
+   * are replayed by another logger on the same directory (default 30 s; docs/logger.md, "Running
+   * in Kubernetes"). A lock beats every third of it.
+   */
+  staleMs?: number;
 }
 
 export interface PredictionLoggerOptions extends Omit<ConnectionOptions, 'node'> {
@@ -155,6 +161,24 @@ function snapshot(event: object): object {
     if (proto === Object.prototype || proto === null) copy.features = { ...(features as object) };
   }
   return copy;
+}
+
+/**
+ * An id as the documents carry it: a safe integer (a database key) as its decimal text, so that
+ * `logPrediction({ id: 42 })` and `logOutcome({ id: 42 })` join on "42"; anything else unchanged
+ * (the builders judge it). Integers past 2^53 are not taken: their text would not be the caller's.
+ */
+function idText(raw: unknown): unknown {
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) ? String(raw) : raw;
+  return typeof raw === 'bigint' ? raw.toString() : raw;
+}
+
+/** The event with a numeric id as text (a shallow copy then; the caller's object is not touched). */
+function withTextId(event: unknown): unknown {
+  if (typeof event !== 'object' || event === null) return event;
+  const raw = read(event, 'id');
+  if (typeof raw !== 'number' && typeof raw !== 'bigint') return event;
+  return { ...(event as Record<string, unknown>), id: idText(raw) };
 }
 
 function defaultWarn(message: string): void {
@@ -266,7 +290,7 @@ export class LoggerCore {
    */
   logPrediction(event: PredictionEvent | unknown): string {
     const now = Date.now();
-    const raw = read(event, 'id');
+    const raw = idText(read(event, 'id'));
     const id = isUsableId(raw) ? raw : uuidv7(now);
     this.defer(PREDICTION, id, now, event);
     return id;
@@ -347,7 +371,7 @@ export class LoggerCore {
         }
         continue;
       }
-      const raw = read(entry.event, 'id');
+      const raw = idText(read(entry.event, 'id'));
       const id =
         entry.kind === 'outcome'
           ? isUsableId(entry.id)
@@ -364,9 +388,11 @@ export class LoggerCore {
     return { ids, durable: ack.done };
   }
 
-  private build(kind: number, id: string, now: number, event: unknown, ack?: Ack): void {
+  private build(kind: number, id: string, now: number, given: unknown, ack?: Ack): void {
     const target = kind === PREDICTION ? this.predictionIndex : this.outcomeIndex;
+    let event = given;
     try {
+      event = withTextId(given);
       const built =
         kind === PREDICTION
           ? buildPredictionDocument(event, id, now, this.context)
@@ -464,10 +490,17 @@ function closeTimeout(given: unknown, fallback: number): number {
 
 /** Installs the templates when the prediction template is missing; a newer set is left alone. */
 async function ensureTemplates(client: Client): Promise<void> {
-  if (await client.indices.existsIndexTemplate({ name: 'mlmon-prediction' })) return;
+  let present: boolean;
+  try {
+    present = await client.indices.existsIndexTemplate({ name: 'mlmon-prediction' });
+  } catch (error) {
+    throw new Error(`could not check mlmon's index templates (${(error as Error).message})`);
+  }
+  if (present) return;
   try {
     await installTemplates(client);
   } catch (error) {
-    if (!(error instanceof TemplateDowngradeError)) throw error;
+    if (!(error instanceof TemplateDowngradeError))
+      throw new Error(`could not install mlmon's index templates (${(error as Error).message})`);
   }
 }

@@ -26,11 +26,25 @@
 import type { Client } from '@elastic/elasticsearch';
 import { buildDeadLetterDocument, type DeadLetterReason } from '../schema/deadletter.js';
 import { dataStreamFields } from '../schema/streams.js';
-import { classifyBulkItem, classifyRequestFailure, statusOf, type BulkResponseItem } from './bulk-item.js';
+import {
+  classifyBulkItem,
+  classifyRequestFailure,
+  statusOf,
+  type BulkResponseItem,
+  type HoldReason,
+} from './bulk-item.js';
 import { backoff, OutageState } from './outage.js';
 import { alreadyStored, storedKey } from './resend-check.js';
-import { Spool, spoolCensus, type FsyncPolicy, type SpoolFileRef, type SpoolRecord } from './spool.js';
+import {
+  Spool,
+  spoolCensus,
+  type FsyncPolicy,
+  type SpoolFileRef,
+  type SpoolOptions,
+  type SpoolRecord,
+} from './spool.js';
 import type { Ack } from './ack.js';
+import { registerExitSpill, unregisterExitSpill, type ExitSpiller } from './exit-hook.js';
 
 export { backoff };
 
@@ -69,6 +83,13 @@ export interface CloseResult extends Counters {
   pending: number;
   /** Where those are (undefined without a spool): deliver with `mlmon spool flush --dir <dir>`. */
   spool: { dir: string; files: number; bytes: number } | undefined;
+  /**
+   * Documents in the same spool directory that are not this logger's: files of another logger that
+   * is alive (a replica on the same volume) or gone less than `spool.staleMs` ago (a container
+   * restart's predecessor, not yet adopted). A logger on that directory delivers them; `pending`
+   * plus `elsewhere` is what the directory holds.
+   */
+  elsewhere: number;
   /** True when close() stopped waiting at its timeout (with `pending` > 0 or not). */
   timedOut: boolean;
 }
@@ -88,9 +109,7 @@ export interface ShipperOptions {
   /** Backoff: first retry after about `retryBaseMs`, doubling, capped at `retryMaxMs`, with jitter. */
   retryBaseMs: number;
   retryMaxMs: number;
-  spool:
-    | { dir: string; maxBytes: number; fileMaxBytes: number; fsync: FsyncPolicy; fsyncIntervalMs: number }
-    | false;
+  spool: SpoolOptions | false;
   deadLetterIndex: string;
   /** One warning per kind per interval (default 60 s). */
   warnIntervalMs: number;
@@ -171,12 +190,19 @@ export function stampIngested(doc: string, iso: string): string {
   const comma = doc[rest] === '}' ? '' : ',';
   return `${doc.slice(0, rest)}"ingested":"${iso}"${comma}${doc.slice(rest)}`;
 }
+ * Per-item retries (429, 5xx, a write block) before the item is held: about 20-36 s of backoff with
+ * the defaults (250 ms doubling to 10 s). A block nobody clears must not keep documents cycling in
+ * memory for ever; held, they wait in the spool (see `hold`).
+ */
+export const MAX_ITEM_ATTEMPTS = 8;
+/** A held document is tried again after this many `retryMaxMs` (60 s with the defaults). */
+const HOLD_RETRY_MAX_MULTIPLE = 6;
 /** The longest delay setTimeout honours; longer ones (Infinity included) fire after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The parts of a bulk answer the shipper reads: per item, its status and error. */
 const BULK_FILTER = 'items.*.status,items.*.error';
 
-export class Shipper {
+export class Shipper implements ExitSpiller {
   readonly counters: Counters = {
     accepted: 0,
     indexed: 0,
@@ -205,7 +231,6 @@ export class Shipper {
   private readonly lastWarning = new Map<string, number>();
   private readonly suppressed = new Map<string, number>();
   private readonly abort = new AbortController();
-  private readonly onExit = () => this.spillOnExit();
   /** `data_stream` of every dead letter, built once. */
   private readonly deadLetterStream: object | undefined;
 
@@ -217,7 +242,7 @@ export class Shipper {
       // Adopt what an earlier, crashed logger left behind; it is replayed once the cluster answers.
       this.spool.open();
     }
-    process.once('exit', this.onExit);
+    registerExitSpill(this);
     this.schedule();
   }
 
@@ -408,7 +433,7 @@ export class Shipper {
   /** Reads spool files into memory while there is room and nothing newer is waiting. */
   private replay(): void {
     const spool = this.spool;
-    if (!spool || !spool.hasData || this.outage.active) return;
+    if (!spool || !spool.hasData || this.outage.active || Date.now() < this.holdUntil) return;
     while (spool.hasData && this.ready.length < this.options.batchMaxItems) {
       const room = this.options.bufferMaxBytes / 2 - this.memBytes;
       const loaded = spool.loadNext(room, this.memBytes === 0);
@@ -420,7 +445,7 @@ export class Shipper {
           `mlmon: ${loaded.corrupt} torn line(s) in spool file ${loaded.file.path} skipped`,
         );
       }
-      const adopted = !loaded.file.path.includes(spool.token);
+      const adopted = loaded.adopted;
       for (const record of loaded.records) {
         const size = record.doc.length + record.index.length + record.id.length + 40;
         const kind = record.index === this.options.deadLetterIndex ? Kind.DeadLetter : Kind.Document;
@@ -489,7 +514,11 @@ export class Shipper {
       }
       if (this.options.prepare) {
         this.prepared ??= this.options.prepare(client).catch((error: unknown) => {
-          this.warnOnce('prepare', `mlmon: could not check the index templates: ${(error as Error).message}`);
+          this.warnOnce(
+            'prepare',
+            `mlmon: ${(error as Error).message}; run \`mlmon setup\` with credentials that may manage ` +
+              'index templates: until then documents wait (buffer, spool), no index is created',
+          );
         });
         await this.prepared;
       }
@@ -504,6 +533,7 @@ export class Shipper {
             { requestTimeoutMs: this.options.requestTimeoutMs, signal: this.abort.signal },
           );
         } catch (error) {
+          if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
           const status = statusOf(error);
           if (status !== 401 && status !== 403) {
             this.requestFailed(batch, error);
@@ -518,6 +548,7 @@ export class Shipper {
           );
           stored = new Set();
         }
+        if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
         if (stored.size > 0) {
           const rest: Item[] = [];
           for (const item of batch) {
@@ -545,19 +576,23 @@ export class Shipper {
       try {
         // filter_path: only what we read. A full item answer is ~250 bytes (index, version, shards,
         // seq_no…) that Elasticsearch renders and we parse for every document; ~25 bytes remain.
-        const params = { body, filter_path: BULK_FILTER };
+        // require_data_stream: the logger never creates anything but a data stream. Without a
+        // template (or with a plain index in the stream's place) the item is refused and held.
+        const params = { body, filter_path: BULK_FILTER, require_data_stream: true };
         response = (await client.bulk(params as unknown as Parameters<Client['bulk']>[0], {
           maxRetries: 0,
           requestTimeout: this.options.requestTimeoutMs,
           signal: this.abort.signal,
         })) as unknown as { items?: BulkResponseItem[] };
       } catch (error) {
-        this.requestFailed(batch, error);
+        if (this.inFlight.has(batch)) this.requestFailed(batch, error);
         return;
       }
+      if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
       this.outage.recover();
       const items = response.items ?? [];
       const now = Date.now();
+      const held: Item[] = [];
       for (let i = 0; i < batch.length; i++) {
         const item = batch[i] as Item;
         const outcome = classifyBulkItem(items[i]);
@@ -565,9 +600,14 @@ export class Shipper {
         else if (outcome.kind === 'conflict') {
           this.counters.conflicts++;
           this.finish(item, 'stored');
-        } else if (outcome.kind === 'retry') this.retryLater(item, now);
+        } else if (outcome.kind === 'retry') {
+          if (item.attempts + 1 >= MAX_ITEM_ATTEMPTS)
+            held.push(this.holdItem(item, 'retries', `${outcome.status ?? 'no answer'}`, now));
+          else this.retryLater(item, now);
+        } else if (outcome.kind === 'hold') held.push(this.holdItem(item, outcome.why, outcome.detail, now));
         else this.deadLetter(item, outcome.reason);
       }
+      this.keepHeld(held);
     } catch (error) {
       this.warnOnce('internal', `mlmon: internal error while sending: ${(error as Error).stack ?? error}`);
       this.requestFailed(batch, error);
@@ -620,6 +660,50 @@ export class Shipper {
         message: (error as Error)?.message ?? String(error),
         status,
       });
+  }
+
+  /** Until when the spool is not replayed, after documents were held (epoch ms; 0: not holding). */
+  private holdUntil = 0;
+
+  private get holdMs(): number {
+    return HOLD_RETRY_MAX_MULTIPLE * this.options.retryMaxMs;
+  }
+
+  /**
+   * An item that waits for the operator (a missing privilege, no data stream) or ran out of
+   * per-item retries: never counted as delivered, dead-lettered or dropped. Says in one line (per
+   * stream and cause, rate-limited) what is wrong and what to do; `keepHeld` then puts it aside.
+   */
+  private holdItem(item: Item, why: HoldReason | 'retries', detail: string, now: number): Item {
+    this.holdUntil = now + this.holdMs;
+    const where = this.spool ? `kept in the spool ${this.spool.dir}` : 'kept in memory';
+    const again = `tried again every ${Math.round(this.holdMs / 1000)} s and on flush()`;
+    const message =
+      why === 'forbidden'
+        ? `mlmon: Elasticsearch refuses writes to ${item.index} (${detail}): the credentials need the ` +
+          `create_doc privilege on ${item.index} (security/logger.json); documents ${where}, ${again}`
+        : why === 'no-stream'
+          ? `mlmon: ${item.index} is not a data stream and the logger may not create one (${detail}): ` +
+            `run \`mlmon setup\` (it installs the index templates and names plain indices in the way); ` +
+            `documents ${where}, ${again}`
+          : `mlmon: documents for ${item.index} still refused after ${MAX_ITEM_ATTEMPTS} attempts ` +
+            `(last status ${detail}); ${where}, ${again}`;
+    this.warnOnce(`hold:${why}:${item.index}`, message);
+    item.attempts = 0;
+    return item;
+  }
+
+  /** Held items go to the spool (not replayed before `holdUntil`), or wait in memory without one. */
+  private keepHeld(held: Item[]): void {
+    if (held.length === 0) return;
+    if (this.spool) {
+      this.spillItems(held);
+      return;
+    }
+    for (const item of held) {
+      item.notBefore = this.holdUntil;
+      this.delayed.push(item);
+    }
   }
 
   private retryLater(item: Item, now: number): void {
@@ -718,17 +802,28 @@ export class Shipper {
     this.spillItems(spill);
   }
 
-  /** Last chance on process exit: whatever is still in memory goes to the spool, synchronously. */
-  private spillOnExit(): void {
+  /**
+   * Last chance on process exit or a terminating signal (exit-hook.ts): whatever is still in memory
+   * goes to the spool, synchronously. After a signal the process may go on (pid 1 ignores SIGTERM
+   * without a handler): the spool then stays open, its lock beating, and logging goes on.
+   */
+  spillOnExit(final: boolean): void {
     try {
       this.beforeCycle?.();
       const items = this.ready.concat(this.delayed);
-      for (const batch of this.inFlight) items.push(...batch);
+      // A request in flight may be stored or not: its items are re-sends from now on, and its answer,
+      // if the process lives on to read it, is ignored (send() sees the batch gone).
+      for (const batch of this.inFlight)
+        for (const item of batch) {
+          item.resend = true;
+          items.push(item);
+        }
       this.ready = [];
       this.delayed = [];
       this.inFlight.clear();
       if (items.length > 0) this.spillItems(items);
-      this.spool?.close();
+      if (final) this.spool?.close();
+      else this.spool?.syncNow();
     } catch {
       // Exiting anyway.
     }
@@ -769,6 +864,7 @@ export class Shipper {
     });
     // A flush is a reason to try right away, even during an outage's backoff.
     this.outage.tryNow();
+    this.holdUntil = 0;
     for (const item of this.delayed) item.notBefore = 0;
     this.kick();
     await done;
@@ -784,7 +880,9 @@ export class Shipper {
    */
   async close(timeoutMs = 10_000): Promise<CloseResult> {
     if (this.closed)
-      return this.closeResult ?? { ...this.counters, pending: 0, spool: undefined, timedOut: false };
+      return (
+        this.closeResult ?? { ...this.counters, pending: 0, elsewhere: 0, spool: undefined, timedOut: false }
+      );
     const delivered = await this.flush(Number.isNaN(timeoutMs) ? 10_000 : Math.max(1, timeoutMs));
     this.beforeCycle?.();
     this.closing = true;
@@ -801,12 +899,29 @@ export class Shipper {
     }
     const paths = this.spool?.paths;
     this.spool?.close();
-    process.removeListener('exit', this.onExit);
-    const result: CloseResult = { ...this.counters, pending: 0, spool: undefined, timedOut: !delivered };
+    unregisterExitSpill(this);
+    const result: CloseResult = {
+      ...this.counters,
+      pending: 0,
+      elsewhere: 0,
+      spool: undefined,
+      timedOut: !delivered,
+    };
     if (this.spool && paths) {
       const census = spoolCensus(this.spool.dir, paths);
       result.pending = census.events;
+      result.elsewhere = Math.max(0, spoolCensus(this.spool.dir).events - census.events);
       result.spool = { dir: this.spool.dir, files: census.files, bytes: census.bytes };
+      if (result.elsewhere > 0)
+        try {
+          this.options.warn(
+            `mlmon: the spool ${this.spool.dir} holds ${result.elsewhere} more document(s) in files of ` +
+              `other loggers (alive, or gone less than spool.staleMs ago); a logger on this directory ` +
+              `or \`mlmon spool flush --dir ${this.spool.dir}\` delivers them once their owner is gone`,
+          );
+        } catch {
+          // A failing warning sink must not break close().
+        }
       if (census.events > 0) {
         // Not rate-limited: once per logger, and a batch job that exits must not miss it.
         try {

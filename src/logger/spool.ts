@@ -5,8 +5,22 @@
  * Format: append-only files `spool-<token>-<seq>.ndjson` in the spool directory, one record a line,
  * `<target data stream>\t<_id>\t<document JSON>\n`. Ids never contain control characters (the logger
  * generates one when a caller's id has any) and JSON.stringify never emits a raw newline or tab, so a
- * line is always one record. Each logger instance owns a token and a lock file `lock-<token>` that
- * holds its pid.
+ * line is always one record. Each logger instance owns a token and a lock file `lock-<token>`.
+ *
+ * Ownership (who may replay a file): a process id alone cannot tell, because in a container the
+ * service is pid 1 before and after a restart, and two replicas sharing a volume are both pid 1.
+ * So the lock file holds the owner's pid and pid namespace (`<hostname>/pid:[inode]`), and its
+ * modification time is a heartbeat, touched every `staleMs / 3`. An owner is gone when its lock
+ * is missing, when it ran in our own pid namespace and its pid is dead (or is our pid, under a
+ * token this process never had: an earlier process), or when its heartbeat is older than
+ * `staleMs` (default 30 s): the only test that works across pid namespaces, a container restart
+ * included. Why a heartbeat and not `flock(2)`: Node has no file locks, the npm packages that add
+ * them are native addons to compile, and flock is unreliable on network volumes; a heartbeat is
+ * plain file metadata. The price: a restarted container adopts its predecessor's files up to
+ * `staleMs` after the predecessor died, and an owner whose event loop is blocked for longer than
+ * `staleMs` may be taken for dead.
+ * A gone owner's file is claimed by renaming it to the adopter's token (rename is atomic: of two
+ * processes adopting at once, one gets the file, the other ENOENT), so each file has one replayer.
  *
  * Crash safety:
  * - Records are written with one synchronous `write(2)` per batch on an `O_APPEND` descriptor. Once
@@ -21,9 +35,8 @@
  *   dead-lettered, dropped, or written again to a newer spool file). Replaying a file twice (after a
  *   crash during replay) is harmless: every record is sent with its `_id` and op_type `create`, and a
  *   409 conflict counts as already indexed. That is what makes delivery exactly-once.
- * - On start, files whose owner is gone (lock file missing, or its pid no longer alive) are adopted
- *   and replayed; files of live owners (another process, or another logger in this process) are left
- *   alone.
+ * - On start, and at every heartbeat, files whose owner is gone are adopted and replayed; files of
+ *   live owners (another process, or another logger in this process) are left alone.
  */
 import {
   closeSync,
@@ -33,13 +46,17 @@ import {
   openSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
+  renameSync,
   rmSync,
   statSync,
   unlinkSync,
   writeFileSync,
+  utimesSync,
   writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
@@ -52,7 +69,11 @@ export interface SpoolOptions {
   fileMaxBytes: number;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
+  /** An owner whose lock's heartbeat is older than this is gone (default 30 s; see above). */
+  staleMs?: number;
 }
+
+export const DEFAULT_STALE_MS = 30_000;
 
 export interface SpoolRecord {
   index: string;
@@ -78,9 +99,64 @@ interface ClosedFile {
    * (nothing is known of them), nor is a file with any re-send in it.
    */
   fresh: boolean;
+  /** Claimed from a gone owner (its records count as `recovered`). */
+  adopted: boolean;
 }
 
 const FILE_RE = /^spool-([0-9a-f]{16})-(\d+)\.ndjson$/;
+
+/** Tokens of the spools open in this process: their owner is alive by definition. */
+const openTokens = new Set<string>();
+
+/** This process's pid namespace, `<hostname>/pid:[inode]`; undefined where /proc cannot tell. */
+let namespaceKey: string | undefined | null = null;
+function pidNamespace(): string | undefined {
+  if (namespaceKey === null) {
+    try {
+      namespaceKey = `${hostname()}/${readlinkSync('/proc/self/ns/pid')}`;
+    } catch {
+      namespaceKey = undefined;
+    }
+  }
+  return namespaceKey;
+}
+
+/** What a lock file holds: `<pid>\n<pid namespace>\n`. */
+function lockText(): string {
+  return `${process.pid}\n${pidNamespace() ?? ''}\n`;
+}
+
+/**
+ * Whether the logger that owns `token` is still running (see "Ownership" above). Never throws: an
+ * unreadable lock is a gone owner.
+ */
+export function ownerAlive(
+  dir: string,
+  token: string,
+  staleMs = DEFAULT_STALE_MS,
+  now = Date.now(),
+): boolean {
+  if (openTokens.has(token)) return true;
+  const path = join(dir, `lock-${token}`);
+  let text: string;
+  let beat: number;
+  try {
+    text = readFileSync(path, 'utf8');
+    beat = statSync(path).mtimeMs;
+  } catch {
+    return false;
+  }
+  const [pidText = '', ns = ''] = text.split('\n');
+  const pid = Number(pidText);
+  const ours = pidNamespace();
+  if (ours !== undefined && ns === ours) {
+    // Same pid namespace: the pid means something. Ours under a token we never had is an earlier
+    // process (pid reuse); a dead one is gone. A live one still needs a fresh heartbeat below (the
+    // pid may have been reused after a reboot).
+    if (pid === process.pid || !pidAlive(pid)) return false;
+  }
+  return now - beat < staleMs;
+}
 
 function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -102,7 +178,7 @@ export interface SpoolCensus {
   bytes: number;
   /** Modification time of the oldest file, or undefined when there is none. */
   oldest: Date | undefined;
-  /** Of `files`, those whose owner (lock file pid) is still alive: a running logger's, not adoptable. */
+  /** Of `files`, those whose owner is still alive (see `ownerAlive`): a running logger's, not adoptable. */
   liveFiles: number;
 }
 
@@ -142,11 +218,7 @@ export function spoolCensus(dir: string, only?: ReadonlySet<string>): SpoolCensu
     const token = match[1] as string;
     let alive = live.get(token);
     if (alive === undefined) {
-      try {
-        alive = pidAlive(Number(readFileSync(join(dir, `lock-${token}`), 'utf8')));
-      } catch {
-        alive = false;
-      }
+      alive = ownerAlive(dir, token);
       live.set(token, alive);
     }
     if (alive) census.liveFiles++;
@@ -171,6 +243,8 @@ export class Spool {
   private lastSync = 0;
   private ready = false;
   private lockPath: string;
+  private readonly staleMs: number;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: SpoolOptions,
@@ -178,6 +252,7 @@ export class Spool {
   ) {
     this.dir = options.dir;
     this.lockPath = join(this.dir, `lock-${this.token}`);
+    this.staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   }
 
   /** Creates the directory and lock, and adopts orphaned files. Returns false when the disk refuses. */
@@ -185,14 +260,42 @@ export class Spool {
     if (this.ready) return true;
     try {
       mkdirSync(this.dir, { recursive: true });
-      writeFileSync(this.lockPath, String(process.pid));
+      writeFileSync(this.lockPath, lockText());
       this.ready = true;
     } catch (error) {
       this.warn(`mlmon: spool directory ${this.dir} is not usable: ${(error as Error).message}`);
       return false;
     }
+    openTokens.add(this.token);
     this.adoptOrphans();
+    // The heartbeat: a timer of its own, so that it beats however long the flush interval is.
+    this.heartbeat = setInterval(() => this.beat(), Math.max(10, Math.floor(this.staleMs / 3)));
+    this.heartbeat.unref();
     return true;
+  }
+
+  /** Touches the lock (we are alive) and adopts what gone owners left meanwhile. */
+  private beat(): void {
+    if (!this.ready) return;
+    const now = new Date();
+    try {
+      utimesSync(this.lockPath, now, now);
+    } catch {
+      // Our lock was removed: another process took us for gone (our event loop was blocked past
+      // staleMs) and adopted our closed files. Start a new file, so nothing more goes into a file
+      // it may be replaying, and take the lock again.
+      this.warn(
+        `mlmon: the spool lock ${this.lockPath} was taken for stale and removed (was the event loop ` +
+          `blocked longer than ${this.staleMs} ms?); writing on in a new file`,
+      );
+      this.rotate();
+      try {
+        writeFileSync(this.lockPath, lockText());
+      } catch {
+        // The next beat tries again.
+      }
+    }
+    this.adoptOrphans();
   }
 
   private adoptOrphans(): void {
@@ -203,7 +306,8 @@ export class Spool {
       return;
     }
     const live = new Map<string, boolean>();
-    const found: Array<{ path: string; size: number; token: string; seq: number }> = [];
+    const now = Date.now();
+    const found: Array<{ name: string; token: string; seq: number }> = [];
     for (const name of names) {
       const match = FILE_RE.exec(name);
       if (!match) continue;
@@ -211,28 +315,25 @@ export class Spool {
       if (token === this.token) continue;
       let alive = live.get(token);
       if (alive === undefined) {
-        try {
-          alive = pidAlive(Number(readFileSync(join(this.dir, `lock-${token}`), 'utf8')));
-        } catch {
-          alive = false;
-        }
+        alive = ownerAlive(this.dir, token, this.staleMs, now);
         live.set(token, alive);
       }
-      if (alive) continue;
-      try {
-        const path = join(this.dir, name);
-        found.push({ path, size: statSync(path).size, token, seq: Number(match[2]) });
-      } catch {
-        // Another logger adopted and finished it meanwhile.
-      }
+      if (!alive) found.push({ name, token, seq: Number(match[2]) });
     }
-    // Oldest first: by file modification order is not reliable across owners; seq within an owner is.
+    // Oldest first: file modification order is not reliable across owners; seq within an owner is.
     found.sort((a, b) => (a.token === b.token ? a.seq - b.seq : a.token < b.token ? -1 : 1));
     for (const file of found) {
-      this.closed.push({ path: file.path, size: file.size, fresh: false });
-      this.bytes += file.size;
+      // Claim by renaming to our token: atomic, so exactly one adopter gets each file.
+      const path = join(this.dir, `spool-${this.token}-${String(this.seq++).padStart(6, '0')}.ndjson`);
+      try {
+        renameSync(join(this.dir, file.name), path);
+        this.closed.push({ path, size: statSync(path).size, fresh: false, adopted: true });
+        this.bytes += statSync(path).size;
+      } catch {
+        // Another logger claimed it first.
+      }
     }
-    // Lock files of dead owners whose files are all adopted are no longer needed.
+    // Lock files of gone owners whose files are all claimed are no longer needed.
     for (const [token, alive] of live) {
       if (!alive) rmSync(join(this.dir, `lock-${token}`), { force: true });
     }
@@ -363,7 +464,12 @@ export class Spool {
     }
     this.fd = undefined;
     if (this.currentSize > 0)
-      this.closed.push({ path: this.currentPath, size: this.currentSize, fresh: this.currentFresh });
+      this.closed.push({
+        path: this.currentPath,
+        size: this.currentSize,
+        fresh: this.currentFresh,
+        adopted: false,
+      });
     else rmSync(this.currentPath, { force: true });
     this.currentSize = 0;
   }
@@ -375,7 +481,9 @@ export class Spool {
   loadNext(
     room: number,
     force: boolean,
-  ): { file: SpoolFileRef; records: SpoolRecord[]; corrupt: number; fresh: boolean } | undefined {
+  ):
+    | { file: SpoolFileRef; records: SpoolRecord[]; corrupt: number; fresh: boolean; adopted: boolean }
+    | undefined {
     if (this.closed.length === 0 && this.currentSize > 0) this.rotate();
     const next = this.closed[0];
     if (!next) return undefined;
@@ -391,7 +499,7 @@ export class Spool {
         this.warn(`mlmon: reading spool file ${next.path} failed: ${(error as Error).message}`);
       this.loading.delete(next.path);
       this.bytes -= next.size;
-      return { file, records: [], corrupt: 0, fresh: false };
+      return { file, records: [], corrupt: 0, fresh: false, adopted: next.adopted };
     }
     const records: SpoolRecord[] = [];
     let corrupt = 0;
@@ -413,7 +521,7 @@ export class Spool {
     }
     file.pending = records.length;
     if (records.length === 0) this.remove(file);
-    return { file, records, corrupt, fresh: next.fresh };
+    return { file, records, corrupt, fresh: next.fresh, adopted: next.adopted };
   }
 
   /** One record read from `file` reached a final state. */
@@ -435,7 +543,10 @@ export class Spool {
   /** Flushes and closes; leftover files stay for the next logger, and the lock goes. */
   close(): void {
     this.rotate();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
     if (this.ready) rmSync(this.lockPath, { force: true });
+    openTokens.delete(this.token);
     this.ready = false;
   }
 }

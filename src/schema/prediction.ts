@@ -53,8 +53,11 @@ export interface ActualValue {
 
 /** One prediction, as a caller logs it. Every field is optional; see docs/logger.md. */
 export interface PredictionEvent {
-  /** Unique id; generated (UUIDv7) when absent or unusable. Becomes `_id` and `prediction.id`. */
-  id?: string;
+  /**
+   * Unique id; generated (UUIDv7) when absent or unusable. Becomes `_id` and `prediction.id`. The
+   * logger takes a safe integer (a database key) as its decimal text.
+   */
+  id?: string | number;
   /** When the prediction was made: Date, epoch milliseconds or ISO string; default now. */
   timestamp?: Date | number | string;
   features?: Record<string, unknown>;
@@ -75,8 +78,8 @@ export interface PredictionEvent {
 
 /** Delayed ground truth for one prediction. */
 export interface OutcomeEvent {
-  /** The prediction's id (required). */
-  id: string;
+  /** The prediction's id (required); the logger takes a safe integer as its decimal text. */
+  id: string | number;
   actual: ActualValue;
   timestamp?: Date | number | string;
   labels?: Record<string, string | number | boolean>;

@@ -57,14 +57,38 @@ describe('classifyBulkItem edge cases (constructed, not captured)', () => {
     expect(classifyBulkItem(undefined)).toEqual({ kind: 'retry', status: undefined });
   });
 
-  it('a 403 that is not a block (missing privilege) is a dead letter; 408 and 503 are retried', () => {
+  it('a 403 that is not a block (missing privilege) is held for the operator (issue 25); 408 and 503 are retried', () => {
     const forbidden = classifyBulkItem({
       create: {
         status: 403,
         error: { type: 'security_exception', reason: 'action [indices:data/write/bulk[s]] is unauthorized' },
       },
     });
-    expect(forbidden.kind).toBe('dead-letter');
+    expect(forbidden.kind).toBe('hold');
+    // require_data_stream refused (no template): held too, never an index with guessed mappings.
+    const noTemplate = classifyBulkItem({
+      create: {
+        status: 404,
+        error: {
+          type: 'index_not_found_exception',
+          reason:
+            'no such index [logs-mlmon.prediction-x] and the index creation request requires a data stream, ' +
+            'but no matching index template with data stream template was found for it',
+        },
+      },
+    });
+    expect(noTemplate).toMatchObject({ kind: 'hold', why: 'no-stream' });
+    const plainIndex = classifyBulkItem({
+      create: {
+        status: 404,
+        error: {
+          type: 'resource_not_found_exception',
+          reason:
+            '[require_data_stream] request flag is [true] and [logs-mlmon.prediction-x] is not a data stream',
+        },
+      },
+    });
+    expect(plainIndex).toMatchObject({ kind: 'hold', why: 'no-stream' });
     expect(classifyBulkItem({ create: { status: 408 } }).kind).toBe('retry');
     expect(classifyBulkItem({ create: { status: 503 } }).kind).toBe('retry');
     // An `index` action's answer is read the same way as `create`'s.

@@ -9,6 +9,27 @@ import {
   UsageError,
 } from '../command.js';
 import { writeJson } from '../io.js';
+import type { Client } from '@elastic/elasticsearch';
+
+/**
+ * Plain indices named like an mlmon data stream (made by a writer before the templates existed):
+ * they shadow the stream — Elasticsearch writes to the index, with guessed mappings, and the logger
+ * (`require_data_stream`) refuses to. Never throws: a cluster that will not say is reported as none.
+ */
+async function plainIndicesInTheWay(client: Client): Promise<string[]> {
+  try {
+    const resolved = await client.indices.resolveIndex({
+      name: 'logs-mlmon.*,metrics-mlmon.*',
+      expand_wildcards: 'all',
+    });
+    return resolved.indices
+      .filter((index) => !index.data_stream)
+      .map((index) => index.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
 
 function retention(text: string): string {
   if (!/^\d+(d|h|m|s)$/.test(text)) throw new UsageError(`must look like 30d or 12h, not "${text}"`);
@@ -74,13 +95,21 @@ the cluster is never downgraded: the command refuses and changes nothing.`,
         }
         throw error;
       }
-      if (values.format === 'json') writeJson(io, { elasticsearch: server.version, ...result });
+      const plain = await plainIndicesInTheWay(client);
+      if (values.format === 'json')
+        writeJson(io, { elasticsearch: server.version, ...result, plainIndices: plain });
       else {
         io.stdout.write(
           `Elasticsearch ${server.version}${result.dryRun ? ' (dry run: nothing changed)' : ''}\n`,
         );
         for (const line of describeSetup(result)) io.stdout.write(`  ${line}\n`);
       }
+      for (const name of plain)
+        io.stderr.write(
+          `mlmon setup: ${name} is a plain index, not a data stream (written before the templates ` +
+            `existed, with guessed mappings): the logger will not write to it and the analyzer misreads ` +
+            `it; move its documents into the stream (docs/logger.md, "A plain index in the way")\n`,
+        );
       return EXIT.ok;
     } finally {
       await client.close();
