@@ -190,6 +190,7 @@ export function stampIngested(doc: string, iso: string): string {
   const comma = doc[rest] === '}' ? '' : ',';
   return `${doc.slice(0, rest)}"ingested":"${iso}"${comma}${doc.slice(rest)}`;
 }
+/**
  * Per-item retries (429, 5xx, a write block) before the item is held: about 20-36 s of backoff with
  * the defaults (250 ms doubling to 10 s). A block nobody clears must not keep documents cycling in
  * memory for ever; held, they wait in the spool (see `hold`).
