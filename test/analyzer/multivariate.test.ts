@@ -38,6 +38,8 @@ interface MultivariateDoc {
 describe('multivariate drift through Elasticsearch: the correlation flip', () => {
   let client: Client;
   const ns = uniqueNamespace('mv');
+  // Baselines are not namespaced: a model name of this file's own.
+  const model = `flip-${ns}`;
   const analysisStart = T0 + REFERENCE_HOURS * HOUR;
   let result: AnalyzeResult;
   let docs: MultivariateDoc[];
@@ -48,17 +50,17 @@ describe('multivariate drift through Elasticsearch: the correlation flip', () =>
     for (let h = 0; h < REFERENCE_HOURS; h++) rows.push(...hourRows(1000, 0.85, 10 + h, T0 + h * HOUR));
     for (let w = 0; w < WINDOWS; w++)
       rows.push(...hourRows(1000, w < 8 ? 0.85 : -0.85, 100 + w, analysisStart + w * HOUR));
-    await indexPredictions(client, ns, rows, { model: 'm', version: '1' });
+    await indexPredictions(client, ns, rows, { model, version: '1' });
     await buildBaseline(client, {
       namespace: ns,
-      model: 'm',
+      model,
       version: '1',
       from: new Date(T0),
       to: new Date(analysisStart),
     });
     result = await analyze(client, {
       namespace: ns,
-      model: 'm',
+      model,
       version: '1',
       from: new Date(analysisStart),
       to: new Date(analysisStart + WINDOWS * HOUR),
