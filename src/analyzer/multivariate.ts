@@ -87,10 +87,12 @@ export async function multivariateWindow(
       severity: severity(half > 0 ? Math.abs(pca.value - mean) / half : 0),
     });
   }
+  // The classifier sees as many window rows as reference rows (balanced classes; its cost is
+  // ~n·p² per Newton step, bench/RESULTS.md); the sample is in random order, so a prefix is random.
   const dc = domainClassifierDrift(
     state.reconstruction.encoding,
     state.domainClassifier.referenceRows,
-    rows,
+    rows.slice(0, state.domainClassifier.referenceRows.length),
     state.domainClassifier.threshold,
   );
   if (dc) {

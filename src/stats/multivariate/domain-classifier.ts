@@ -24,9 +24,20 @@ export const DEFAULT_FOLDS = 5;
 const RIDGE = 1;
 const NEWTON_ITERATIONS = 25;
 
-/** Encoded row → [1, z_i, z_i·z_j (i ≤ j)]. */
+/**
+ * Up to this many features the model takes every pairwise product (1 + d + d(d+1)/2 terms: 231 at
+ * 20); beyond, only the squares (1 + 2d), so its cost stays linear in d but it no longer sees a
+ * change of correlation alone (the PCA reconstruction still does). docs/drift.md states it.
+ */
+export const QUADRATIC_MAX_FEATURES = 20;
+
+/** Encoded row → [1, z_i, z_i·z_j (i ≤ j)], or [1, z_i, z_i²] above QUADRATIC_MAX_FEATURES. */
 export function quadraticFeatures(z: readonly number[]): number[] {
   const out = [1, ...z];
+  if (z.length > QUADRATIC_MAX_FEATURES) {
+    for (const v of z) out.push(v * v);
+    return out;
+  }
   for (let i = 0; i < z.length; i++)
     for (let j = i; j < z.length; j++) out.push((z[i] as number) * (z[j] as number));
   return out;
@@ -36,8 +47,11 @@ export function quadraticFeatures(z: readonly number[]): number[] {
 export function fitLogistic(x: readonly number[][], y: readonly number[], ridge = RIDGE): number[] {
   const p = x[0]?.length ?? 0;
   let beta = new Array<number>(p).fill(0);
+  // The Hessian is summed in a flat array (upper triangle): ml-matrix's get/set per element made
+  // this loop the whole cost of a window.
+  const h = new Float64Array(p * p);
   for (let it = 0; it < NEWTON_ITERATIONS; it++) {
-    const h = Matrix.zeros(p, p);
+    h.fill(0);
     const g = new Array<number>(p).fill(0);
     for (let r = 0; r < x.length; r++) {
       const row = x[r] as number[];
@@ -47,21 +61,28 @@ export function fitLogistic(x: readonly number[][], y: readonly number[], ridge 
       const w = Math.max(mu * (1 - mu), 1e-10);
       const resid = (y[r] as number) - mu;
       for (let j = 0; j < p; j++) {
-        g[j] = (g[j] as number) + resid * (row[j] as number);
-        const wj = w * (row[j] as number);
-        for (let k = j; k < p; k++) h.set(j, k, h.get(j, k) + wj * (row[k] as number));
+        const xj = row[j] as number;
+        g[j] = (g[j] as number) + resid * xj;
+        const wj = w * xj;
+        const base = j * p;
+        for (let k = j; k < p; k++) h[base + k] = (h[base + k] as number) + wj * (row[k] as number);
       }
     }
+    const hm = new Matrix(p, p);
     for (let j = 0; j < p; j++) {
-      for (let k = 0; k < j; k++) h.set(j, k, h.get(k, j));
+      for (let k = j; k < p; k++) {
+        const v = h[j * p + k] as number;
+        hm.set(j, k, v);
+        hm.set(k, j, v);
+      }
       if (j > 0) {
-        h.set(j, j, h.get(j, j) + ridge);
+        hm.set(j, j, hm.get(j, j) + ridge);
         g[j] = (g[j] as number) - ridge * (beta[j] as number);
       }
     }
-    const step = solve(h, Matrix.columnVector(g)).getColumn(0);
+    const step = solve(hm, Matrix.columnVector(g)).getColumn(0);
     beta = beta.map((b, j) => b + (step[j] as number));
-    if (Math.max(...step.map(Math.abs)) < 1e-8) break;
+    if (Math.max(...step.map(Math.abs)) < 1e-6) break;
   }
   return beta;
 }
