@@ -11,7 +11,8 @@
  * - `exact`: what aggregating a per-row reconstruction error attached at ingest would cost, measured
  *   as an `extended_stats` over one numeric field of the window (the same aggregation the error field
  *   would need).
- * The process's peak RSS (resourceUsage().maxRSS) is printed after each size.
+ * The process's peak RSS (resourceUsage().maxRSS) is printed after each size, and the classifier's CPU
+ * time next to its wall time (on a loaded machine the wall time mostly measures waiting for a core).
  *
  * Usage: ES_URL=http://127.0.0.1:9250 npx tsx bench/multivariate.bench.ts   (BENCH_SIZE, BENCH_RUNS)
  */
@@ -26,6 +27,8 @@ import { profileFromElasticsearch } from '../src/profiles/from-elasticsearch.js'
 import { multivariateFromElasticsearch, sampleRows, withMultivariate } from '../src/profiles/multivariate.js';
 import { WINDOW_SAMPLE_ROWS } from '../src/profiles/multivariate.js';
 import type { DatasetProfile } from '../src/profiles/types.js';
+import { domainClassifierDrift } from '../src/stats/multivariate/domain-classifier.js';
+import { reconstructionDrift } from '../src/stats/multivariate/reconstruction.js';
 import { seededRandom } from '../test/helpers/random.js';
 
 const N = Number(process.env.BENCH_SIZE ?? 1_000_000);
@@ -108,6 +111,9 @@ async function main(): Promise<void> {
   const mv: number[] = [];
   const sample: number[] = [];
   const exact: number[] = [];
+  const pcaCompute: number[] = [];
+  const classifierCompute: number[] = [];
+  const classifierCpu: number[] = [];
   let detected = '';
   for (let run = 0; run <= RUNS; run++) {
     let t = process.hrtime.bigint();
@@ -126,7 +132,7 @@ async function main(): Promise<void> {
     const found = await multivariateWindow(client, { ...scope, window, state });
     const m = ms(process.hrtime.bigint() - t);
     t = process.hrtime.bigint();
-    await sampleRows(client, {
+    const { rows } = await sampleRows(client, {
       ...scope,
       from: window.start,
       to: window.end,
@@ -134,6 +140,16 @@ async function main(): Promise<void> {
       size: WINDOW_SAMPLE_ROWS,
     });
     const s = ms(process.hrtime.bigint() - t);
+    t = process.hrtime.bigint();
+    reconstructionDrift(state.reconstruction, rows);
+    const pc = ms(process.hrtime.bigint() - t);
+    t = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    const ref = state.domainClassifier.referenceRows;
+    domainClassifierDrift(state.reconstruction.encoding, ref, rows.slice(0, ref.length));
+    const dc = ms(process.hrtime.bigint() - t);
+    const used = process.cpuUsage(cpu);
+    const dcCpu = (used.user + used.system) / 1000;
     t = process.hrtime.bigint();
     await client.search({
       index: logStream('prediction', NS),
@@ -151,6 +167,9 @@ async function main(): Promise<void> {
     mv.push(m);
     sample.push(s);
     exact.push(e);
+    pcaCompute.push(pc);
+    classifierCompute.push(dc);
+    classifierCpu.push(dcCpu);
   }
   const o = median(other);
   const m = median(mv);
@@ -164,6 +183,10 @@ async function main(): Promise<void> {
       ratio: Number((m / o).toFixed(3)),
       sample_search_ms: Math.round(median(sample)),
       compute_ms: Math.round(m - median(sample)),
+      pca_compute_ms: Number(median(pcaCompute).toFixed(1)),
+      classifier_compute_ms: Math.round(median(classifierCompute)),
+      // CPU time, less sensitive than wall time to the other processes of a loaded machine
+      classifier_cpu_ms: Math.round(median(classifierCpu)),
       exact_aggregation_ms: Math.round(median(exact)),
       exact_ratio: Number((median(exact) / o).toFixed(3)),
       max_rss_mib: Math.round(resourceUsage().maxRSS / 1024),

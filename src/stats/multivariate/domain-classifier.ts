@@ -15,6 +15,7 @@
  */
 import { Matrix, solve } from 'ml-matrix';
 import { rocAuc } from '../performance/roc.js';
+import { seededRandom } from '../random.js';
 import { encodeRows, type MultivariateRow, type RowEncoding } from './encoding.js';
 
 /** NannyML's default upper threshold. */
@@ -165,7 +166,7 @@ export function domainClassifierNull(
   seed = 27,
 ): DomainClassifierNull | undefined {
   const encoded = encodeRows(encoding, referenceRows);
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const aurocs: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const order = encoded.map((_, i) => i);
@@ -184,16 +185,4 @@ export function domainClassifierNull(
   const std =
     aurocs.length > 1 ? Math.sqrt(aurocs.reduce((s, v) => s + (v - mean) ** 2, 0) / (aurocs.length - 1)) : 0;
   return { aurocs, mean, std, max: Math.max(...aurocs) };
-}
-
-/** mulberry32: a seeded PRNG, so a baseline's null distribution is the same every time it is fitted. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
