@@ -30,6 +30,7 @@ import type { DatasetProfile } from '../src/profiles/types.js';
 import { domainClassifierDrift } from '../src/stats/multivariate/domain-classifier.js';
 import { reconstructionDrift } from '../src/stats/multivariate/reconstruction.js';
 import { seededRandom } from '../test/helpers/random.js';
+import { indexSlot } from './index-slot.js';
 
 const N = Number(process.env.BENCH_SIZE ?? 1_000_000);
 const N_REF = 20_000;
@@ -75,19 +76,7 @@ async function ensureData(client: Client): Promise<void> {
         query: rangeQuery({ model: MODEL, version: VERSION }, new Date(start), new Date(start + DAY)),
       })
     ).count;
-    if (have === n) continue;
-    if (have !== 0)
-      throw new Error(`namespace ${NS} holds ${have} documents for a slot of ${n}: delete it first`);
-    const t = Date.now();
-    const result = await client.helpers.bulk({
-      datasource: documents(n, start, seed, r),
-      onDocument: () => ({ create: { _index: logStream('prediction', NS) } }),
-      flushBytes: 8_000_000,
-      concurrency: 2,
-      refreshOnCompletion: true,
-    });
-    if (result.failed > 0) throw new Error(`${result.failed} documents failed`);
-    console.log(`indexed ${n} documents in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    await indexSlot(client, NS, n, have, documents(n, start, seed, r));
   }
 }
 
