@@ -29,6 +29,7 @@ import { profileFromElasticsearch } from '../src/profiles/from-elasticsearch.js'
 import { getBaseline, saveBaseline } from '../src/profiles/store.js';
 import { categoricalDrift, numericDrift } from '../src/stats/drift/index.js';
 import { seededRandom as rng } from '../test/helpers/random.js';
+import { indexSlot } from './index-slot.js';
 
 const N = Number(process.env.BENCH_SIZE ?? 1_000_000);
 const N_REF = 100_000;
@@ -88,20 +89,7 @@ async function ensureData(client: Client): Promise<void> {
     [N_REF, REF_START, 1, 0],
     [N, WIN_START, 2, 0.2],
   ] as const) {
-    const have = await count(client, start, start + DAY);
-    if (have === n) continue;
-    if (have !== 0)
-      throw new Error(`namespace ${NS} holds ${have} documents for a slot of ${n}: delete it first`);
-    const t = Date.now();
-    const result = await client.helpers.bulk({
-      datasource: documents(n, start, seed, shift),
-      onDocument: () => ({ create: { _index: logStream('prediction', NS) } }),
-      flushBytes: 8_000_000,
-      concurrency: 2,
-      refreshOnCompletion: true,
-    });
-    if (result.failed > 0) throw new Error(`${result.failed} documents failed`);
-    console.log(`indexed ${n} documents in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    await indexSlot(client, NS, n, await count(client, start, start + DAY), documents(n, start, seed, shift));
   }
   await client.indices
     .forcemerge({ index: logStream('prediction', NS), max_num_segments: 1 })

@@ -31,6 +31,7 @@ import {
   withReferenceLossModel,
   type ReferenceLossModel,
 } from '../profiles/loss-model.js';
+import { multivariateFromElasticsearch, withMultivariate } from '../profiles/multivariate.js';
 import { DEFAULT_BASELINE_ID, getBaseline, saveBaseline, type StoredBaseline } from '../profiles/store.js';
 import type { DatasetProfile } from '../profiles/types.js';
 import type { Label } from '../stats/performance/index.js';
@@ -102,7 +103,18 @@ export async function buildBaseline(client: Client, options: BuildBaselineOption
     to,
     profile: profiled,
   });
-  const profile = withReferenceLossModel(withReferenceCalibration(profiled, calibration), lossModel);
+  // Multivariate drift (PCA reconstruction, domain classifier): fitted on a random sample of the reference rows.
+  const multivariate = await multivariateFromElasticsearch(client, profiled, {
+    namespace,
+    model,
+    version,
+    from,
+    to,
+  });
+  const profile = withMultivariate(
+    withReferenceLossModel(withReferenceCalibration(profiled, calibration), lossModel),
+    multivariate,
+  );
   const stored = await saveBaseline(client, { model, version, id: options.id }, profile, {
     replace: options.replace,
   });

@@ -9,6 +9,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import { profileFromElasticsearch } from '../profiles/from-elasticsearch.js';
+import { multivariateFromElasticsearch, withMultivariate } from '../profiles/multivariate.js';
 import type { DatasetProfile } from '../profiles/types.js';
 import { fieldOf, type MonitoredNumericProfile } from '../profiles/profile.js';
 import { importanceWeightedRanking } from '../stats/importance.js';
@@ -36,6 +37,7 @@ import {
 } from './results.js';
 import { splitWindows } from './windows.js';
 import { count as countAll, isTransientFailure, search } from '../elastic/search.js';
+import { multivariateDocuments, type MultivariateWindowResult } from './multivariate.js';
 
 export type ReferenceSpec =
   | { type: 'baseline'; id?: string }
@@ -76,6 +78,8 @@ export interface AnalyzeOptions {
   requestsPerWindow?: number;
   /** Use the shard request cache for window searches (default: Elasticsearch's default). Benchmarks turn it off. */
   requestCache?: boolean;
+  /** Multivariate drift (PCA reconstruction, domain classifier) when the reference holds its state (default true). */
+  multivariate?: boolean;
   /**
    * When no version has a reference (no baseline stored yet), return the versions in `skipped`
    * instead of throwing {@link AnalyzeError}: performance and service health need no reference.
@@ -91,6 +95,8 @@ export interface WindowAnalysis {
   /** What the analyzer could not do as asked (e.g. sampling on a cluster without random_sampler). */
   notes?: string[];
   fields: FieldResult[];
+  /** Multivariate drift of a sample of the window, when the reference holds its state (multivariate.ts). */
+  multivariate?: MultivariateWindowResult;
   summary: WindowSummary;
 }
 
@@ -164,23 +170,31 @@ export async function analyze(client: Client, options: AnalyzeOptions): Promise<
         caps.randomSampler,
         caps.matrixStats,
       );
-      analysis.windows.push(wa);
+      const ctx = {
+        model: options.model,
+        version,
+        start: w.start,
+        end: w.end,
+        windowSize: options.windowSize ?? `${options.windowMs}ms`,
+        count: wa.count,
+        reference: { id: reference.id, type: reference.type, count: reference.profile.rowCount },
+      };
       documents.push(
-        ...windowDocuments(
-          {
-            model: options.model,
-            version,
-            start: w.start,
-            end: w.end,
-            windowSize: options.windowSize ?? `${options.windowMs}ms`,
-            count: wa.count,
-            reference: { id: reference.id, type: reference.type, count: reference.profile.rowCount },
-            ...(wa.sample ? { sample: wa.sample } : {}),
-          },
-          wa.fields,
-          wa.summary,
-        ),
+        ...windowDocuments({ ...ctx, ...(wa.sample ? { sample: wa.sample } : {}) }, wa.fields, wa.summary),
       );
+      const state = reference.profile.multivariate;
+      if (state && wa.count > 0 && options.multivariate !== false) {
+        const mv = await multivariateDocuments(
+          client,
+          { namespace: options.namespace, model: options.model, version, window: w, state },
+          ctx,
+        );
+        if (mv) {
+          wa.multivariate = mv.result;
+          documents.push(...mv.documents);
+        }
+      }
+      analysis.windows.push(wa);
     }
     result.versions.push(analysis);
   }
@@ -235,7 +249,22 @@ async function resolveReference(
       from: ref.from,
       to: ref.to,
     });
-    return { id: `window:${ref.from.toISOString()}/${ref.to.toISOString()}`, type: 'window', profile };
+    // A reference window profiled on the fly gets its multivariate state fitted on the fly too.
+    const state =
+      options.multivariate === false
+        ? undefined
+        : await multivariateFromElasticsearch(client, profile, {
+            namespace: options.namespace,
+            model: options.model,
+            version,
+            from: ref.from,
+            to: ref.to,
+          });
+    return {
+      id: `window:${ref.from.toISOString()}/${ref.to.toISOString()}`,
+      type: 'window',
+      profile: state ? withMultivariate(profile, state) : profile,
+    };
   } catch (error) {
     // A reference window that could not be read whole is not a missing reference: the window fails
     // and is retried (an outage, a shard missing), rather than being settled without drift.

@@ -57,7 +57,8 @@ export interface PendingDocument {
   document: Record<string, unknown>;
 }
 
-function common(ctx: ResultContext): Record<string, unknown> {
+/** The fields every drift and quality document of a window shares (also multivariate.ts's). */
+export function common(ctx: ResultContext): Record<string, unknown> {
   return {
     '@timestamp': ctx.end.toISOString(),
     window: {

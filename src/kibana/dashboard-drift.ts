@@ -5,6 +5,7 @@ import {
   COMMON_CONTROLS,
   FEATURES_ONLY,
   metric,
+  MULTIVARIATE_ONLY,
   overTime,
   terms,
   type DashboardSpec,
@@ -59,6 +60,15 @@ export const DRIFT_DASHBOARD: DashboardSpec = {
         metric('average', 'drift.js', 'Jensen–Shannon'),
       ],
       { query: FEATURES_ONLY, w: 48 },
+    ),
+    // Issue 27: one statistic per method and window (PCA reconstruction error, domain-classifier
+    // AUROC) beside its upper threshold; a line above its threshold is a window with drift.
+    overTime(
+      'drift-multivariate',
+      'Multivariate drift: statistic and threshold per method (PCA reconstruction, domain classifier)',
+      'drift',
+      [metric('max', 'drift.score', 'Statistic'), metric('max', 'drift.threshold', 'Threshold')],
+      { query: MULTIVARIATE_ONLY, by: terms('drift.method', 2, 'Method'), w: 48 },
     ),
   ],
   vega: [DISTRIBUTION_PANEL],

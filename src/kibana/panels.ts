@@ -33,6 +33,8 @@ export const COMMON_CONTROLS = ['model.name', 'model.version', 'data_stream.name
 
 /** Model inputs only: not the dataset summary, the prediction, the target or explanations. */
 export const FEATURES_ONLY = 'feature.role: "feature"';
+/** The multivariate drift documents (analyzer/multivariate.ts), one per method and window. */
+export const MULTIVARIATE_ONLY = 'feature.role: "multivariate"';
 export const DATASET_ONLY = `feature.name: "${DATASET_FEATURE}"`;
 export const MODEL_SCOPE = 'performance.scope: "model"';
 

@@ -202,6 +202,31 @@ function specs(s: AlertSettings): RuleSpec[] {
       ].join('\n'),
     },
     {
+      id: 'mlmon-rule-multivariate-drift',
+      name: 'mlmon: multivariate drift detected',
+      type: '.es-query',
+      params: esQueryParams(
+        'drift',
+        {
+          bool: {
+            filter: [{ term: { 'feature.role': 'multivariate' } }, { term: { 'drift.detected': true } }],
+          },
+        },
+        {
+          thresholdComparator: '>',
+          threshold: [0],
+          windowMinutes: lookback,
+          termField: ['model.name', 'drift.method'],
+        },
+      ),
+      subject: `Multivariate drift: ${hit('model.name')} ${hit('model.version')} (${hit('drift.method')})`,
+      message: [
+        `The joint distribution of the features of model ${hit('model.name')} version ${hit('model.version')} moved away from the reference (${hit('drift.method')}), though no single feature may show it.`,
+        `{{#context.hits}}- window ending {{_source.window.end}}: {{_source.drift.method}} {{_source.drift.score}} (threshold {{_source.drift.threshold}}, sampling error {{_source.drift.error}}) on {{_source.sample.documents}} sampled rows, severity {{_source.drift.severity}}\n{{/context.hits}}`,
+        `Dashboard: ${link(s, 'drift')}`,
+      ].join('\n'),
+    },
+    {
       id: 'mlmon-rule-performance-realised',
       name: 'mlmon: realised performance below its bound',
       type: '.es-query',

@@ -10,6 +10,7 @@
 import type { ValueKind } from '../schema/fields.js';
 import type { ScoreCalibration } from '../stats/performance/calibration.js';
 import type { DirectLossModel } from '../stats/performance/dle.js';
+import type { MultivariateState, NoMultivariate } from './multivariate-state.js';
 
 /** A profile entry describes numeric or categorical values (the field's value kind). */
 export type ProfileFeatureKind = ValueKind;
@@ -93,6 +94,10 @@ export interface DatasetProfile {
   lossModel?: DirectLossModel;
   /** Why `lossModel` is absent for a regression reference with labels (too few, no numeric input). */
   noLossModel?: { reason: 'too_few_labels' | 'no_inputs'; labelled: number; message: string };
+  /** Multivariate drift (PCA reconstruction, domain classifier) fitted on a sample of the reference rows (multivariate.ts). */
+  multivariate?: MultivariateState;
+  /** Why `multivariate` is absent when it was fitted for and could not be (fewer than 2 features…). */
+  noMultivariate?: NoMultivariate;
 }
 
 /** Why a reference has no score calibration; `message` is one line for people. */

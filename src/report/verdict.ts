@@ -6,6 +6,11 @@
 import { meanOf } from './summary.js';
 import type { Change, ModelPeriodData, PerformancePoint, Verdict } from './types.js';
 
+/** Multivariate drift results (analyzer/multivariate.ts: `_multivariate.<method>`) that alarmed in a window. */
+export function multivariateDrift(data: ModelPeriodData) {
+  return data.features.filter((f) => f.feature.startsWith('_multivariate.') && f.drifted > 0);
+}
+
 /** Input features (not outputs, targets or attributions) that drifted in at least one window. */
 export function driftedFeatures(data: ModelPeriodData) {
   return data.features.filter((f) => f.drifted > 0 && (f.kind === 'numeric' || f.kind === 'categorical'));
@@ -71,12 +76,22 @@ export function verdictOf(data: ModelPeriodData): Verdict {
       .join(', ');
     reasons.push(`${new Set(drifted.map((f) => f.feature)).size} of ${inputs.size} features drifted: ${top}`);
   }
+  // Multivariate drift (issue 27): the joint distribution moved, though maybe no feature alone did.
+  const joint = multivariateDrift(data);
+  if (joint.length > 0)
+    reasons.push(
+      `the features' joint distribution drifted (${joint.map((f) => `${f.method} in ${f.drifted}/${f.windows} windows`).join(', ')})`,
+    );
   const errorRate = data.serviceSummary.errorRate;
   if (errorRate !== null && errorRate > 0) reasons.push(`error rate ${pct(errorRate)}`);
   const contradicted = contradictedEstimates(data.performance);
   if (contradicted) reasons.push(contradicted);
   const status =
-    realised.length + estimated.length > 0 ? 'degraded' : drifted.length > 0 ? 'drifting' : 'healthy';
+    realised.length + estimated.length > 0
+      ? 'degraded'
+      : drifted.length + joint.length > 0
+        ? 'drifting'
+        : 'healthy';
   const label = { degraded: 'degraded', drifting: 'drifting', healthy: 'healthy' }[status];
   const main = reasons.filter((r) => !r.startsWith('error rate') && !r.startsWith('label-free estimate'));
   const sentence =

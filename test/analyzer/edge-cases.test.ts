@@ -155,9 +155,10 @@ describe('analyzer edge cases', () => {
       return { drift: d?.hits.hits.length ?? 0, quality: q?.hits.hits.length ?? 0, ids: ids.size };
     };
     const first = await countDocs();
-    // 3 windows: summaries for each; drift for decided fields; quality for every field result.
+    // 3 windows: summaries for each; drift for decided fields and each multivariate method;
+    // quality for every field result.
     const expectedDrift = (result.versions[0]?.windows ?? []).reduce(
-      (s, w) => s + 1 + w.fields.filter((f) => f.drift).length,
+      (s, w) => s + 1 + w.fields.filter((f) => f.drift).length + (w.multivariate?.drift.length ?? 0),
       0,
     );
     expect(first.drift).toBe(expectedDrift);

@@ -1,11 +1,2 @@
-/** mulberry32: a small seeded PRNG, so tests and benchmarks generate the same data every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG of src/stats/random.ts (mulberry32), so tests and benchmarks generate the same data every run. */
+export { seededRandom } from '../../src/stats/random.js';

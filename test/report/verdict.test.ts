@@ -311,3 +311,24 @@ describe('mlmon report arguments', () => {
     );
   });
 });
+
+describe('multivariate drift in the verdict (issue 27)', () => {
+  it('a joint-distribution alarm makes the model drifting though no feature drifted', () => {
+    const joint = (start: string, detected: boolean): DriftRow => ({
+      ...drift('_multivariate.pca_reconstruction', start, detected, detected ? 2.3 : 1.5),
+      kind: 'dataset',
+      method: 'pca_reconstruction',
+      threshold: 1.9,
+    });
+    const rows = [
+      drift('x1', '2026-03-02T00:00:00Z', false, 0.01),
+      joint('2026-03-02T00:00:00Z', false),
+      joint('2026-03-02T01:00:00Z', true),
+    ];
+    const v = verdictOf(data({ drift: rows }));
+    expect(v.status).toBe('drifting');
+    expect(v.sentence).toBe(
+      "fraud is drifting: the features' joint distribution drifted (pca_reconstruction in 1/2 windows).",
+    );
+  });
+});

@@ -19,6 +19,11 @@ import {
 } from '../../profiles/from-file.js';
 import { addBinMeans } from '../../profiles/profile.js';
 import {
+  describeMultivariate,
+  multivariateFromTable,
+  withMultivariate,
+} from '../../profiles/multivariate.js';
+import {
   BaselineExistsError,
   DEFAULT_BASELINE_ID,
   listBaselines,
@@ -151,6 +156,7 @@ why, and the estimate takes raw scores as probabilities.`,
         const cells = table.cells.get(name);
         return cells ? numericValues(cells).values : undefined;
       });
+      profile = withMultivariate(profile, multivariateFromTable(table, profile));
     }
     const client = createClient();
     try {
@@ -217,6 +223,8 @@ why, and the estimate takes raw scores as probabilities.`,
           io.stdout.write(`${describeLossModel({ method: 'dle', model: profile.lossModel })}\n`);
         else if (profile.noLossModel)
           io.stdout.write(`${describeLossModel({ method: 'none', ...profile.noLossModel })}\n`);
+        const multivariate = describeMultivariate(profile);
+        if (multivariate) io.stdout.write(`${multivariate}\n`);
       }
       for (const note of notes) io.stderr.write(`note: ${note}\n`);
       return EXIT.ok;
