@@ -12,6 +12,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import { rangeQuery } from '../elastic/filters.js';
+import { search } from '../elastic/search.js';
 import { logStream } from '../schema/streams.js';
 import {
   DOMAIN_CLASSIFIER_THRESHOLD,
@@ -105,7 +106,8 @@ export async function sampleRows(
   client: Client,
   options: SampleRowsOptions,
 ): Promise<{ rows: MultivariateRow[]; total: number }> {
-  const r = await client.search({
+  // Through the one search path: a sample from some shards only is refused, not taken as the window.
+  const r = await search(client, {
     index: logStream('prediction', options.namespace),
     ignore_unavailable: true,
     allow_no_indices: true,
