@@ -26,6 +26,7 @@ import {
   RESULT_STREAM_KINDS,
   STATE_INDEX,
   logStream,
+  pairsIndex,
   processStream,
   streamNames,
   resultStream,
@@ -89,8 +90,12 @@ const NEEDS: Record<
   'mlmon-logger': {
     // `monitor`: the logger checks that the templates exist before its first write (GET _index_template)
     cluster: ['monitor'],
-    needs: loggerIndices.map((index) => [index, [...WRITE_STREAM, ...READ]]),
-    allowed: [...WRITE_STREAM, ...READ],
+    needs: [
+      ...loggerIndices.map((index) => [index, [...WRITE_STREAM, ...READ]] as [string, string[]]),
+      // `mlmon collect` pairs KServe / Seldon halves there: create, realtime get, search, delete.
+      [pairsIndex(NS), [...WRITE_STREAM, ...READ, 'delete']],
+    ],
+    allowed: [...WRITE_STREAM, ...READ, 'delete'],
   },
   'mlmon-analyzer': {
     // `monitor`: the scheduler checks the mlmon-state template at start (GET _index_template)
@@ -139,6 +144,7 @@ const KNOWN_PATTERNS = new Set<string>([
   streamPattern('process'),
   STATE_INDEX,
   BASELINES_INDEX,
+  pairsIndex('*'),
 ]);
 
 describe('role descriptors, statically against the code', () => {
@@ -238,7 +244,11 @@ describe('role descriptors, live where the server has the security APIs', () => 
         const wider = await as.security.hasPrivileges({
           cluster: ['manage_security', 'all'],
           index: [
-            { names: spec.needs.map(([n]) => n), privileges: ['delete_index', 'delete'] },
+            { names: spec.needs.map(([n]) => n), privileges: ['delete_index'] },
+            {
+              names: spec.needs.filter(([, p]) => !p.includes('delete')).map(([n]) => n),
+              privileges: ['delete'],
+            },
             { names: ['logs-other-prod', '.kibana'], privileges: ['read'] },
           ],
         });
