@@ -248,7 +248,7 @@ export class PairStore {
     const [request, response] = half.role === 'request' ? [half, other] : [other, half];
     const stored = await this.store(request, response);
     if (stored.status === 'paired' || stored.status === 'dead-lettered')
-      void this.deleteHalves([`${key}.request`, `${key}.response`]);
+      void this.deleteHalves([{ id: `${key}.request` }, { id: `${key}.response` }]);
     return stored;
   }
 
@@ -294,12 +294,27 @@ export class PairStore {
     return { status: reason ? 'dead-lettered' : 'paired', ids, durable: result, reason };
   }
 
-  private async deleteHalves(ids: string[]): Promise<void> {
+  /**
+   * Deletes settled halves. With the version that was read (`_seq_no`, `_primary_term`), so that a
+   * copy written since (a half re-sent after it was read) is not deleted unseen: it stays for the
+   * next sweep.
+   */
+  private async deleteHalves(
+    refs: Array<{ id: string; seqNo?: number; primaryTerm?: number }>,
+  ): Promise<void> {
     const client = this.client;
-    if (!client || ids.length === 0) return;
+    if (!client || refs.length === 0) return;
     try {
       await client.bulk({
-        operations: ids.map((id) => ({ delete: { _index: this.options.index, _id: id } })),
+        operations: refs.map((r) => ({
+          delete: {
+            _index: this.options.index,
+            _id: r.id,
+            ...(r.seqNo !== undefined && r.primaryTerm !== undefined
+              ? { if_seq_no: r.seqNo, if_primary_term: r.primaryTerm }
+              : {}),
+          },
+        })),
       });
     } catch {
       // Left for the sweep: it settles them again, idempotently.
@@ -346,6 +361,7 @@ export class PairStore {
           range: { 'pair.received_at': { lte: new Date(now - this.options.timeoutMs).toISOString() } },
         },
         sort: [{ 'pair.received_at': 'asc' }],
+        seq_no_primary_term: true,
       });
       const total = found.hits.total;
       const count = await client.count({
@@ -355,12 +371,18 @@ export class PairStore {
       });
       result.waiting = count.count;
       if (typeof total === 'object' && total.value === 0) return result;
-      const byKey = new Map<string, { request?: Half; response?: Half }>();
+      type Seen = {
+        request?: Half;
+        response?: Half;
+        refs: Array<{ id: string; seqNo?: number; primaryTerm?: number }>;
+      };
+      const byKey = new Map<string, Seen>();
       for (const hit of found.hits.hits) {
         const p = hit._source?.pair;
         if (!p) continue;
-        const entry = byKey.get(p.key) ?? {};
+        const entry = byKey.get(p.key) ?? { refs: [] };
         entry[p.role] = p.half;
+        entry.refs.push({ id: hit._id as string, seqNo: hit._seq_no, primaryTerm: hit._primary_term });
         byKey.set(p.key, entry);
       }
       // A partner may be younger than the wait: look it up by id.
@@ -377,7 +399,9 @@ export class PairStore {
           if (!('found' in d) || !d.found || !d._source) continue;
           const p = d._source.pair;
           const entry = byKey.get(p.key);
-          if (entry) entry[p.role] = p.half;
+          if (!entry) continue;
+          entry[p.role] = p.half;
+          entry.refs.push({ id: d._id, seqNo: d._seq_no, primaryTerm: d._primary_term });
         }
       }
       const responsesAlone = [...byKey.values()].flatMap((e) =>
@@ -386,9 +410,9 @@ export class PairStore {
       const alreadyStored = await this.storedIds(
         responsesAlone.flatMap((r) => [predictionBaseId(r), `${predictionBaseId(r)}-0`]),
       );
-      const settled: string[] = [];
+      const settled: Seen['refs'] = [];
       await Promise.all(
-        [...byKey].map(async ([key, { request, response }]) => {
+        [...byKey.values()].map(async ({ request, response, refs }) => {
           let outcome: PairOutcome;
           if (request) {
             outcome = await this.store(request, response);
@@ -406,7 +430,7 @@ export class PairStore {
           } else return;
           if (outcome.status === 'not-durable') return; // kept: the next sweep tries again
           result.halves += (request ? 1 : 0) + (response ? 1 : 0);
-          settled.push(`${key}.request`, `${key}.response`);
+          settled.push(...refs);
         }),
       );
       await this.deleteHalves(settled);
