@@ -221,19 +221,7 @@ export class PairStore {
         half,
       },
     };
-    const { core } = this.options;
-    const ack = new Ack();
-    core.shipper.enqueue(
-      this.options.index,
-      `${key}.${half.role}`,
-      JSON.stringify(doc),
-      Kind.Document,
-      false,
-      ack,
-    );
-    ack.seal();
-    core.shipper.kick();
-    const written = await ack.done;
+    const written = await this.writeHalf(`${key}.${half.role}`, doc);
     if (written.dropped > 0) return { status: 'not-durable', durable: written };
     if (written.deadLettered > 0)
       return {
@@ -252,7 +240,32 @@ export class PairStore {
     return stored;
   }
 
-  private async getHalf(key: string, role: Half['role']): Promise<Half | undefined> {
+  /**
+   * Writes a half: first with one `create` of its own (no wait behind the logger's batches: the
+   * pair's latency is two round trips, not two flush cycles), and when that fails other than by
+   * "already there", through the logger core, which retries and spools.
+   */
+  private async writeHalf(id: string, doc: HalfDoc): Promise<Durability> {
+    const client = this.client;
+    const { core } = this.options;
+    if (client && !core.shipper.unreachable) {
+      try {
+        await client.create({ index: this.options.index, id, document: doc }, { maxRetries: 0 });
+        return { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 };
+      } catch (error) {
+        if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 409)
+          return { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 };
+        // Anything else: the logger core's path below decides (retry, spool, dead letter).
+      }
+    }
+    const ack = new Ack();
+    core.shipper.enqueue(this.options.index, id, JSON.stringify(doc), Kind.Document, false, ack);
+    ack.seal();
+    core.shipper.kick();
+    return ack.done;
+  }
+
+  private async getHalf(key: string, role: Half['role'], attempt = 1): Promise<Half | undefined> {
     const client = this.client;
     if (!client) return undefined;
     try {
@@ -262,7 +275,8 @@ export class PairStore {
       );
       return found.found ? found._source?.pair.half : undefined;
     } catch {
-      return undefined;
+      // Once more (a busy cluster), then leave it to the sweep.
+      return attempt < 2 ? this.getHalf(key, role, attempt + 1) : undefined;
     }
   }
 

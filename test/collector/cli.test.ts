@@ -5,6 +5,7 @@
  * once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TemplateDowngradeError } from '../../src/elastic/templates.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { compareIds, countsById, ensureTemplates, sleep, tempSpoolDir } from '../logger/helpers.js';
 import { startChild } from './child.js';
@@ -13,7 +14,10 @@ const client = testClient();
 const esUrl = () => client.connectionPool.connections[0]?.url.toString() as string;
 
 beforeAll(async () => {
-  await ensureTemplates(client);
+  // A cluster shared with a newer checkout may hold newer templates: those serve as well.
+  await ensureTemplates(client).catch((error: unknown) => {
+    if (!(error instanceof TemplateDowngradeError)) throw error;
+  });
 });
 
 afterAll(async () => {
