@@ -141,30 +141,11 @@ async function viaCollector(ns: string): Promise<Figures> {
   const latencies: number[] = [];
   let next = 0;
   let stored = 0;
-  const post = (body: string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = request(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: url.pathname,
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/x-ndjson', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () =>
-            res.statusCode === 200
-              ? resolve((JSON.parse(text) as { indexed: number }).indexed)
-              : reject(new Error(`${res.statusCode} ${text}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const post = async (body: string) => {
+    const r = await postTo(agent, url, body, { 'content-type': 'application/x-ndjson' });
+    if (r.status !== 200) throw new Error(`${r.status} ${r.text}`);
+    return (JSON.parse(r.text) as { indexed: number }).indexed;
+  };
   let rss = 0;
   const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 100);
   const t0 = performance.now();
