@@ -11,7 +11,16 @@
  * Why a bounded node:http loop rather than autocannon: every request must carry new prediction
  * ids (a repeated body would be 409s, not ingest), and the loop stops after exactly N predictions.
  * BENCH_QUICK=1 for a smoke run.
+ *
+ * Then KServe pairs (issue 24): BENCH_PAIRS inferences of one row each, their request and response
+ * halves posted to two collectors (two replicas sharing the namespace, each with its own spool),
+ * always split (request to one, response to the other, the replica chosen at random), 16 clients;
+ * against 16 concurrent `client.create` of the same number of predictions. And memory: a collector
+ * child process (budget BENCH_BUDGET_MB, its spool cap) under 200 concurrent 0.75 MB halves, peak
+ * RSS read from its own /metrics (process_resident_memory_bytes).
  */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { startCollector } from '../src/collector/server.js';
-import { installTemplates } from '../src/elastic/templates.js';
+import { installTemplates, TemplateDowngradeError } from '../src/elastic/templates.js';
 import { serverVersion } from '../src/elastic/local-cluster.js';
 import { buildPredictionDocument, defaultContext } from '../src/schema/prediction.js';
 import { dataStreamFields, logStream } from '../src/schema/streams.js';
@@ -132,30 +141,11 @@ async function viaCollector(ns: string): Promise<Figures> {
   const latencies: number[] = [];
   let next = 0;
   let stored = 0;
-  const post = (body: string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = request(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: url.pathname,
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/x-ndjson', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () =>
-            res.statusCode === 200
-              ? resolve((JSON.parse(text) as { indexed: number }).indexed)
-              : reject(new Error(`${res.statusCode} ${text}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const post = async (body: string) => {
+    const r = await postTo(agent, url, body, { 'content-type': 'application/x-ndjson' });
+    if (r.status !== 200) throw new Error(`${r.status} ${r.text}`);
+    return (JSON.parse(r.text) as { indexed: number }).indexed;
+  };
   let rss = 0;
   const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 100);
   const t0 = performance.now();
@@ -190,12 +180,233 @@ async function viaCollector(ns: string): Promise<Figures> {
   };
 }
 
+const PAIRS = Number(process.env.BENCH_PAIRS ?? (QUICK ? 2_000 : 10_000));
+
+/** One POST over a keep-alive agent; resolves with the status and body. */
+function postTo(agent: Agent, url: URL, body: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        agent,
+        headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const kserveHeaders = (role: 'request' | 'response', id: string) => ({
+  'content-type': 'application/json',
+  'ce-specversion': '1.0',
+  'ce-id': id,
+  'ce-type': `org.kubeflow.serving.inference.${role}`,
+  'ce-source': 'http://bench/',
+  'ce-inferenceservicename': 'bench',
+  'ce-namespace': 'bench',
+  'ce-component': 'predictor',
+});
+
+/** Predictions/s of KServe pairs over two replicas, halves always split between them. */
+async function pairsViaReplicas(ns: string): Promise<Figures> {
+  const spools = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'mlmon-bench-pairs-')));
+  const replicas = await Promise.all(
+    spools.map((dir) =>
+      startCollector({
+        port: 0,
+        logger: {
+          node: ES_URL,
+          namespace: ns,
+          model: { name: 'bench' },
+          spool: { dir },
+          onWarning: () => {},
+        },
+      }),
+    ),
+  );
+  const urls = replicas.map((r) => new URL(`${r.url}/v1/events`));
+  const agent = new Agent({ keepAlive: true, maxSockets: 2 * CONNECTIONS });
+  const events = makeEvents(PAIRS, `p-${ns}`);
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (next < events.length) {
+        const e = events[next++] as { id: string; features: Record<string, number> };
+        const first = Math.random() < 0.5 ? 0 : 1;
+        const s = performance.now();
+        // KServe's agent posts both halves on its own, concurrently.
+        const [a, b] = await Promise.all([
+          postTo(
+            agent,
+            urls[first] as URL,
+            JSON.stringify({ instances: [Object.values(e.features)] }),
+            kserveHeaders('request', e.id),
+          ),
+          postTo(
+            agent,
+            urls[1 - first] as URL,
+            JSON.stringify({ predictions: [0.5] }),
+            kserveHeaders('response', e.id),
+          ),
+        ]);
+        if (a.status !== 200 || b.status !== 200)
+          throw new Error(`${a.status} ${a.text} / ${b.status} ${b.text}`);
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  // Pairs whose halves crossed (each replica wrote its half before the other's was there) are
+  // stored by the sweep: count the time until every prediction is in Elasticsearch.
+  const index = logStream('prediction', ns);
+  for (;;) {
+    await client.indices.refresh({ index });
+    const { count } = await client.count({ index });
+    if (count >= PAIRS) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  agent.destroy();
+  await Promise.all(replicas.map((r) => r.close()));
+  for (const dir of spools) rmSync(dir, { recursive: true, force: true });
+  latencies.sort((x, y) => x - y);
+  return {
+    perSecond: PAIRS / seconds,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    rssMb: 0,
+  };
+}
+
+/** The baseline: 16 concurrent `client.create`, one prediction document each. */
+async function createPerPrediction(ns: string): Promise<Figures> {
+  const index = logStream('prediction', ns);
+  const stream = dataStreamFields(index);
+  const context = defaultContext({ name: 'bench' });
+  const docs = makeEvents(PAIRS, `k-${ns}`).map((e) => {
+    const built = buildPredictionDocument(e, e.id as string, Date.now(), context);
+    if (!built.ok) throw new Error(built.reason);
+    built.doc.data_stream = stream;
+    return { id: e.id as string, doc: built.doc };
+  });
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (next < docs.length) {
+        const d = docs[next++] as { id: string; doc: Record<string, unknown> };
+        const s = performance.now();
+        await client.create({ index, id: d.id, document: d.doc });
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  latencies.sort((x, y) => x - y);
+  return {
+    perSecond: PAIRS / seconds,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    rssMb: 0,
+  };
+}
+
+const BUDGET_MB = Number(process.env.BENCH_BUDGET_MB ?? 256);
+
+/**
+ * Peak RSS of a collector child process (spool cap BENCH_BUDGET_MB: its memory budget) while 200
+ * clients post a 0.75 MB KServe half each at once (V2 tensor [1500, 50]; request and response
+ * on the same replica). Returns the peak, the answers by status, and the RSS before.
+ */
+async function memoryUnderLargeHalves(ns: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'mlmon-bench-mem-'));
+  const config = join(dir, 'mlmon.config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      namespace: ns,
+      collector: { port: 0, spoolDir: join(dir, 'spool'), spoolMaxBytes: BUDGET_MB * 2 ** 20 },
+    }),
+  );
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'collect', '--config', config],
+    {
+      env: { ...process.env, ES_URL },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  let base = '';
+  for (let i = 0; i < 600 && !base; i++) {
+    base = /listening on (http:\/\/\S+) /.exec(out)?.[1] ?? '';
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const rssOf = async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    return Number(/mlmon_collect_process_resident_memory_bytes (\d+)/.exec(text)?.[1] ?? 0) / 2 ** 20;
+  };
+  const before = await rssOf();
+  let peak = before;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, await rssOf().catch(() => 0));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const rows = 1500;
+  const data = Array.from({ length: rows * 50 }, (_, i) => Math.round(Math.sin(i) * 1e6) / 1e6);
+  const url = new URL(`${base}/v1/events`);
+  const agent = new Agent({ keepAlive: true, maxSockets: 200 });
+  const statuses = new Map<number, number>();
+  await Promise.all(
+    Array.from({ length: 200 }, async (_, i) => {
+      const role = i % 2 === 0 ? 'request' : 'response';
+      const body =
+        role === 'request'
+          ? JSON.stringify({ inputs: [{ name: 'x', shape: [rows, 50], datatype: 'FP64', data }] })
+          : JSON.stringify({
+              outputs: [{ name: 'y', shape: [rows], datatype: 'FP64', data: data.slice(0, rows) }],
+            });
+      const r = await postTo(agent, url, body, kserveHeaders(role, `mem-${Math.floor(i / 2)}`)).catch(() => ({
+        status: 0,
+        text: '',
+      }));
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+    }),
+  );
+  sampling = false;
+  await sampler;
+  agent.destroy();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('close', r));
+  rmSync(dir, { recursive: true, force: true });
+  const size = JSON.stringify({ inputs: [{ name: 'x', shape: [rows, 50], datatype: 'FP64', data }] }).length;
+  return { before, peak, statuses: Object.fromEntries(statuses), halfMb: size / 2 ** 20 };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const fmt = (f: Figures) =>
   `${Math.round(f.perSecond).toLocaleString('en')}/s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, peak RSS ${Math.round(f.rssMb)} MB`;
 
 async function main(): Promise<void> {
-  await installTemplates(client);
+  // A cluster shared with a newer checkout may hold newer templates: those serve as well.
+  await installTemplates(client).catch((error: unknown) => {
+    if (!(error instanceof TemplateDowngradeError)) throw error;
+  });
   console.log(
     `Elasticsearch ${await serverVersion(ES_URL)} at ${ES_URL}; ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   );
@@ -218,6 +429,24 @@ async function main(): Promise<void> {
   const ratio = median(coll.map((f) => f.perSecond)) / median(bulk.map((f) => f.perSecond));
   console.log(
     `median collector/helpers.bulk throughput: ${ratio.toFixed(2)}x; collector p99 ${median(coll.map((f) => f.p99)).toFixed(1)} ms vs bulk request p99 ${median(bulk.map((f) => f.p99)).toFixed(1)} ms`,
+  );
+  const creates: Figures[] = [];
+  const pairs: Figures[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const k = await createPerPrediction(`benchcreate${stamp}${r}`);
+    creates.push(k);
+    console.log(`round ${r + 1} 16-way client.create: ${fmt(k)} (load ${loadavg()[0]?.toFixed(2)})`);
+    const p = await pairsViaReplicas(`benchpairs${stamp}${r}`);
+    pairs.push(p);
+    console.log(`round ${r + 1} KServe pairs, 2 replicas: ${fmt(p)} (load ${loadavg()[0]?.toFixed(2)})`);
+  }
+  const pairRatio = median(pairs.map((f) => f.perSecond)) / median(creates.map((f) => f.perSecond));
+  console.log(
+    `median KServe pairs over 2 replicas / 16-way client.create, predictions/s: ${pairRatio.toFixed(2)}x; pair p99 ${median(pairs.map((f) => f.p99)).toFixed(1)} ms (both halves answered) vs create p99 ${median(creates.map((f) => f.p99)).toFixed(1)} ms`,
+  );
+  const mem = await memoryUnderLargeHalves(`benchmem${stamp}`);
+  console.log(
+    `200 concurrent ${mem.halfMb.toFixed(2)} MB halves, budget ${BUDGET_MB} MiB: RSS ${Math.round(mem.before)} MiB before, peak ${Math.round(mem.peak)} MiB (limit: budget + 100 = ${BUDGET_MB + 100} MiB); answers ${JSON.stringify(mem.statuses)} (load ${loadavg()[0]?.toFixed(2)})`,
   );
   await client.close();
 }

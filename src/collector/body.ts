@@ -45,8 +45,36 @@ export function isNdjson(contentType: string | undefined): boolean {
   return NDJSON_TYPES.has(base);
 }
 
+/** Deepest nesting of arrays and objects taken in a body (mlmon's and model servers' payloads). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether JSON text nests deeper than `max` (strings skipped). Checked before parsing: a body
+ * nested 10,000 levels parses, but every later recursive step (document building, serialising,
+ * Elasticsearch's own parser) would overflow or refuse it after the event was accepted.
+ * Hand-written because it is one pass over the characters; no parser library offers a depth cap.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > max) return true;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return false;
+}
+
 /** `JSON.parse` with a one-line reason that says how to fix the usual Python mistake (NaN). */
 export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH))
+    return { ok: false, reason: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {

@@ -35,6 +35,9 @@ export const EVENT_TYPES: Record<string, { source: Half['source']; role: Half['r
   'io.seldon.serving.inference.response': { source: 'seldon', role: 'response' },
 };
 
+/** Seldon Core's feedback event (executor/logger/worker.go `CEFeedback`): truth for a prediction. */
+export const SELDON_FEEDBACK = 'io.seldon.serving.feedback';
+
 /** One half of an inference: its request or its response event. */
 export interface Half {
   source: 'kserve' | 'seldon';
@@ -44,9 +47,12 @@ export interface Half {
   eventId: string;
   /** `ce-inferenceservicename`: the InferenceService or SeldonDeployment. */
   service?: string;
-  /** Seldon `ce-modelid`. */
+  /** Seldon `ce-modelid`: the graph node. */
   modelId?: string;
+  /** `ce-namespace`: the Kubernetes namespace. */
   namespace?: string;
+  /** KServe `ce-component`: predictor, transformer, explainer. */
+  component?: string;
   endpoint?: string;
   /** `ce-time`, when the logger sent the event. */
   time?: string;
@@ -54,58 +60,132 @@ export interface Half {
   body: unknown;
 }
 
-type Headers = Record<string, string | string[] | undefined>;
+/** A Seldon feedback event: the attributes that name its prediction, and its body. */
+export interface Feedback {
+  source: 'seldon';
+  role: 'feedback';
+  key: string;
+  eventId: string;
+  service?: string;
+  modelId?: string;
+  namespace?: string;
+  endpoint?: string;
+  time?: string;
+  body: unknown;
+}
 
+/** Node's `headersDistinct`: every header as the list of its values. */
+type Headers = Record<string, string[] | undefined>;
+
+/** Longest attribute value taken; a longer one is refused, never cut (a cut id would collide). */
+export const MAX_ATTRIBUTE_CHARS = 512;
+
+/**
+ * One CloudEvents attribute from its header: refused when repeated (two ids are no id), decoded
+ * as the HTTP binding says (percent-encoding), and raw UTF-8 bytes read as UTF-8 (Node gives
+ * header bytes as latin1).
+ */
 function header(headers: Headers, name: string): string | undefined {
-  const v = headers[name];
-  const s = Array.isArray(v) ? v[0] : v;
-  return typeof s === 'string' && s !== '' ? s.slice(0, 512) : undefined;
+  const values = headers[name];
+  if (values === undefined || values.length === 0) return undefined;
+  if (values.length > 1)
+    throw new CloudEventError(400, 'repeated_header', `the header ${name} is repeated; send it once`);
+  let v = values[0] as string;
+  if (!isAscii(v)) v = Buffer.from(v, 'latin1').toString('utf8');
+  if (v.includes('%'))
+    try {
+      v = decodeURIComponent(v);
+    } catch {
+      throw new CloudEventError(400, 'invalid_header', `the header ${name} has a malformed percent-encoding`);
+    }
+  return checkedAttribute(name, v);
+}
+
+function isAscii(v: string): boolean {
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function checkedAttribute(name: string, v: string): string | undefined {
+  if (v === '') return undefined;
+  if (v.length > MAX_ATTRIBUTE_CHARS)
+    throw new CloudEventError(
+      400,
+      'attribute_too_long',
+      `${name} is ${v.length} characters; at most ${MAX_ATTRIBUTE_CHARS} are taken`,
+    );
+  return v;
 }
 
 export function mappingFor(
   mappings: readonly CollectorMapping[],
   half: Pick<Half, 'service' | 'modelId'>,
 ): CollectorMapping | undefined {
+  // The node first: in a Seldon graph every node shares the deployment's name.
   return (
-    mappings.find((m) => half.service !== undefined && m.match === half.service) ??
-    mappings.find((m) => half.modelId !== undefined && m.match === half.modelId)
+    mappings.find((m) => half.modelId !== undefined && m.match === half.modelId) ??
+    mappings.find((m) => half.service !== undefined && m.match === half.service)
   );
 }
 
-/** Reads and checks one CloudEvent; throws {@link CloudEventError} with a one-line reason. */
-export function halfFromRequest(
+const ATTRIBUTES = [
+  'specversion',
+  'id',
+  'type',
+  'source',
+  'time',
+  'inferenceservicename',
+  'namespace',
+  'component',
+  'endpoint',
+  'requestid',
+  'modelid',
+] as const;
+
+/** The attributes and data of a structured-mode event (`application/cloudevents+json`). */
+function structured(text: string): { attrs: Record<string, string | undefined>; body: unknown } {
+  const parsed = parseJson(text);
+  if (!parsed.ok) throw new CloudEventError(400, 'invalid_json', parsed.reason);
+  const envelope = parsed.value;
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope))
+    throw new CloudEventError(400, 'invalid_event', 'a structured CloudEvent must be a JSON object');
+  const e = envelope as Record<string, unknown>;
+  const attrs: Record<string, string | undefined> = {};
+  for (const name of ATTRIBUTES) {
+    const v = e[name];
+    if (typeof v === 'string') attrs[name] = checkedAttribute(name, v);
+  }
+  let body = e.data;
+  if (body === undefined && typeof e.data_base64 === 'string') {
+    // The JSON event format carries binary data as base64 (data_base64): decode, then read as JSON.
+    const inner = parseJson(Buffer.from(e.data_base64, 'base64').toString('utf8'));
+    if (!inner.ok) throw new CloudEventError(400, 'invalid_json', `data_base64: ${inner.reason}`);
+    body = inner.value;
+  } else if (typeof body === 'string') {
+    // A JSON payload sent as a string (datacontenttype application/json): read it.
+    const inner = parseJson(body);
+    if (inner.ok) body = inner.value;
+  }
+  return { attrs, body };
+}
+
+/**
+ * Reads and checks one CloudEvent: a half of an inference, or a Seldon feedback; throws
+ * {@link CloudEventError} with a one-line reason.
+ */
+export function readCloudEvent(
   headers: Headers,
   text: string,
   settings: Pick<CollectorConfig, 'mappings'>,
   rules: EventRules,
-): Half {
+): Half | Feedback {
   let attrs: Record<string, string | undefined>;
   let body: unknown;
   const contentType = (header(headers, 'content-type') ?? '').toLowerCase();
-  if (contentType.startsWith('application/cloudevents+json')) {
-    const parsed = parseJson(text);
-    if (!parsed.ok) throw new CloudEventError(400, 'invalid_json', parsed.reason);
-    const envelope = parsed.value as Record<string, unknown>;
-    if (typeof envelope !== 'object' || envelope === null)
-      throw new CloudEventError(400, 'invalid_event', 'a structured CloudEvent must be a JSON object');
+  if (contentType.startsWith('application/cloudevents+json')) ({ attrs, body } = structured(text));
+  else {
     attrs = {};
-    for (const [k, v] of Object.entries(envelope)) if (typeof v === 'string') attrs[k] = v.slice(0, 512);
-    body = envelope.data;
-  } else {
-    attrs = {};
-    for (const name of [
-      'specversion',
-      'id',
-      'type',
-      'source',
-      'time',
-      'inferenceservicename',
-      'namespace',
-      'endpoint',
-      'requestid',
-      'modelid',
-    ])
-      attrs[name] = header(headers, `ce-${name}`);
+    for (const name of ATTRIBUTES) attrs[name] = header(headers, `ce-${name}`);
     if (attrs.specversion === undefined)
       throw new CloudEventError(
         400,
@@ -116,15 +196,28 @@ export function halfFromRequest(
     if (!parsed.ok) throw new CloudEventError(400, 'invalid_json', parsed.reason);
     body = parsed.value;
   }
+  if (attrs.id === undefined)
+    throw new CloudEventError(400, 'invalid_event', 'the CloudEvent has no id (ce-id)');
+  if (attrs.type === SELDON_FEEDBACK)
+    return {
+      source: 'seldon',
+      role: 'feedback',
+      key: attrs.requestid ?? attrs.id,
+      eventId: attrs.id,
+      service: attrs.inferenceservicename,
+      modelId: attrs.modelid,
+      namespace: attrs.namespace,
+      endpoint: attrs.endpoint,
+      time: attrs.time,
+      body,
+    };
   const kind = attrs.type === undefined ? undefined : EVENT_TYPES[attrs.type];
   if (!kind)
     throw new CloudEventError(
       400,
       'unknown_event_type',
-      `unknown CloudEvent type ${JSON.stringify(attrs.type ?? null)}; expected ${Object.keys(EVENT_TYPES).join(', ')}`,
+      `unknown CloudEvent type ${JSON.stringify(attrs.type ?? null)}; expected ${[...Object.keys(EVENT_TYPES), SELDON_FEEDBACK].join(', ')}`,
     );
-  if (attrs.id === undefined)
-    throw new CloudEventError(400, 'invalid_event', 'the CloudEvent has no id (ce-id)');
   const half: Half = {
     source: kind.source,
     role: kind.role,
@@ -133,6 +226,7 @@ export function halfFromRequest(
     service: attrs.inferenceservicename,
     modelId: attrs.modelid,
     namespace: attrs.namespace,
+    component: attrs.component,
     endpoint: attrs.endpoint,
     time: attrs.time,
     receivedAt: Date.now(),

@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LoggerCore } from '../logger/core.js';
+import type { SweepResult } from './pairs.js';
 
 export class CollectorMetrics {
   readonly registry = new Registry();
@@ -13,6 +14,8 @@ export class CollectorMetrics {
   readonly deadLettered: Counter<'kind'>;
   readonly rejected: Counter<'reason'>;
   readonly latency: Histogram<'route' | 'status'>;
+  /** Halves waiting in the pairs index (all replicas), as the last sweep counted them. */
+  readonly waitingHalves: Gauge;
 
   constructor(core: LoggerCore) {
     const registers = [this.registry];
@@ -54,6 +57,11 @@ export class CollectorMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
+    this.waitingHalves = new Gauge({
+      name: 'mlmon_collect_pending_halves',
+      help: 'KServe/Seldon halves waiting for their partner in the pairs index (all replicas; counted by the sweep)',
+      registers,
+    });
     new Gauge({
       name: 'mlmon_collect_buffered_bytes',
       help: "Bytes of documents in the logger's memory buffer",
@@ -80,5 +88,13 @@ export class CollectorMetrics {
           this.set(core.counters[key]);
         },
       });
+  }
+
+  /** What a sweep of unpaired halves stored (predictions, requests alone, dead letters). */
+  swept(result: SweepResult): void {
+    if (result.waiting !== undefined) this.waitingHalves.set(result.waiting);
+    if (result.paired > 0) this.stored.inc({ kind: 'prediction' }, result.paired);
+    if (result.requestsAlone > 0) this.stored.inc({ kind: 'request_alone' }, result.requestsAlone);
+    if (result.deadLettered > 0) this.deadLettered.inc({ kind: 'unpaired_half' }, result.deadLettered);
   }
 }

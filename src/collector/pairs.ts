@@ -1,285 +1,483 @@
 /**
- * Pairing the request and response events of one inference (KServe, Seldon), in either order.
+ * Pairing the request and response events of one inference (KServe, Seldon) through
+ * Elasticsearch, so that any number of `mlmon collect` replicas behind a Service pair correctly:
+ * KServe's agent posts the two halves separately, from any worker, so they land on any replica,
+ * in any order, any number of times.
  *
- * "A 2xx means durable" holds for the first half too: before it is acknowledged, it is appended to
- * a journal in the spool directory (`pairs.journal`, one JSON line per half or completion, each
- * write fdatasync'ed). When its partner arrives, the pair becomes predictions through the logger
- * core and the partner is acknowledged once they are durable; a `done` line then closes the pair.
- * A half whose partner does not come within `timeoutMs` is dead-lettered with the reason. After a
- * restart the journal is read back: open halves wait out the rest of their time, closed pairs are
- * remembered (the last 100,000), so a duplicate of a stored pair is recognised and stored once.
+ * - Each half is written to the regular index `mlmon-pairs-{ns}` with `create` and a
+ *   deterministic `_id` (`<pair key>.<role>`; the pair key is a hash of the whole inference
+ *   identity, {@link pairKey}), through the logger core: it is acknowledged only once indexed (a
+ *   409 means an earlier copy is there) or fsynced in the spool.
+ * - Then the replica reads the other half by `_id` (a realtime GET: it sees every acknowledged
+ *   write, refreshed or not). Of two replicas writing the two halves at once, at least one sees
+ *   the other's, since each reads only after its own write is acknowledged. Whoever finds both
+ *   stores the prediction(s) with `create` and deterministic ids: two replicas completing the same
+ *   pair store it once (the second gets a 409, "already there").
+ * - A sweep, run by every replica, takes the halves older than `timeoutMs`: a pair found complete
+ *   is completed (idempotently); a request alone becomes a prediction without output (same ids, so
+ *   a late full prediction and it are stored once); a response alone goes to the dead letters
+ *   with its body (once: a deterministic id), unless its prediction is already stored (a re-sent
+ *   response). Then the halves are deleted. Several replicas sweeping the same halves store the
+ *   same documents with the same ids: once.
+ *
+ * No replica-local state decides whether a prediction is stored.
  */
-import {
-  closeSync,
-  fdatasyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
-import { join } from 'node:path';
-import type { Durability, LoggerCore } from '../logger/core.js';
+import { createHash } from 'node:crypto';
+import type { Client } from '@elastic/elasticsearch';
+import type { Durability, DurableEntry, LoggerCore } from '../logger/core.js';
+import { Ack } from '../logger/ack.js';
+import { Kind } from '../logger/shipper.js';
 import type { CollectorMapping } from '../schema/config.js';
 import type { ModelRef, PredictionEvent } from '../schema/prediction.js';
 import { mappingFor, type Half } from './cloudevents.js';
 import { PayloadError, requestRows, responseOutputs, rowPrediction } from './tensors.js';
 
 export interface PairStoreOptions {
-  /** Spool directory (the journal lives there); undefined: halves are kept in memory only. */
-  dir: string | undefined;
+  /** `mlmon-pairs-{ns}`. */
+  index: string;
   timeoutMs: number;
-  maxPending: number;
   core: LoggerCore;
   mappings: readonly CollectorMapping[];
   defaultModel?: ModelRef;
   onWarning: (message: string) => void;
+  /** Called with what a sweep stored (for the metrics). */
+  onSwept?: (swept: SweepResult) => void;
 }
 
 export interface PairOutcome {
-  status: 'pending' | 'paired' | 'duplicate' | 'dead-lettered' | 'invalid';
+  /**
+   * `pending`: this half is stored in Elasticsearch and waits for its partner; `spooled`: it is in
+   * this replica's spool (Elasticsearch unreachable) and is paired once replayed; `paired`: both
+   * halves exist and the prediction(s) are durable; `dead-lettered`: the pair (or the half) cannot
+   * become a prediction and is kept as a dead letter; `not-durable`: nothing may be acknowledged.
+   */
+  status: 'pending' | 'spooled' | 'paired' | 'dead-lettered' | 'not-durable';
   ids?: string[];
   durable?: Durability;
   reason?: string;
 }
 
-export interface PairSummary {
-  pending: number;
-  journal: string | undefined;
+export interface SweepResult {
+  /** Halves older than the wait that this sweep settled. */
+  halves: number;
+  paired: number;
+  requestsAlone: number;
+  deadLettered: number;
+  /** Halves in the pairs index at the sweep (all replicas), when it could be counted. */
+  waiting?: number;
 }
 
-const REMEMBERED = 100_000;
-const COMPACT_BYTES = 64 * 1024 * 1024;
+export interface PairSummary {
+  index: string;
+}
 
-type Line = { op: 'half'; half: Half } | { op: 'done'; key: string; how: 'stored' | 'expired' };
+/** The stored form of a half in the pairs index. */
+interface HalfDoc {
+  pair: { key: string; role: Half['role']; source: Half['source']; received_at: string; half: Half };
+}
 
-/** The prediction events of a complete pair (throws PayloadError when the halves disagree). */
+/**
+ * The identity of one inference at one node: source, Kubernetes namespace, service, component,
+ * endpoint, Seldon model id and the event id. Hashed: ids may be long and any UTF-8.
+ */
+export function pairKey(half: Half): string {
+  const identity = JSON.stringify([
+    half.source,
+    half.namespace ?? null,
+    half.service ?? null,
+    half.component ?? null,
+    half.endpoint ?? null,
+    half.modelId ?? null,
+    half.key,
+  ]);
+  return createHash('sha256').update(identity).digest('hex').slice(0, 40);
+}
+
+/**
+ * The prediction id of a node's inference: the event id for KServe's predictor (or a service
+ * without components) and for a Seldon event without `modelid`; `<id>/<component>` for other KServe
+ * components (a transformer shares the predictor's `ce-id`), `<requestid>/<modelid>` for each
+ * node of a Seldon graph. Outcomes join on it (docs/collect.md).
+ */
+export function predictionBaseId(half: Pick<Half, 'source' | 'key' | 'component' | 'modelId'>): string {
+  if (half.source === 'kserve')
+    return half.component && half.component !== 'predictor' ? `${half.key}/${half.component}` : half.key;
+  return half.modelId ? `${half.key}/${half.modelId}` : half.key;
+}
+
+/** The model a node's predictions are stored under when no mapping names one. */
+function nodeModel(half: Half): string | undefined {
+  if (half.source === 'seldon') return half.modelId ?? half.service;
+  if (!half.service) return undefined;
+  return half.component && half.component !== 'predictor'
+    ? `${half.service}-${half.component}`
+    : half.service;
+}
+
+/** The inference's Kubernetes identity, stored as labels (DESIGN.md, prediction fields). */
+function inferenceLabels(half: Half): Record<string, string> | undefined {
+  const labels: Record<string, string> = {};
+  if (half.endpoint) labels.endpoint = half.endpoint;
+  if (half.namespace) labels.kubernetes_namespace = half.namespace;
+  if (half.service) labels.inference_service = half.service;
+  if (half.component) labels.component = half.component;
+  if (half.modelId) labels.model_id = half.modelId;
+  return Object.keys(labels).length > 0 ? labels : undefined;
+}
+
+/**
+ * The prediction events of an inference: both halves, or a request alone (`response` undefined:
+ * features without output). Throws PayloadError when the halves disagree.
+ */
 export function pairEvents(
   request: Half,
-  response: Half,
+  response: Half | undefined,
   mapping: CollectorMapping | undefined,
   defaultModel: ModelRef | undefined,
 ): PredictionEvent[] {
   const rows = requestRows(request.body, mapping);
-  const { outputs, model, version } = responseOutputs(response.body);
-  for (const output of outputs)
+  const { outputs, model, version } = response
+    ? responseOutputs(response.body)
+    : { outputs: undefined, model: undefined, version: undefined };
+  for (const output of outputs ?? [])
     if (output.rows.length !== rows.length)
       throw new PayloadError(
         `the request has ${rows.length} rows, output "${output.name}" of the response ${output.rows.length}`,
       );
+  const named = nodeModel(request);
   const modelRef: ModelRef | undefined = mapping?.model
     ? { ...mapping.model }
     : model
       ? { name: model, ...(version ? { version } : {}) }
-      : request.service
-        ? { name: request.service }
+      : named
+        ? { name: named }
         : defaultModel;
   const start = request.time ? Date.parse(request.time) : Number.NaN;
-  const end = response.time ? Date.parse(response.time) : Number.NaN;
+  const end = response?.time ? Date.parse(response.time) : Number.NaN;
   const latencyMs = end - start >= 0 ? end - start : undefined;
   const timestamp = Number.isFinite(start) ? request.time : new Date(request.receivedAt).toISOString();
+  const base = predictionBaseId(request);
+  const labels = inferenceLabels(request);
   return rows.map((features, i) => {
-    const event: PredictionEvent = {
-      id: rows.length === 1 ? request.key : `${request.key}-${i}`,
-      timestamp,
-      features,
-      prediction: rowPrediction(outputs, i, mapping),
-    };
+    const event: PredictionEvent = { id: rows.length === 1 ? base : `${base}-${i}`, timestamp, features };
+    if (outputs) event.prediction = rowPrediction(outputs, i, mapping);
     if (modelRef) event.model = modelRef;
     if (latencyMs !== undefined) event.latencyMs = latencyMs;
-    if (request.endpoint) event.labels = { endpoint: request.endpoint };
+    if (labels) event.labels = labels;
     return event;
   });
 }
 
+const SWEEP_BATCH = 500;
+
 export class PairStore {
-  private readonly pending = new Map<string, Half>();
-  /** Keys of closed pairs, oldest first (a Map keeps insertion order). */
-  private readonly closed = new Map<string, 'stored' | 'expired'>();
-  private readonly journalPath: string | undefined;
-  private fd: number | undefined;
-  private journalBytes = 0;
   private timer: NodeJS.Timeout | undefined;
-  private sweeping = false;
+  private sweeping: Promise<SweepResult | undefined> | undefined;
+  private closed = false;
+  /** Halves of this replica being written or paired right now (not a correctness input). */
+  inFlight = 0;
 
-  constructor(private readonly options: PairStoreOptions) {
-    this.journalPath = options.dir ? join(options.dir, 'pairs.journal') : undefined;
+  constructor(private readonly options: PairStoreOptions) {}
+
+  private get client(): Client | undefined {
+    return this.options.core.client;
   }
 
-  get full(): boolean {
-    return this.pending.size >= this.options.maxPending;
-  }
-
-  get pendingCount(): number {
-    return this.pending.size;
-  }
-
-  /** Reads the journal back (after a restart), compacts it, and starts the expiry sweep. */
+  /** Starts the periodic sweep (every quarter of the wait, 0.25-5 s, with jitter between replicas). */
   open(): void {
-    if (this.journalPath && this.options.dir) {
-      mkdirSync(this.options.dir, { recursive: true });
-      let text = '';
-      try {
-        text = readFileSync(this.journalPath, 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      }
-      for (const raw of text.split('\n')) {
-        if (raw === '') continue;
-        let line: Line;
-        try {
-          line = JSON.parse(raw) as Line;
-        } catch {
-          continue; // a torn last line: its half was never acknowledged
-        }
-        if (line.op === 'half') this.pending.set(line.half.key, line.half);
-        else {
-          this.pending.delete(line.key);
-          this.remember(line.key, line.how);
-        }
-      }
-      this.compact();
-    }
-    const every = Math.max(50, Math.min(1000, this.options.timeoutMs / 4));
-    this.timer = setInterval(() => void this.sweep(), every);
-    this.timer.unref();
-  }
-
-  private remember(key: string, how: 'stored' | 'expired'): void {
-    this.closed.delete(key);
-    this.closed.set(key, how);
-    if (this.closed.size > REMEMBERED) this.closed.delete(this.closed.keys().next().value as string);
-  }
-
-  /** Rewrites the journal with only what is still needed (open halves, remembered keys). */
-  private compact(): void {
-    if (!this.journalPath) return;
-    if (this.fd !== undefined) closeSync(this.fd);
-    const tmp = `${this.journalPath}.tmp`;
-    let text = '';
-    for (const [key, how] of this.closed) text += `${JSON.stringify({ op: 'done', key, how })}\n`;
-    for (const half of this.pending.values()) text += `${JSON.stringify({ op: 'half', half })}\n`;
-    const fd = openSync(tmp, 'w');
-    writeSync(fd, text);
-    fdatasyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.journalPath);
-    this.fd = openSync(this.journalPath, 'a');
-    this.journalBytes = statSync(this.journalPath).size;
-  }
-
-  private append(line: Line): void {
-    if (this.fd === undefined) return;
-    const text = `${JSON.stringify(line)}\n`;
-    writeSync(this.fd, text);
-    fdatasyncSync(this.fd);
-    this.journalBytes += text.length;
-    if (this.journalBytes > COMPACT_BYTES) this.compact();
-  }
-
-  /** Takes one half: stores it until its partner comes, or completes the pair. */
-  async offer(half: Half): Promise<PairOutcome> {
-    const seen = this.closed.get(half.key);
-    if (seen === 'stored') return { status: 'duplicate' };
-    if (seen === 'expired')
-      return this.deadLetter(
-        half,
-        `${half.source} ${half.role} event ${half.eventId} arrived after its partner had waited ${this.options.timeoutMs / 1000} s and was dead-lettered`,
-        'late',
+    const every = Math.max(250, Math.min(5000, this.options.timeoutMs / 4));
+    const tick = () => {
+      this.timer = setTimeout(
+        () => {
+          void this.sweep().finally(() => {
+            if (!this.closed) tick();
+          });
+        },
+        every * (0.75 + Math.random() / 2),
       );
-    const other = this.pending.get(half.key);
-    if (!other) {
-      this.append({ op: 'half', half });
-      this.pending.set(half.key, half);
-      return { status: 'pending' };
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  /** Writes one half durably, then completes the pair if the other half is there. */
+  async offer(half: Half): Promise<PairOutcome> {
+    this.inFlight++;
+    try {
+      return await this.offerHalf(half);
+    } finally {
+      this.inFlight--;
     }
-    if (other.role === half.role) return { status: 'duplicate' };
-    // Complete: take the pair out now, so that a duplicate arriving meanwhile is recognised.
-    this.pending.delete(half.key);
-    this.remember(half.key, 'stored');
-    const request = half.role === 'request' ? half : other;
-    const response = half.role === 'request' ? other : half;
+  }
+
+  private async offerHalf(half: Half): Promise<PairOutcome> {
+    const key = pairKey(half);
+    const doc: HalfDoc = {
+      pair: {
+        key,
+        role: half.role,
+        source: half.source,
+        received_at: new Date(half.receivedAt).toISOString(),
+        half,
+      },
+    };
+    const written = await this.writeHalf(`${key}.${half.role}`, doc);
+    if (written.dropped > 0) return { status: 'not-durable', durable: written };
+    if (written.deadLettered > 0)
+      return {
+        status: 'dead-lettered',
+        durable: written,
+        reason: 'Elasticsearch refused the half; it is kept in the dead letters with the reason',
+      };
+    if (written.spooled > 0) return { status: 'spooled', durable: written };
+    const other = await this.getHalf(key, half.role === 'request' ? 'response' : 'request');
+    // Not found, or the GET failed: the half is durable and the sweep pairs it later.
+    if (!other) return { status: 'pending' };
+    const [request, response] = half.role === 'request' ? [half, other] : [other, half];
+    const stored = await this.store(request, response);
+    if (stored.status === 'paired' || stored.status === 'dead-lettered')
+      void this.deleteHalves([{ id: `${key}.request` }, { id: `${key}.response` }]);
+    return stored;
+  }
+
+  /**
+   * Writes a half: first with one `create` of its own (no wait behind the logger's batches: the
+   * pair's latency is two round trips, not two flush cycles), and when that fails other than by
+   * "already there", through the logger core, which retries and spools.
+   */
+  private async writeHalf(id: string, doc: HalfDoc): Promise<Durability> {
+    const client = this.client;
+    const { core } = this.options;
+    if (client && !core.shipper.unreachable) {
+      try {
+        await client.create({ index: this.options.index, id, document: doc }, { maxRetries: 0 });
+        return { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 };
+      } catch (error) {
+        if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 409)
+          return { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 };
+        // Anything else: the logger core's path below decides (retry, spool, dead letter).
+      }
+    }
+    const ack = new Ack();
+    core.shipper.enqueue(this.options.index, id, JSON.stringify(doc), Kind.Document, false, ack);
+    ack.seal();
+    core.shipper.kick();
+    return ack.done;
+  }
+
+  private async getHalf(key: string, role: Half['role'], attempt = 1): Promise<Half | undefined> {
+    const client = this.client;
+    if (!client) return undefined;
+    try {
+      const found = await client.get<HalfDoc>(
+        { index: this.options.index, id: `${key}.${role}`, realtime: true },
+        { ignore: [404] },
+      );
+      return found.found ? found._source?.pair.half : undefined;
+    } catch {
+      // Once more (a busy cluster), then leave it to the sweep.
+      return attempt < 2 ? this.getHalf(key, role, attempt + 1) : undefined;
+    }
+  }
+
+  /** Stores a complete pair (or a request alone) as predictions; a misfit pair as a dead letter. */
+  private async store(request: Half, response: Half | undefined): Promise<PairOutcome> {
     const mapping = mappingFor(this.options.mappings, request);
-    let events: PredictionEvent[] | undefined;
+    let entries: DurableEntry[];
     let reason: string | undefined;
     try {
-      events = pairEvents(request, response, mapping, this.options.defaultModel);
+      entries = pairEvents(request, response, mapping, this.options.defaultModel).map((event) => ({
+        kind: 'prediction' as const,
+        event,
+      }));
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error;
       reason = `request and response of ${request.source} inference ${request.key} do not fit: ${error.message}`;
+      entries = [
+        {
+          kind: 'deadletter',
+          id: `${predictionBaseId(request)}/pair`,
+          original: JSON.stringify({ request, response }),
+          reason: { type: 'mlmon_invalid_pair', message: reason, stage: 'normalize' },
+        },
+      ];
     }
-    const { ids, durable } = this.options.core.logDurably(
-      events
-        ? events.map((event) => ({ kind: 'prediction' as const, event }))
-        : [
-            {
-              kind: 'deadletter' as const,
-              id: `${request.key}/pair`,
-              original: JSON.stringify({ request, response }),
-              reason: { type: 'mlmon_invalid_pair', message: reason ?? '', stage: 'normalize' as const },
-            },
-          ],
-    );
+    const { ids, durable } = this.options.core.logDurably(entries);
     const result = await durable;
-    if (result.dropped > 0) {
-      // Not durable: forget the completion, keep the first half, let the sender retry.
-      this.closed.delete(half.key);
-      this.pending.set(other.key, other);
-      return { status: 'paired', ids, durable: result };
-    }
-    this.append({ op: 'done', key: half.key, how: 'stored' });
-    return { status: events ? 'paired' : 'dead-lettered', ids, durable: result, reason };
+    if (result.dropped > 0) return { status: 'not-durable', ids, durable: result };
+    return { status: reason ? 'dead-lettered' : 'paired', ids, durable: result, reason };
   }
 
-  private async deadLetter(half: Half, message: string, tag: string): Promise<PairOutcome> {
+  /**
+   * Deletes settled halves. With the version that was read (`_seq_no`, `_primary_term`), so that a
+   * copy written since (a half re-sent after it was read) is not deleted unseen: it stays for the
+   * next sweep.
+   */
+  private async deleteHalves(
+    refs: Array<{ id: string; seqNo?: number; primaryTerm?: number }>,
+  ): Promise<void> {
+    const client = this.client;
+    if (!client || refs.length === 0) return;
+    try {
+      await client.bulk({
+        operations: refs.map((r) => ({
+          delete: {
+            _index: this.options.index,
+            _id: r.id,
+            ...(r.seqNo !== undefined && r.primaryTerm !== undefined
+              ? { if_seq_no: r.seqNo, if_primary_term: r.primaryTerm }
+              : {}),
+          },
+        })),
+      });
+    } catch {
+      // Left for the sweep: it settles them again, idempotently.
+    }
+  }
+
+  /** Whether predictions with these ids are already stored (a re-sent response after its pair). */
+  private async storedIds(ids: string[]): Promise<Set<string>> {
+    const client = this.client;
+    if (!client || ids.length === 0) return new Set();
+    const r = await client.search({
+      index: this.options.core.predictionIndex,
+      ignore_unavailable: true,
+      size: ids.length,
+      _source: false,
+      query: { ids: { values: ids } },
+    });
+    return new Set(r.hits.hits.map((h) => h._id as string));
+  }
+
+  /**
+   * Settles the halves older than `timeoutMs` (all replicas' halves: any replica may do it, and
+   * two doing it at once store the same documents once). Returns undefined when it could not run.
+   */
+  sweep(now = Date.now()): Promise<SweepResult | undefined> {
+    this.sweeping ??= this.sweepOnce(now).finally(() => {
+      this.sweeping = undefined;
+    });
+    return this.sweeping;
+  }
+
+  private async sweepOnce(now: number): Promise<SweepResult | undefined> {
+    const client = this.client;
+    if (!client || this.options.core.shipper.unreachable) return undefined;
+    const result: SweepResult = { halves: 0, paired: 0, requestsAlone: 0, deadLettered: 0 };
+    try {
+      const found = await client.search<HalfDoc>({
+        index: this.options.index,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        size: SWEEP_BATCH,
+        track_total_hits: true,
+        query: {
+          range: { 'pair.received_at': { lte: new Date(now - this.options.timeoutMs).toISOString() } },
+        },
+        sort: [{ 'pair.received_at': 'asc' }],
+        seq_no_primary_term: true,
+      });
+      const total = found.hits.total;
+      const count = await client.count({
+        index: this.options.index,
+        ignore_unavailable: true,
+        allow_no_indices: true,
+      });
+      result.waiting = count.count;
+      if (typeof total === 'object' && total.value === 0) return result;
+      type Seen = {
+        request?: Half;
+        response?: Half;
+        refs: Array<{ id: string; seqNo?: number; primaryTerm?: number }>;
+      };
+      const byKey = new Map<string, Seen>();
+      for (const hit of found.hits.hits) {
+        const p = hit._source?.pair;
+        if (!p) continue;
+        const entry = byKey.get(p.key) ?? { refs: [] };
+        entry[p.role] = p.half;
+        entry.refs.push({ id: hit._id as string, seqNo: hit._seq_no, primaryTerm: hit._primary_term });
+        byKey.set(p.key, entry);
+      }
+      // A partner may be younger than the wait: look it up by id.
+      const missing = [...byKey].flatMap(([key, e]) =>
+        e.request && e.response ? [] : [`${key}.${e.request ? 'response' : 'request'}`],
+      );
+      if (missing.length > 0) {
+        const partners = await client.mget<HalfDoc>({
+          index: this.options.index,
+          ids: missing,
+          realtime: true,
+        });
+        for (const d of partners.docs) {
+          if (!('found' in d) || !d.found || !d._source) continue;
+          const p = d._source.pair;
+          const entry = byKey.get(p.key);
+          if (!entry) continue;
+          entry[p.role] = p.half;
+          entry.refs.push({ id: d._id, seqNo: d._seq_no, primaryTerm: d._primary_term });
+        }
+      }
+      const responsesAlone = [...byKey.values()].flatMap((e) =>
+        e.request || !e.response ? [] : [e.response],
+      );
+      const alreadyStored = await this.storedIds(
+        responsesAlone.flatMap((r) => [predictionBaseId(r), `${predictionBaseId(r)}-0`]),
+      );
+      const settled: Seen['refs'] = [];
+      await Promise.all(
+        [...byKey.values()].map(async ({ request, response, refs }) => {
+          let outcome: PairOutcome;
+          if (request) {
+            outcome = await this.store(request, response);
+            if (outcome.status === 'paired') {
+              if (response) result.paired++;
+              else result.requestsAlone++;
+            } else if (outcome.status === 'dead-lettered') result.deadLettered++;
+          } else if (response) {
+            const base = predictionBaseId(response);
+            if (alreadyStored.has(base) || alreadyStored.has(`${base}-0`)) outcome = { status: 'paired' };
+            else {
+              outcome = await this.deadLetterAlone(response);
+              if (outcome.status === 'dead-lettered') result.deadLettered++;
+            }
+          } else return;
+          if (outcome.status === 'not-durable') return; // kept: the next sweep tries again
+          result.halves += (request ? 1 : 0) + (response ? 1 : 0);
+          settled.push(...refs);
+        }),
+      );
+      await this.deleteHalves(settled);
+      this.options.onSwept?.(result);
+      return result;
+    } catch (error) {
+      this.options.onWarning(`mlmon collect: settling unpaired halves failed: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** A response whose request never came: kept in the dead letters with its body, once. */
+  private async deadLetterAlone(response: Half): Promise<PairOutcome> {
+    const message = `${response.source} response event ${response.eventId} got no request within ${this.options.timeoutMs / 1000} s`;
     const { ids, durable } = this.options.core.logDurably([
       {
         kind: 'deadletter',
-        id: `${half.key}/${half.role}-${tag}`,
-        original: JSON.stringify(half),
+        id: `${predictionBaseId(response)}/response-unpaired`,
+        original: JSON.stringify(response),
         reason: { type: 'mlmon_unpaired_event', message, stage: 'normalize' },
       },
     ]);
     const result = await durable;
+    if (result.dropped > 0) return { status: 'not-durable', ids, durable: result };
     return { status: 'dead-lettered', ids, durable: result, reason: message };
   }
 
-  /** Dead-letters the halves that waited longer than `timeoutMs`. */
-  async sweep(now = Date.now()): Promise<void> {
-    if (this.sweeping) return;
-    this.sweeping = true;
-    try {
-      const due = [...this.pending.values()].filter((h) => now - h.receivedAt >= this.options.timeoutMs);
-      await Promise.all(
-        due.map(async (half) => {
-          this.pending.delete(half.key);
-          this.remember(half.key, 'expired');
-          const missing = half.role === 'request' ? 'response' : 'request';
-          const outcome = await this.deadLetter(
-            half,
-            `${half.source} ${half.role} event ${half.eventId} got no ${missing} within ${this.options.timeoutMs / 1000} s`,
-            'unpaired',
-          );
-          if (outcome.durable && outcome.durable.dropped > 0) {
-            this.closed.delete(half.key);
-            this.pending.set(half.key, half); // try again on the next sweep
-          } else this.append({ op: 'done', key: half.key, how: 'expired' });
-        }),
-      );
-    } catch (error) {
-      this.options.onWarning(`mlmon collect: expiring unpaired events failed: ${(error as Error).message}`);
-    } finally {
-      this.sweeping = false;
-    }
-  }
-
-  /** Stops the sweep; open halves stay in the journal for the next start. */
-  close(): PairSummary {
-    if (this.timer) clearInterval(this.timer);
+  /** Stops the sweep; waiting halves stay in Elasticsearch for the other replicas (or the next start). */
+  async close(): Promise<PairSummary> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-    return { pending: this.pending.size, journal: this.journalPath };
+    await this.sweeping;
+    return { index: this.options.index };
   }
 }

@@ -13,6 +13,8 @@
  * indexed, dead-lettered, or fsynced in the spool.
  */
 import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   LoggerCore,
@@ -25,7 +27,11 @@ import { TokenCheck } from './auth.js';
 import { BodyError, isNdjson, parseEvents, type EventKind, type EventRules } from './body.js';
 import { CollectorMetrics } from './metrics.js';
 import { PairStore, type PairSummary } from './pairs.js';
-import { halfFromRequest, CloudEventError } from './cloudevents.js';
+import { readCloudEvent, CloudEventError, mappingFor } from './cloudevents.js';
+import { feedbackOutcomes } from './feedback.js';
+import { PayloadError } from './tensors.js';
+import { pairsIndex } from '../schema/streams.js';
+import { Readiness } from './readiness.js';
 
 export type CollectorSettings = Pick<
   CollectorConfig,
@@ -43,6 +49,11 @@ export type CollectorSettings = Pick<
 export interface CollectorOptions extends Partial<CollectorSettings> {
   /** The logger core's options (node, namespace, spool, ...); `model` defaults to `defaultModel`. */
   logger: PredictionLoggerOptions;
+  /**
+   * Longest a request may take to arrive, ms (default 30 s): a client trickling its body is cut
+   * off (408) instead of holding its share of the memory budget.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface CollectorSummary {
@@ -58,6 +69,8 @@ export interface Collector {
   readonly core: LoggerCore;
   readonly metrics: CollectorMetrics;
   readonly app: FastifyInstance;
+  /** The pairing of KServe / Seldon halves (through Elasticsearch). */
+  readonly pairs: PairStore;
   /** Stops accepting, answers the requests in flight, flushes (or spools) and closes the logger. */
   close(): Promise<CollectorSummary>;
 }
@@ -95,6 +108,14 @@ interface Context {
   settings: Resolved;
   budget: Budget;
   pairs: PairStore;
+}
+
+/** Which credential the collector sends to Elasticsearch, to name it when it is refused. */
+function credentialName(options: PredictionLoggerOptions): string | undefined {
+  if (options.apiKey) return 'the API key (elasticsearch.apiKey / ES_API_KEY)';
+  if (options.username)
+    return `the user "${options.username}" and its password (elasticsearch.username / ES_USERNAME, ES_PASSWORD)`;
+  return undefined;
 }
 
 type Resolved = CollectorSettings & { host: string; port: number; bodyLimit: number; tokens: string[] };
@@ -158,6 +179,19 @@ class Budget {
   }
 }
 
+/**
+ * Memory a KServe / Seldon half may hold at its peak, in multiples of its body: the text, the
+ * parsed payload, the rows checked, the half's document and its bulk request, and on pairing the
+ * other half read back and the prediction documents built from both (measured with
+ * bench/collect.bench.ts: 200 concurrent 0.75 MB halves, bench/RESULTS.md).
+ */
+const HALF_MEMORY_FACTOR = 8;
+
+function isCloudEventRoute(request: FastifyRequest): boolean {
+  const path = request.url.split('?')[0];
+  return path === '/' || path === '/v1/events';
+}
+
 /** Auth, then a reservation sized by the declared body length (429 before the body is read). */
 async function admit(ctx: Context, request: FastifyRequest, reply: FastifyReply, auth: TokenCheck) {
   if (request.method !== 'POST') return;
@@ -171,9 +205,11 @@ async function admit(ctx: Context, request: FastifyRequest, reply: FastifyReply,
   }
   const limit = ctx.settings.bodyLimit;
   const length = Number(request.headers['content-length'] ?? limit);
-  const estimate = 2 * Math.min(Number.isFinite(length) ? length : limit, limit);
-  if (ctx.budget.over(estimate) || ctx.pairs.full || !ctx.budget.reserve(request, estimate))
-    return backpressure(ctx, reply);
+  // A gzip body may decode to the body limit whatever its declared length.
+  const encoded = request.headers['content-encoding'] !== undefined;
+  const bytes = encoded ? limit : Math.min(Number.isFinite(length) ? length : limit, limit);
+  const estimate = (isCloudEventRoute(request) ? HALF_MEMORY_FACTOR : 2) * bytes;
+  if (ctx.budget.over(estimate) || !ctx.budget.reserve(request, estimate)) return backpressure(ctx, reply);
 }
 
 /** Fastify's own errors as one-line answers: 413 and 415 by name, other 4xx as they are. */
@@ -261,13 +297,13 @@ const ingest = (ctx: Context, kind: EventKind) => async (request: FastifyRequest
   return reply.code(200).send({ accepted: ids.length, ids, ...answer.body });
 };
 
-/** One half (request or response) of a KServe or Seldon inference, CloudEvents binary mode. */
+/** One CloudEvent of a KServe or Seldon logger (binary or structured mode): a half, or feedback. */
 const cloudEvent = (ctx: Context) => async (request: FastifyRequest, reply: FastifyReply) => {
   const { metrics } = ctx;
-  let half;
+  let event;
   try {
-    half = halfFromRequest(
-      request.headers,
+    event = readCloudEvent(
+      request.raw.headersDistinct,
       typeof request.body === 'string' ? request.body : '',
       ctx.settings,
       ctx.rules,
@@ -276,25 +312,113 @@ const cloudEvent = (ctx: Context) => async (request: FastifyRequest, reply: Fast
     if (error instanceof CloudEventError) return refuse(ctx, reply, error.status, error.code, error.message);
     throw error;
   }
-  metrics.received.inc({ kind: `${half.source}.${half.role}` });
-  const outcome = await ctx.pairs.offer(half);
-  if (outcome.durable) {
-    metrics.stored.inc({ kind: 'prediction' }, outcome.durable.indexed);
-    metrics.spooled.inc({ kind: 'prediction' }, outcome.durable.spooled);
-    metrics.deadLettered.inc({ kind: 'prediction' }, outcome.durable.deadLettered);
-    if (outcome.durable.dropped > 0) {
-      reply.header('retry-after', '10');
-      return reply
-        .code(503)
-        .send({ error: 'the spool is full or unusable: not durable; retry', code: 'not_durable' });
+  metrics.received.inc({ kind: `${event.source}.${event.role}` });
+  if (event.role === 'feedback') {
+    let outcomes;
+    try {
+      outcomes = feedbackOutcomes(event, mappingFor(ctx.settings.mappings, event));
+    } catch (error) {
+      if (error instanceof PayloadError) return refuse(ctx, reply, 400, 'invalid_payload', error.message);
+      throw error;
     }
+    const { ids, durable } = ctx.core.logDurably(
+      outcomes.map((o) => ({
+        kind: 'outcome' as const,
+        event: o,
+        id: outcomeId(o as unknown as Record<string, unknown>),
+      })),
+    );
+    const result = await durable;
+    return answerDurable(ctx, reply, 'outcome', result, {
+      status: 'stored',
+      outcomes: ids,
+      predictions: outcomes.map((o) => o.id),
+    });
   }
-  if (outcome.status === 'invalid')
-    return refuse(ctx, reply, 400, 'invalid_payload', outcome.reason ?? 'invalid payload');
-  return reply
-    .code(200)
-    .send({ status: outcome.status, id: half.key, ids: outcome.ids ?? [], reason: outcome.reason });
+  // Halves in flight in this replica (their bodies are in its memory): a bound of its own, on this
+  // route only, with its own message.
+  if (ctx.pairs.inFlight >= (ctx.settings.maxPendingPairs ?? 10_000)) {
+    reply.header('retry-after', '1');
+    return refuse(
+      ctx,
+      reply,
+      429,
+      'halves_in_flight',
+      `${ctx.pairs.inFlight} KServe/Seldon events are being written by this replica (collector.maxPendingPairs); retry`,
+    );
+  }
+  const outcome = await ctx.pairs.offer(event);
+  if (outcome.durable)
+    return answerDurable(ctx, reply, 'prediction', outcome.durable, {
+      status: outcome.status,
+      id: event.key,
+      ids: outcome.ids ?? [],
+      reason: outcome.reason,
+    });
+  return reply.code(200).send({ status: outcome.status, id: event.key, ids: [] });
 };
+
+/** Counts a durable result and answers 200, or 503 when something was not made durable. */
+function answerDurable(
+  ctx: Context,
+  reply: FastifyReply,
+  kind: string,
+  durable: Durability,
+  body: Record<string, unknown>,
+) {
+  ctx.metrics.stored.inc({ kind }, durable.indexed);
+  ctx.metrics.spooled.inc({ kind }, durable.spooled);
+  ctx.metrics.deadLettered.inc({ kind }, durable.deadLettered);
+  if (durable.dropped > 0) {
+    reply.header('retry-after', '10');
+    return reply
+      .code(503)
+      .send({ error: 'the spool is full or unusable: not durable; retry', code: 'not_durable' });
+  }
+  return reply.code(200).send(body);
+}
+
+/**
+ * `content-encoding` gzip, deflate or br: the body is decoded while it is read (the body limit
+ * applies to the decoded bytes); any other encoding is refused with 415.
+ */
+function decodeBody(
+  request: FastifyRequest,
+  payload: NodeJS.ReadableStream & { receivedEncodedLength?: number },
+) {
+  const encoding = String(request.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
+  if (encoding === '' || encoding === 'identity') return payload;
+  const decoder =
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? createGunzip()
+      : encoding === 'deflate'
+        ? createInflate()
+        : encoding === 'br'
+          ? createBrotliDecompress()
+          : undefined;
+  if (!decoder)
+    throw Object.assign(
+      new Error(`unsupported content-encoding "${encoding}"; send gzip, deflate, br or none`),
+      {
+        statusCode: 415,
+        code: 'unsupported_encoding',
+      },
+    );
+  // Fastify checks content-length against the bytes received: count the encoded ones.
+  const counted = decoder as Transform & { receivedEncodedLength?: number };
+  counted.receivedEncodedLength = 0;
+  payload.on('data', (chunk: Buffer) => {
+    counted.receivedEncodedLength = (counted.receivedEncodedLength ?? 0) + chunk.length;
+  });
+  decoder.on('error', (error: Error & { statusCode?: number }) => {
+    error.statusCode = 400;
+    error.message = `the ${encoding} body cannot be decoded: ${error.message}`;
+  });
+  payload.pipe(decoder);
+  return counted;
+}
 
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
   const settings: Resolved = {
@@ -314,19 +438,23 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const core = new LoggerCore(loggerOptions);
   const bufferMax = loggerOptions.bufferMaxBytes ?? 16 * 1024 * 1024;
   const spoolMax = loggerOptions.spool === false ? 0 : (loggerOptions.spool?.maxBytes ?? 512 * 1024 * 1024);
+  const metrics = new CollectorMetrics(core);
   const pairs = new PairStore({
-    dir: spoolDir,
+    index: pairsIndex(core.namespace),
     timeoutMs: settings.pairTimeoutMs,
-    maxPending: settings.maxPendingPairs,
     core,
     mappings: settings.mappings,
     defaultModel: settings.defaultModel,
-    onWarning: (m) => process.emitWarning(m, 'MlmonWarning'),
+    onWarning: loggerOptions.onWarning ?? ((m) => process.emitWarning(m, 'MlmonWarning')),
+    onSwept: (swept) => {
+      metrics.swept(swept);
+    },
   });
   pairs.open();
+  const readiness = new Readiness(core.client, credentialName(options.logger));
   const ctx: Context = {
     core,
-    metrics: new CollectorMetrics(core),
+    metrics,
     rules: {
       models: settings.models ? new Set(settings.models) : undefined,
       defaultModel: core.context.model.name,
@@ -335,7 +463,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     budget: new Budget(core, spoolMax > 0 ? spoolMax : bufferMax),
     pairs,
   };
-  const { metrics, budget } = ctx;
+  const { budget } = ctx;
   const auth = new TokenCheck(settings.tokens);
 
   const app = Fastify({
@@ -343,7 +471,9 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
   });
+  app.addHook('preParsing', async (request, _reply, payload) => decodeBody(request, payload));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', (request, reply) => admit(ctx, request, reply, auth));
@@ -362,12 +492,16 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
 
   app.get('/healthz', async () => ({ status: 'up' }));
   app.get('/readyz', async (_request, reply) => {
-    const esUp = !core.shipper.unreachable && core.client !== undefined;
+    // Asked of Elasticsearch itself (cached 2 s): "up" only after an answer, and refused
+    // credentials are named. Unreachable with a usable spool is still ready (a 2xx then means
+    // spooled); refused credentials are not: nothing would ever be delivered.
+    const es = await readiness.check();
     const canSpool = spoolDir !== undefined && core.shipper.spoolBytes < spoolMax;
-    const ready = esUp || canSpool;
+    const ready = es.state === 'up' || (es.state === 'unreachable' && canSpool);
     return reply.code(ready ? 200 : 503).send({
       ready,
-      elasticsearch: esUp ? 'up' : 'unreachable',
+      elasticsearch: es.state,
+      ...(es.reason ? { reason: es.reason } : {}),
       spool: canSpool ? 'usable' : 'unavailable',
     });
   });
@@ -397,10 +531,11 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     core,
     metrics,
     app,
+    pairs,
     close: () =>
       (closing ??= (async () => {
         await app.close();
-        const pairSummary = pairs.close();
+        const pairSummary = await pairs.close();
         const counters = await core.close();
         return { counters, spoolDir, spoolBytes: core.shipper.spoolBytes, pairs: pairSummary };
       })()),

@@ -45,6 +45,14 @@ export const RESULT_STREAM_KINDS: readonly ResultStreamKind[] = [
 export const BASELINES_INDEX = 'mlmon-baselines';
 export const STATE_INDEX = 'mlmon-state';
 
+/**
+ * `mlmon-pairs-prod`: halves (request or response) of KServe / Seldon inferences that `mlmon
+ * collect` replicas pair through Elasticsearch (a regular index: realtime GET by `_id`, deletes).
+ */
+export function pairsIndex(namespace: string = DEFAULT_NAMESPACE): string {
+  return `mlmon-pairs-${namespace}`;
+}
+
 /** `logs-mlmon.prediction-prod`. */
 export function logStream(kind: LogStreamKind, namespace: string = DEFAULT_NAMESPACE): string {
   return `logs-mlmon.${kind}-${namespace}`;

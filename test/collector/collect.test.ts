@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, type Collector } from '../../src/collector/server.js';
 import type { CollectorMapping } from '../../src/schema/config.js';
 import { createPredictionLogger } from '../../src/logger/index.js';
+import { TemplateDowngradeError } from '../../src/elastic/templates.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { compareIds, countsById, ensureTemplates, sleep, tempSpoolDir } from '../logger/helpers.js';
 
@@ -64,7 +65,10 @@ async function sources(index: string, ids: string[]): Promise<Map<string, Doc>> 
 }
 
 beforeAll(async () => {
-  await ensureTemplates(client);
+  // A cluster shared with a newer checkout may hold newer templates: those serve as well.
+  await ensureTemplates(client).catch((error: unknown) => {
+    if (!(error instanceof TemplateDowngradeError)) throw error;
+  });
   collector = await startCollector({
     port: 0,
     pairTimeoutMs: 1500,
@@ -265,12 +269,16 @@ describe('KServe and Seldon CloudEvents', () => {
     const r2 = await send(f.response);
     expect(r2.status).toBe(200);
     expect(r2.body.status).toBe('paired');
-    // Reverse order, with each half sent twice.
+    // Reverse order, with each half sent twice: the second copy of a half is "already there" in the
+    // pairs index; a copy sent after the pair was stored waits, then its prediction is found stored.
     const id2 = 'reverse-1';
     expect((await send(f.response, id2)).body.status).toBe('pending');
-    expect((await send(f.response, id2)).body.status).toBe('duplicate');
+    expect((await send(f.response, id2)).body.status).toBe('pending');
     expect((await send(f.request, id2)).body.status).toBe('paired');
-    expect((await send(f.request, id2)).body.status).toBe('duplicate');
+    expect(['paired', 'pending']).toContain((await send(f.request, id2)).body.status);
+    // pairTimeoutMs is 1,500 in this file: let the sweep settle the late copy before counting.
+    await sleep(2500);
+    await collector.pairs.sweep();
     const key = f.request.headers['ce-id'] as string;
     const ids = [`${key}-0`, `${key}-1`, `${id2}-0`, `${id2}-1`];
     const counts = await countsById(client, `logs-mlmon.prediction-${ns}`);
@@ -315,39 +323,51 @@ describe('KServe and Seldon CloudEvents', () => {
     const f = fixture('seldon.json');
     expect((await send(f.request)).body.status).toBe('pending');
     expect((await send(f.response)).body.status).toBe('paired');
-    const doc = (await sources(`logs-mlmon.prediction-${ns}`, ['bq4g6ss3ouc2d3eshb2g'])).get(
-      'bq4g6ss3ouc2d3eshb2g',
-    ) as Doc;
+    // The node's prediction id: <requestid>/<modelid> (each node of a graph is its own prediction).
+    const id = 'bq4g6ss3ouc2d3eshb2g/classifier';
+    const doc = (await sources(`logs-mlmon.prediction-${ns}`, [id])).get(id) as Doc;
     expect(doc.features).toEqual({ a: 1, b: 2 });
     expect(doc.prediction.score).toBe(0.1951846770138402);
-    expect(doc.labels).toEqual({ endpoint: 'example' });
+    expect(doc.labels).toEqual({
+      endpoint: 'example',
+      kubernetes_namespace: 'seldon',
+      inference_service: 'seldon-model',
+      model_id: 'classifier',
+    });
   }, 60_000);
 
-  it('dead-letters a request whose response never comes, with the reason, and a late response too', async () => {
+  it('stores a request alone as a prediction without output, and a response alone as a dead letter', async () => {
     const f = fixture('kserve-v1.json');
     const id = 'lonely-1';
     expect((await send(f.request, id)).body.status).toBe('pending');
-    // pairTimeoutMs is 1,500 in this file; the sweep runs every 375 ms.
+    expect((await send(f.response, 'lonely-2')).body.status).toBe('pending');
+    // pairTimeoutMs is 1,500 in this file; the sweep runs every ~375 ms.
     const deadline = Date.now() + 30_000;
     let letters: Doc[] = [];
+    let alone: Map<string, Doc> = new Map();
     while (Date.now() < deadline) {
+      alone = await sources(`logs-mlmon.prediction-${ns}`, [`${id}-0`, `${id}-1`]);
       await client.indices.refresh({ index: `logs-mlmon.deadletter-${ns}`, ignore_unavailable: true });
       const r = await client.search({
         index: `logs-mlmon.deadletter-${ns}`,
         ignore_unavailable: true,
-        query: { ids: { values: [`${id}/request-unpaired`] } },
+        query: { ids: { values: ['lonely-2/response-unpaired'] } },
       });
       letters = r.hits.hits.map((h) => h._source as Doc);
-      if (letters.length > 0) break;
+      if (letters.length > 0 && alone.size === 2) break;
       await sleep(200);
     }
+    // The request's two instances (fixture iris-input.json), features only.
+    expect(alone.get(`${id}-0`)?.features).toEqual({
+      sepal_length: 6.8,
+      sepal_width: 2.8,
+      petal_length: 4.8,
+      petal_width: 1.4,
+    });
+    expect(alone.get(`${id}-0`)?.prediction?.label).toBeUndefined();
     expect(letters).toHaveLength(1);
     expect(letters[0]?.error.type).toBe('mlmon_unpaired_event');
-    expect(letters[0]?.error.message).toBe(`kserve request event ${id} got no response within 1.5 s`);
-    const late = await send(f.response, id);
-    expect(late.body.status).toBe('dead-lettered');
-    const counts = await countsById(client, `logs-mlmon.prediction-${ns}`);
-    expect(counts.has(`${id}-0`)).toBe(false);
+    expect(letters[0]?.error.message).toBe('kserve response event lonely-2 got no request within 1.5 s');
   }, 60_000);
 });
 
@@ -452,12 +472,12 @@ describe('Elasticsearch down', () => {
           'ce-id': 'across-1',
         })
       ).body.status,
-    ).toBe('pending');
-    const summary = await down.close();
-    expect(summary.pairs.pending).toBe(1);
+    ).toBe('spooled');
+    await down.close();
 
     const up = await startCollector({
       port: 0,
+      pairTimeoutMs: 1500,
       mappings,
       logger: { node: esUrl(), namespace: ns3, model: { name: 'fraud' }, spool: { dir }, ...quiet },
     });
@@ -466,9 +486,14 @@ describe('Elasticsearch down', () => {
         ...f.response.headers,
         'ce-id': 'across-1',
       });
-      expect(r.body.status).toBe('paired');
-      expect(await up.core.flush(60_000)).toBe(true);
-      const counts = await countsById(client, `logs-mlmon.prediction-${ns3}`);
+      // Paired at once when the spool replayed the request first, else by the sweep.
+      expect(['paired', 'pending']).toContain(r.body.status);
+      let counts = new Map<string, number>();
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(300)) {
+        expect(await up.core.flush(60_000)).toBe(true);
+        counts = await countsById(client, `logs-mlmon.prediction-${ns3}`);
+        if (counts.has('across-1-1')) break;
+      }
       const { missing, duplicated, unexpected } = compareIds(
         [...events.map((e) => e.id), 'across-1-0', 'across-1-1'],
         counts,

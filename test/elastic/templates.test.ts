@@ -72,6 +72,7 @@ describe('index templates against a real Elasticsearch', () => {
         'metrics-mlmon.quality-*',
         'metrics-mlmon.service-*',
         'mlmon-baselines',
+        'mlmon-pairs-*',
         'mlmon-state',
       ].sort(),
     );

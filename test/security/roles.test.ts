@@ -25,6 +25,7 @@ import {
   RESULT_STREAM_KINDS,
   STATE_INDEX,
   logStream,
+  pairsIndex,
   processStream,
   streamNames,
   resultStream,
@@ -97,8 +98,12 @@ const NEEDS: Record<
     // `mlmon spool flush` asks the server's version (nodes info): those two actions, not `monitor`,
     // which would also expose _cluster/state (every index's mappings and settings, .security's too).
     cluster: ['indices:admin/index_template/get', 'cluster:monitor/nodes/info'],
-    needs: loggerIndices.map((index) => [index, [...WRITE_STREAM, ...READ]]),
-    allowed: [...WRITE_STREAM, ...READ],
+    needs: [
+      ...loggerIndices.map((index) => [index, [...WRITE_STREAM, ...READ]] as [string, string[]]),
+      // `mlmon collect` pairs KServe / Seldon halves there: create, realtime get, search, delete.
+      [pairsIndex(NS), [...WRITE_STREAM, ...READ, 'delete']],
+    ],
+    allowed: [...WRITE_STREAM, ...READ, 'delete'],
   },
   'mlmon-analyzer': {
     // `monitor`: the scheduler checks the mlmon-state template at start (GET _index_template)
@@ -150,6 +155,7 @@ const KNOWN_PATTERNS = new Set<string>([
   streamPattern('process'),
   STATE_INDEX,
   BASELINES_INDEX,
+  pairsIndex('*'),
 ]);
 
 describe('role descriptors, statically against the code', () => {
@@ -241,7 +247,11 @@ describe('role descriptors, live on a secured node (file-realm users holding the
         const wider = await as.security.hasPrivileges({
           cluster: ['manage_security', 'all'],
           index: [
-            { names: spec.needs.map(([n]) => n), privileges: ['delete_index', 'delete'] },
+            { names: spec.needs.map(([n]) => n), privileges: ['delete_index'] },
+            {
+              names: spec.needs.filter(([, p]) => !p.includes('delete')).map(([n]) => n),
+              privileges: ['delete'],
+            },
             { names: ['logs-other-prod', '.kibana'], privileges: ['read'] },
           ],
         });

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, validateConfig, type MlmonConfig } from '../../schema/config.js';
 import { startCollector } from '../../collector/server.js';
 import { checkCredentials, createClient } from '../../elastic/client.js';
-import { defineCommand, EXIT, nonNegativeInteger, UsageError } from '../command.js';
+import { defineCommand, EXIT, namespaceValue, nonNegativeInteger, UsageError } from '../command.js';
 
 function port(text: string): number {
   const n = nonNegativeInteger(text);
@@ -29,7 +29,7 @@ function configFor(path: string | undefined): MlmonConfig {
 export const collectCommand = defineCommand({
   name: 'collect',
   summary: 'HTTP ingest service: predictions and outcomes, KServe and Seldon inference loggers',
-  usage: ['[--config path] [--port N] [--host H]'],
+  usage: ['[--config path] [--port N] [--host H] [--namespace N]'],
   description: `Receives predictions over HTTP and writes them through mlmon's logger core (the one behind the
 winston transport): each prediction stored once (_id = prediction id), retries, a disk spool across
 restarts and Elasticsearch outages, dead letters. A 2xx answer means durable: indexed, or fsynced
@@ -59,6 +59,13 @@ what was delivered and what was spooled. See docs/collect.md.`,
       value: 'H',
       description: 'address to listen on (default collector.host, 127.0.0.1)',
     },
+    namespace: {
+      type: 'string',
+      value: 'N',
+      description:
+        "data stream namespace (default: MLMON_NAMESPACE, else the file's namespace, else default)",
+      parse: namespaceValue,
+    },
   },
   notes: `Environment variables override the file: ES_URL, ES_API_KEY, ES_USERNAME, ES_PASSWORD,
 ES_CA_CERT, MLMON_NAMESPACE, MLMON_COLLECT_TOKEN (one accepted bearer token / API key).`,
@@ -67,6 +74,7 @@ ES_CA_CERT, MLMON_NAMESPACE, MLMON_COLLECT_TOKEN (one accepted bearer token / AP
     const c = config.collector;
     const es = config.elasticsearch;
     await checkAtStart(es);
+    const namespace = values.namespace ?? config.namespace;
     const collector = await startCollector({
       ...c,
       host: values.host ?? c.host,
@@ -77,7 +85,7 @@ ES_CA_CERT, MLMON_NAMESPACE, MLMON_COLLECT_TOKEN (one accepted bearer token / AP
         username: es.username,
         password: es.password,
         caCert: es.caCert,
-        namespace: config.namespace,
+        namespace,
         spool: {
           ...(c.spoolDir ? { dir: c.spoolDir } : {}),
           ...(c.spoolMaxBytes ? { maxBytes: c.spoolMaxBytes } : {}),
@@ -86,7 +94,7 @@ ES_CA_CERT, MLMON_NAMESPACE, MLMON_COLLECT_TOKEN (one accepted bearer token / AP
       },
     });
     io.stdout.write(
-      `mlmon collect: listening on ${collector.url} (namespace ${config.namespace}${c.tokens.length > 0 ? ', auth on' : ''})\n`,
+      `mlmon collect: listening on ${collector.url} (namespace ${namespace}${c.tokens.length > 0 ? ', auth on' : ''})\n`,
     );
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGTERM', resolve);
@@ -97,7 +105,7 @@ ES_CA_CERT, MLMON_NAMESPACE, MLMON_COLLECT_TOKEN (one accepted bearer token / AP
     io.stdout.write(
       `mlmon collect: stopped on ${signal}; delivered ${k.indexed} (dead-lettered ${k.deadLettered}, dropped ${k.dropped}), ` +
         `spooled ${k.spooled} (${summary.spoolBytes} bytes left in ${summary.spoolDir ?? 'no spool'}), ` +
-        `${summary.pairs.pending} unpaired half(s) kept in ${summary.pairs.journal ?? 'memory (lost)'}\n`,
+        `unpaired halves wait in ${summary.pairs.index} for any replica\n`,
     );
     return EXIT.ok;
   },

@@ -490,7 +490,7 @@ const collectorSchema = object({
   tokens: stringList().default([]),
   /** How long the first half of a KServe/Seldon request/response pair waits for the other. */
   pairTimeout: duration().default(30_000),
-  /** Pending halves at most (beyond: 429). */
+  /** KServe/Seldon halves one replica writes at once (beyond: 429 on /v1/events only). */
   maxPendingPairs: number({ min: 1, integer: true }).default(10_000),
   /** Spool directory (default `.mlmon-spool`) and cap. */
   spoolDir: text().optional(),
