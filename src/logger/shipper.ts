@@ -25,7 +25,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import { buildDeadLetterDocument, type DeadLetterReason } from '../schema/deadletter.js';
-import { dataStreamFields } from '../schema/streams.js';
+import { dataStreamFields, pairsIndex } from '../schema/streams.js';
 import {
   classifyBulkItem,
   classifyRequestFailure,
@@ -175,6 +175,8 @@ export interface Item {
 }
 
 const ACTION_HEAD = '{"create":{"_index":"';
+/** The one regular index written through the logger core (pairsIndex in schema/streams.ts). */
+const PAIRS_PREFIX = pairsIndex('');
 /**
  * Where send() stamps `event.ingested` (every mlmon document has an `event` object): the time the
  * batch is sent, so a spooled document replayed after an outage gets the time of its replay. The
@@ -579,7 +581,14 @@ export class Shipper implements ExitSpiller {
         // seq_no…) that Elasticsearch renders and we parse for every document; ~25 bytes remain.
         // require_data_stream: the logger never creates anything but a data stream. Without a
         // template (or with a plain index in the stream's place) the item is refused and held.
-        const params = { body, filter_path: BULK_FILTER, require_data_stream: true };
+        // The flag is per request, and `mlmon collect` also writes KServe / Seldon halves through
+        // this core into its regular index mlmon-pairs-{ns} (created from mlmon's template by
+        // `mlmon setup`): a batch holding such a half goes without the flag.
+        const params = {
+          body,
+          filter_path: BULK_FILTER,
+          require_data_stream: batch.every((item) => !item.index.startsWith(PAIRS_PREFIX)),
+        };
         response = (await client.bulk(params as unknown as Parameters<Client['bulk']>[0], {
           maxRetries: 0,
           requestTimeout: this.options.requestTimeoutMs,

@@ -126,7 +126,7 @@ describe('connection errors are clear and never show secrets', () => {
         f.endsWith('.json'),
       ),
     );
-    expect(shipped.length).toBe(20);
+    expect(shipped.length).toBe(23);
     expect(plan.steps.length).toBe(shipped.length);
     const table = capture();
     expect(await run(['setup'], table.io)).toBe(0);
