@@ -63,7 +63,11 @@ describe('mlmon baseline --file with 0/1 label columns', () => {
       });
       logger.logOutcome({ id, actual: { label: String(y) } });
     }
-    expect(await logger.close()).toMatchObject({ pending: 0, dropped: 0 });
+    expect(await logger.close({ timeoutMs: 120_000 })).toMatchObject({
+      indexed: 400,
+      pending: 0,
+      dropped: 0,
+    });
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });

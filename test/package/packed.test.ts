@@ -85,13 +85,13 @@ const model = { name: 'packaged', version: process.versions.node.split('.')[0] }
 const logger = createPredictionLogger({ node, namespace, model });
 const id = logger.logPrediction({ features: { amount: 12.5, country: 'de' }, prediction: { label: '1', score: 0.9 } });
 logger.logOutcome({ id, actual: { label: '0' } });
-const direct = await logger.close();
+const direct = await logger.close({ timeoutMs: 60_000 });
 
 const transport = new MlmonTransport({ node, namespace, model });
 const service = winston.createLogger({ transports: [transport] });
 service.info('scored', { features: { amount: 3, country: 'fr' }, prediction: { label: '0', score: 0.2 } });
 service.info('an ordinary log line, not a prediction');
-const viaWinston = await transport.close();
+const viaWinston = await transport.close({ timeoutMs: 60_000 });
 console.log(JSON.stringify({ version: process.version, direct, viaWinston }));
 `;
 
