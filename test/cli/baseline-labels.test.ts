@@ -8,7 +8,8 @@
  * gets a one-line error that says how to re-create it.
  *
  * Data: 400 training rows, row i: x = i / 400, label 1 when x ≥ 0.5; 200 logged predictions on
- * 2026-03-02 with the same rule, so the label shares are equal (50 %) on both sides.
+ * 2026-03-02 with the same rule, so the label shares are equal (50 %) on both sides; their outcomes
+ * are logged apart (logOutcome), as a service does.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -110,13 +111,22 @@ describe('mlmon baseline --file with 0/1 label columns', () => {
     const result = JSON.parse(o2.stdout) as {
       drift: {
         versions: Array<{
-          windows: Array<{ count: number; fields: Array<{ field: string; type: string }> }>;
+          windows: Array<{
+            count: number;
+            fields: Array<{ field: string; type: string; quality: { missing_rate?: number }; note?: string }>;
+          }>;
         }>;
       };
     };
     const w = result.drift.versions[0]?.windows[0];
     expect(w?.count).toBe(200);
     expect(w?.fields.find((f) => f.field === 'prediction.label')?.type).toBe('categorical');
+    // The outcomes were logged apart (logOutcome): actual.label on no prediction is not 100 % missing
+    // (issue 29, item 5); the features keep their rate (0: every prediction has x).
+    const truth = w?.fields.find((f) => f.field === 'actual.label');
+    expect(truth?.quality.missing_rate).toBeUndefined();
+    expect(truth?.note).toMatch(/outcomes arrive apart/);
+    expect(w?.fields.find((f) => f.field === 'features.x')?.quality.missing_rate).toBe(0);
   });
 
   it('a stored profile with numeric labels gets one line that says what to do', async () => {
