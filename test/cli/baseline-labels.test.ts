@@ -75,20 +75,12 @@ describe('mlmon baseline --file with 0/1 label columns', () => {
     await client.close();
   });
 
+  const modelArgs = () => ['--model', model, '--version', '1', '--namespace', namespace];
   const window = ['--from', '2026-03-02T00:00:00Z', '--to', '2026-03-03T00:00:00Z', '--window', '1d'];
 
   it('profiles the label columns as categorical, leaves out --exclude, and analyze runs', async () => {
     const { io: streams, out } = io();
-    const args = [
-      '--model',
-      model,
-      '--version',
-      '1',
-      '--namespace',
-      namespace,
-      '--file',
-      join(dir, 'train.csv'),
-    ];
+    const args = [...modelArgs(), '--file', join(dir, 'train.csv')];
     const code = await baselineCommand([...args, '--exclude', 'row_id', '--format', 'json'], streams);
     expect(code, out.stderr).toBe(0);
     const stored = JSON.parse(out.stdout) as { features: Array<{ name: string; kind: string }> };
@@ -102,10 +94,7 @@ describe('mlmon baseline --file with 0/1 label columns', () => {
     });
 
     const { io: s2, out: o2 } = io();
-    const analyzed = await analyzeCommand(
-      ['--model', model, '--version', '1', '--namespace', namespace, ...window, '--format', 'json'],
-      s2,
-    );
+    const analyzed = await analyzeCommand([...modelArgs(), ...window, '--format', 'json'], s2);
     expect(o2.stderr).not.toMatch(/not supported for aggregation/);
     expect(analyzed).toBe(0);
     const result = JSON.parse(o2.stdout) as {
@@ -139,20 +128,7 @@ describe('mlmon baseline --file with 0/1 label columns', () => {
     const profile = { ...good.profile, features: { ...good.profile.features, 'prediction.label': numeric } };
     await saveBaseline(client, { model, version: '1', id: 'numeric-labels' }, profile, { refresh: true });
     const { io: streams, out } = io();
-    const code = await analyzeCommand(
-      [
-        '--model',
-        model,
-        '--version',
-        '1',
-        '--namespace',
-        namespace,
-        ...window,
-        '--baseline',
-        'numeric-labels',
-      ],
-      streams,
-    );
+    const code = await analyzeCommand([...modelArgs(), ...window, '--baseline', 'numeric-labels'], streams);
     expect(code).not.toBe(0);
     const lines = out.stderr.split('\n').filter(Boolean);
     expect(lines, out.stderr).toHaveLength(1);
