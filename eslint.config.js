@@ -55,7 +55,7 @@ const layerRules = Object.entries(LAYERS)
   });
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'packages/*/dist/', 'packages/*/index-templates/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,6 +10,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 const LONG_FILES = [
   'test/logger/outage.test.ts',
+  'test/package/packed.test.ts',
   'test/analyzer/elec.test.ts',
   'test/performance/estimated-elec.test.ts',
   'test/logger/property.test.ts',

@@ -17,12 +17,17 @@
  * Usage: ES_URL=http://127.0.0.1:9250 npx tsx bench/cbpe-default.ts [elec|weather ...]
  *        (CBPE_WINDOWS=1 prints every window; CBPE_TEMPERATURE=0.5 makes the model over-confident)
  */
-import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
 import { buildBaseline, describeCalibration } from '../src/analyzer/baseline.js';
 import { runFullAnalysis } from '../src/analyzer/run.js';
 import { readLabelledCsv } from '../src/cli/demo/dataset.js';
-import { demoDataset, rowTime, withFeatureNames, type DemoDataset } from '../src/cli/demo/datasets.js';
+import {
+  demoDataPath,
+  demoDataset,
+  rowTime,
+  withFeatureNames,
+  type DemoDataset,
+} from '../src/cli/demo/datasets.js';
 import { fitLogistic, predictProbability } from '../src/cli/demo/logistic.js';
 import { installTemplates } from '../src/elastic/templates.js';
 import { joinCheckpointId } from '../src/analyzer/join.js';
@@ -169,7 +174,7 @@ async function main(): Promise<void> {
   await installTemplates(client);
   for (const id of ids) {
     const ds = demoDataset(id);
-    const path = fileURLToPath(new URL(`../../shared/datasets/${ds.file}`, import.meta.url));
+    const path = demoDataPath(ds);
     const namespace = `cbpedefault${id}${Date.now()}`;
     try {
       await index(client, namespace, ds, path);

@@ -19,11 +19,10 @@
  *        (cases: binary-covariate binary-overconfident binary-prior binary-concept multi-covariate
  *         multi-prior multi-concept elec weather; default all)
  */
-import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { Client } from '@elastic/elasticsearch';
 import { readLabelledCsv } from '../src/cli/demo/dataset.js';
-import { demoDataset } from '../src/cli/demo/datasets.js';
+import { demoDataPath, demoDataset } from '../src/cli/demo/datasets.js';
 import { fitLogistic, predictProbability } from '../src/cli/demo/logistic.js';
 import { baselineDocumentId } from '../src/profiles/store.js';
 import { BASELINES_INDEX } from '../src/schema/streams.js';
@@ -62,7 +61,7 @@ const W = { rowsPerWindow: 1000, referenceWindows: 5, analysisWindows: 30 };
 
 function dataset(id: 'elec' | 'weather'): Case {
   const ds = demoDataset(id);
-  const path = fileURLToPath(new URL(`../../shared/datasets/${ds.file}`, import.meta.url));
+  const path = demoDataPath(ds);
   const rowsPerWindow = Math.round(ds.window.ms / ds.stepMs);
   return {
     name: id,

@@ -5,9 +5,9 @@
  * `npm install` and always runs the code as it is now, never a stale dist/. In the published
  * package (dist/ only: "files" in package.json) it runs the build.
  *
- * Why not a `prepare` script that builds: npm runs it on every `npm install`/`npm ci` of the
- * repository, so each clone, CI run and worktree would pay a full tsc build (and an install fail
- * on a type error) to obtain a dist/ that goes stale at the next edit.
+ * dist/ is built by `prepack` (npm pack, npm publish) and by `prepare` when another project installs
+ * mlmon from a path or a git URL (scripts/prepare.mjs); the repository's own `npm install` skips
+ * it: here src/ runs through tsx, never a stale dist/.
  */
 import { existsSync } from 'node:fs';
 

@@ -134,8 +134,30 @@ export interface ConceptResult {
   sample?: ConceptSample;
 }
 
+/**
+ * A target field (`actual.*`) that no prediction of the window carries is how mlmon works, not
+ * missing data: outcomes arrive apart (`logOutcome`, the outcome stream) and are joined to their
+ * predictions later, so a missing rate of 100 % every window would be a false quality finding. Its
+ * rate is left out (absent, not 0) and a note says why. A service that logs the truth on the
+ * prediction itself keeps its rate.
+ */
+function outcomesApart(result: FieldResult): FieldResult {
+  if (result.role !== 'target' || result.count > 0) return result;
+  const { missing_rate: _notAFinding, ...quality } = result.quality;
+  return {
+    ...result,
+    quality,
+    // in place of "no values in the window", which for the truth is expected
+    note: 'outcomes arrive apart (the outcome stream), not on predictions: not counted missing',
+  };
+}
+
 export interface QualityResult {
-  missing_rate: number;
+  /**
+   * Share of the window's predictions without the field. Absent for a target field (`actual.*`)
+   * that no prediction of the window carries: see {@link outcomesApart}.
+   */
+  missing_rate?: number;
   /** Share of the present values outside the reference [min, max] (numeric). */
   out_of_range_rate?: number;
   /** Share of the present values in categories the reference never had (categorical; upper bound if the reference list was truncated). */
@@ -418,7 +440,7 @@ export function evaluateWindow(
             config,
             options.sampleProbability ?? 1,
           );
-    return typeMismatchVerdict(result);
+    return typeMismatchVerdict(outcomesApart(result));
   });
   plan.unexpected.forEach((f, j) => {
     const present = Math.min(total, docCount(aggs, `e${j}`));

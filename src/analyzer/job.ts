@@ -159,6 +159,7 @@ export async function analyze(client: Client, options: AnalyzeOptions): Promise<
       from: options.from,
       to: options.to,
     });
+    checkKinds(reference.profile, windowFields, reference.id, options.model, version);
     for (const w of windows) {
       const wa = await analyzeWindow(
         client,
@@ -423,6 +424,29 @@ async function analyzeWindow(
     summary: summarize(fields, profile),
     ...(notes.length ? { notes } : {}),
   };
+}
+
+/**
+ * A reference that profiles a field as numbers where Elasticsearch maps it keyword (a 0/1 label
+ * column of a baseline stored before labels were categorical by their role) would make the window's
+ * range aggregation fail with a raw search error: refused first, in one line that says what to do.
+ */
+function checkKinds(
+  profile: DatasetProfile,
+  windowFields: Awaited<ReturnType<typeof monitoredFields>>,
+  referenceId: string,
+  model: string,
+  version: string,
+): void {
+  for (const [name, p] of Object.entries(profile.features)) {
+    const { field } = fieldOf(name, p);
+    const mapped = windowFields.find((f) => f.field === field);
+    if (p.kind === 'numeric' && mapped?.kind === 'categorical' && !mapped.conflicting) {
+      throw new AnalyzeError(
+        `reference "${referenceId}" profiles ${field} as numeric, but Elasticsearch maps it keyword (categorical): store the baseline again (mlmon baseline --model ${model} --version ${version} --id ${referenceId} --file F --replace; label columns are categorical by their role)`,
+      );
+    }
+  }
 }
 
 export function summarize(fields: readonly FieldResult[], profile?: DatasetProfile): WindowSummary {

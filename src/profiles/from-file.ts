@@ -12,6 +12,7 @@ import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { binCounts, meanStd, quantileEdges, sortedFinite, PSI_DEFAULT_BINS } from '../stats/drift/index.js';
 import { meanAbsolute } from '../stats/importance.js';
+import { CATEGORICAL_OUTPUTS } from '../schema/fields.js';
 import { ATOM_MIN_SHARE, nextUp, unionEdges, type MonitoredNumericProfile } from './profile.js';
 import {
   DEFAULT_FINE_BINS,
@@ -225,7 +226,7 @@ export function columnKind(
   cells: readonly Cell[],
   categorical?: readonly string[],
 ): ProfileFeatureKind {
-  if (categorical?.includes(name)) return 'categorical';
+  if (categorical?.includes(name) || CATEGORICAL_OUTPUTS.includes(name)) return 'categorical';
   return isNumericColumn(cells) ? 'numeric' : 'categorical';
 }
 

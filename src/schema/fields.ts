@@ -7,3 +7,10 @@
 /** `features.*` → feature; `prediction.*` → prediction; `actual.*` → target; `explanation.*` → explanation. */
 export type FieldRole = 'feature' | 'prediction' | 'target' | 'explanation';
 export type ValueKind = 'numeric' | 'categorical';
+
+/**
+ * Outputs that are categorical by their role: the prediction template maps the predicted and the
+ * true label `keyword` (index-templates/component/mlmon-prediction@mappings.json), so a label of 0/1
+ * is the category "0"/"1" in Elasticsearch, and a reference must profile it as one too.
+ */
+export const CATEGORICAL_OUTPUTS: readonly string[] = ['prediction.label', 'actual.label'];

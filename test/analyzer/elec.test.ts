@@ -6,9 +6,8 @@
  * share of flagged feature-windows is the false-alarm rate of the test-based methods (KS here, as
  * every week holds 336 < 1000 rows).
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readDataText } from '../../src/cli/demo/dataset.js';
+import { DEMO_DATASETS, demoDataPath } from '../../src/cli/demo/datasets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
 import type { AnalyzeResult } from '../../src/analyzer/job.js';
@@ -16,7 +15,7 @@ import { indexProfileAnalyze } from '../helpers/analysis.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { seededRandom, type PredictionInput } from '../helpers/predictions.js';
 
-const ELEC = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/datasets/elec.csv');
+const ELEC = demoDataPath(DEMO_DATASETS.elec);
 const T0 = Date.parse('1996-05-07T00:00:00Z');
 const STEP = 30 * 60_000;
 const WEEK = 7 * 86_400_000;
@@ -24,7 +23,7 @@ const REFERENCE_ROWS = 1344;
 const FEATURES = ['feat_1', 'feat_2', 'feat_3', 'feat_4', 'feat_5', 'feat_6'];
 
 function readElec(): number[][] {
-  const lines = readFileSync(ELEC, 'utf8').trim().split('\n');
+  const lines = readDataText(ELEC).trim().split('\n');
   expect(lines[0]).toBe('feat_1,feat_2,feat_3,feat_4,feat_5,feat_6,target');
   return lines.slice(1).map((l) => l.split(',').map(Number));
 }

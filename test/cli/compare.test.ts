@@ -2,11 +2,12 @@
  * `mlmon compare` on small files written to a temp dir (expected figures hand-worked or from
  * scipy 1.17.1, with the Python that produced them), and once on the ELEC2 data set.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { readDataText } from '../../src/cli/demo/dataset.js';
+import { DEMO_DATASETS, demoDataPath } from '../../src/cli/demo/datasets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareCommand, type CompareResult } from '../../src/cli/commands/compare.js';
 
@@ -215,10 +216,9 @@ describe('mlmon compare: figures on small files', () => {
   });
 });
 
-describe('mlmon compare on ELEC2 (../shared/datasets/elec.csv)', () => {
+describe('mlmon compare on ELEC2 (data/elec.csv.gz)', () => {
   it('flags Victoria price and demand: first 4 weeks against rows 20000–21343', async () => {
-    const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-    const lines = (await readFile(resolve(root, '../shared/datasets/elec.csv'), 'utf8')).split('\n');
+    const lines = readDataText(demoDataPath(DEMO_DATASETS.elec)).split('\n');
     const header = lines[0] as string;
     // data row i is lines[i + 1]
     await writeFile(file('elec-ref.csv'), [header, ...lines.slice(1, 1345)].join('\n') + '\n');

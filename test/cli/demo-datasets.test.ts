@@ -1,23 +1,39 @@
 /**
- * The demo's data set descriptors against the shared files and their README
- * (../shared/datasets/README.md): row counts, documented column order, real feature names, and the
+ * The demo's data set descriptors against the project's copies and their README
+ * (data/README.md): row counts, documented column order, real feature names, and the
  * time mapping (expected dates computed independently with Python's datetime:
  * datetime(1996,5,7) + timedelta(minutes=30*45311) = 1998-12-06 23:30,
  * datetime(1950,1,1) + timedelta(days=18158) = 1999-09-19).
  */
+import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { demoCommand } from '../../src/cli/commands/demo.js';
-import { readLabelledCsv } from '../../src/cli/demo/dataset.js';
-import { DEMO_DATASETS, demoDataset, rowTime, withFeatureNames } from '../../src/cli/demo/datasets.js';
+import { readDataText, readLabelledCsv } from '../../src/cli/demo/dataset.js';
+import {
+  DEMO_DATASETS,
+  demoDataPath,
+  demoDataset,
+  rowTime,
+  withFeatureNames,
+} from '../../src/cli/demo/datasets.js';
 
-const shared = (file: string) => fileURLToPath(new URL(`../../../shared/datasets/${file}`, import.meta.url));
+const copy = (id: 'elec' | 'weather') => demoDataPath(DEMO_DATASETS[id]);
 
 describe('demo data sets', () => {
+  it('the copies in data/ hold the CSV files data/README.md names by SHA-256 (../shared/datasets)', () => {
+    // the digests were taken with sha256sum of ../shared/datasets/{elec,weather}.csv when copied in
+    const sha256 = (id: 'elec' | 'weather') =>
+      createHash('sha256')
+        .update(readDataText(copy(id)))
+        .digest('hex');
+    expect(sha256('elec')).toBe('ebdfe5480ae25a43a7d054286135e3a9484697a2850d5158a333b1578c28bb97');
+    expect(sha256('weather')).toBe('3c38f05bdc5c4cb115f122414c66976e3662c875d96d7199d9e47fc46aff150e');
+  });
+
   it('ELEC2: 45,312 rows under period, nswprice, nswdemand, vicprice, vicdemand, transfer', () => {
     const ds = demoDataset('elec');
-    const data = withFeatureNames(readLabelledCsv(shared(ds.file)), ds);
+    const data = withFeatureNames(readLabelledCsv(demoDataPath(ds)), ds);
     expect(data.rows).toHaveLength(ds.rows);
     expect(ds.rows).toBe(45_312);
     expect(data.features).toEqual(['period', 'nswprice', 'nswdemand', 'vicprice', 'vicdemand', 'transfer']);
@@ -37,7 +53,7 @@ describe('demo data sets', () => {
 
   it('weather: 18,159 days under their eight real names, one day apart from 1950-01-01', () => {
     const ds = DEMO_DATASETS.weather;
-    const data = withFeatureNames(readLabelledCsv(shared(ds.file)), ds);
+    const data = withFeatureNames(readLabelledCsv(demoDataPath(ds)), ds);
     expect(data.rows).toHaveLength(18_159);
     expect(data.features).toEqual([
       'temperature',
@@ -60,7 +76,7 @@ describe('demo data sets', () => {
   });
 
   it('refuses a file whose columns are not the documented ones, and unknown data sets', async () => {
-    const elec = readLabelledCsv(shared('elec.csv'));
+    const elec = readLabelledCsv(copy('elec'));
     expect(() => withFeatureNames(elec, DEMO_DATASETS.weather)).toThrow(/not the documented feat_1/);
     expect(() => demoDataset('toString')).toThrow(/unknown data set "toString"/);
     // A usage error (exit 2, one line on stderr), before any I/O: the command layer's contract.

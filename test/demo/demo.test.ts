@@ -19,12 +19,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseHtml, type ParserError } from 'parse5';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
-import { readLabelledCsv } from '../../src/cli/demo/dataset.js';
-import { DEMO_DATASETS, rowTime } from '../../src/cli/demo/datasets.js';
+import { readDataText, readLabelledCsv } from '../../src/cli/demo/dataset.js';
+import { DEMO_DATASETS, demoDataPath, rowTime } from '../../src/cli/demo/datasets.js';
 import { fitLogistic, predictProbability } from '../../src/cli/demo/logistic.js';
 import type { DemoKibanaResult } from '../../src/cli/commands/demo.js';
 import type { DemoSummary } from '../../src/cli/demo/summary.js';
@@ -33,7 +32,7 @@ import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { state as kibanaDouble, startContractDouble } from '../kibana/contract-double.js';
 import { startSmtpPeer, type SmtpPeer } from '../report/smtp.js';
 
-const ELEC = fileURLToPath(new URL('../../../shared/datasets/elec.csv', import.meta.url));
+const ELEC = demoDataPath(DEMO_DATASETS.elec);
 const ds = DEMO_DATASETS.elec;
 
 interface DemoJson {
@@ -60,7 +59,7 @@ describe('mlmon demo', () => {
   beforeAll(async () => {
     // The demo finds its cluster the way a user's shell would: through ES_URL.
     process.env.ES_URL = inject('esUrl');
-    const lines = readFileSync(ELEC, 'utf8').trimEnd().split('\n');
+    const lines = readDataText(ELEC).trimEnd().split('\n');
     // header, rows 0 … 2,783, rows 16,000 … 19,999 (line k + 1 holds row k)
     writeFileSync(slice, [...lines.slice(0, 1 + 2784), ...lines.slice(1 + 16_000, 1 + 20_000)].join('\n'));
     smtp = await startSmtpPeer();

@@ -14,9 +14,9 @@
  * stored with the baseline, and every week estimated again with it, with its 3σ band and the
  * reliability verdict; the figures are printed and recorded in docs/performance.md.
  */
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLabelledCsv } from '../../src/cli/demo/dataset.js';
+import { DEMO_DATASETS, demoDataPath } from '../../src/cli/demo/datasets.js';
 import { fitLogistic, predictProbability } from '../../src/cli/demo/logistic.js';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { runJoin } from '../../src/analyzer/join.js';
@@ -27,7 +27,7 @@ import { BASELINES_INDEX } from '../../src/schema/streams.js';
 import { calibratedStudy, describeSummary, summarise } from './calibrated-estimate.js';
 import { dropNamespace, writePredictions } from './fixtures.js';
 
-const ELEC = fileURLToPath(new URL('../../../shared/datasets/elec.csv', import.meta.url));
+const ELEC = demoDataPath(DEMO_DATASETS.elec);
 const T0 = Date.parse('2026-01-05T00:00:00Z'); // a Monday
 const HALF_HOUR = 1_800_000;
 const WEEK = 7 * 24 * 3_600_000;

@@ -1,17 +1,16 @@
 /**
  * Calibrated CBPE on the second real data set: NOAA daily weather at Bellevue, Nebraska (18 159
- * days, target = rain; ../shared/datasets/README.md), one prediction a day, windows of 91 days
+ * days, target = rain; data/README.md), one prediction a day, windows of 91 days
  * (a quarter; 199 whole windows). A logistic regression fitted once on the first 8 quarters
  * (≈ 2 years), its scores calibrated on the next 8 quarters' labels (the reference period), then
  * every quarter estimated with that calibration (calibrated-estimate.ts checks each window's
  * estimate against the expectation computed here and its realised accuracy against the count).
  * The figures are printed and recorded in docs/performance.md.
  */
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJoin } from '../../src/analyzer/join.js';
 import { readLabelledCsv } from '../../src/cli/demo/dataset.js';
-import { DEMO_DATASETS } from '../../src/cli/demo/datasets.js';
+import { DEMO_DATASETS, demoDataPath } from '../../src/cli/demo/datasets.js';
 import { fitLogistic, predictProbability } from '../../src/cli/demo/logistic.js';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { baselineDocumentId } from '../../src/profiles/store.js';
@@ -20,7 +19,7 @@ import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { calibratedStudy, describeSummary, summarise } from './calibrated-estimate.js';
 import { dropNamespace, writePredictions } from './fixtures.js';
 
-const WEATHER = fileURLToPath(new URL('../../../shared/datasets/weather.csv', import.meta.url));
+const WEATHER = demoDataPath(DEMO_DATASETS.weather);
 // the demo's start date (a day per row); quarters of 91 days as windows here (the demo uses 52 weeks)
 const T0 = DEMO_DATASETS.weather.start;
 const DAY = DEMO_DATASETS.weather.stepMs;

@@ -19,11 +19,10 @@
  *    unreliable: realised ~0.59 against an estimate above 0.9.
  */
 import type { Client } from '@elastic/elasticsearch';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBaseline } from '../../src/analyzer/baseline.js';
 import { readLabelledCsv } from '../../src/cli/demo/dataset.js';
-import { demoDataset, withFeatureNames } from '../../src/cli/demo/datasets.js';
+import { DEMO_DATASETS, demoDataPath, demoDataset, withFeatureNames } from '../../src/cli/demo/datasets.js';
 import { fitLogistic, predictProbability } from '../../src/cli/demo/logistic.js';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { validateConfig, type MlmonConfig } from '../../src/schema/config.js';
@@ -241,10 +240,7 @@ describe('the scheduler estimates with the baseline calibration and marks failed
     },
     async () => {
       const ds = demoDataset('elec');
-      const data = withFeatureNames(
-        readLabelledCsv(fileURLToPath(new URL('../../../shared/datasets/elec.csv', import.meta.url))),
-        ds,
-      );
+      const data = withFeatureNames(readLabelledCsv(demoDataPath(DEMO_DATASETS.elec)), ds);
       const fitted = fitLogistic(
         data.rows.slice(0, ds.referenceRows),
         data.labels.slice(0, ds.referenceRows),

@@ -9,7 +9,7 @@ import {
   withReferenceCalibration,
 } from '../../profiles/calibration.js';
 import {
-  isNumericColumn,
+  columnKind,
   numericValues,
   profileTable,
   readTable,
@@ -49,7 +49,7 @@ export const baselineCommand = defineCommand({
   name: 'baseline',
   summary: 'store a reference profile (from a CSV/JSONL file or a time window)',
   usage: [
-    '--model M --version V [--namespace N] (--file F [--categorical a,b] | --from T --to T)',
+    '--model M --version V [--namespace N] (--file F [--categorical a,b] [--exclude a,b] | --from T --to T)',
     '    [--id ID] [--replace] [--top-k K] [--calibration isotonic|none] [--format table|json]',
     '--list [--model M] [--format table|json]',
   ],
@@ -82,7 +82,15 @@ why, and the estimate takes raw scores as probabilities.`,
     categorical: {
       type: 'string',
       value: 'a,b',
-      description: 'columns to treat as categorical even when they parse as numbers',
+      description:
+        'columns to treat as categorical even when they parse as numbers\n(prediction.label and actual.label always are: they are labels)',
+      parse: commaList,
+    },
+    exclude: {
+      type: 'string',
+      value: 'a,b',
+      description: 'with --file: leave these columns out (e.g. a row id), as compare --exclude',
+      multiple: true,
       parse: commaList,
     },
     from: {
@@ -133,6 +141,8 @@ why, and the estimate takes raw scores as probabilities.`,
       if (!(to > from)) throw new UsageError('--to must be after --from');
     }
     const topK = values['top-k'];
+    const exclude = values.exclude.flat();
+    if (exclude.length > 0 && !fromFile) throw new UsageError('--exclude goes with --file');
 
     const mode = values.calibration;
     let profile: DatasetProfile | undefined;
@@ -143,11 +153,15 @@ why, and the estimate takes raw scores as probabilities.`,
       const unknown = (values.categorical ?? []).filter((c) => !table.columns.includes(c));
       if (unknown.length > 0)
         throw new UsageError(`--categorical names no column of ${values.file}: ${unknown.join(', ')}`);
-      notes.push(...fileNotes(table, values.categorical ?? []));
+      const unknownExclude = exclude.filter((c) => !table.columns.includes(c));
+      if (unknownExclude.length > 0)
+        throw new UsageError(`--exclude names no column of ${values.file}: ${unknownExclude.join(', ')}`);
+      notes.push(...fileNotes(table, values.categorical ?? [], exclude));
       calibration = referenceCalibrationFromTable(table, { mode });
       profile = withReferenceCalibration(
         profileTable(table, {
           categorical: values.categorical,
+          exclude,
           ...(topK ? { topK } : {}),
         }),
         calibration,
@@ -235,7 +249,7 @@ why, and the estimate takes raw scores as probabilities.`,
 });
 
 /** What a reference file's profile should say about itself: few rows, non-finite numbers. */
-function fileNotes(table: Table, categorical: readonly string[]): string[] {
+function fileNotes(table: Table, categorical: readonly string[], exclude: readonly string[]): string[] {
   const notes: string[] = [];
   if (table.rowCount < SMALL_SAMPLE_ROWS)
     notes.push(
@@ -243,7 +257,7 @@ function fileNotes(table: Table, categorical: readonly string[]): string[] {
     );
   for (const name of table.columns) {
     const cells = table.cells.get(name) as Cell[];
-    if (categorical.includes(name) || !isNumericColumn(cells)) continue;
+    if (exclude.includes(name) || columnKind(name, cells, categorical) === 'categorical') continue;
     const { nonFinite } = numericValues(cells);
     if (nonFinite > 0)
       notes.push(

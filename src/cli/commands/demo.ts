@@ -19,8 +19,7 @@
  * what happened in words (demo/summary.ts).
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import { buildBaseline, describeCalibration } from '../../analyzer/baseline.js';
 import { refreshInputs } from '../../analyzer/refresh.js';
@@ -34,6 +33,7 @@ import { parseLogLines } from '../../scheduler/log.js';
 import { readLabelledCsv } from '../demo/dataset.js';
 import {
   DEMO_DATASET_IDS,
+  demoDataPath,
   demoDataset,
   rowTime,
   withFeatureNames,
@@ -63,12 +63,6 @@ import {
 import { type CommandIO, writeJson } from '../io.js';
 
 export type { DemoKibanaResult } from '../demo/publish.js';
-
-function defaultDataPath(file: string): string {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  // From src/cli/commands (tsx) and dist/cli/commands (built) alike, the project root is three up.
-  return join(root, '..', 'shared', 'datasets', file);
-}
 
 function datasetValue(text: string): string {
   if (!(DEMO_DATASET_IDS as readonly string[]).includes(text))
@@ -105,7 +99,7 @@ An earlier demo run in the same namespace is removed first.`,
     data: {
       type: 'string',
       value: 'PATH',
-      description: 'the CSV (default ../shared/datasets/<elec|weather>.csv next to the project)',
+      description: "the CSV, plain or gzipped (default the project's data/<elec|weather>.csv.gz)",
     },
     rows: {
       type: 'string',
@@ -159,7 +153,7 @@ async function runDemo(values: DemoValues, io: CommandIO): Promise<number> {
     throw new UsageError(
       `--rows: must be at least ${minimumRows} (the ${ds.referenceRows} reference rows and one ${ds.window.name} window)`,
     );
-  const dataPath = values.data ?? defaultDataPath(ds.file);
+  const dataPath = values.data ?? demoDataPath(ds);
   if (!existsSync(dataPath)) throw new UsageError(`data set not found: ${dataPath} (use --data)`);
   const reportPath = resolve(values.report ?? `mlmon-demo-${ds.id}.html`);
   const namespace = values.namespace;

@@ -1,5 +1,9 @@
-/** Reads one of the shared drift data sets (CSV with a header, rows in time order, `target` label). */
+/**
+ * Reads one of the drift data sets (CSV with a header, rows in time order, `target` label), plain or
+ * gzipped (`.gz`: the project's copies in data/ are).
+ */
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 
 export interface LabelledRows {
@@ -8,8 +12,14 @@ export interface LabelledRows {
   labels: number[];
 }
 
+/** The text of a data file, gunzipped when its name ends in `.gz`. */
+export function readDataText(path: string): string {
+  const bytes = readFileSync(path);
+  return (path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+}
+
 export function readLabelledCsv(path: string): LabelledRows {
-  const records = parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true }) as Array<
+  const records = parse(readDataText(path), { columns: true, skip_empty_lines: true }) as Array<
     Record<string, string>
   >;
   const first = records[0];

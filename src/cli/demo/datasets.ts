@@ -1,6 +1,6 @@
 /**
  * The demo's data sets described once: file, the real name of every column (from
- * ../shared/datasets/README.md, in snake_case), how a row maps to a time, how much of the start is
+ * data/README.md, in snake_case), how a row maps to a time, how much of the start is
  * the reference (training) period, how late the truth arrives, and the analysis window. The demo
  * (and the tests replaying the same data) take all of this from here rather than from constants of
  * their own.
@@ -10,6 +10,7 @@
  * date; the demo places its first row at 1950-01-01 (UTC), a chosen start, so that its 18,159 days
  * end in 1999 — windows and drift dates are therefore relative, not historical.
  */
+import { fileURLToPath } from 'node:url';
 import type { LabelledRows } from './dataset.js';
 
 export type DemoDatasetId = 'elec' | 'weather';
@@ -18,7 +19,7 @@ export interface DemoDataset {
   id: DemoDatasetId;
   /** one line for people */
   title: string;
-  /** file name in ../shared/datasets */
+  /** file name in the project's data/ folder (gzipped CSV; data/README.md: source and licence) */
   file: string;
   /** rows the README documents (a check that the right file was read) */
   rows: number;
@@ -59,7 +60,7 @@ export const DEMO_DATASETS: Readonly<Record<DemoDatasetId, DemoDataset>> = {
   elec: {
     id: 'elec',
     title: 'ELEC2: New South Wales electricity market, half-hourly, 1996-05-07 to 1998-12-05',
-    file: 'elec.csv',
+    file: 'elec.csv.gz',
     rows: 45_312,
     columns: [
       ['feat_1', 'period'],
@@ -83,7 +84,7 @@ export const DEMO_DATASETS: Readonly<Record<DemoDatasetId, DemoDataset>> = {
   weather: {
     id: 'weather',
     title: 'NOAA daily weather, Bellevue, Nebraska: about 50 years of days (placed from 1950-01-01)',
-    file: 'weather.csv',
+    file: 'weather.csv.gz',
     rows: 18_159,
     columns: [
       ['feat_1', 'temperature'],
@@ -138,4 +139,13 @@ export function withFeatureNames(data: LabelledRows, dataset: DemoDataset): Labe
 /** Time of row i. */
 export function rowTime(dataset: DemoDataset, row: number): number {
   return dataset.start + row * dataset.stepMs;
+}
+
+/**
+ * The project's own copy of a data set: `data/<file>` at the project root, three folders up from
+ * src/cli/demo (tsx) and dist/cli/demo (built, and in the installed package, whose "files" carry
+ * data/) alike. The demo and the tests read this copy, so a fresh clone needs nothing beside it.
+ */
+export function demoDataPath(dataset: DemoDataset): string {
+  return fileURLToPath(new URL(`../../../data/${dataset.file}`, import.meta.url));
 }
