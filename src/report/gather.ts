@@ -5,6 +5,7 @@
  * bins the drift documents carry (distributions.ts; any kind of reference).
  * Pure typed data out; nothing is rendered here.
  */
+import { comparisonRow } from './comparison.js';
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { pagesByTime } from '../elastic/search.js';
 import { DATASET_FEATURE } from '../analyzer/results.js';
@@ -220,6 +221,11 @@ export async function gatherModelPeriod(client: Client, options: GatherOptions):
     })
     .map(performancePoint);
   const service = serviceDocs.map(servicePoint);
+  const comparisons = performanceDocs
+    .filter((d) => str(d, 'performance.scope') === 'comparison')
+    .map((d) => comparisonRow(d))
+    .filter((r) => r !== null)
+    .sort((x, y) => (x.windowStart ?? '').localeCompare(y.windowStart ?? ''));
   const features = summarizeDrift(drift);
   const versions = [
     ...new Set([...drift, ...performance, ...service].map((r) => r.version).filter((v) => v !== '')),
@@ -257,6 +263,7 @@ export async function gatherModelPeriod(client: Client, options: GatherOptions):
     serviceSummary: summarizeService(service),
     distributions,
     bounds: options.bounds ?? {},
+    comparisons,
     notes,
   };
 }

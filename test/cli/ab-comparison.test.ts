@@ -22,6 +22,7 @@ import {
   type ComparisonVerdict,
 } from '../../src/analyzer/version-comparison.js';
 import { installTemplates } from '../../src/elastic/templates.js';
+import { assembleReport, gatherModelPeriod, renderText } from '../../src/report/index.js';
 import { streamNames } from '../../src/schema/streams.js';
 import { compareProportions } from '../../src/stats/performance/index.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
@@ -202,5 +203,22 @@ describe('A/B in Elasticsearch: analyze and the scheduler write the comparison',
     ).toBe(0);
     const scheduled = await comparisons(nsSchedule);
     expect(scheduled.map((d) => d?.comparison)).toEqual(docs.map((d) => d?.comparison));
+    // the report shows it, in the same words as analyze
+    const data = await gatherModelPeriod(client, {
+      namespace: nsSchedule,
+      model: 'ab',
+      period: { start: new Date(start), end: new Date(start + 2 * HOUR) },
+      distributions: false,
+    });
+    const text = renderText(
+      assembleReport([{ current: data }], {
+        namespace: nsSchedule,
+        period: data.period,
+        title: 'ab',
+        generatedAt: new Date(),
+      }),
+    );
+    expect(text).toContain('A/B comparison (per window where two versions were live):');
+    expect(text).toMatch(/A\/B: version 2 \(B\) against 1 \(A\), 300 and 300 labelled: .*B is WORSE/);
   }, 180_000);
 });

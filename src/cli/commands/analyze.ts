@@ -2,7 +2,7 @@ import { checkConnection, createClient } from '../../elastic/client.js';
 import { installTemplates } from '../../elastic/templates.js';
 import { AnalyzeError, type ReferenceSpec } from '../../analyzer/job.js';
 import { runFullAnalysis, type FullAnalysisResult } from '../../analyzer/run.js';
-import { MIN_LABELLED_PER_VERSION, type ComparisonVerdict } from '../../analyzer/version-comparison.js';
+import { comparisonSentence } from '../../report/comparison.js';
 import { splitWindows, WindowError } from '../../analyzer/windows.js';
 import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
 import { DEFAULT_CALIBRATION_MODE } from '../../schema/config/schema.js';
@@ -257,26 +257,6 @@ function reliability(model: Record<string, unknown>): string {
   return ` (UNRELIABLE: the labels contradict it${why.length > 0 ? `: ${why.join(', ')}` : ''})`;
 }
 
-const VERDICT_WORDS: Record<ComparisonVerdict, string> = {
-  b_better: 'B is better',
-  b_worse: 'B is WORSE',
-  no_difference: 'no significant difference',
-  insufficient_data: 'not enough labels for a verdict',
-};
-
-/** A/B in one line: B − A with its interval and p-value, the verdict and the sample it needs. */
-export function comparisonLine(o: FullAnalysisResult['comparisons'][number]['outcomes'][number]): string {
-  const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)} %`);
-  const value = o.metric === 'accuracy' ? pct : (x: number | null) => fmt(x, 3);
-  const wait =
-    o.verdict === 'no_difference' && o.sampleNeeded !== null
-      ? `; about ${o.sampleNeeded} labelled predictions per version would show a difference this size`
-      : o.verdict === 'insufficient_data'
-        ? `; needs ${MIN_LABELLED_PER_VERSION} labelled predictions per version`
-        : '';
-  return `A/B: version ${o.versionB} (B) against ${o.versionA} (A), ${o.countB} and ${o.countA} labelled: ${o.metric} ${value(o.b)} vs ${value(o.a)}, B − A ${o.metric === 'accuracy' ? pct(o.difference) : fmt(o.difference, 3)} [${o.metric === 'accuracy' ? pct(o.lower) : fmt(o.lower, 3)}, ${o.metric === 'accuracy' ? pct(o.upper) : fmt(o.upper, 3)}] at ${o.level * 100} %, p ${o.pValue === null ? '-' : o.pValue.toPrecision(2)}: ${VERDICT_WORDS[o.verdict]}${wait}`;
-}
-
 /** One line per window: realised and estimated performance, service health. */
 function performanceLine(io: CommandIO, w: FullAnalysisResult['windows'][number]): void {
   const model = w.performance.find((d) => get(d, 'performance.scope') === 'model') ?? w.performance[0];
@@ -377,7 +357,7 @@ function printTable(io: CommandIO, full: FullAnalysisResult): void {
     performanceLine(io, w);
   }
   for (const c of full.comparisons)
-    for (const o of c.outcomes) io.stdout.write(`\n${c.start} → ${c.end}  ${comparisonLine(o)}\n`);
+    for (const o of c.outcomes) io.stdout.write(`\n${c.start} → ${c.end}  ${comparisonSentence(o)}\n`);
   if (result.written)
     io.stdout.write(
       `\nwrote ${result.written.created} new, ${result.written.overwritten} replaced and ${result.written.unchanged} unchanged result documents\n`,
