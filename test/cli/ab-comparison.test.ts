@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { analyzeCommand } from '../../src/cli/commands/analyze.js';
+import { statusCommand } from '../../src/cli/commands/status.js';
 import { createScheduleCommand } from '../../src/cli/commands/schedule.js';
 import {
   comparisonVerdict,
@@ -217,6 +218,12 @@ describe('A/B in Elasticsearch: analyze and the scheduler write the comparison',
         title: 'ab',
         generatedAt: new Date(),
       }),
+    );
+    // and mlmon status, under the model
+    const status = new Sink();
+    expect(await statusCommand(['--namespace', nsSchedule], { stdout: status, stderr: new Sink() })).toBe(0);
+    expect(status.text).toMatch(
+      /\n {2}A\/B: version 2 \(B\) against 1 \(A\), 300 and 300 labelled: .*B is WORSE\n/,
     );
     expect(text).toContain('A/B comparison (per window where two versions were live):');
     expect(text).toMatch(/A\/B: version 2 \(B\) against 1 \(A\), 300 and 300 labelled: .*B is WORSE/);
