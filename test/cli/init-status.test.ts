@@ -154,7 +154,7 @@ describe('init → baseline → analyze → status', () => {
     expect(out[4]).toBe('  drift         1 of 2 features drifted: x');
     // labels only (no scores): accuracy, and no F1 or ROC AUC to show
     expect(out[5]).toBe(
-      `  performance   accuracy ${accuracy(current).toFixed(3)} (bound ≥ ${bound}): DEGRADED`,
+      `  performance   version 1: accuracy ${accuracy(current).toFixed(3)} (bound ≥ ${bound}): DEGRADED`,
     );
     expect(out[6]).toBe('  estimate      none'); // labels only, no scores: nothing to estimate from
     expect(out[7]).toBe("  labels        100.0 % of the last window's predictions labelled");

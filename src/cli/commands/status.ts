@@ -36,6 +36,7 @@ export interface ModelStatus {
   drift: { drifted: number; features: number; names: string[] } | null;
   performance: {
     window: string;
+    version: string;
     metrics: Record<string, number>;
     bounds: Record<string, { lower?: number; upper?: number }>;
     degraded: boolean | null;
@@ -57,7 +58,12 @@ async function newest(
     index,
     size: 1,
     sort: [{ 'window.end': 'desc' }],
-    query: { bool: { filter: [{ term: { 'model.name': model } }, ...filter] } },
+    // the newest window with predictions: a scheduler's empty last window says nothing
+    query: {
+      bool: {
+        filter: [{ term: { 'model.name': model } }, { range: { 'window.count': { gt: 0 } } }, ...filter],
+      },
+    },
   });
   return (r?.hits.hits[0]?._source as Doc | undefined) ?? null;
 }
@@ -94,7 +100,7 @@ export async function modelStatuses(
             count: num(d, 'window.count'),
           }
         : null;
-    const windows = [windowOf(summary), windowOf(perf)].filter((w) => w !== null);
+    const windows = [windowOf(summary), windowOf(perf), windowOf(comparison)].filter((w) => w !== null);
     const lastWindow = windows.sort((a, b) => b.end.localeCompare(a.end))[0] ?? null;
     const metrics: Record<string, number> = {};
     for (const k of METRICS) {
@@ -119,6 +125,7 @@ export async function modelStatuses(
       performance: perf
         ? {
             window: get(perf, 'window.end') as string,
+            version: String(get(perf, 'model.version') ?? ''),
             metrics,
             bounds:
               (get(perf, 'performance.bounds') as
@@ -181,7 +188,7 @@ export function statusLines(s: ModelStatus): string[] {
       ([k, v]) => `${k} ${v.toFixed(3)} (${boundText(p.bounds[k])})`,
     );
     lines.push(
-      `  performance   ${figures.join(', ')}${p.degraded === true ? ': DEGRADED' : p.degraded === false ? ': within bounds' : ''}`,
+      `  performance   version ${p.version}: ${figures.join(', ')}${p.degraded === true ? ': DEGRADED' : p.degraded === false ? ': within bounds' : ''}`,
     );
   }
   const e = p?.estimated;
