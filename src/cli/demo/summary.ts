@@ -73,7 +73,7 @@ export interface DemoSummary {
     failedSince: { unreliable: number; judged: number; estimated: number | null; realised: number | null };
     /** what failed, most frequent first (assumptions, else the statistics that fired) */
     failedBecause: string[];
-    /** windows before failedFrom (all, when it never failed) that the labels bore out, and the gap there */
+    /** windows the labels bore out (of all judged), the gap there, and the first and last of them */
     held: {
       windows: number;
       judged: number;
@@ -182,10 +182,10 @@ export function summarizeDemo(data: ModelPeriodData, windowMs: number): DemoSumm
     );
   const judged = points.filter((p) => typeof p.estimatedReliable === 'boolean');
   const failedFrom = estimateFailure(judged);
-  const before = judged.filter((p) => failedFrom === null || p.windowStart.slice(0, 10) < failedFrom);
   const since = judged.filter((p) => failedFrom !== null && p.windowStart.slice(0, 10) >= failedFrom);
   const sinceBad = since.filter((p) => p.estimatedReliable === false);
-  const heldPoints = before.filter((p) => p.estimatedReliable === true);
+  // where it held: every window the labels bore out, before the failure or between its lapses
+  const heldPoints = judged.filter((p) => p.estimatedReliable === true);
   const counts = new Map<string, number>();
   for (const p of sinceBad) {
     const why =
@@ -220,7 +220,7 @@ export function summarizeDemo(data: ModelPeriodData, windowMs: number): DemoSumm
       failedBecause: [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([w]) => w),
       held: {
         windows: heldPoints.length,
-        judged: before.length,
+        judged: judged.length,
         meanAbsoluteGap: mean(
           heldPoints
             .filter((p) => p.realised.accuracy !== undefined && p.estimated.accuracy !== undefined)
@@ -254,12 +254,12 @@ function estimateLines(s: DemoSummary): string[] {
   const lines: string[] = [];
   if (e.held.windows > 0)
     lines.push(
-      `The label-free estimate (scores alone) held from ${e.held.from} to ${e.held.to}: the labels bore it out in ${e.held.windows} of ${e.held.judged} windows, ${f3(e.held.meanAbsoluteGap)} from realised accuracy on average.`,
+      `The label-free estimate (scores alone) held in ${e.held.windows} of ${e.held.judged} windows judged (between ${e.held.from} and ${e.held.to}): ${f3(e.held.meanAbsoluteGap)} from realised accuracy on average there.`,
     );
   if (e.failedFrom !== null) {
     const why = e.failedBecause.map((r) => REASON_WORDS[r] ?? r);
     lines.push(
-      `It failed from the window of ${e.failedFrom} on${why.length > 0 ? `, because ${why[0]}` : ''}: the labels contradicted it in ${e.failedSince.unreliable} of the ${e.failedSince.judged} windows since (estimated ${f2(e.failedSince.estimated)}, realised ${f2(e.failedSince.realised)}); read the realised accuracy there, not the estimate.`,
+      `${e.held.windows > 0 ? 'It' : 'The label-free estimate'} failed from the window of ${e.failedFrom} on${why.length > 0 ? `, because ${why[0]}` : ''}: the labels contradicted it in ${e.failedSince.unreliable} of the ${e.failedSince.judged} windows since (estimated ${f2(e.failedSince.estimated)}, realised ${f2(e.failedSince.realised)}); read the realised accuracy there, not the estimate.`,
     );
   } else lines.push(`The labels never contradicted it (${e.judged} windows judged).`);
   return lines;
