@@ -36,7 +36,8 @@ export interface GatherOptions {
 
 type Doc = Record<string, unknown>;
 
-function get(doc: unknown, path: string): unknown {
+/** The value at a dotted path of a result document (`performance.estimated.reliable`). */
+export function get(doc: unknown, path: string): unknown {
   let v: unknown = doc;
   for (const k of path.split('.')) {
     if (v === null || typeof v !== 'object') return undefined;
@@ -44,7 +45,8 @@ function get(doc: unknown, path: string): unknown {
   }
   return v;
 }
-const num = (doc: unknown, path: string): number | null => {
+/** A finite number at a dotted path, else null (absent is never 0). */
+export const num = (doc: unknown, path: string): number | null => {
   const v = get(doc, path);
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 };

@@ -6,25 +6,13 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { checkConnection, createClient } from '../../elastic/client.js';
 import { searchOrEmpty } from '../../elastic/search.js';
+import { get, num } from '../../report/gather.js';
 import { comparisonRow, comparisonSentence, type ComparisonRow } from '../../report/comparison.js';
 import { streamNames } from '../../schema/streams.js';
 import { defineCommand, EXIT, formatOption, namespaceValue } from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
 
 type Doc = Record<string, unknown>;
-
-function get(doc: unknown, path: string): unknown {
-  let v: unknown = doc;
-  for (const k of path.split('.')) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Doc)[k];
-  }
-  return v;
-}
-const num = (doc: unknown, path: string): number | null => {
-  const v = get(doc, path);
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-};
 
 /** What `status` says about one model; a figure that was not computed is null, never 0. */
 export interface ModelStatus {
