@@ -84,6 +84,8 @@ async function config(namespace: string): Promise<string> {
 }
 
 async function verdict(namespace: string) {
+  // analyze writes without waiting for a refresh (a report a second later sees the documents)
+  await client.indices.refresh({ index: `metrics-mlmon.*-${namespace}`, ignore_unavailable: true });
   const data = await gatherModelPeriod(client, {
     namespace,
     model: 'agree',
@@ -145,7 +147,7 @@ describe('analyze --config and schedule --once: one verdict', () => {
       '--window',
       '1h',
       '--baseline',
-      'training',
+      nsAnalyze,
     ]);
     expect(plain.code).toBe(0);
     expect((await verdict(nsAnalyze)).status).toBe('drifting');

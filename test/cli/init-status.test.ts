@@ -142,6 +142,8 @@ describe('init → baseline → analyze → status', () => {
     ]);
     expect(analyze.code).toBe(0);
 
+    // analyze writes without waiting for a refresh; status a second later sees the documents
+    await client.indices.refresh({ index: `metrics-mlmon.*-${ns}`, ignore_unavailable: true });
     const status = await run(statusCommand, ['--namespace', ns]);
     expect(status.code).toBe(0);
     const out = status.stdout.split('\n');
