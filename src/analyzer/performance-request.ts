@@ -22,6 +22,19 @@ import {
 
 export type PerformanceTask = 'binary' | 'multiclass' | 'regression';
 
+/**
+ * A configuration file's `performance.bounds` (`accuracy: { min: 0.8 }`) as the job takes them:
+ * one reading for the scheduler's job and `mlmon analyze --config`, so both judge alike.
+ */
+export function configuredBounds(
+  bounds: Record<string, { min?: number; max?: number }>,
+): Record<string, PerformanceBounds> {
+  const out: Record<string, PerformanceBounds> = {};
+  for (const [metric, b] of Object.entries(bounds))
+    out[metric] = { lower: b.min ?? null, upper: b.max ?? null };
+  return out;
+}
+
 /** Width of the score bins behind ROC-AUC and the CBPE estimate. */
 export const SCORE_BIN_WIDTH = 0.001;
 /** Number of score bins over [0, 1]. */

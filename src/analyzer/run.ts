@@ -16,6 +16,7 @@ import { lossModelLookup } from './loss-estimate.js';
 import { refreshInputs } from './refresh.js';
 import type { CalibrationMode } from '../stats/performance/calibration.js';
 import { splitWindows } from './windows.js';
+import { runVersionComparisonJob, type ComparisonJobResult } from './version-comparison.js';
 import type { WindowTarget } from './window-target.js';
 import { search } from '../elastic/search.js';
 
@@ -49,6 +50,8 @@ export interface FullAnalysisResult {
   join?: JoinResult;
   task?: PerformanceTask;
   windows: WindowPerformance[];
+  /** A/B: per window where two or more versions were live, each later version against the champion. */
+  comparisons: Array<{ start: string; end: string; outcomes: ComparisonJobResult['outcomes'] }>;
   /** One line each: what was not computed and how to get it (e.g. drift without a baseline). */
   notes: string[];
 }
@@ -116,7 +119,7 @@ export async function runFullAnalysis(
   // Without a reference (no baseline yet), drift is skipped with a note; performance and service
   // health need none. With --drift-only there is nothing else to do, so the missing baseline is an error.
   const drift = await analyze(client, { ...options, allowMissingReference: !options.driftOnly });
-  const result: FullAnalysisResult = { drift, join, windows: [], notes: [] };
+  const result: FullAnalysisResult = { drift, join, windows: [], comparisons: [], notes: [] };
   for (const s of drift.skipped)
     result.notes.push(`drift and quality skipped for version ${s.version}: ${s.reason}`);
   if (options.driftOnly) return result;
@@ -178,6 +181,24 @@ export async function runFullAnalysis(
         performance: performance.map((p) => p.document),
         service: service.documents.map((d) => d.document),
       });
+    }
+  }
+  // A/B where more than one version was live (the comparison needs every version, so not with --version).
+  if (task && options.version === undefined && versions.length > 1) {
+    for (const window of windows) {
+      const compared = await runVersionComparisonJob(client, {
+        ...scope,
+        window,
+        task,
+        positiveClass: options.positiveClass,
+        threshold: options.threshold,
+      });
+      if (compared.outcomes.length > 0)
+        result.comparisons.push({
+          start: window.start.toISOString(),
+          end: window.end.toISOString(),
+          outcomes: compared.outcomes,
+        });
     }
   }
   return result;

@@ -16,7 +16,11 @@ import {
   type ProportionComparison,
   type SampleSummary,
 } from '../stats/performance/index.js';
+import { normalQuantile } from '../stats/performance/distributions.js';
 import { windowFilter } from '../elastic/filters.js';
+import { upsertIntoDataStream, type UpsertResult } from '../elastic/upsert.js';
+import { resultId, withoutNulls } from '../schema/result-document.js';
+import type { WindowTarget } from './window-target.js';
 import { searchOrEmpty } from '../elastic/search.js';
 import { DEFAULT_NAMESPACE, streamNames } from '../schema/streams.js';
 import { checkWindow, type TimeWindow } from '../schema/window.js';
@@ -51,6 +55,8 @@ export interface VersionComparison {
   mae?: MeanComparison;
   /** regression: difference in mean squared error (positive: B is worse) */
   mse?: MeanComparison;
+  /** regression: the absolute-error summaries of A and B the MAE test was made from */
+  maeSummaries?: [SampleSummary, SampleSummary];
 }
 
 type Bucket = {
@@ -141,7 +147,8 @@ export async function compareVersions(
     countB: b.doc_count,
   };
   if (options.task === 'regression') {
-    result.mae = compareMeans(summary(a.abs_error), summary(b.abs_error), level);
+    result.maeSummaries = [summary(a.abs_error), summary(b.abs_error)];
+    result.mae = compareMeans(result.maeSummaries[0], result.maeSummaries[1], level);
     result.mse = compareMeans(summary(a.sq_error), summary(b.sq_error), level);
     return result;
   }
@@ -165,5 +172,218 @@ export async function compareVersions(
       level,
     );
   }
+  return result;
+}
+
+/**
+ * What a comparison says: B better, B worse, no difference at the level, or not enough labels
+ * yet. `insufficient_data` below MIN_LABELLED_PER_VERSION labelled predictions of either version
+ * (the normal approximation of both tests needs some), or when the test is undefined.
+ */
+export type ComparisonVerdict = 'b_better' | 'b_worse' | 'no_difference' | 'insufficient_data';
+
+/** Fewest labelled predictions per version before a comparison gives a verdict. */
+export const MIN_LABELLED_PER_VERSION = 30;
+/** Power with which `sample_needed` detects a difference the size of the one observed. */
+export const COMPARISON_POWER = 0.8;
+
+/** The headline of a comparison: one metric, B − A, its interval and p-value, and the verdict. */
+export interface ComparisonOutcome {
+  /** `accuracy` (classification: higher is better) or `mae` (regression: lower is better) */
+  metric: 'accuracy' | 'mae';
+  a: number | null;
+  b: number | null;
+  difference: number | null;
+  lower: number | null;
+  upper: number | null;
+  level: number;
+  pValue: number | null;
+  verdict: ComparisonVerdict;
+  /**
+   * Labelled predictions per version at which a difference the size of the one observed would be
+   * significant at `level` with power COMPARISON_POWER (normal approximation): how long to wait
+   * when the verdict is `no_difference`. Null when nothing differs.
+   */
+  sampleNeeded: number | null;
+}
+
+/**
+ * The verdict of a two-sided test at `level`: significant (p < 1 − level) and the difference's sign
+ * says better or worse, where `higherIsBetter` is false for an error.
+ */
+export function comparisonVerdict(
+  counts: { a: number; b: number },
+  difference: number | null,
+  pValue: number | null,
+  level: number,
+  higherIsBetter: boolean,
+): ComparisonVerdict {
+  if (Math.min(counts.a, counts.b) < MIN_LABELLED_PER_VERSION || difference === null || pValue === null)
+    return 'insufficient_data';
+  if (pValue >= 1 - level) return 'no_difference';
+  return difference > 0 === higherIsBetter ? 'b_better' : 'b_worse';
+}
+
+/** n per version = (z₁₋α/₂ + z_power)² · (varA + varB) / d², rounded up. */
+function sampleNeeded(varianceA: number, varianceB: number, difference: number | null, level: number) {
+  if (difference === null || difference === 0 || !Number.isFinite(varianceA + varianceB)) return null;
+  const z = normalQuantile(0.5 + level / 2) + normalQuantile(COMPARISON_POWER);
+  return Math.ceil((z * z * (varianceA + varianceB)) / (difference * difference));
+}
+
+/** The headline of a computed comparison (accuracy for classification, MAE for regression). */
+export function comparisonOutcome(c: VersionComparison, level = 0.95): ComparisonOutcome | null {
+  const counts = { a: c.countA, b: c.countB };
+  if (c.accuracy) {
+    const { a, b, difference, pValue, ci } = c.accuracy;
+    const variance = (p: number | null) => (p === null ? NaN : p * (1 - p));
+    return {
+      metric: 'accuracy',
+      a,
+      b,
+      difference,
+      lower: ci?.lower ?? null,
+      upper: ci?.upper ?? null,
+      level,
+      pValue,
+      verdict: comparisonVerdict(counts, difference, pValue, level, true),
+      sampleNeeded: sampleNeeded(variance(a), variance(b), difference, level),
+    };
+  }
+  if (c.mae && c.maeSummaries) {
+    const { difference, pValue, ci } = c.mae;
+    const [sa, sb] = c.maeSummaries;
+    return {
+      metric: 'mae',
+      a: sa.n > 0 ? sa.mean : null,
+      b: sb.n > 0 ? sb.mean : null,
+      difference,
+      lower: ci?.lower ?? null,
+      upper: ci?.upper ?? null,
+      level,
+      pValue,
+      verdict: comparisonVerdict(counts, difference, pValue, level, false),
+      sampleNeeded: sampleNeeded(sa.variance, sb.variance, difference, level),
+    };
+  }
+  return null;
+}
+
+/**
+ * The versions with labelled predictions in the window, champion first: the version whose first
+ * prediction (up to the window's end) is the oldest is A, every other is a B compared with it.
+ */
+export async function liveVersions(
+  client: Client,
+  options: { namespace?: string; model: string; window: TimeWindow },
+): Promise<string[]> {
+  const streams = streamNames(options.namespace ?? DEFAULT_NAMESPACE);
+  const response = await searchOrEmpty(client, {
+    index: streams.prediction,
+    size: 0,
+    query: {
+      bool: {
+        filter: [
+          { term: { 'model.name': options.model } },
+          { range: { '@timestamp': { lt: options.window.end.toISOString() } } },
+        ],
+      },
+    },
+    aggs: {
+      versions: {
+        terms: { field: 'model.version', size: 100 },
+        aggs: {
+          first: { min: { field: '@timestamp' } },
+          live: { filter: windowFilter(options.window) },
+        },
+      },
+    },
+  });
+  type B = { key: unknown; first: { value: number | null }; live: { doc_count: number } };
+  const buckets = (response?.aggregations?.versions as { buckets?: B[] } | undefined)?.buckets ?? [];
+  return buckets
+    .filter((b) => b.live.doc_count > 0)
+    .sort((x, y) => (x.first.value ?? 0) - (y.first.value ?? 0) || String(x.key).localeCompare(String(y.key)))
+    .map((b) => String(b.key));
+}
+
+export interface ComparisonJobOptions extends WindowTarget {
+  task: PerformanceTask;
+  positiveClass?: Label;
+  threshold?: number;
+  level?: number;
+}
+
+export interface ComparisonJobResult {
+  outcomes: Array<ComparisonOutcome & { versionA: string; versionB: string; countA: number; countB: number }>;
+  documents: Array<{ id: string; document: Record<string, unknown> }>;
+  written?: UpsertResult;
+}
+
+/**
+ * A/B per window: when two or more versions of the model are live in the window, each later
+ * version B is compared with the champion A (liveVersions) and one document per pair is written to
+ * the performance stream with `performance.scope: comparison` (the model-scope readers filter it
+ * out) and the figures under `comparison.*`. One version live: nothing is written.
+ */
+export async function runVersionComparisonJob(
+  client: Client,
+  options: ComparisonJobOptions,
+): Promise<ComparisonJobResult> {
+  checkWindow(options.window);
+  const level = options.level ?? 0.95;
+  const versions = await liveVersions(client, options);
+  const result: ComparisonJobResult = { outcomes: [], documents: [] };
+  const [champion, ...challengers] = versions;
+  if (champion === undefined) return result;
+  const start = options.window.start.toISOString();
+  const end = options.window.end.toISOString();
+  for (const challenger of challengers) {
+    const c = await compareVersions(client, { ...options, versionA: champion, versionB: challenger, level });
+    const outcome = comparisonOutcome(c, level);
+    if (!outcome) continue;
+    result.outcomes.push({
+      ...outcome,
+      versionA: champion,
+      versionB: challenger,
+      countA: c.countA,
+      countB: c.countB,
+    });
+    result.documents.push({
+      id: resultId('comparison', [options.model, `${champion}|${challenger}`, start, end]),
+      document: withoutNulls({
+        '@timestamp': end,
+        window: { start, end, count: c.countA + c.countB },
+        model: { name: options.model, version: challenger },
+        performance: { scope: 'comparison' },
+        comparison: {
+          version_a: champion,
+          version_b: challenger,
+          metric: outcome.metric,
+          count_a: c.countA,
+          count_b: c.countB,
+          a: outcome.a,
+          b: outcome.b,
+          difference: outcome.difference,
+          lower: outcome.lower,
+          upper: outcome.upper,
+          level,
+          p_value: outcome.pValue,
+          verdict: outcome.verdict,
+          sample_needed: outcome.sampleNeeded,
+          min_sample: MIN_LABELLED_PER_VERSION,
+        },
+      }) as Record<string, unknown>,
+    });
+  }
+  if (options.write === false || result.documents.length === 0) return result;
+  const streams = streamNames(options.namespace ?? DEFAULT_NAMESPACE);
+  result.written = await upsertIntoDataStream(client, streams.performance, result.documents, {
+    refresh: options.refresh,
+  });
+  if (result.written.failed.length > 0)
+    throw new Error(
+      `comparison: ${result.written.failed.length} documents not written (${result.written.failed[0]?.reason})`,
+    );
   return result;
 }

@@ -31,6 +31,14 @@ const commands: Record<string, CommandEntry> = {
     summary: 'analyze windows now: drift, quality, performance and service health results',
     load: async () => (await import('./commands/analyze.js')).analyzeCommand,
   },
+  init: {
+    summary: 'write a commented configuration file for one model (from a training CSV or its data stream)',
+    load: async () => (await import('./commands/init.js')).initCommand,
+  },
+  status: {
+    summary: 'every model of a namespace at a glance: last window, drift, performance, labels, lag, A/B',
+    load: async () => (await import('./commands/status.js')).statusCommand,
+  },
   demo: {
     summary: 'replay a real data set (ELEC2) as a monitored model, end to end',
     load: async () => (await import('./commands/demo.js')).demoCommand,

@@ -76,5 +76,16 @@ export const PERFORMANCE_DASHBOARD: DashboardSpec = {
       ],
       { query: MODEL_SCOPE, w: 48 },
     ),
+    overTime(
+      'performance-ab',
+      'A/B: challenger minus champion (B − A) with its interval',
+      'performance',
+      [
+        metric('average', 'comparison.difference', 'B − A'),
+        metric('average', 'comparison.lower', 'interval lower'),
+        metric('average', 'comparison.upper', 'interval upper'),
+      ],
+      { query: 'performance.scope: "comparison"', by: terms('model.version', 10, 'Challenger') },
+    ),
   ],
 };

@@ -281,6 +281,34 @@ function specs(s: AlertSettings): RuleSpec[] {
       ].join('\n'),
     },
     {
+      id: 'mlmon-rule-ab-loss',
+      name: 'mlmon: A/B challenger significantly worse than the champion',
+      type: '.es-query',
+      params: esQueryParams(
+        'performance',
+        {
+          bool: {
+            filter: [
+              { term: { 'performance.scope': 'comparison' } },
+              { term: { 'comparison.verdict': 'b_worse' } },
+            ],
+          },
+        },
+        {
+          thresholdComparator: '>',
+          threshold: [0],
+          windowMinutes: lookback,
+          termField: ['model.name', 'model.version'],
+        },
+      ),
+      subject: `A/B loss: ${hit('model.name')} version ${hit('model.version')} worse than {{context.hits.0._source.comparison.version_a}}`,
+      message: [
+        `Version ${hit('model.version')} of model ${hit('model.name')} (B) is significantly worse than the champion (A).`,
+        `{{#context.hits}}- window ending {{_source.window.end}}: {{_source.comparison.metric}} B {{_source.comparison.b}} vs A {{_source.comparison.a}} (version {{_source.comparison.version_a}}), B − A {{_source.comparison.difference}} [{{_source.comparison.lower}}, {{_source.comparison.upper}}], p {{_source.comparison.p_value}}, {{_source.comparison.count_b}} and {{_source.comparison.count_a}} labelled\n{{/context.hits}}`,
+        `Dashboard: ${link(s, 'performance')}`,
+      ].join('\n'),
+    },
+    {
       id: 'mlmon-rule-quality-rate',
       name: 'mlmon: data-quality rate above threshold',
       type: '.es-query',

@@ -5,6 +5,7 @@
  * bins the drift documents carry (distributions.ts; any kind of reference).
  * Pure typed data out; nothing is rendered here.
  */
+import { comparisonRow } from './comparison.js';
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { pagesByTime } from '../elastic/search.js';
 import { DATASET_FEATURE } from '../analyzer/results.js';
@@ -35,7 +36,8 @@ export interface GatherOptions {
 
 type Doc = Record<string, unknown>;
 
-function get(doc: unknown, path: string): unknown {
+/** The value at a dotted path of a result document (`performance.estimated.reliable`). */
+export function get(doc: unknown, path: string): unknown {
   let v: unknown = doc;
   for (const k of path.split('.')) {
     if (v === null || typeof v !== 'object') return undefined;
@@ -43,7 +45,8 @@ function get(doc: unknown, path: string): unknown {
   }
   return v;
 }
-const num = (doc: unknown, path: string): number | null => {
+/** A finite number at a dotted path, else null (absent is never 0). */
+export const num = (doc: unknown, path: string): number | null => {
   const v = get(doc, path);
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 };
@@ -220,6 +223,11 @@ export async function gatherModelPeriod(client: Client, options: GatherOptions):
     })
     .map(performancePoint);
   const service = serviceDocs.map(servicePoint);
+  const comparisons = performanceDocs
+    .filter((d) => str(d, 'performance.scope') === 'comparison')
+    .map((d) => comparisonRow(d))
+    .filter((r) => r !== null)
+    .sort((x, y) => (x.windowStart ?? '').localeCompare(y.windowStart ?? ''));
   const features = summarizeDrift(drift);
   const versions = [
     ...new Set([...drift, ...performance, ...service].map((r) => r.version).filter((v) => v !== '')),
@@ -257,6 +265,7 @@ export async function gatherModelPeriod(client: Client, options: GatherOptions):
     serviceSummary: summarizeService(service),
     distributions,
     bounds: options.bounds ?? {},
+    comparisons,
     notes,
   };
 }

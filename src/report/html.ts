@@ -14,6 +14,7 @@
 import escapeHtml from 'escape-html';
 import type { Chart } from './charts.js';
 import { meanMetrics } from './verdict.js';
+import { comparisonSentence } from './comparison.js';
 import type { ModelReport, ReportData } from './types.js';
 
 /** Markup built by this module: inserted as is by `html`. */
@@ -251,6 +252,14 @@ function section(report: ModelReport, charts: Chart[], index: number, options: H
                       </tbody>
                     </table>`
             }`
+    }
+    ${
+      data.comparisons && data.comparisons.length > 0
+        ? html`<h3>A/B comparison</h3>
+            <ul data-section="comparison">
+              ${data.comparisons.map((c) => html`<li>${c.windowStart ?? ''} ${comparisonSentence(c)}</li>`)}
+            </ul>`
+        : html``
     }
     <h3>What changed since the previous period</h3>
     ${

@@ -1,6 +1,7 @@
 /** The plain-text alternative of the report e-mail: the same content as the HTML, without charts. */
 import { day, num, pct } from './html.js';
 import { meanMetrics } from './verdict.js';
+import { comparisonSentence } from './comparison.js';
 import type { ReportData } from './types.js';
 
 /** Control characters (other than newline and tab) removed from production strings. */
@@ -41,6 +42,11 @@ export function renderText(report: ReportData): string {
         lines.push(
           `  predictions ${s.predictions}, errors ${s.errors} (${pct(s.errorRate, 2)}), worst p95 ${num(s.maxP95, 2)} ms, worst p99 ${num(s.maxP99, 2)} ms`,
         );
+    }
+    if (data.comparisons && data.comparisons.length > 0) {
+      lines.push('', 'A/B comparison (per window where two versions were live):');
+      for (const c of data.comparisons)
+        lines.push(`  ${c.windowStart ?? ''} ${clean(comparisonSentence(c))}`);
     }
     lines.push('', 'What changed since the previous period:');
     if (changes.length === 0) lines.push('  nothing notable');

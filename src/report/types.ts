@@ -4,6 +4,7 @@
  * string in here may come from production data (model, feature and category names as logged) and
  * is escaped only where it is rendered.
  */
+import type { ComparisonRow } from './comparison.js';
 
 /** A half-open period [start, end). */
 export interface ReportPeriod {
@@ -176,6 +177,8 @@ export interface ModelPeriodData {
   serviceSummary: ServiceSummary;
   distributions: FeatureDistribution[];
   bounds: Record<string, MetricBound>;
+  /** A/B: each challenger against the champion, per window where both were live (oldest first). */
+  comparisons?: ComparisonRow[];
   /** What could not be read, in words (no baseline, …). */
   notes: string[];
 }

@@ -1,6 +1,7 @@
 /** The scheduler's public API: job contract and registry, scheduler, metrics. */
 import { driftJob, performanceJob, qualityJob, serviceJob } from './jobs/analysis.js';
 import { featureMeanJob } from './jobs/feature-mean.js';
+import { comparisonJob } from './jobs/comparison.js';
 import { reportJob } from './jobs/report.js';
 import { REPORT_JOB } from './reports.js';
 import { JobRegistry } from './jobs/registry.js';
@@ -44,5 +45,6 @@ export function defaultJobRegistry(): JobRegistry {
     .register('performance', performanceJob)
     .register('service', serviceJob)
     .register('feature-mean', featureMeanJob)
+    .register('comparison', comparisonJob)
     .register(REPORT_JOB, reportJob);
 }

@@ -245,7 +245,9 @@ describe('configuration', () => {
     );
     expect(await run(['schedule', '--config', unknownJob], io)).toBe(2);
     expect(stderr).toContain('models[0].jobs[1]: unknown job "no-such-job"');
-    expect(stderr).toContain('(registered jobs: drift, feature-mean, performance, quality, report, service)');
+    expect(stderr).toContain(
+      '(registered jobs: comparison, drift, feature-mean, performance, quality, report, service)',
+    );
   });
 
   it('the example in docs/configuration.md is valid', () => {

@@ -2,9 +2,13 @@ import { checkConnection, createClient } from '../../elastic/client.js';
 import { installTemplates } from '../../elastic/templates.js';
 import { AnalyzeError, type ReferenceSpec } from '../../analyzer/job.js';
 import { runFullAnalysis, type FullAnalysisResult } from '../../analyzer/run.js';
+import { comparisonSentence } from '../../report/comparison.js';
 import { splitWindows, WindowError, wholeWindows } from '../../analyzer/windows.js';
 import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
 import { DEFAULT_CALIBRATION_MODE } from '../../schema/config/schema.js';
+import { ConfigError, loadConfig, type ModelConfig } from '../../schema/config.js';
+import { formatDuration } from '../../schema/duration.js';
+import { configuredBounds } from '../../analyzer/performance-request.js';
 import { CALIBRATION_MODES, type CalibrationMode } from '../../stats/performance/calibration.js';
 import {
   choice,
@@ -27,7 +31,7 @@ export const analyzeCommand = defineCommand({
   name: 'analyze',
   summary: 'analyze windows now: drift, quality, performance and service health results',
   usage: [
-    '--model M [--version V] [--namespace N] --from T --to T --window 1h',
+    '--model M [--version V] [--namespace N] --from T --to T --window 1h [--config path]',
     '    [--baseline ID | --reference-from T --reference-to T]',
     '    [--align-to T] [--sample-above N] [--dry-run] [--format table|json]',
     '    [--task binary|multiclass|regression] [--positive-class C] [--threshold X]',
@@ -43,15 +47,25 @@ and service health all the same, and a one-line note on stderr says how to add a
 predictions (metrics-mlmon.evaluation-{ns}); each window then also gets performance documents
 (realised from labels, estimated from the scores before labels arrive) in
 metrics-mlmon.performance-{ns} and service health (latency, throughput, errors) in
-metrics-mlmon.service-{ns}.`,
+metrics-mlmon.service-{ns}.
+
+With --config, the model's settings come from the scheduler's configuration file (the entry named
+--model): namespace, window, baseline, performance bounds, positive class, threshold and calibration,
+so that analyze and the scheduler judge the same data alike (a flag given on the command line wins).`,
   options: {
     model: { type: 'string', value: 'M', description: 'model name', required: true },
+    config: {
+      type: 'string',
+      short: 'c',
+      value: 'path',
+      description:
+        "take the model's settings (bounds, window, baseline…) from this scheduler configuration file",
+    },
     version: { type: 'string', value: 'V', description: 'one model version (default: every version)' },
     namespace: {
       type: 'string',
       value: 'N',
-      description: 'data stream namespace (default: default)',
-      default: 'default',
+      description: "data stream namespace (default: the --config file's, else default)",
       parse: namespaceValue,
     },
     from: { type: 'string', value: 'T', description: 'start of the range', required: true, parse: timeValue },
@@ -59,8 +73,7 @@ metrics-mlmon.service-{ns}.`,
     window: {
       type: 'string',
       value: 'D',
-      description: 'window size: 15m, 1h, 1d, 1w',
-      required: true,
+      description: "window size: 15m, 1h, 1d, 1w (required unless --config gives the model's)",
       parse: (text: string) => ({ size: text, ms: durationValue(text) }),
     },
     baseline: {
@@ -116,7 +129,6 @@ metrics-mlmon.service-{ns}.`,
       type: 'string',
       value: 'M',
       description: `estimated performance: isotonic (default) maps scores through the calibration\nstored with the baseline (raw scores, with a note, when it has none); none: raw scores`,
-      default: DEFAULT_CALIBRATION_MODE,
       parse: choice<CalibrationMode>(...CALIBRATION_MODES),
     },
     'drift-only': { type: 'boolean', description: 'drift and quality only' },
@@ -125,6 +137,11 @@ metrics-mlmon.service-{ns}.`,
   notes: 'Times: ISO 8601 (2024-05-01T00:00:00Z, 2024-05-01), now, now-1d. Impossible dates are refused.',
   exitCodes: { 3: 'no baseline or no predictions for the model in the range' },
   run: async (values, io) => {
+    const model = values.config === undefined ? undefined : modelSettings(values.config, values.model);
+    const window =
+      values.window ?? (model ? { size: formatDuration(model.windowMs), ms: model.windowMs } : undefined);
+    if (!window) throw new UsageError("--window is required (or --config with the model's window)");
+    const namespace = values.namespace ?? model?.namespace ?? 'default';
     const hasRefWindow = values['reference-from'] !== undefined || values['reference-to'] !== undefined;
     if (hasRefWindow && values.baseline !== undefined)
       throw new UsageError('give --baseline or --reference-from/--reference-to, not both');
@@ -135,18 +152,18 @@ metrics-mlmon.service-{ns}.`,
       if (!rf || !rt) throw new UsageError('--reference-from and --reference-to go together');
       if (!(rt > rf)) throw new UsageError('--reference-to must be after --reference-from');
       reference = { type: 'window', from: rf, to: rt };
-    } else reference = { type: 'baseline', id: values.baseline ?? DEFAULT_BASELINE_ID };
+    } else reference = { type: 'baseline', id: values.baseline ?? model?.baseline ?? DEFAULT_BASELINE_ID };
     if (!(values.to > values.from)) throw new UsageError('--to must be after --from');
     // One result per aligned window: the range is widened to whole windows, said on stderr.
-    const { from, to, widened } = wholeWindows(values.from, values.to, values.window.ms, values['align-to']);
+    const { from, to, widened } = wholeWindows(values.from, values.to, window.ms, values['align-to']);
     if (widened)
       io.stderr.write(
-        `note: widened to whole ${values.window.size} windows: ${from.toISOString()} to ${to.toISOString()} (one result per window, the scheduler's id)\n`,
+        `note: widened to whole ${window.size} windows: ${from.toISOString()} to ${to.toISOString()} (one result per window, the scheduler's id)\n`,
       );
     // Too many windows is a typo in the command line (--window 1m over decades): said before
     // anything is contacted, by the same cut the analysis makes.
     try {
-      splitWindows(from, to, values.window.ms, values['align-to']);
+      splitWindows(from, to, window.ms, values['align-to']);
     } catch (error) {
       if (error instanceof WindowError)
         throw new UsageError(`${error.message}: give a larger --window or a shorter --from/--to range`);
@@ -159,22 +176,23 @@ metrics-mlmon.service-{ns}.`,
       let result: FullAnalysisResult;
       try {
         result = await runFullAnalysis(client, {
-          namespace: values.namespace,
+          namespace,
           model: values.model,
           version: values.version,
           from,
           to,
-          windowMs: values.window.ms,
-          windowSize: values.window.size,
+          windowMs: window.ms,
+          windowSize: window.size,
           anchor: values['align-to'],
           reference,
           write: !values['dry-run'],
           sampleAbove: values['sample-above'],
           task: values.task,
-          positiveClass: values['positive-class'],
-          threshold: values.threshold,
+          positiveClass: values['positive-class'] ?? model?.performance.positiveClass,
+          threshold: values.threshold ?? model?.performance.threshold,
           segments: values.segments,
-          calibration: values.calibration,
+          calibration: values.calibration ?? model?.performance.calibration ?? DEFAULT_CALIBRATION_MODE,
+          bounds: model ? configuredBounds(model.performance.bounds) : undefined,
           driftOnly: values['drift-only'],
         });
       } catch (error) {
@@ -196,6 +214,23 @@ metrics-mlmon.service-{ns}.`,
   },
 });
 
+/** The model's entry of a scheduler configuration file; a missing file or model is a usage error. */
+function modelSettings(path: string, name: string): ModelConfig {
+  let config;
+  try {
+    config = loadConfig(path);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  const found = config.models.find((m) => m.name === name);
+  if (!found)
+    throw new UsageError(
+      `${config.source}: no model "${name}" (models: ${config.models.map((m) => m.name).join(', ') || 'none'})`,
+    );
+  return found;
+}
+
 function fmt(x: number | null | undefined, digits = 4): string {
   if (x === null || x === undefined) return '-';
   if (x !== 0 && Math.abs(x) < 1e-3) return x.toExponential(1);
@@ -213,6 +248,20 @@ function num(doc: Record<string, unknown>, path: string): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
+/**
+ * Whether the labels bore the estimate out (`performance.estimated.reliable`): said beside the
+ * estimate, with the assumption that failed, so nobody reads an unreliable estimate as a figure.
+ */
+function reliability(model: Record<string, unknown>): string {
+  const reliable = get(model, 'performance.estimated.reliable');
+  if (reliable === true) return ' (reliable: the labels agree)';
+  if (reliable !== false) return '';
+  const failed = get(model, 'performance.estimated.failed_assumptions');
+  const reasons = get(model, 'performance.estimated.unreliable_reason');
+  const why = Array.isArray(failed) && failed.length > 0 ? failed : Array.isArray(reasons) ? reasons : [];
+  return ` (UNRELIABLE: the labels contradict it${why.length > 0 ? `: ${why.join(', ')}` : ''})`;
+}
+
 /** One line per window: realised and estimated performance, service health. */
 function performanceLine(io: CommandIO, w: FullAnalysisResult['windows'][number]): void {
   const model = w.performance.find((d) => get(d, 'performance.scope') === 'model') ?? w.performance[0];
@@ -225,7 +274,7 @@ function performanceLine(io: CommandIO, w: FullAnalysisResult['windows'][number]
       if (value !== undefined) parts.push(`${metric} ${fmt(value, 3)}`);
     }
     const estimated = num(model, 'performance.estimated.accuracy');
-    if (estimated !== undefined) parts.push(`estimated accuracy ${fmt(estimated, 3)}`);
+    if (estimated !== undefined) parts.push(`estimated accuracy ${fmt(estimated, 3)}${reliability(model)}`);
     if (get(model, 'performance.degraded') === true) parts.push('DEGRADED');
   }
   if (service) {
@@ -299,6 +348,9 @@ function printTable(io: CommandIO, full: FullAnalysisResult): void {
         `  ${cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ')}\n`;
       io.stdout.write(line(header));
       for (const r of rows) io.stdout.write(line(r));
+      for (const f of w.fields)
+        if (f.new_categories && f.new_categories.length > 0)
+          io.stdout.write(`  new categories in ${f.name}: ${f.new_categories.join(', ')}\n`);
     }
   }
   // Versions without a reference have no drift table; their performance and service lines still show.
@@ -309,6 +361,8 @@ function printTable(io: CommandIO, full: FullAnalysisResult): void {
     );
     performanceLine(io, w);
   }
+  for (const c of full.comparisons)
+    for (const o of c.outcomes) io.stdout.write(`\n${c.start} → ${c.end}  ${comparisonSentence(o)}\n`);
   if (result.written)
     io.stdout.write(
       `\nwrote ${result.written.created} new, ${result.written.overwritten} replaced and ${result.written.unchanged} unchanged result documents\n`,

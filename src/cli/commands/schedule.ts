@@ -7,7 +7,9 @@ import type { JobRegistry } from '../../scheduler/jobs/registry.js';
 import { createJsonLogger } from '../../scheduler/log.js';
 import { SchedulerMetrics, seedLatestResults } from '../../scheduler/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../../scheduler/metrics-server.js';
-import { Scheduler, unknownJobs } from '../../scheduler/scheduler.js';
+import { Scheduler, unknownJobs, type PassSummary } from '../../scheduler/scheduler.js';
+import { gatherModelPeriod, verdictOf } from '../../report/index.js';
+import type { StructuredLogger } from '../../scheduler/log.js';
 import { type Command, defineCommand, EXIT, UsageError } from '../command.js';
 import type { CommandIO } from '../io.js';
 
@@ -150,6 +152,7 @@ async function schedule(
         failed: summary.failed,
         held: summary.held,
       });
+      await logFindings(client, config, summary, log);
       return summary.failed > 0 ? EXIT.failure : EXIT.ok;
     }
     scheduler.start();
@@ -159,6 +162,43 @@ async function schedule(
     termination.dispose();
     await metricsServer?.close();
     await client.close();
+  }
+}
+
+/**
+ * What the windows just analyzed show, per model: the report's verdict over their span (what
+ * drifted, what degraded, with the configured bounds), so `--once` ends with the findings and
+ * says what `mlmon report` would over the same results.
+ */
+async function logFindings(
+  client: Client,
+  config: MlmonConfig,
+  summary: PassSummary,
+  log: StructuredLogger,
+): Promise<void> {
+  for (const model of config.models) {
+    const runs = summary.runs.filter(
+      (r) => r.model.name === model.name && r.namespace === model.namespace && r.outcome === 'processed',
+    );
+    if (runs.length === 0) continue;
+    const start = new Date(Math.min(...runs.map((r) => r.window.start.getTime())));
+    const end = new Date(Math.max(...runs.map((r) => r.window.end.getTime())));
+    const data = await gatherModelPeriod(client, {
+      namespace: model.namespace,
+      model: model.name,
+      period: { start, end },
+      distributions: false,
+      bounds: model.performance.bounds,
+    });
+    const verdict = verdictOf(data);
+    log.info('schedule.findings', verdict.sentence, {
+      model: model.name,
+      namespace: model.namespace,
+      'period.start': start.toISOString(),
+      'period.end': end.toISOString(),
+      status: verdict.status,
+      reasons: verdict.reasons,
+    });
   }
 }
 

@@ -64,6 +64,23 @@ export interface DemoSummary {
     reliableMeanAbsoluteGap: number | null;
     judged: number;
     unreliable: number;
+    /**
+     * When the labels started contradicting the estimate: the first window of the first run of
+     * SUSTAINED contradicted windows (else the first contradicted one); null when never.
+     */
+    failedFrom: string | null;
+    /** contradicted windows from failedFrom on, of those judged from then on */
+    failedSince: { unreliable: number; judged: number; estimated: number | null; realised: number | null };
+    /** what failed, most frequent first (assumptions, else the statistics that fired) */
+    failedBecause: string[];
+    /** windows the labels bore out (of all judged), the gap there, and the first and last of them */
+    held: {
+      windows: number;
+      judged: number;
+      meanAbsoluteGap: number | null;
+      from: string | null;
+      to: string | null;
+    };
   };
   periods: PeriodAccuracy[];
 }
@@ -119,6 +136,16 @@ function periodOf(label: string, points: PerformancePoint[]): PeriodAccuracy {
   };
 }
 
+/** First window (ISO date) of the first run of SUSTAINED contradicted estimates, else of the first one. */
+function estimateFailure(judged: PerformancePoint[]): string | null {
+  let run = 0;
+  for (let i = 0; i < judged.length; i++) {
+    run = judged[i]?.estimatedReliable === false ? run + 1 : 0;
+    if (run === SUSTAINED) return (judged[i - SUSTAINED + 1] as PerformancePoint).windowStart.slice(0, 10);
+  }
+  return judged.find((p) => p.estimatedReliable === false)?.windowStart.slice(0, 10) ?? null;
+}
+
 export function summarizeDemo(data: ModelPeriodData, windowMs: number): DemoSummary {
   const byFeature = new Map<string, Array<{ start: string; detected: boolean }>>();
   for (const row of [...data.drift].sort((a, b) => a.windowStart.localeCompare(b.windowStart))) {
@@ -154,6 +181,21 @@ export function summarizeDemo(data: ModelPeriodData, windowMs: number): DemoSumm
         .map((p) => Math.abs((p.estimated.accuracy as number) - (p.realised.accuracy as number))),
     );
   const judged = points.filter((p) => typeof p.estimatedReliable === 'boolean');
+  const failedFrom = estimateFailure(judged);
+  const since = judged.filter((p) => failedFrom !== null && p.windowStart.slice(0, 10) >= failedFrom);
+  const sinceBad = since.filter((p) => p.estimatedReliable === false);
+  // where it held: every window the labels bore out, before the failure or between its lapses
+  const heldPoints = judged.filter((p) => p.estimatedReliable === true);
+  const counts = new Map<string, number>();
+  for (const p of sinceBad) {
+    const why =
+      (p.estimatedFailedAssumptions ?? []).length > 0
+        ? (p.estimatedFailedAssumptions ?? [])
+        : (p.estimatedUnreliableReasons ?? []);
+    for (const w of why) counts.set(w, (counts.get(w) ?? 0) + 1);
+  }
+  const values = (ps: PerformancePoint[], pick: (p: PerformancePoint) => number | undefined) =>
+    mean(ps.map(pick).filter((v): v is number => typeof v === 'number'));
   return {
     windows: new Set(data.drift.map((r) => r.windowStart)).size,
     drift: {
@@ -168,6 +210,25 @@ export function summarizeDemo(data: ModelPeriodData, windowMs: number): DemoSumm
       reliableMeanAbsoluteGap: gaps((p) => p.estimatedReliable === true),
       judged: judged.length,
       unreliable: judged.filter((p) => p.estimatedReliable === false).length,
+      failedFrom,
+      failedSince: {
+        unreliable: sinceBad.length,
+        judged: since.length,
+        estimated: values(since, (p) => p.estimated.accuracy),
+        realised: values(since, (p) => p.realised.accuracy),
+      },
+      failedBecause: [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([w]) => w),
+      held: {
+        windows: heldPoints.length,
+        judged: judged.length,
+        meanAbsoluteGap: mean(
+          heldPoints
+            .filter((p) => p.realised.accuracy !== undefined && p.estimated.accuracy !== undefined)
+            .map((p) => Math.abs((p.estimated.accuracy as number) - (p.realised.accuracy as number))),
+        ),
+        from: heldPoints[0]?.windowStart.slice(0, 10) ?? null,
+        to: heldPoints.at(-1)?.windowEnd.slice(0, 10) ?? null,
+      },
     },
     periods,
   };
@@ -181,6 +242,28 @@ const REASON_WORDS: Record<string, string> = {
 
 const f3 = (x: number | null): string => (x === null ? '-' : x.toFixed(3));
 const f2 = (x: number | null): string => (x === null ? '-' : x.toFixed(2));
+
+/**
+ * The estimate in two sentences, once: where it held (the labels bore it out, and how close it
+ * was), and when and why it failed, so a reader trusts the one and not the other.
+ */
+function estimateLines(s: DemoSummary): string[] {
+  const e = s.estimate;
+  if (e.judged === 0)
+    return [`The label-free estimate was ${f3(e.meanAbsoluteGap)} from realised accuracy on average.`];
+  const lines: string[] = [];
+  if (e.held.windows > 0)
+    lines.push(
+      `The label-free estimate (scores alone) held in ${e.held.windows} of ${e.held.judged} windows judged (between ${e.held.from} and ${e.held.to}): ${f3(e.held.meanAbsoluteGap)} from realised accuracy on average there.`,
+    );
+  if (e.failedFrom !== null) {
+    const why = e.failedBecause.map((r) => REASON_WORDS[r] ?? r);
+    lines.push(
+      `${e.held.windows > 0 ? 'It' : 'The label-free estimate'} failed from the window of ${e.failedFrom} on${why.length > 0 ? `, because ${why[0]}` : ''}: the labels contradicted it in ${e.failedSince.unreliable} of the ${e.failedSince.judged} windows since (estimated ${f2(e.failedSince.estimated)}, realised ${f2(e.failedSince.realised)}); read the realised accuracy there, not the estimate.`,
+    );
+  } else lines.push(`The labels never contradicted it (${e.judged} windows judged).`);
+  return lines;
+}
 
 /** The summary in lines a person reads (no trailing newline). */
 export function renderSummary(
@@ -218,25 +301,12 @@ export function renderSummary(
         : `Accuracy held: ${f2(first.value)} (${first.label}), lowest ${f2(worst.value)} (${worst.label}), ${f2(last.value)} in ${last.label}.`,
     );
   }
-  const e = s.estimate;
-  lines.push(
-    `The label-free estimate was ${f3(e.meanAbsoluteGap)} from realised accuracy on average` +
-      (e.judged === 0
-        ? '.'
-        : e.unreliable === e.judged
-          ? `; the labels contradicted it in all ${e.judged} windows judged.`
-          : `; ${f3(e.reliableMeanAbsoluteGap)} in the ${e.judged - e.unreliable} windows where the labels bore it out` +
-            ` (contradicted in ${e.unreliable} of ${e.judged} windows judged).`),
-  );
+  lines.push(...estimateLines(s));
   lines.push('');
   lines.push('accuracy per period: realised (from the day-late labels), estimated (scores alone) [band]');
   for (const p of s.periods) {
-    const warn =
-      p.unreliable > 0
-        ? `  ⚠ estimate unreliable in ${p.unreliable}/${p.judged} windows: ${p.reasons.map((r) => REASON_WORDS[r] ?? r).join('; ')}; do not trust it`
-        : '';
     lines.push(
-      `  ${p.label.padEnd(10)} realised ${f3(p.realised)}  estimated ${f3(p.estimated)} [${f2(p.estimatedLower)}, ${f2(p.estimatedUpper)}]  (${p.windows} window${p.windows === 1 ? '' : 's'})${warn}`,
+      `  ${p.label.padEnd(10)} realised ${f3(p.realised)}  estimated ${f3(p.estimated)} [${f2(p.estimatedLower)}, ${f2(p.estimatedUpper)}]  (${p.windows} window${p.windows === 1 ? '' : 's'})`,
     );
   }
   return lines;

@@ -21,7 +21,7 @@ import { detectTask } from '../../analyzer/run.js';
 import { runServiceHealthJob } from '../../analyzer/service.js';
 import { DEFAULT_BASELINE_ID } from '../../profiles/store.js';
 import { resultStream, streamNames } from '../../schema/streams.js';
-import type { PerformanceBounds } from '../../stats/performance/index.js';
+import { configuredBounds } from '../../analyzer/performance-request.js';
 import { labelledWindows } from '../../analyzer/labelled-windows.js';
 import type { WindowTarget } from '../../analyzer/window-target.js';
 import type { LabelProbeContext, ResultSummary, WindowJob, WindowJobContext } from './contract.js';
@@ -92,10 +92,7 @@ const performanceWindow: WindowJob = async (ctx) => {
   ctx.signal.throwIfAborted();
   const task = await detectTask(client, namespace, model.name);
   if (!task) return { documents: [] };
-  const bounds: Record<string, PerformanceBounds> = {};
-  for (const [metric, b] of Object.entries(modelConfig.performance.bounds)) {
-    bounds[metric] = { lower: b.min ?? null, upper: b.max ?? null };
-  }
+  const bounds = configuredBounds(modelConfig.performance.bounds);
   // The estimate maps scores through the calibration stored with the model's baseline (per version).
   const lookup = calibrationLookup(client, {
     namespace,
