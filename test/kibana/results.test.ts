@@ -73,6 +73,33 @@ const rangeOf = (kind: DataViewKind): [Date, Date] =>
 
 const outcomes: Array<Record<string, unknown>> = [];
 
+/** Model `kb-ab` (see the A/B step in beforeAll): hour 0 (reference, version 1) and hour 3 (versions 1 and 2). */
+function abPredictions(): Array<{ id: string; document: Record<string, unknown> }> {
+  const docs: Array<{ id: string; document: Record<string, unknown> }> = [];
+  const add = (h: number, version: string, rightOf20: number) => {
+    for (let i = 0; i < 300; i++) {
+      const actual = i % 2 === 0 ? '1' : '0';
+      const right = i % 20 < rightOf20;
+      const label = right ? actual : actual === '1' ? '0' : '1';
+      const id = `kb-ab-${h}-${version}-${i}`;
+      docs.push({
+        id,
+        document: {
+          '@timestamp': new Date(T0 + h * HOUR + i * 10_000).toISOString(),
+          model: { name: 'kb-ab', version },
+          prediction: { id, label, score: label === '1' ? 0.7 : 0.3 },
+          actual: { label: actual },
+          features: { x: (i % 7) / 7, color: i % 3 === 0 ? 'red' : 'blue' },
+        },
+      });
+    }
+  };
+  add(0, '1', 17);
+  add(3, '1', 17); // 17 of 20 right: 0.85
+  add(3, '2', 13); // 13 of 20 right: 0.65
+  return docs;
+}
+
 function predictions(): Array<{ id: string; document: Record<string, unknown> }> {
   const rand = seededRandom(2026);
   const docs: Array<{ id: string; document: Record<string, unknown> }> = [];
@@ -186,6 +213,22 @@ describe('Kibana objects on real analyzer results', () => {
       // isotonic map fitted on hour 0 (whose labels follow the scores closely) those scores map
       // near 0 or 1, the estimate stays ~0.92 and is marked unreliable instead (realised 0.5 is
       // outside its band), which test/scheduler/calibrated-estimate.test.ts covers.
+      calibration: 'none',
+      refresh: true,
+    });
+    // A/B: a second model, `kb-ab`, with versions 1 (champion) and 2 live in hour 3, 300 labelled
+    // predictions each, right 85 % and 65 % of the time (every 20th / every 20th·7 wrong, so the
+    // figures are exact): the comparison job writes one document, B − A = −0.20, verdict b_worse.
+    await bulkCreate(client, logStream('prediction', ns), abPredictions());
+    await runFullAnalysis(client, {
+      namespace: ns,
+      model: 'kb-ab',
+      from: at(3),
+      to: at(4),
+      windowMs: HOUR,
+      windowSize: '1h',
+      reference: { type: 'window', from: at(0), to: at(1) },
+      task: 'binary',
       calibration: 'none',
       refresh: true,
     });
@@ -321,7 +364,8 @@ describe('Kibana objects on real analyzer results', () => {
             expect(values.length, `${m.label} has values`).toBeGreaterThan(0);
             for (const v of values) {
               expect(Number.isFinite(v)).toBe(true);
-              expect(v, m.label).toBeGreaterThanOrEqual(0);
+              // The A/B panel plots differences (B − A and its interval): signed by nature.
+              if (p.id !== 'performance-ab') expect(v, m.label).toBeGreaterThanOrEqual(0);
               if (m.format && percentFormats.has(m.format)) expect(v, m.label).toBeLessThanOrEqual(1);
             }
           });
@@ -365,7 +409,8 @@ describe('Kibana objects on real analyzer results', () => {
         at(0),
         at(6),
       );
-      expect(volume.map((r) => r.values[0])).toEqual([1200, 1200, 1200, 1200, 1200]);
+      // Per hour and model: `kb` 1,200 an hour; `kb-ab` 300 in hour 0 and 2 × 300 in hour 3.
+      expect(volume.map((r) => r.values[0])).toEqual([1200, 300, 1200, 1200, 1200, 600, 1200]);
     });
 
     it('every panel has a writer (PANELS_AWAITING_WRITERS is empty)', () => {
