@@ -401,7 +401,14 @@ export async function runPerformanceJob(
       typeof options.calibration === 'function' ? await options.calibration(version) : options.calibration;
     const lossModel =
       typeof options.lossModel === 'function' ? await options.lossModel(version) : options.lossModel;
-    const vs: Settings = { ...s, calibration, lossModel };
+    // one option carries either map; each task takes its own kind
+    const vs: Settings = {
+      ...s,
+      calibration: calibration?.method === 'isotonic' && s.task === 'binary' ? calibration : undefined,
+      multiclassCalibration:
+        calibration?.method === 'top_label_isotonic' && s.task === 'multiclass' ? calibration : undefined,
+      lossModel,
+    };
     const requests = windowRequests(options, vs, streams, version);
     const [evaluations, predictions] = await Promise.all([
       searchOrEmpty(client, requests.evaluations),
