@@ -108,6 +108,9 @@ export interface Rule {
   enabled: boolean;
 }
 
+/** Drift severities that fire the drift rule (Kibana and Prometheus alike); `low` does not. */
+export const ALARM_DRIFT_SEVERITIES = ['medium', 'high'] as const;
+
 /** Action group in which each rule type reports a met condition. */
 export const ACTION_GROUP: Record<RuleTypeId, string> = {
   '.es-query': 'query matched',
@@ -182,8 +185,16 @@ function specs(s: AlertSettings): RuleSpec[] {
         'drift',
         {
           bool: {
-            // model inputs only (role feature): not the dataset summary, prediction or target
-            filter: [{ term: { 'feature.role': 'feature' } }, { term: { 'drift.detected': true } }],
+            // model inputs only (role feature): not the dataset summary, prediction or target. Only
+            // drift of severity medium or high pages (p below a tenth of its threshold, or a
+            // distance of twice its threshold; stats/drift/decide.ts): `low` is where the false
+            // alarms of many features × windows gather, and stays on the dashboards and in the report.
+            // Malformed values are quality findings (the quality rule), never drift (issue 27).
+            filter: [
+              { term: { 'feature.role': 'feature' } },
+              { term: { 'drift.detected': true } },
+              { terms: { 'drift.severity': [...ALARM_DRIFT_SEVERITIES] } },
+            ],
             must_not: [{ term: { 'feature.name': DATASET_FEATURE } }],
           },
         },
@@ -279,7 +290,7 @@ function specs(s: AlertSettings): RuleSpec[] {
       subject: `Data quality: ${hit('model.name')} ${hit('model.version')} feature ${hit('feature.name')}`,
       message: [
         `A data-quality rate of model ${hit('model.name')} version ${hit('model.version')}, feature ${hit('feature.name')}, is above ${t}.`,
-        `{{#context.hits}}- window ending {{_source.window.end}}: missing {{_source.quality.missing_rate}}, out of range {{_source.quality.out_of_range_rate}}, unseen category {{_source.quality.unseen_category_rate}}, type mismatch {{_source.quality.type_mismatch_rate}} (threshold ${t})\n{{/context.hits}}`,
+        `{{#context.hits}}- window ending {{_source.window.end}}: missing {{_source.quality.missing_rate}}, out of range {{_source.quality.out_of_range_rate}}, unseen category {{_source.quality.unseen_category_rate}}, type mismatch {{_source.quality.type_mismatch_rate}} (threshold ${t}), severity {{_source.quality.severity}}\n{{/context.hits}}`,
         `Dashboard: ${link(s, 'quality')}`,
       ].join('\n'),
     },
