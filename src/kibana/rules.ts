@@ -111,6 +111,24 @@ export interface Rule {
 /** Drift severities that fire the drift rule (Kibana and Prometheus alike); `low` does not. */
 export const ALARM_DRIFT_SEVERITIES = ['medium', 'high'] as const;
 
+/**
+ * How urgent each rule is, as a tag `severity:<level>` on the Kibana rule and the `severity` label of
+ * its Prometheus twin (prometheus/mlmon.rules.yml; test/prometheus checks they agree). `critical`:
+ * the monitoring itself or the model's realised quality is broken (no predictions arriving, no
+ * analyzer results, realised performance below its bound: someone must act now); `warning`: a
+ * signal to look at in working hours (drift of medium or high severity, an estimate below its bound,
+ * a data-quality rate above its threshold, dead letters).
+ */
+export const RULE_SEVERITY: Record<string, 'critical' | 'warning'> = {
+  'mlmon-rule-drift-detected': 'warning',
+  'mlmon-rule-performance-realised': 'critical',
+  'mlmon-rule-performance-estimated': 'warning',
+  'mlmon-rule-quality-rate': 'warning',
+  'mlmon-rule-analyzer-stale': 'critical',
+  'mlmon-rule-ingestion-stopped': 'critical',
+  'mlmon-rule-dead-letters': 'warning',
+};
+
 /** Action group in which each rule type reports a met condition. */
 export const ACTION_GROUP: Record<RuleTypeId, string> = {
   '.es-query': 'query matched',
@@ -384,7 +402,7 @@ export function rules(settings: AlertSettings): Rule[] {
       schedule: { interval: settings.checkInterval },
       params: r.params,
       actions,
-      tags: ['mlmon'],
+      tags: ['mlmon', `severity:${RULE_SEVERITY[r.id] ?? 'warning'}`],
       enabled: true,
     };
   });
