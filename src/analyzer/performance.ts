@@ -58,8 +58,8 @@ import {
   settingsOf,
   windowRequests,
   rootBucket,
-  probabilityClasses,
 } from './performance-request.js';
+import { probabilityClasses } from '../elastic/source.js';
 import { estimatedFields, multiclassEstimatedFields } from './performance-estimate.js';
 import { lossEstimatedFields } from './loss-estimate.js';
 

@@ -14,6 +14,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import { searchOrEmpty } from '../elastic/search.js';
+import { probabilityClasses } from '../elastic/source.js';
 import { resultStream } from '../schema/streams.js';
 import {
   CalibrationInputError,
@@ -277,21 +278,7 @@ export async function labelledOwnProbabilityPoints(
 ): Promise<Map<string, CalibrationPoint[]>> {
   const index = resultStream('evaluation', options.namespace);
   const prefix = 'prediction.probabilities.';
-  let classes: string[] = [];
-  try {
-    const caps = await client.fieldCaps({
-      index,
-      fields: `${prefix}*`,
-      ignore_unavailable: true,
-      allow_no_indices: true,
-    });
-    classes = Object.keys(caps.fields)
-      .filter((f) => f.startsWith(prefix) && f.length > prefix.length)
-      .map((f) => f.slice(prefix.length))
-      .sort();
-  } catch {
-    classes = [];
-  }
+  const classes = await probabilityClasses(client, index);
   const out = new Map<string, CalibrationPoint[]>();
   if (classes.length === 0) return out;
   const response = await searchOrEmpty(client, {

@@ -37,21 +37,13 @@ export interface MulticlassCalibration {
   /** labelled reference predictions, and how many were right */
   count: number;
   right: number;
-  /** out-of-fold quality over the mapped classes (see the module comment); absent when not cross-fitted */
-  cross_fit?: {
-    folds: number;
-    /** count-weighted means of the per-class figures */
-    ece_raw: number;
-    ece_calibrated: number;
-    brier_raw: number;
-    brier_calibrated: number;
-    /** Σ out-of-fold P(right) / n, and the realised accuracy, over the mapped classes' predictions */
-    expected_accuracy: number;
-    realised_accuracy: number;
-    /** (realised − expected) · n / sqrt(n · e(1 − e)) */
-    accuracy_z: number;
-    trusted: boolean;
-  };
+  /**
+   * out-of-fold quality over the mapped classes (see the module comment): the binary map's figures
+   * (count-weighted means of the per-class ones; expected and realised accuracy over the mapped
+   * classes' predictions), with (realised − expected) · n / sqrt(n · e(1 − e)) and the verdict;
+   * absent when not cross-fitted
+   */
+  cross_fit?: NonNullable<ScoreCalibration['cross_fit']> & { accuracy_z: number; trusted: boolean };
 }
 
 /** Beyond this many standard errors out of fold, the map is not trusted (as the window's band). */
