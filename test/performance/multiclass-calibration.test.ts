@@ -5,6 +5,8 @@
  * known-truth case is in estimation-known-truth.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { multiclassEstimatedFields } from '../../src/analyzer/performance-estimate.js';
+import { settingsOf, type Settings } from '../../src/analyzer/performance-request.js';
 import { decideMulticlassCalibration } from '../../src/profiles/calibration.js';
 import {
   calibrateMasses,
@@ -111,5 +113,66 @@ describe('multi-class calibration maps', () => {
     expect(out.masses[1]?.probabilitySums).toEqual({ a: 1, b: 4, c: 0 });
     expect(out.outside).toBe(5);
     expect(out.count).toBe(15);
+  });
+});
+
+describe('the estimate document with the maps', () => {
+  // 10 predictions of class a at own probability 0.7 (raw b 0.2, c 0.1 each), read as the
+  // prediction stream's aggregations give them (performance-request.ts)
+  const bucket = {
+    doc_count: 10,
+    by_predicted: {
+      buckets: [
+        {
+          key: 'a',
+          doc_count: 10,
+          p_0: { sum: 7, sum_of_squares: 4.9 },
+          p_1: { sum: 2, sum_of_squares: 0.4 },
+          p_2: { sum: 1, sum_of_squares: 0.1 },
+          right: { value: 0 },
+        },
+      ],
+    },
+    own_0: { doc_count: 10, bins: { buckets: [{ key: 0.7, doc_count: 10, mean: { value: 0.7 } }] } },
+  };
+  const settings = (trusted: boolean): Settings => ({
+    ...settingsOf({ model: 'm', task: 'multiclass', window: { start: new Date(0), end: new Date(1) } }),
+    classes: ['a', 'b', 'c'],
+    multiclassCalibration: {
+      method: 'top_label_isotonic',
+      classes: {
+        a: { method: 'isotonic', scores: [0.5, 0.9], probabilities: [0.4, 0.6], count: 400, positives: 200 },
+      },
+      count: 400,
+      right: 200,
+      cross_fit: {
+        folds: 10,
+        ece_raw: 0,
+        ece_calibrated: 0,
+        brier_raw: 0,
+        brier_calibrated: 0,
+        expected_accuracy: 0.5,
+        realised_accuracy: 0.5,
+        accuracy_z: trusted ? 0 : 4,
+        trusted,
+      },
+    },
+  });
+
+  it('takes P(right) from the map: accuracy 0.5 where the raw probability said 0.7', () => {
+    const e = multiclassEstimatedFields(bucket, undefined, settings(true));
+    expect(e?.accuracy).toBeCloseTo(0.5, 12);
+    // band: sqrt(Σ g(1 − g)) / n = sqrt(10 · 0.25) / 10
+    expect(e?.accuracy_std_error).toBeCloseTo(Math.sqrt(2.5) / 10, 12);
+    expect(e?.calibrated).toBe(true);
+    expect(e?.calibration_trusted).toBe(true);
+    expect(e?.reliable).toBeNull(); // no labels: not judged
+  });
+
+  it('a map that failed its reference out of fold flags every estimate made with it', () => {
+    const e = multiclassEstimatedFields(bucket, undefined, settings(false));
+    expect(e?.calibration_trusted).toBe(false);
+    expect(e?.reliable).toBe(false);
+    expect(e?.unreliable_reason).toEqual(['calibration_untrusted']);
   });
 });
