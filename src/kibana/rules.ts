@@ -123,6 +123,7 @@ export const RULE_SEVERITY: Record<string, 'critical' | 'warning'> = {
   'mlmon-rule-drift-detected': 'warning',
   'mlmon-rule-performance-realised': 'critical',
   'mlmon-rule-performance-estimated': 'warning',
+  'mlmon-rule-estimate-unreliable': 'warning',
   'mlmon-rule-quality-rate': 'warning',
   'mlmon-rule-analyzer-stale': 'critical',
   'mlmon-rule-ingestion-stopped': 'critical',
@@ -281,6 +282,35 @@ function specs(s: AlertSettings): RuleSpec[] {
       message: [
         `Estimated (CBPE) performance of model ${hit('model.name')} version ${hit('model.version')} is below its bound.`,
         `{{#context.hits}}- window ending {{_source.window.end}} (label coverage {{_source.performance.label_coverage}}): estimated ${violations('_source.performance.estimated.violations')}; band of the estimated accuracy {{_source.performance.estimated.accuracy_lower}}–{{_source.performance.estimated.accuracy_upper}}{{#_source.performance.estimated.failed_assumptions}}; labels contradict the estimate, failed assumption: {{.}}{{/_source.performance.estimated.failed_assumptions}}\n{{/context.hits}}`,
+        `Dashboard: ${link(s, 'performance')}`,
+      ].join('\n'),
+    },
+    {
+      id: 'mlmon-rule-estimate-unreliable',
+      name: 'mlmon: estimated performance unreliable',
+      type: '.es-query',
+      params: esQueryParams(
+        'performance',
+        {
+          bool: {
+            // labels contradict the estimate, or its calibration failed its reference out of fold
+            filter: [
+              { term: { 'performance.scope': 'model' } },
+              { term: { 'performance.estimated.reliable': false } },
+            ],
+          },
+        },
+        {
+          thresholdComparator: '>',
+          threshold: [0],
+          windowMinutes: lookback,
+          termField: ['model.name', 'model.version'],
+        },
+      ),
+      subject: `Estimate unreliable: ${hit('model.name')} ${hit('model.version')}`,
+      message: [
+        `The label-free estimate of model ${hit('model.name')} version ${hit('model.version')} cannot be trusted.`,
+        `{{#context.hits}}- window ending {{_source.window.end}}: estimated accuracy {{_source.performance.estimated.accuracy}}, why: {{#_source.performance.estimated.unreliable_reason}}{{.}} {{/_source.performance.estimated.unreliable_reason}}{{#_source.performance.estimated.failed_assumptions}}; failed assumption: {{.}}{{/_source.performance.estimated.failed_assumptions}}\n{{/context.hits}}`,
         `Dashboard: ${link(s, 'performance')}`,
       ].join('\n'),
     },
