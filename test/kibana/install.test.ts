@@ -55,13 +55,13 @@ describe('mlmon kibana install against a contract double of Kibana', () => {
     const report = await installKibana(options());
     const objects = savedObjects().length;
     // 8 data views + 32 Lens visualizations + 1 Vega visualization + 1 links panel + 5 dashboards;
-    // 2 connectors; 7 rules
+    // 2 connectors; 8 rules
     expect(objects).toBe(48);
-    expect(report.counts).toEqual({ created: objects + 2 + 7, updated: 0, unchanged: 0 });
+    expect(report.counts).toEqual({ created: objects + 2 + 8, updated: 0, unchanged: 0 });
     expect(report.kibana).toBe('8.19.3');
     expect(state.current.objects.size).toBe(objects);
     expect(state.current.connectors.size).toBe(2);
-    expect(state.current.rules.size).toBe(7);
+    expect(state.current.rules.size).toBe(8);
     expect(writes().every((r) => r.xsrf)).toBe(true);
     const imports = writes().filter((r) => r.path.startsWith('/api/saved_objects/_import'));
     expect(imports).toHaveLength(1);
@@ -73,7 +73,7 @@ describe('mlmon kibana install against a contract double of Kibana', () => {
     await installKibana(options());
     state.current.requests = [];
     const second = await installKibana(options());
-    expect(second.counts).toEqual({ created: 0, updated: 0, unchanged: 48 + 2 + 7 });
+    expect(second.counts).toEqual({ created: 0, updated: 0, unchanged: 48 + 2 + 8 });
     expect(writes()).toEqual([]);
   });
 
@@ -111,7 +111,7 @@ describe('mlmon kibana install against a contract double of Kibana', () => {
 
   it('--dry-run reports what would be created and writes nothing', async () => {
     const report = await installKibana(options({ dryRun: true }));
-    expect(report.counts.created).toBe(57);
+    expect(report.counts.created).toBe(58);
     expect(writes()).toEqual([]);
   });
 
@@ -181,7 +181,7 @@ describe('mlmon kibana install against a contract double of Kibana', () => {
       });
       expect(await run(['kibana', 'install', '--format', 'json'], io)).toBe(0);
       const report = JSON.parse(out.join('')) as { counts: Record<string, number> };
-      expect(report.counts).toEqual({ created: 57, updated: 0, unchanged: 0 });
+      expect(report.counts).toEqual({ created: 58, updated: 0, unchanged: 0 });
       expect(state.current.connectors.get('mlmon-connector-email')?.config).toMatchObject({
         host: 'smtp.example.org',
         port: 587,
