@@ -185,6 +185,20 @@ function esQueryParams(
   };
 }
 
+/** Model-scope performance documents with `term`, counted per model and version over `lookback` minutes. */
+function perModelVersion(term: Record<string, boolean>, lookback: number): Record<string, unknown> {
+  return esQueryParams(
+    'performance',
+    { bool: { filter: [{ term: { 'performance.scope': 'model' } }, { term }] } },
+    {
+      thresholdComparator: '>',
+      threshold: [0],
+      windowMinutes: lookback,
+      termField: ['model.name', 'model.version'],
+    },
+  );
+}
+
 function link(settings: AlertSettings, key: DashboardKey): string {
   return dashboardUrl(settings.kibanaBaseUrl, key, hit('model.name'));
 }
@@ -261,23 +275,7 @@ function specs(s: AlertSettings): RuleSpec[] {
       id: 'mlmon-rule-performance-estimated',
       name: 'mlmon: estimated performance below its bound',
       type: '.es-query',
-      params: esQueryParams(
-        'performance',
-        {
-          bool: {
-            filter: [
-              { term: { 'performance.scope': 'model' } },
-              { term: { 'performance.estimated.degraded': true } },
-            ],
-          },
-        },
-        {
-          thresholdComparator: '>',
-          threshold: [0],
-          windowMinutes: lookback,
-          termField: ['model.name', 'model.version'],
-        },
-      ),
+      params: perModelVersion({ 'performance.estimated.degraded': true }, lookback),
       subject: `Estimated performance below bound: ${hit('model.name')} ${hit('model.version')}`,
       message: [
         `Estimated (CBPE) performance of model ${hit('model.name')} version ${hit('model.version')} is below its bound.`,
@@ -289,24 +287,8 @@ function specs(s: AlertSettings): RuleSpec[] {
       id: 'mlmon-rule-estimate-unreliable',
       name: 'mlmon: estimated performance unreliable',
       type: '.es-query',
-      params: esQueryParams(
-        'performance',
-        {
-          bool: {
-            // labels contradict the estimate, or its calibration failed its reference out of fold
-            filter: [
-              { term: { 'performance.scope': 'model' } },
-              { term: { 'performance.estimated.reliable': false } },
-            ],
-          },
-        },
-        {
-          thresholdComparator: '>',
-          threshold: [0],
-          windowMinutes: lookback,
-          termField: ['model.name', 'model.version'],
-        },
-      ),
+      // labels contradict the estimate, or its calibration failed its reference out of fold
+      params: perModelVersion({ 'performance.estimated.reliable': false }, lookback),
       subject: `Estimate unreliable: ${hit('model.name')} ${hit('model.version')}`,
       message: [
         `The label-free estimate of model ${hit('model.name')} version ${hit('model.version')} cannot be trusted.`,
