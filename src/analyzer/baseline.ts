@@ -19,8 +19,11 @@
 import type { Client } from '@elastic/elasticsearch';
 import {
   type ReferenceCalibration,
+  type ReferenceMulticlassCalibration,
   referenceCalibration,
+  referenceMulticlassCalibration,
   withReferenceCalibration,
+  withReferenceMulticlassCalibration,
 } from '../profiles/calibration.js';
 import {
   type ElasticsearchProfileOptions,
@@ -36,6 +39,7 @@ import { DEFAULT_BASELINE_ID, getBaseline, saveBaseline, type StoredBaseline } f
 import type { DatasetProfile } from '../profiles/types.js';
 import type { Label } from '../stats/performance/index.js';
 import type { CalibrationMode, ScoreCalibration } from '../stats/performance/calibration.js';
+import type { MulticlassCalibration } from '../stats/performance/cbpe-multiclass-calibration.js';
 import type { ReferenceSpec } from './job.js';
 import { runJoin, type JoinResult } from './join.js';
 import { refreshInputs } from './refresh.js';
@@ -60,6 +64,11 @@ export interface BuiltBaseline {
   profile: DatasetProfile;
   /** the map, or why there is none */
   calibration: ReferenceCalibration;
+  /**
+   * multi-class models (no labelled `prediction.score`, labelled class probabilities): the per-class
+   * maps, or why there are none
+   */
+  multiclassCalibration?: ReferenceMulticlassCalibration;
   /**
    * regression: the direct loss estimation model fitted on the reference labels, or why there is
    * none; absent when the reference has no labelled regression prediction
@@ -94,6 +103,26 @@ export async function buildBaseline(client: Client, options: BuildBaselineOption
     mode: options.calibration,
     minLabelled: options.minLabelled,
   });
+  // A multi-class model has no `prediction.score`: its class probabilities get per-class maps instead.
+  const multiclassCalibration =
+    calibration.method === 'none' && calibration.labelled === 0 && options.calibration !== 'none'
+      ? await referenceMulticlassCalibration(client, {
+          namespace,
+          model,
+          version,
+          from,
+          to,
+          mode: options.calibration,
+          minLabelled: options.minLabelled,
+        })
+      : undefined;
+  // stored only where there was something to fit (a binary or regression reference has no class
+  // probabilities, and its profile keeps the binary reason)
+  const multiclass =
+    multiclassCalibration &&
+    (multiclassCalibration.method === 'top_label_isotonic' || multiclassCalibration.labelled > 0)
+      ? multiclassCalibration
+      : undefined;
   // A regressor's reference with labels also gets its loss model (estimated MAE/RMSE, loss-model.ts).
   const lossModel = await referenceLossModel(client, {
     namespace,
@@ -111,18 +140,42 @@ export async function buildBaseline(client: Client, options: BuildBaselineOption
     from,
     to,
   });
+  const calibrated = withReferenceCalibration(profiled, calibration);
   const profile = withMultivariate(
-    withReferenceLossModel(withReferenceCalibration(profiled, calibration), lossModel),
+    withReferenceLossModel(
+      multiclass ? withReferenceMulticlassCalibration(calibrated, multiclass) : calibrated,
+      lossModel,
+    ),
     multivariate,
   );
   const stored = await saveBaseline(client, { model, version, id: options.id }, profile, {
     replace: options.replace,
   });
-  return { stored, profile, calibration, ...(lossModel ? { lossModel } : {}), join };
+  return {
+    stored,
+    profile,
+    calibration,
+    ...(multiclass ? { multiclassCalibration: multiclass } : {}),
+    ...(lossModel ? { lossModel } : {}),
+    join,
+  };
 }
 
 /** One line for people: what the estimate of this baseline's model will use. */
-export function describeCalibration(calibration: ReferenceCalibration): string {
+export function describeCalibration(
+  calibration: ReferenceCalibration | ReferenceMulticlassCalibration,
+): string {
+  if (calibration.method === 'top_label_isotonic') {
+    const m = calibration.map;
+    const cf = m.cross_fit;
+    return (
+      `class-probability calibration: isotonic per predicted class (${Object.keys(m.classes).join(', ')}) from ${m.count} labelled reference predictions` +
+      (cf
+        ? `; out of fold expected accuracy ${cf.expected_accuracy.toFixed(3)} vs realised ${cf.realised_accuracy.toFixed(3)} (Brier ${cf.brier_calibrated.toFixed(4)} vs ${cf.brier_raw.toFixed(4)} raw)${cf.trusted ? '' : ': NOT TRUSTED, estimates will be flagged'}`
+        : '') +
+      (m.uncalibrated ? `; raw for: ${Object.values(m.uncalibrated).join('; ')}` : '')
+    );
+  }
   if (calibration.method === 'isotonic') {
     const m = calibration.map;
     return `score calibration: isotonic, ${m.scores.length} knots from ${m.count} labelled reference predictions (${m.positives} positive)`;
@@ -132,7 +185,8 @@ export function describeCalibration(calibration: ReferenceCalibration): string {
 
 /** The calibration of one version's reference, and a note when the estimate goes without one. */
 export interface VersionCalibration {
-  calibration?: ScoreCalibration;
+  /** binary: the score map; multi-class: the per-class maps */
+  calibration?: ScoreCalibration | MulticlassCalibration;
   /** why the estimate takes raw scores (absent when calibrated, or when calibration is switched off) */
   note?: string;
 }
@@ -173,11 +227,22 @@ export function calibrationLookup(client: Client, options: CalibrationLookupOpti
         to: ref.to,
         positiveClass: options.positiveClass,
       });
-      return fitted.method === 'isotonic'
-        ? { calibration: fitted.map }
-        : { note: `version ${version}: ${fitted.message}` };
+      if (fitted.method === 'isotonic') return { calibration: fitted.map };
+      if (fitted.labelled === 0) {
+        const multi = await referenceMulticlassCalibration(client, {
+          namespace: options.namespace,
+          model: options.model,
+          version,
+          from: ref.from,
+          to: ref.to,
+        });
+        if (multi.method === 'top_label_isotonic') return { calibration: multi.map };
+        if (multi.labelled > 0) return { note: `version ${version}: ${multi.message}` };
+      }
+      return { note: `version ${version}: ${fitted.message}` };
     }
     if (profile.calibration) return { calibration: profile.calibration };
+    if (profile.multiclassCalibration) return { calibration: profile.multiclassCalibration };
     const why = profile.uncalibrated?.message ?? 'the reference was stored without a score calibration';
     return { note: `version ${version}: ${why}` };
   };

@@ -73,8 +73,7 @@ export interface DriftResult {
   js?: number | null;
   chi2_pvalue?: number | null;
   mean_shift_z?: number | null;
-  /** `type_mismatch`: values of another type than the reference's (see {@link typeMismatchVerdict}). */
-  method: DriftDecision['method'] | 'type_mismatch';
+  method: DriftDecision['method'];
   score: number;
   threshold: number;
   detected: boolean;
@@ -163,6 +162,8 @@ export interface QualityResult {
   /** Share of the present values in categories the reference never had (categorical; upper bound if the reference list was truncated). */
   unseen_category_rate?: number;
   type_mismatch_rate: number;
+  /** The worst rate as a severity ({@link qualitySeverity}); set for every field of the reference. */
+  severity?: QualitySeverity;
   /** The field's name when the field is absent from the reference. */
   unexpected_feature?: string;
 }
@@ -463,25 +464,39 @@ export function evaluateWindow(
   return results;
 }
 
+/** How bad a field's data quality is in a window: the worst of its rates, see {@link qualitySeverity}. */
+export type QualitySeverity = 'none' | 'low' | 'medium' | 'high';
+
+/**
+ * The worst of a field's quality rates (missing, out of range, unseen category, type mismatch) as a
+ * severity: ≥ 10 % high, ≥ 1 % medium, above 0 low. Stored with the rates (`quality.severity`) for
+ * dashboards and the report; the alert rule fires on the rates against its own threshold
+ * (kibana/rules.ts, prometheus/mlmon.rules.yml).
+ */
+export function qualitySeverity(q: QualityResult): QualitySeverity {
+  const worst = Math.max(
+    q.missing_rate ?? 0,
+    q.out_of_range_rate ?? 0,
+    q.unseen_category_rate ?? 0,
+    q.type_mismatch_rate,
+  );
+  return worst >= 0.1 ? 'high' : worst >= 0.01 ? 'medium' : worst > 0 ? 'low' : 'none';
+}
+
 /**
  * Values of another type than the reference's (a string where the reference had numbers, counted
- * by the logger in `mlmon.quality.type_mismatch`) never leave a field "healthy": the values that
- * did parse may look like the reference while the producer sends something else. So any mismatch
- * is drift, whatever the statistics of the remaining values say; the severity follows the share
- * (≥ 10 % high, ≥ 1 % medium, else low), and the statistics stay in the document.
+ * by the logger in `mlmon.quality.type_mismatch`) are a data-quality finding, not drift (issue 27):
+ * before, any mismatch set `drift.detected` and one malformed row in a window fired the drift rule.
+ * The drift verdict stays the statistics' of the values that parsed; the rate, its severity
+ * ({@link qualitySeverity}) and a note go with the quality result, whose rule fires above its
+ * threshold.
  */
 export function typeMismatchVerdict(result: FieldResult): FieldResult {
+  const quality = { ...result.quality, severity: qualitySeverity(result.quality) };
   const rate = result.quality.type_mismatch_rate;
-  if (!(rate > 0)) return result;
-  const severity = rate >= 0.1 ? 'high' : rate >= 0.01 ? 'medium' : 'low';
+  if (!(rate > 0)) return { ...result, quality };
   const note = `${(rate * 100).toPrecision(3)} % of the values have another type than the reference's`;
-  return {
-    ...result,
-    drift: result.drift
-      ? { ...result.drift, method: 'type_mismatch', score: rate, threshold: 0, detected: true, severity }
-      : { psi: null, method: 'type_mismatch', score: rate, threshold: 0, detected: true, severity },
-    note: result.note ? `${result.note}; ${note}` : note,
-  };
+  return { ...result, quality, note: result.note ? `${result.note}; ${note}` : note };
 }
 
 function base(e: ProfileEntry, count: number, quality: QualityResult): FieldResult {

@@ -7,6 +7,7 @@
  */
 import { type Bucket } from '../elastic/aggs.js';
 import {
+  calibrateMasses,
   estimateMulticlassWindow,
   estimateWindow,
   type CbpeWindowEstimate,
@@ -125,32 +126,70 @@ export function predictedMasses(bucket: Bucket, s: Settings) {
 }
 
 /**
+ * Per predicted class its raw masses with its own-probability bins (`own_<i>`, present only with
+ * calibration maps), mapped through the class maps (stats/performance/cbpe-multiclass-calibration.ts).
+ */
+function calibratedMasses(bucket: Bucket, s: Settings) {
+  const map = s.multiclassCalibration;
+  if (!map) return null;
+  const raw = predictedMasses(bucket, s).map((p) => {
+    const i = s.classes.indexOf(p.label);
+    const own = i >= 0 ? subOrEmpty(bucket, `own_${i}`) : { doc_count: 0 };
+    return {
+      ...p,
+      bins: buckets(own, 'bins').map((b) => ({ count: b.doc_count, mean: value(b, 'mean') })),
+    };
+  });
+  return calibrateMasses(raw, map);
+}
+
+/**
  * Multi-class CBPE (`estimateMulticlassWindow`) from the prediction stream's probability sums per
- * predicted class, judged on the evaluation stream's; null when not computable (probabilities
- * outside [0, 1]).
+ * predicted class, judged on the evaluation stream's; with the reference's per-class maps
+ * (`s.multiclassCalibration`) each prediction's P(right) is its class map's value. Null when not
+ * computable (probabilities outside [0, 1]). The map's out-of-fold verdict is carried into the
+ * document: an estimate made with a map that failed its own reference out of fold is unreliable
+ * (`calibration_untrusted`), whatever the window's labels say.
  */
 export function multiclassEstimatedFields(
   predBucket: Bucket,
   evalBucket: Bucket | undefined,
   s: Settings,
 ): Record<string, unknown> | null {
-  const predicted = predictedMasses(predBucket, s);
+  const calibrated = calibratedMasses(predBucket, s);
+  const predicted = calibrated?.masses ?? predictedMasses(predBucket, s);
   if (predicted.length === 0) return null;
   const actualCounts = new Map(
     evalBucket ? buckets(evalBucket, 'matrix').map((b) => [String(b.key), b.doc_count]) : [],
   );
+  const labelledCalibrated = evalBucket ? calibratedMasses(evalBucket, s) : null;
+  const labelledPredicted = evalBucket ? (labelledCalibrated?.masses ?? predictedMasses(evalBucket, s)) : [];
+  // calibrated: a class's expected count is its column of the calibrated rows; Σ p² per class is
+  // not kept per prediction, Σ_j row_j[k]² / count_j (≤ the true Σ p²) makes its σ err wide
+  const classColumns = (k: string, i: number) =>
+    labelledCalibrated
+      ? {
+          probabilitySum: labelledPredicted.reduce((a, p) => a + (p.probabilitySums[k] ?? 0), 0),
+          squareSum: labelledPredicted.reduce(
+            (a, p) => a + (p.count > 0 ? (p.probabilitySums[k] ?? 0) ** 2 / p.count : 0),
+            0,
+          ),
+        }
+      : {
+          probabilitySum: statsOf(evalBucket as Bucket, `p_${i}`).sum ?? 0,
+          squareSum: statsOf(evalBucket as Bucket, `p_${i}`).sum_of_squares ?? 0,
+        };
   let e: MulticlassEstimate;
   try {
     e = estimateMulticlassWindow({
       predicted,
       labelled: evalBucket
         ? {
-            predicted: predictedMasses(evalBucket, s),
+            predicted: labelledPredicted,
             classes: s.classes.map((c, i) => ({
               label: c,
               actual: actualCounts.get(c) ?? 0,
-              probabilitySum: statsOf(evalBucket, `p_${i}`).sum ?? 0,
-              squareSum: statsOf(evalBucket, `p_${i}`).sum_of_squares ?? 0,
+              ...classColumns(c, i),
             })),
           }
         : undefined,
@@ -159,12 +198,20 @@ export function multiclassEstimatedFields(
     if (error instanceof RangeError) return null;
     throw error;
   }
+  const map = s.multiclassCalibration;
+  const untrusted = map?.cross_fit?.trusted === false;
+  const outsideMapShare = calibrated && calibrated.count > 0 ? calibrated.outside / calibrated.count : null;
+  const reasons = [...(e.check?.reasons ?? []), ...(untrusted ? ['calibration_untrusted'] : [])];
+  const failed: string[] = [...e.failedAssumptions];
+  // as for binary (cbpe-window.ts `maxOutsideMap`): the maps only clip beyond their knots
+  if (outsideMapShare !== null && outsideMapShare > 0.1 && !failed.includes('calibration_drift'))
+    failed.push('calibration_drift');
   return {
     count: e.count,
     accuracy: e.accuracy,
     f1_macro: e.f1Macro,
     f1_weighted: e.f1Weighted,
-    calibrated: false,
+    calibrated: map !== undefined,
     accuracy_std_error: e.accuracyStdError,
     accuracy_lower: e.accuracyLower,
     accuracy_upper: e.accuracyUpper,
@@ -172,9 +219,11 @@ export function multiclassEstimatedFields(
     sampling_error: { accuracy: e.accuracyStdError },
     interval_level: e.level,
     interval: e.accuracyInterval ? { accuracy: e.accuracyInterval } : null,
-    reliable: e.check?.reliable ?? null,
-    unreliable_reason: e.check && e.check.reasons.length > 0 ? e.check.reasons : null,
-    failed_assumptions: e.failedAssumptions.length > 0 ? e.failedAssumptions : null,
+    outside_map_share: outsideMapShare,
+    calibration_trusted: map ? (map.cross_fit?.trusted ?? null) : null,
+    reliable: untrusted ? false : (e.check?.reliable ?? null),
+    unreliable_reason: reasons.length > 0 ? reasons : null,
+    failed_assumptions: failed.length > 0 ? failed : null,
     check: e.check && {
       labelled: e.check.labelled,
       expected_accuracy: e.check.expectedAccuracy,

@@ -16,6 +16,7 @@ import { lossAggregations } from './loss-estimate.js';
 import {
   labelKey,
   type Label,
+  type MulticlassCalibration,
   type PerformanceBounds,
   type ScoreCalibration,
 } from '../stats/performance/index.js';
@@ -54,12 +55,16 @@ export interface PerformanceJobOptions {
   /** segment names: one document per value of each `labels.<name>`, and a fairness document (binary) */
   segments?: string[];
   /**
-   * binary: the reference period's score calibration (stored with the baseline, see
+   * binary: the reference period's score calibration (multi-class: its per-class maps,
+   * stats/performance/cbpe-multiclass-calibration.ts) (stored with the baseline, see
    * profiles/calibration.ts); the estimate maps scores through it. Without it, raw scores are
    * taken as probabilities and `performance.estimated.calibrated` is false. A function is asked per
    * version (each version has its own baseline; see analyzer/baseline.ts `calibrationLookup`).
    */
-  calibration?: ScoreCalibration | ((version: string) => Promise<ScoreCalibration | undefined>);
+  calibration?:
+    | ScoreCalibration
+    | MulticlassCalibration
+    | ((version: string) => Promise<ScoreCalibration | MulticlassCalibration | undefined>);
   /**
    * regression: the reference period's loss model (direct loss estimation, stored with the baseline,
    * see profiles/loss-model.ts); with it the model-scope document carries `performance.estimated`
@@ -99,6 +104,8 @@ export interface Settings {
   threshold: number;
   maxClasses: number;
   calibration: ScoreCalibration | undefined;
+  /** multi-class: the per-class maps of the estimate (absent: raw probabilities) */
+  multiclassCalibration?: MulticlassCalibration | undefined;
   lossModel?: DirectLossModel | undefined;
   /** multi-class: the classes with a `prediction.probabilities.<class>` field (the estimate's input) */
   classes: string[];
@@ -167,7 +174,13 @@ export function evaluationAggs(s: Settings): Aggs {
         aggs: { predicted: { terms: { field: 'prediction.label', size: s.maxClasses } } },
       },
       losses: lossSums({ bool: { must_not: [{ exists: { field: 'eval.positive_class' } }] } }),
-      ...(s.classes.length > 0 ? { by_predicted: probabilitiesByPredicted(s), ...probabilityStats(s) } : {}),
+      ...(s.classes.length > 0
+        ? {
+            by_predicted: probabilitiesByPredicted(s),
+            ...probabilityStats(s),
+            ...ownProbabilityBins(s, true),
+          }
+        : {}),
     };
   }
   return {
@@ -189,7 +202,8 @@ export function evaluableFilter(task: PerformanceTask): Query {
 export function predictionAggs(s: Settings): Aggs {
   if (s.task === 'binary')
     return { score_bins: scoreHistogram({ mean: { avg: { field: 'prediction.score' } } }) };
-  if (s.task === 'multiclass' && s.classes.length > 0) return { by_predicted: probabilitiesByPredicted(s) };
+  if (s.task === 'multiclass' && s.classes.length > 0)
+    return { by_predicted: probabilitiesByPredicted(s), ...ownProbabilityBins(s, false) };
   return {};
 }
 
@@ -206,6 +220,37 @@ export function probabilitiesByPredicted(s: Settings): estypes.AggregationsAggre
     terms: { field: 'prediction.label', size: s.maxClasses },
     aggs: { ...probabilityStats(s), right: { sum: { field: 'eval.correct' } } },
   };
+}
+
+/**
+ * Multi-class with calibration maps: per class c, the predictions of c binned by their own
+ * probability `prediction.probabilities.<c>` (0.001 bins: count, mean; on evaluations also the right
+ * ones), what the per-class maps are applied to (stats/performance/cbpe-multiclass-calibration.ts).
+ * A `filter` per class because an aggregation's field cannot depend on its parent bucket's key.
+ */
+export function ownProbabilityBins(s: Settings, labelled: boolean): Aggs {
+  if (!s.multiclassCalibration) return {};
+  return Object.fromEntries(
+    s.classes.map((c, i) => [
+      `own_${i}`,
+      {
+        filter: { term: { 'prediction.label': c } },
+        aggs: {
+          bins: {
+            histogram: {
+              field: `prediction.probabilities.${c}`,
+              interval: SCORE_BIN_WIDTH,
+              min_doc_count: 1,
+            },
+            aggs: {
+              mean: { avg: { field: `prediction.probabilities.${c}` } },
+              ...(labelled ? { right: { sum: { field: 'eval.correct' } } } : {}),
+            },
+          },
+        },
+      },
+    ]),
+  );
 }
 
 export const segmentAggName = (i: number): string => `segment_${i}`;
@@ -312,28 +357,4 @@ export function windowRequests(
 /** A search answer as the root bucket the readers take: the hit count and the aggregations. */
 export function rootBucket(response: estypes.SearchResponse | undefined): Bucket {
   return { doc_count: response ? totalHits(response) : 0, ...(response?.aggregations ?? {}) };
-}
-
-/**
- * The classes with a `prediction.probabilities.<class>` field in the prediction stream (field caps:
- * one cheap request, no documents read); none when the model logs no probabilities. A class name
- * with a dot is stored with `_` in its place (schema/normalize.ts) and then does not match its
- * `prediction.label`; such a class is left out of the estimate.
- */
-export async function probabilityClasses(client: Client, index: string): Promise<string[]> {
-  const prefix = 'prediction.probabilities.';
-  try {
-    const caps = await client.fieldCaps({
-      index,
-      fields: `${prefix}*`,
-      ignore_unavailable: true,
-      allow_no_indices: true,
-    });
-    return Object.keys(caps.fields)
-      .filter((f) => f.startsWith(prefix) && f.length > prefix.length)
-      .map((f) => f.slice(prefix.length))
-      .sort();
-  } catch {
-    return [];
-  }
 }

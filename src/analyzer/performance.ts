@@ -58,8 +58,8 @@ import {
   settingsOf,
   windowRequests,
   rootBucket,
-  probabilityClasses,
 } from './performance-request.js';
+import { probabilityClasses } from '../elastic/source.js';
 import { estimatedFields, multiclassEstimatedFields } from './performance-estimate.js';
 import { lossEstimatedFields } from './loss-estimate.js';
 
@@ -284,8 +284,13 @@ function scopeFields(
   };
   if (s.task === 'binary' && predBucket)
     fields.estimated = predicted > 0 ? estimatedFields(predBucket, evalBucket, s) : null;
-  if (s.task === 'multiclass' && predBucket && s.classes.length > 0)
-    fields.estimated = predicted > 0 ? multiclassEstimatedFields(predBucket, evalBucket, s) : null;
+  if (s.task === 'multiclass' && predBucket && predicted > 0) {
+    const estimated = s.classes.length > 0 ? multiclassEstimatedFields(predBucket, evalBucket, s) : null;
+    // A label-only classifier (no score, no class probabilities) cannot be estimated without labels:
+    // no `estimated` at all (never an accuracy of 0), and the document says why (issue 27).
+    if (s.classes.length === 0 || estimated?.count === 0) fields.not_estimated = NO_PROBABILITIES;
+    else fields.estimated = estimated;
+  }
   if (s.task === 'regression' && s.lossModel && scopeName === 'model' && predBucket)
     fields.estimated = lossEstimatedFields(predBucket, evalBucket, s.lossModel);
   applyBounds(fields, bounds);
@@ -383,6 +388,13 @@ function versionDocuments(
   return documents;
 }
 
+/** Why a multi-class window has no `performance.estimated`: its predictions carry no probabilities. */
+export const NO_PROBABILITIES = {
+  reason: 'no_probabilities',
+  message:
+    'no class probabilities logged with these predictions (a label-only classifier): performance cannot be estimated without labels',
+} as const;
+
 /** Computes (and by default writes) the performance documents of one window. */
 export async function runPerformanceJob(
   client: Client,
@@ -401,7 +413,14 @@ export async function runPerformanceJob(
       typeof options.calibration === 'function' ? await options.calibration(version) : options.calibration;
     const lossModel =
       typeof options.lossModel === 'function' ? await options.lossModel(version) : options.lossModel;
-    const vs: Settings = { ...s, calibration, lossModel };
+    // one option carries either map; each task takes its own kind
+    const vs: Settings = {
+      ...s,
+      calibration: calibration?.method === 'isotonic' && s.task === 'binary' ? calibration : undefined,
+      multiclassCalibration:
+        calibration?.method === 'top_label_isotonic' && s.task === 'multiclass' ? calibration : undefined,
+      lossModel,
+    };
     const requests = windowRequests(options, vs, streams, version);
     const [evaluations, predictions] = await Promise.all([
       searchOrEmpty(client, requests.evaluations),

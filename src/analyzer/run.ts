@@ -149,7 +149,7 @@ export async function runFullAnalysis(
       if (found.note && !drift.skipped.some((s) => s.version === version))
         result.notes.push(`no estimated MAE/RMSE for ${found.note}`);
     }
-    if (task === 'binary') {
+    if (task === 'binary' || task === 'multiclass') {
       const found = await calibrationOf(version);
       calibration = found.calibration;
       // A version without a reference already has its note (how to add a baseline); one is enough.

@@ -98,3 +98,27 @@ export function correlationOutput(fields: readonly { field: string; kind: ValueK
   }
   return undefined;
 }
+
+/**
+ * The classes with a `prediction.probabilities.<class>` field in the prediction stream (field caps:
+ * one cheap request, no documents read; the prediction or the evaluation stream); none when the model logs no probabilities. A class name
+ * with a dot is stored with `_` in its place (schema/normalize.ts) and then does not match its
+ * `prediction.label`; such a class is left out of the estimate.
+ */
+export async function probabilityClasses(client: Client, index: string): Promise<string[]> {
+  const prefix = 'prediction.probabilities.';
+  try {
+    const caps = await client.fieldCaps({
+      index,
+      fields: `${prefix}*`,
+      ignore_unavailable: true,
+      allow_no_indices: true,
+    });
+    return Object.keys(caps.fields)
+      .filter((f) => f.startsWith(prefix) && f.length > prefix.length)
+      .map((f) => f.slice(prefix.length))
+      .sort();
+  } catch {
+    return [];
+  }
+}

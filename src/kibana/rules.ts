@@ -108,6 +108,28 @@ export interface Rule {
   enabled: boolean;
 }
 
+/** Drift severities that fire the drift rule (Kibana and Prometheus alike); `low` does not. */
+export const ALARM_DRIFT_SEVERITIES = ['medium', 'high'] as const;
+
+/**
+ * How urgent each rule is, as a tag `severity:<level>` on the Kibana rule and the `severity` label of
+ * its Prometheus twin (prometheus/mlmon.rules.yml; test/prometheus checks they agree). `critical`:
+ * the monitoring itself or the model's realised quality is broken (no predictions arriving, no
+ * analyzer results, realised performance below its bound: someone must act now); `warning`: a
+ * signal to look at in working hours (drift of medium or high severity, an estimate below its bound,
+ * a data-quality rate above its threshold, dead letters).
+ */
+export const RULE_SEVERITY: Record<string, 'critical' | 'warning'> = {
+  'mlmon-rule-drift-detected': 'warning',
+  'mlmon-rule-performance-realised': 'critical',
+  'mlmon-rule-performance-estimated': 'warning',
+  'mlmon-rule-estimate-unreliable': 'warning',
+  'mlmon-rule-quality-rate': 'warning',
+  'mlmon-rule-analyzer-stale': 'critical',
+  'mlmon-rule-ingestion-stopped': 'critical',
+  'mlmon-rule-dead-letters': 'warning',
+};
+
 /** Action group in which each rule type reports a met condition. */
 export const ACTION_GROUP: Record<RuleTypeId, string> = {
   '.es-query': 'query matched',
@@ -163,6 +185,20 @@ function esQueryParams(
   };
 }
 
+/** Model-scope performance documents with `term`, counted per model and version over `lookback` minutes. */
+function perModelVersion(term: Record<string, boolean>, lookback: number): Record<string, unknown> {
+  return esQueryParams(
+    'performance',
+    { bool: { filter: [{ term: { 'performance.scope': 'model' } }, { term }] } },
+    {
+      thresholdComparator: '>',
+      threshold: [0],
+      windowMinutes: lookback,
+      termField: ['model.name', 'model.version'],
+    },
+  );
+}
+
 function link(settings: AlertSettings, key: DashboardKey): string {
   return dashboardUrl(settings.kibanaBaseUrl, key, hit('model.name'));
 }
@@ -182,8 +218,16 @@ function specs(s: AlertSettings): RuleSpec[] {
         'drift',
         {
           bool: {
-            // model inputs only (role feature): not the dataset summary, prediction or target
-            filter: [{ term: { 'feature.role': 'feature' } }, { term: { 'drift.detected': true } }],
+            // model inputs only (role feature): not the dataset summary, prediction or target. Only
+            // drift of severity medium or high pages (p below a tenth of its threshold, or a
+            // distance of twice its threshold; stats/drift/decide.ts): `low` is where the false
+            // alarms of many features × windows gather, and stays on the dashboards and in the report.
+            // Malformed values are quality findings (the quality rule), never drift (issue 27).
+            filter: [
+              { term: { 'feature.role': 'feature' } },
+              { term: { 'drift.detected': true } },
+              { terms: { 'drift.severity': [...ALARM_DRIFT_SEVERITIES] } },
+            ],
             must_not: [{ term: { 'feature.name': DATASET_FEATURE } }],
           },
         },
@@ -256,23 +300,7 @@ function specs(s: AlertSettings): RuleSpec[] {
       id: 'mlmon-rule-performance-estimated',
       name: 'mlmon: estimated performance below its bound',
       type: '.es-query',
-      params: esQueryParams(
-        'performance',
-        {
-          bool: {
-            filter: [
-              { term: { 'performance.scope': 'model' } },
-              { term: { 'performance.estimated.degraded': true } },
-            ],
-          },
-        },
-        {
-          thresholdComparator: '>',
-          threshold: [0],
-          windowMinutes: lookback,
-          termField: ['model.name', 'model.version'],
-        },
-      ),
+      params: perModelVersion({ 'performance.estimated.degraded': true }, lookback),
       subject: `Estimated performance below bound: ${hit('model.name')} ${hit('model.version')}`,
       message: [
         `Estimated (CBPE) performance of model ${hit('model.name')} version ${hit('model.version')} is below its bound.`,
@@ -309,6 +337,19 @@ function specs(s: AlertSettings): RuleSpec[] {
       ].join('\n'),
     },
     {
+      id: 'mlmon-rule-estimate-unreliable',
+      name: 'mlmon: estimated performance unreliable',
+      type: '.es-query',
+      // labels contradict the estimate, or its calibration failed its reference out of fold
+      params: perModelVersion({ 'performance.estimated.reliable': false }, lookback),
+      subject: `Estimate unreliable: ${hit('model.name')} ${hit('model.version')}`,
+      message: [
+        `The label-free estimate of model ${hit('model.name')} version ${hit('model.version')} cannot be trusted.`,
+        `{{#context.hits}}- window ending {{_source.window.end}}: estimated accuracy {{_source.performance.estimated.accuracy}}, why: {{#_source.performance.estimated.unreliable_reason}}{{.}} {{/_source.performance.estimated.unreliable_reason}}{{#_source.performance.estimated.failed_assumptions}}; failed assumption: {{.}}{{/_source.performance.estimated.failed_assumptions}}\n{{/context.hits}}`,
+        `Dashboard: ${link(s, 'performance')}`,
+      ].join('\n'),
+    },
+    {
       id: 'mlmon-rule-quality-rate',
       name: 'mlmon: data-quality rate above threshold',
       type: '.es-query',
@@ -332,7 +373,7 @@ function specs(s: AlertSettings): RuleSpec[] {
       subject: `Data quality: ${hit('model.name')} ${hit('model.version')} feature ${hit('feature.name')}`,
       message: [
         `A data-quality rate of model ${hit('model.name')} version ${hit('model.version')}, feature ${hit('feature.name')}, is above ${t}.`,
-        `{{#context.hits}}- window ending {{_source.window.end}}: missing {{_source.quality.missing_rate}}, out of range {{_source.quality.out_of_range_rate}}, unseen category {{_source.quality.unseen_category_rate}}, type mismatch {{_source.quality.type_mismatch_rate}} (threshold ${t})\n{{/context.hits}}`,
+        `{{#context.hits}}- window ending {{_source.window.end}}: missing {{_source.quality.missing_rate}}, out of range {{_source.quality.out_of_range_rate}}, unseen category {{_source.quality.unseen_category_rate}}, type mismatch {{_source.quality.type_mismatch_rate}} (threshold ${t}), severity {{_source.quality.severity}}\n{{/context.hits}}`,
         `Dashboard: ${link(s, 'quality')}`,
       ].join('\n'),
     },
@@ -426,7 +467,7 @@ export function rules(settings: AlertSettings): Rule[] {
       schedule: { interval: settings.checkInterval },
       params: r.params,
       actions,
-      tags: ['mlmon'],
+      tags: ['mlmon', `severity:${RULE_SEVERITY[r.id] ?? 'warning'}`],
       enabled: true,
     };
   });

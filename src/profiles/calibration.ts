@@ -14,6 +14,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import { searchOrEmpty } from '../elastic/search.js';
+import { probabilityClasses } from '../elastic/source.js';
 import { resultStream } from '../schema/streams.js';
 import {
   CalibrationInputError,
@@ -22,7 +23,11 @@ import {
   type CalibrationPoint,
   type ScoreCalibration,
 } from '../stats/performance/calibration.js';
-import { crossFitCalibration } from '../stats/performance/calibration-crossfit.js';
+import { crossFitCalibration, type CrossFit } from '../stats/performance/calibration-crossfit.js';
+import {
+  summariseCrossFits,
+  type MulticlassCalibration,
+} from '../stats/performance/cbpe-multiclass-calibration.js';
 import { labelKey, type Label } from '../stats/performance/index.js';
 import { ProfileInputError, type Table } from './from-file.js';
 import type { DatasetProfile, UncalibratedReason } from './types.js';
@@ -256,6 +261,166 @@ export function withReferenceCalibration(
 ): DatasetProfile {
   const { calibration: _map, uncalibrated: _reason, ...rest } = profile;
   if (calibration.method === 'isotonic') return { ...rest, calibration: calibration.map };
+  const { method: _method, ...reason } = calibration;
+  return { ...rest, uncalibrated: reason };
+}
+
+/**
+ * Multi-class: per predicted class, its labelled reference predictions as calibration points of the
+ * class's own probability (`prediction.probabilities.<class>`) against "right" (actual = predicted),
+ * one per 0.001 bin of the evaluation stream, as for binary (module comment); the map's method is in
+ * stats/performance/cbpe-multiclass-calibration.ts. The classes are the evaluation stream's
+ * `prediction.probabilities.*` fields (field caps).
+ */
+export async function labelledOwnProbabilityPoints(
+  client: Client,
+  options: ElasticsearchCalibrationOptions,
+): Promise<Map<string, CalibrationPoint[]>> {
+  const index = resultStream('evaluation', options.namespace);
+  const prefix = 'prediction.probabilities.';
+  const classes = await probabilityClasses(client, index);
+  const out = new Map<string, CalibrationPoint[]>();
+  if (classes.length === 0) return out;
+  const response = await searchOrEmpty(client, {
+    index,
+    size: 0,
+    query: {
+      bool: {
+        filter: [
+          { term: { 'model.name': options.model } },
+          ...(options.version ? [{ term: { 'model.version': options.version } }] : []),
+          { range: { '@timestamp': { gte: options.from.toISOString(), lt: options.to.toISOString() } } },
+          { exists: { field: 'actual.label' } },
+        ],
+      },
+    },
+    aggs: Object.fromEntries(
+      classes.map((c, i) => [
+        `own_${i}`,
+        {
+          filter: { term: { 'prediction.label': c } },
+          aggs: {
+            bins: {
+              histogram: { field: `${prefix}${c}`, interval: 0.001, min_doc_count: 1 },
+              aggs: {
+                mean: { avg: { field: `${prefix}${c}` } },
+                right: { filter: { term: { 'actual.label': c } } },
+              },
+            },
+          },
+        },
+      ]),
+    ),
+  });
+  type Bins = {
+    bins?: {
+      buckets?: Array<{ doc_count: number; mean: { value: number | null }; right: { doc_count: number } }>;
+    };
+  };
+  classes.forEach((c, i) => {
+    const buckets = (response?.aggregations?.[`own_${i}`] as Bins | undefined)?.bins?.buckets ?? [];
+    const points = buckets
+      .filter((b) => b.doc_count > 0 && b.mean.value !== null)
+      .map((b) => ({ score: b.mean.value as number, count: b.doc_count, positives: b.right.doc_count }));
+    if (points.length > 0) out.set(c, points);
+  });
+  return out;
+}
+
+/** A multi-class reference's calibration: the maps, or why there are none. */
+export type ReferenceMulticlassCalibration =
+  { method: 'top_label_isotonic'; map: MulticlassCalibration } | ({ method: 'none' } & UncalibratedReason);
+
+/**
+ * The multi-class calibration a reference's labelled points justify: per predicted class a map when
+ * `mode` allows it, the class has at least `minLabelled` labelled predictions and both right and wrong
+ * ones (as for binary; with `mode: 'auto'` a class's map that does not lower the out-of-fold Brier
+ * score is left out); the maps' out-of-fold quality summarised with a trust verdict
+ * (`cross_fit.trusted`, cbpe-multiclass-calibration.ts). None when no class gets a map.
+ */
+export function decideMulticlassCalibration(
+  pointsByClass: ReadonlyMap<string, readonly CalibrationPoint[]>,
+  options: CalibrationDecisionOptions = {},
+): ReferenceMulticlassCalibration {
+  const minLabelled = options.minLabelled ?? MIN_CALIBRATION_LABELS;
+  const sum = (ps: readonly CalibrationPoint[], get: (p: CalibrationPoint) => number): number =>
+    ps.reduce((a, p) => a + get(p), 0);
+  let labelled = 0;
+  let right = 0;
+  for (const ps of pointsByClass.values()) {
+    labelled += sum(ps, (p) => p.count);
+    right += sum(ps, (p) => p.positives);
+  }
+  const none = (reason: UncalibratedReason['reason'], message: string): ReferenceMulticlassCalibration => ({
+    method: 'none',
+    reason,
+    labelled,
+    positives: right,
+    message,
+  });
+  if (options.mode === 'none')
+    return none('disabled', 'calibration switched off: the estimate takes raw probabilities as they are');
+  const classes: Record<string, ScoreCalibration> = {};
+  const uncalibrated: Record<string, string> = {};
+  const fits: Array<{ count: number; right: number; fit: CrossFit }> = [];
+  for (const [label, points] of pointsByClass) {
+    const n = sum(points, (p) => p.count);
+    const r = sum(points, (p) => p.positives);
+    if (n < minLabelled) {
+      uncalibrated[label] =
+        `${n} labelled reference predictions of class ${label}, fewer than ${minLabelled}`;
+      continue;
+    }
+    if (r === 0 || r === n) {
+      uncalibrated[label] =
+        `all ${n} labelled reference predictions of class ${label} are ${r === 0 ? 'wrong' : 'right'}`;
+      continue;
+    }
+    const cross = crossFitCalibration(points);
+    if (options.mode === 'auto' && cross && !cross.improves) {
+      uncalibrated[label] =
+        `class ${label}: the map does not calibrate better than the raw probability out of fold`;
+      continue;
+    }
+    classes[label] = fitIsotonicCalibration(points);
+    if (cross) fits.push({ count: n, right: r, fit: cross });
+  }
+  if (Object.keys(classes).length === 0) {
+    return none(
+      labelled < minLabelled ? 'too_few_labels' : options.mode === 'auto' ? 'not_needed' : 'too_few_labels',
+      `no predicted class has a calibration map (${Object.values(uncalibrated).join('; ') || 'no labelled reference predictions with class probabilities'}): the estimate takes raw probabilities as they are`,
+    );
+  }
+  const crossFit = summariseCrossFits(fits);
+  return {
+    method: 'top_label_isotonic',
+    map: {
+      method: 'top_label_isotonic',
+      classes,
+      ...(Object.keys(uncalibrated).length > 0 ? { uncalibrated } : {}),
+      count: labelled,
+      right,
+      ...(crossFit ? { cross_fit: crossFit } : {}),
+    },
+  };
+}
+
+/** The multi-class calibration of a reference time window (labelled predictions, evaluation stream). */
+export async function referenceMulticlassCalibration(
+  client: Client,
+  options: ElasticsearchCalibrationOptions & CalibrationDecisionOptions,
+): Promise<ReferenceMulticlassCalibration> {
+  if (options.mode === 'none') return decideMulticlassCalibration(new Map(), options);
+  return decideMulticlassCalibration(await labelledOwnProbabilityPoints(client, options), options);
+}
+
+/** The profile with the multi-class calibration (maps, or the reason there are none); a new object. */
+export function withReferenceMulticlassCalibration(
+  profile: DatasetProfile,
+  calibration: ReferenceMulticlassCalibration,
+): DatasetProfile {
+  const { multiclassCalibration: _map, uncalibrated: _reason, ...rest } = profile;
+  if (calibration.method === 'top_label_isotonic') return { ...rest, multiclassCalibration: calibration.map };
   const { method: _method, ...reason } = calibration;
   return { ...rest, uncalibrated: reason };
 }

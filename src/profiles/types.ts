@@ -9,6 +9,7 @@
  */
 import type { ValueKind } from '../schema/fields.js';
 import type { ScoreCalibration } from '../stats/performance/calibration.js';
+import type { MulticlassCalibration } from '../stats/performance/cbpe-multiclass-calibration.js';
 import type { DirectLossModel } from '../stats/performance/dle.js';
 import type { MultivariateState, NoMultivariate } from './multivariate-state.js';
 
@@ -87,6 +88,11 @@ export interface DatasetProfile {
    * scores as probabilities. Written by `withReferenceCalibration`.
    */
   uncalibrated?: UncalibratedReason;
+  /**
+   * Multi-class models: per predicted class, the map of its own probability to P(right) fitted on the
+   * reference labels (profiles/calibration.ts `decideMulticlassCalibration`), used by the estimate.
+   */
+  multiclassCalibration?: MulticlassCalibration;
   /**
    * Regression models: the direct loss estimation model fitted on the reference labels
    * (profiles/loss-model.ts), used for the estimated MAE and RMSE.

@@ -110,6 +110,7 @@ function qualityRow(d: Doc): QualityRow {
     outOfRangeRate: num(d, 'quality.out_of_range_rate'),
     unseenCategoryRate: num(d, 'quality.unseen_category_rate'),
     typeMismatchRate: num(d, 'quality.type_mismatch_rate'),
+    severity: str(d, 'quality.severity'),
     unexpected: get(d, 'quality.unexpected_feature') !== undefined,
     newCategories: Array.isArray(categories) ? categories.map(String) : [],
   };

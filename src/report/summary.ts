@@ -74,7 +74,11 @@ export interface QualityRow {
   typeMismatchRate: number | null;
   unexpected: boolean;
   newCategories: string[];
+  /** `quality.severity` of the window (absent in documents written before issue 27) */
+  severity?: string | null;
 }
+
+const SEVERITY_ORDER = ['none', 'low', 'medium', 'high'];
 
 /** Weighted mean of the non-null values (weight: the window's predictions; equal weights when all are 0). */
 function weightedMean(values: Array<{ value: number | null; weight: number }>): number | null {
@@ -110,6 +114,11 @@ export function summarizeQuality(rows: readonly QualityRow[]): FeatureQuality[] 
       typeMismatchRate: w((r) => r.typeMismatchRate),
       unexpected: g.some((r) => r.unexpected),
       newCategories,
+      worstSeverity:
+        g
+          .map((r) => r.severity ?? null)
+          .filter((x): x is string => x !== null && SEVERITY_ORDER.includes(x))
+          .sort((a, b) => SEVERITY_ORDER.indexOf(b) - SEVERITY_ORDER.indexOf(a))[0] ?? null,
     });
   }
   const worst = (q: FeatureQuality) =>

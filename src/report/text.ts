@@ -33,7 +33,7 @@ export function renderText(report: ReportData): string {
       if (data.quality.length === 0) lines.push('  no data quality results in this period');
       for (const q of data.quality)
         lines.push(
-          `  ${clean(q.feature)}: ${pct(q.missingRate)} / ${pct(q.outOfRangeRate)} / ${pct(q.unseenCategoryRate)} / ${pct(q.typeMismatchRate)}`,
+          `  ${clean(q.feature)}: ${pct(q.missingRate)} / ${pct(q.outOfRangeRate)} / ${pct(q.unseenCategoryRate)} / ${pct(q.typeMismatchRate)}${q.worstSeverity ? ` (worst window: ${q.worstSeverity})` : ''}`,
         );
       const s = data.serviceSummary;
       lines.push('', 'Service health:');

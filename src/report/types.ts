@@ -66,6 +66,8 @@ export interface FeatureQuality {
   unexpected: boolean;
   /** New categories seen (up to 10 per window as the analyzer stores them), in order of first sight. */
   newCategories: string[];
+  /** The worst window's `quality.severity` (none, low, medium, high); null for older documents. */
+  worstSeverity?: string | null;
 }
 
 /** One performance result document at model scope (no segment). */

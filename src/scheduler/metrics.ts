@@ -16,6 +16,8 @@ import { parseStream, resultStream, type ResultStreamKind } from '../schema/stre
 import type { ResultDocument, ResultSummary } from './jobs/contract.js';
 
 const RESULT_LABELS = ['namespace', 'model', 'version'] as const;
+/** `drift.severity` as a number for `mlmon_feature_drift_severity` (stats/drift/decide.ts). */
+const SEVERITY_LEVEL: Record<string, number> = { none: 0, low: 1, medium: 2, high: 3 };
 const JOB_LABELS = ['namespace', 'model', 'job'] as const;
 
 /** Numeric leaves of `performance.*` as `accuracy`, `confusion_tp`, `estimated_accuracy`… */
@@ -46,6 +48,13 @@ export class SchedulerMetrics {
     labelNames: [...RESULT_LABELS, 'feature'],
     registers: [this.registry],
   });
+  /** What prometheus/mlmon.rules.yml alerts on, as the Kibana drift rule does (issue 27). */
+  readonly featureDriftSeverity = new Gauge({
+    name: 'mlmon_feature_drift_severity',
+    help: 'Drift severity of a model input (feature role) in the latest analyzed window: 0 none, 1 low, 2 medium, 3 high',
+    labelNames: [...RESULT_LABELS, 'feature'],
+    registers: [this.registry],
+  });
   readonly performance = new Gauge({
     name: 'mlmon_performance',
     help: 'Model performance metric of the latest analyzed window (accuracy, f1, rmse, estimated_accuracy…)',
@@ -55,6 +64,18 @@ export class SchedulerMetrics {
   readonly performanceDegraded = new Gauge({
     name: 'mlmon_performance_degraded',
     help: '1 when performance was outside its configured bounds in the latest analyzed window, else 0',
+    labelNames: [...RESULT_LABELS],
+    registers: [this.registry],
+  });
+  readonly estimateDegraded = new Gauge({
+    name: 'mlmon_performance_estimate_degraded',
+    help: '1 when the estimated (label-free) performance was outside its bounds in the latest analyzed window, else 0',
+    labelNames: [...RESULT_LABELS],
+    registers: [this.registry],
+  });
+  readonly estimateUnreliable = new Gauge({
+    name: 'mlmon_performance_estimate_unreliable',
+    help: "1 when the latest analyzed window's estimate was judged unreliable (labels contradict it, or its calibration is not trusted), 0 when judged reliable; absent when not judged",
     labelNames: [...RESULT_LABELS],
     registers: [this.registry],
   });
@@ -181,11 +202,21 @@ export class SchedulerMetrics {
       if (typeof doc.drift?.score === 'number') this.driftScore.set(featureLabels, doc.drift.score);
       if (typeof doc.drift?.detected === 'boolean')
         this.driftDetected.set(featureLabels, doc.drift.detected ? 1 : 0);
+      const role = (doc.feature as { role?: unknown }).role;
+      const level = SEVERITY_LEVEL[String(doc.drift?.severity)];
+      if (role === 'feature' && level !== undefined) this.featureDriftSeverity.set(featureLabels, level);
     } else if (kind === 'performance' && doc.performance) {
       for (const [metric, value] of numericLeaves(doc.performance))
         this.performance.set({ ...labels, metric }, value);
       if (typeof doc.performance.degraded === 'boolean')
         this.performanceDegraded.set(labels, doc.performance.degraded ? 1 : 0);
+      const estimated = doc.performance.estimated as { degraded?: unknown; reliable?: unknown } | undefined;
+      if (doc.performance.scope === 'model' && estimated) {
+        if (typeof estimated.degraded === 'boolean')
+          this.estimateDegraded.set(labels, estimated.degraded ? 1 : 0);
+        if (typeof estimated.reliable === 'boolean')
+          this.estimateUnreliable.set(labels, estimated.reliable ? 0 : 1);
+      }
     } else if (kind === 'service' && doc.service) {
       const latency = doc.service.latency ?? {};
       for (const [quantile, key] of [

@@ -126,30 +126,27 @@ describe('Elasticsearch path: counted type mismatches drive the verdict', () => 
     },
   };
 
-  it('10 % mismatched values turn a healthy-looking field into high drift', () => {
+  // issue 27: a type mismatch is a quality finding with a severity, no longer drift
+  it('10 % mismatched values: a high-severity quality finding; the drift verdict stays the statistics', () => {
     const r = typeMismatchVerdict(healthy);
-    expect(r.drift).toMatchObject({
-      method: 'type_mismatch',
-      score: 0.1,
-      detected: true,
-      severity: 'high',
-      psi: 0.001,
-    });
+    expect(r.drift).toBe(healthy.drift);
+    expect(r.quality.severity).toBe('high');
     expect(r.note).toBe("10.0 % of the values have another type than the reference's");
   });
 
-  it('a field with no parsable value at all still gets a verdict', () => {
+  it('a field with no parsable value at all: no drift result, quality severity high', () => {
     const r = typeMismatchVerdict({
       ...healthy,
       drift: undefined,
       note: 'no values in the window',
       quality: { missing_rate: 1, type_mismatch_rate: 1 },
     });
-    expect(r.drift).toMatchObject({ method: 'type_mismatch', detected: true, severity: 'high' });
+    expect(r.drift).toBeUndefined();
+    expect(r.quality.severity).toBe('high');
   });
 
-  it('no mismatch: the result is left as it is', () => {
+  it('no mismatch: the result is left as it is, with quality severity none', () => {
     const clean = { ...healthy, quality: { missing_rate: 0, type_mismatch_rate: 0 } };
-    expect(typeMismatchVerdict(clean)).toBe(clean);
+    expect(typeMismatchVerdict(clean)).toEqual({ ...clean, quality: { ...clean.quality, severity: 'none' } });
   });
 });

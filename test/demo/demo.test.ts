@@ -124,14 +124,14 @@ describe('mlmon demo', () => {
       expect(result.streams[`logs-mlmon.prediction-${namespace}`]).toBe(6784);
       expect(result.streams[`logs-mlmon.outcome-${namespace}`]).toBe(6784);
       // Kibana: everything `mlmon kibana install` installs (48 saved objects, the server-log
-      // connector alone as no ALERT_EMAIL_TO is set, 7 rules), created in the double, and links to
+      // connector alone as no ALERT_EMAIL_TO is set, 8 rules), created in the double, and links to
       // the 5 dashboards over the demo's period and to each rule.
       expect(kibanaDouble.current.objects.size).toBe(48);
       expect(kibanaDouble.current.connectors.size).toBe(1);
-      expect(kibanaDouble.current.rules.size).toBe(7);
-      expect(result.kibana).toMatchObject({ created: 48 + 1 + 7, updated: 0, unchanged: 0 });
+      expect(kibanaDouble.current.rules.size).toBe(8);
+      expect(result.kibana).toMatchObject({ created: 48 + 1 + 8, updated: 0, unchanged: 0 });
       expect(result.kibana?.dashboards).toHaveLength(5);
-      expect(result.kibana?.rules).toHaveLength(7);
+      expect(result.kibana?.rules).toHaveLength(8);
       expect(result.kibana?.dashboards[0]).toContain("_g=(time:(from:'1996-06-06T00:00:00.000Z'");
       expect(result.scheduler).toEqual({ passes: 5, processed: 45, reprocessed: 4, failed: 0 });
 

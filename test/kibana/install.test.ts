@@ -54,10 +54,10 @@ describe('mlmon kibana install against a contract double of Kibana', () => {
   it('first install creates everything, with kbn-xsrf on every write and a multipart import with overwrite', async () => {
     const report = await installKibana(options());
     const objects = savedObjects().length;
-    // 8 data views + 34 Lens visualizations + 1 Vega visualization + 1 links panel + 5 dashboards;
-    // 2 connectors; 8 rules
-    expect(objects).toBe(49);
-    expect(report.counts).toEqual({ created: objects + 2 + 8, updated: 0, unchanged: 0 });
+    // 8 data views + 35 Lens visualizations + 1 Vega visualization + 1 links panel + 5 dashboards;
+    // 2 connectors; 10 rules
+    expect(objects).toBe(50);
+    expect(report.counts).toEqual({ created: objects + 2 + 10, updated: 0, unchanged: 0 });
     expect(report.kibana).toBe('8.19.3');
     expect(state.current.objects.size).toBe(objects);
     expect(state.current.connectors.size).toBe(2);
@@ -73,7 +73,7 @@ describe('mlmon kibana install against a contract double of Kibana', () => {
     await installKibana(options());
     state.current.requests = [];
     const second = await installKibana(options());
-    expect(second.counts).toEqual({ created: 0, updated: 0, unchanged: 49 + 2 + 8 });
+    expect(second.counts).toEqual({ created: 0, updated: 0, unchanged: 50 + 2 + 10 });
     expect(writes()).toEqual([]);
   });
 
@@ -111,7 +111,7 @@ describe('mlmon kibana install against a contract double of Kibana', () => {
 
   it('--dry-run reports what would be created and writes nothing', async () => {
     const report = await installKibana(options({ dryRun: true }));
-    expect(report.counts.created).toBe(59);
+    expect(report.counts.created).toBe(62);
     expect(writes()).toEqual([]);
   });
 
@@ -181,7 +181,7 @@ describe('mlmon kibana install against a contract double of Kibana', () => {
       });
       expect(await run(['kibana', 'install', '--format', 'json'], io)).toBe(0);
       const report = JSON.parse(out.join('')) as { counts: Record<string, number> };
-      expect(report.counts).toEqual({ created: 59, updated: 0, unchanged: 0 });
+      expect(report.counts).toEqual({ created: 62, updated: 0, unchanged: 0 });
       expect(state.current.connectors.get('mlmon-connector-email')?.config).toMatchObject({
         host: 'smtp.example.org',
         port: 587,

@@ -545,6 +545,36 @@ describe('Kibana objects on real analyzer results', () => {
       );
     });
 
+    it('estimate unreliable: (kb, 1) for each window whose estimate the labels contradict', async () => {
+      // the fixture's raw scores are not probabilities (logistic of a noisy margin), so the labels
+      // contradict the estimate in clean windows too; the rule counts exactly the model-scope
+      // documents of its look-back that say `reliable: false` (read here without the rule)
+      const r = rule('mlmon-rule-estimate-unreliable');
+      for (const at of [clean, drifted]) {
+        const docs = await client.search({
+          index: ruleIndex(r),
+          size: 100,
+          query: {
+            range: {
+              '@timestamp': { gte: new Date(at.getTime() - 2 * HOUR).toISOString(), lte: at.toISOString() },
+            },
+          },
+        });
+        const unreliable = docs.hits.hits.filter((h) => {
+          const p = (h._source as { performance?: { scope?: string; estimated?: { reliable?: boolean } } })
+            .performance;
+          return p?.scope === 'model' && p.estimated?.reliable === false;
+        }).length;
+        const out = await runRule(client, r, ruleIndex(r), at);
+        expect(out.alerts).toEqual(unreliable > 0 ? [{ group: 'kb,1', value: unreliable }] : []);
+        if (at === drifted) {
+          // the look-back holds 03:00 (clean) and the two drifted windows
+          expect(unreliable).toBeGreaterThanOrEqual(2);
+          expect(render(r, out.hits)).toContain('accuracy_outside_band');
+        }
+      }
+    });
+
     it('data-quality rate above threshold: x (missing, out of range) and color (unseen), nothing on clean', async () => {
       const r = rule('mlmon-rule-quality-rate');
       expect((await runRule(client, r, ruleIndex(r), clean)).alerts).toEqual([]);

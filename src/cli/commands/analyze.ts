@@ -275,6 +275,8 @@ function performanceLine(io: CommandIO, w: FullAnalysisResult['windows'][number]
     }
     const estimated = num(model, 'performance.estimated.accuracy');
     if (estimated !== undefined) parts.push(`estimated accuracy ${fmt(estimated, 3)}${reliability(model)}`);
+    const notEstimated = get(model, 'performance.not_estimated.message');
+    if (typeof notEstimated === 'string') parts.push(`no estimate: ${notEstimated}`);
     if (get(model, 'performance.degraded') === true) parts.push('DEGRADED');
   }
   if (service) {

@@ -5,6 +5,7 @@ import { buildBaseline, describeCalibration } from '../../analyzer/baseline.js';
 import {
   MIN_CALIBRATION_LABELS,
   type ReferenceCalibration,
+  type ReferenceMulticlassCalibration,
   referenceCalibrationFromTable,
   withReferenceCalibration,
 } from '../../profiles/calibration.js';
@@ -146,7 +147,7 @@ why, and the estimate takes raw scores as probabilities.`,
 
     const mode = values.calibration;
     let profile: DatasetProfile | undefined;
-    let calibration: ReferenceCalibration | undefined;
+    let calibration: ReferenceCalibration | ReferenceMulticlassCalibration | undefined;
     const notes: string[] = [];
     if (values.file !== undefined) {
       const table = await readTable(values.file);
@@ -197,7 +198,8 @@ why, and the estimate takes raw scores as probabilities.`,
             calibration: mode,
             ...(topK ? { topCategories: topK } : {}),
           });
-          ({ stored, profile, calibration } = built);
+          ({ stored, profile } = built);
+          calibration = built.multiclassCalibration ?? built.calibration;
         }
       } catch (error) {
         // A refusal, not a malformed command line: exit 3 (the cluster was asked).
@@ -222,7 +224,8 @@ why, and the estimate takes raw scores as probabilities.`,
           rows: profile.rowCount,
           source: profile.source,
           features,
-          calibration: profile.calibration ?? { method: 'none', ...(profile.uncalibrated ?? {}) },
+          calibration: profile.calibration ??
+            profile.multiclassCalibration ?? { method: 'none', ...(profile.uncalibrated ?? {}) },
         });
       } else {
         io.stdout.write(

@@ -281,7 +281,7 @@ async function storeBaseline(
     replace: true,
   });
   say(
-    `baseline "${BASELINE_ID}": ${built.profile.rowCount} reference predictions, ${Object.keys(built.profile.features).length} fields profiled (${BASELINES_INDEX}); ${describeCalibration(built.calibration)}`,
+    `baseline "${BASELINE_ID}": ${built.profile.rowCount} reference predictions, ${Object.keys(built.profile.features).length} fields profiled (${BASELINES_INDEX}); ${describeCalibration(built.multiclassCalibration ?? built.calibration)}`,
   );
 }
 

@@ -35,6 +35,8 @@ export interface CrossFit {
   expectedAccuracy: number;
   /** the reference's realised accuracy at the threshold */
   realisedAccuracy: number;
+  /** Σ cross-fitted probability / n (the out-of-fold expected positive rate) */
+  meanCalibrated: number;
   /** the cross-fitted map lowers the Brier score (see the module comment for why not the ECE) */
   improves: boolean;
 }
@@ -113,7 +115,9 @@ export function crossFitCalibration(
   let brierCalibrated = 0;
   let expectedRight = 0;
   let right = 0;
+  let sumCalibrated = 0;
   for (const r of rows) {
+    sumCalibrated += r.count * r.p;
     const neg = r.count - r.positives;
     // Σ (p − y)² over the group's rows: positives contribute (1 − p)², negatives p²
     brierRaw += r.positives * (1 - r.score) ** 2 + neg * r.score ** 2;
@@ -135,6 +139,7 @@ export function crossFitCalibration(
     brierCalibrated: brierCalibrated / total,
     expectedAccuracy: expectedRight / total,
     realisedAccuracy: right / total,
+    meanCalibrated: sumCalibrated / total,
     improves: brierCalibrated < brierRaw,
   };
 }

@@ -117,6 +117,9 @@ export function estimateMulticlassWindow(options: {
     if (p.count === 0) continue;
     const total = Object.values(p.probabilitySums).reduce((a, b) => a + b, 0);
     for (const s of Object.values(p.probabilitySums)) checkProbabilitySum(p.label, p.count, s);
+    // predictions without any class probability (label only) say nothing about P(right): left out,
+    // not counted as never right (issue 27); none at all gives count 0 and no estimate
+    if (!(total > 0)) continue;
     const scale = total > 0 ? p.count / total : 0;
     for (const [k, s] of Object.entries(p.probabilitySums)) {
       const row = rows.get(k) ?? {};

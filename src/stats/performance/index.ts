@@ -18,3 +18,4 @@ export * from './dle.js';
 export * from './cbpe-bands.js';
 export * from './cbpe-multiclass.js';
 export * from './calibration-crossfit.js';
+export * from './cbpe-multiclass-calibration.js';
