@@ -3,6 +3,7 @@
  * turns connection failures into messages a person can act on. Secrets never reach a message.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Client, errors, type ClientOptions } from '@elastic/elasticsearch';
 
@@ -163,7 +164,8 @@ function speaksTls(url: URL): Promise<boolean> {
     const socket = tlsConnect({
       host: url.hostname,
       port: Number(url.port || 80),
-      servername: url.hostname,
+      // SNI takes a host name only (Node warns, DEP0123, when given an IP address).
+      ...(isIP(url.hostname) ? {} : { servername: url.hostname }),
       rejectUnauthorized: false,
       timeout: 3000,
     });

@@ -61,7 +61,7 @@ describe('mlmon kibana install against a contract double of Kibana', () => {
     expect(report.kibana).toBe('8.19.3');
     expect(state.current.objects.size).toBe(objects);
     expect(state.current.connectors.size).toBe(2);
-    expect(state.current.rules.size).toBe(8);
+    expect(state.current.rules.size).toBe(10);
     expect(writes().every((r) => r.xsrf)).toBe(true);
     const imports = writes().filter((r) => r.path.startsWith('/api/saved_objects/_import'));
     expect(imports).toHaveLength(1);
@@ -148,7 +148,7 @@ describe('mlmon kibana install against a contract double of Kibana', () => {
   it('a partial import (200 with success false) surfaces each failed object', async () => {
     state.current.failImport = new Set(['mlmon-dashboard-drift', 'mlmon-lens-drift-heatmap']);
     const failure = await installKibana(options()).catch((e: Error) => e.message);
-    expect(failure).toMatch(/^saved-object import partly failed \(2 of 49 objects\): /);
+    expect(failure).toMatch(/^saved-object import partly failed \(2 of 50 objects\): /);
     expect(failure).toContain(
       'lens/mlmon-lens-drift-heatmap "Drift (PSI) per feature over time": missing_references',
     );

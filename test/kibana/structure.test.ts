@@ -249,7 +249,7 @@ describe('rules and connectors', () => {
   const connectorList = connectors(EXAMPLE_ALERT_SETTINGS);
 
   it('every rule and connector body has what Kibana requires; every action suits its connector', () => {
-    expect(ruleList.length).toBe(8);
+    expect(ruleList.length).toBe(10);
     for (const r of ruleList) expect(checkRule(r)).toEqual([]);
     for (const c of connectorList) expect(checkConnector(c)).toEqual([]);
     for (const r of ruleList)
