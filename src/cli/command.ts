@@ -179,6 +179,15 @@ export function namespaceValue(text: string): string {
   return text;
 }
 
+/** `--namespace N` of a command that reads one namespace's streams, default `default`. */
+export const namespaceOption = {
+  type: 'string',
+  value: 'N',
+  description: 'data stream namespace (default: default)',
+  default: 'default',
+  parse: namespaceValue,
+} as const satisfies StringOption;
+
 /** A number in [0, 1]. */
 export function probability(text: string): number {
   const n = text.trim() === '' ? Number.NaN : Number(text);

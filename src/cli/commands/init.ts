@@ -10,7 +10,7 @@ import { checkConnection, createClient } from '../../elastic/client.js';
 import { monitoredFields } from '../../elastic/source.js';
 import { readTable, type Cell, type Table } from '../../profiles/from-file.js';
 import { parseConfigText, validateConfig, ConfigError } from '../../schema/config.js';
-import { defineCommand, durationValue, EXIT, namespaceValue, UsageError } from '../command.js';
+import { defineCommand, durationValue, EXIT, namespaceOption, UsageError } from '../command.js';
 
 /** Column names read as the ground truth / the model's output when --label / --prediction are not given. */
 const LABEL_NAMES = ['label', 'target', 'y', 'actual', 'class', 'outcome', 'actual.label', 'actual.value'];
@@ -159,13 +159,7 @@ the training accuracy, or 1.5 × the training MAE). The file is validated before
     model: { type: 'string', value: 'M', description: 'model name', required: true },
     file: { type: 'string', value: 'F', description: 'training data, CSV or JSONL' },
     'from-stream': { type: 'boolean', description: "read the features from the model's prediction stream" },
-    namespace: {
-      type: 'string',
-      value: 'N',
-      description: 'data stream namespace (default: default)',
-      default: 'default',
-      parse: namespaceValue,
-    },
+    namespace: namespaceOption,
     label: {
       type: 'string',
       value: 'C',

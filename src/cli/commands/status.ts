@@ -9,7 +9,7 @@ import { searchOrEmpty } from '../../elastic/search.js';
 import { get, num } from '../../report/gather.js';
 import { comparisonRow, comparisonSentence, type ComparisonRow } from '../../report/comparison.js';
 import { streamNames } from '../../schema/streams.js';
-import { defineCommand, EXIT, formatOption, namespaceValue } from '../command.js';
+import { defineCommand, EXIT, formatOption, namespaceOption } from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
 
 type Doc = Record<string, unknown>;
@@ -212,13 +212,7 @@ the last analyzed window, which features drifted, realised performance against i
 label-free estimate and whether the labels bore it out, label coverage, the time since the newest
 prediction (ingestion lag), and the latest A/B comparison when two versions were live. Writes nothing.`,
   options: {
-    namespace: {
-      type: 'string',
-      value: 'N',
-      description: 'data stream namespace (default: default)',
-      default: 'default',
-      parse: namespaceValue,
-    },
+    namespace: namespaceOption,
     format: formatOption,
   },
   exitCodes: { 3: 'no predictions in the namespace' },
