@@ -224,13 +224,16 @@ describe('grafana/mlmon-scheduler.json', () => {
       await server.close();
     }
     const exported = new Set([...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1] as string));
-    // the 16 families src/scheduler/metrics.ts registers
+    // the 19 families src/scheduler/metrics.ts registers
     expect([...exported].filter((n) => n.startsWith('mlmon_')).sort()).toEqual(
       [
         'mlmon_drift_detected',
         'mlmon_drift_score',
+        'mlmon_feature_drift_severity',
         'mlmon_performance',
         'mlmon_performance_degraded',
+        'mlmon_performance_estimate_degraded',
+        'mlmon_performance_estimate_unreliable',
         'mlmon_report_emails_sent_total',
         'mlmon_report_send_failures_total',
         'mlmon_result_window_end_seconds',

@@ -127,6 +127,16 @@ describe('domain classifier', () => {
     expect(nul?.max).toBeLessThan(0.6);
     expect(crossValidatedAuroc([[1]], [[2]])).toBeUndefined();
   });
+
+  it('separable classes (a column constant in the reference, varying in the window) give AUROC 1', () => {
+    // As ELEC2's first year (vicprice constant, then varying): the weights grow without bound. On
+    // ELEC2 itself the Hessian's pivot then cancelled to 0 and the solve threw "LU matrix is
+    // singular" (test/analyzer/elec.test.ts, in CI); this smaller case did not throw before the fix
+    // either: it holds the answer, AUROC 1, not the failure.
+    const ref = correlatedRows(400, 0.5, 11).map((r) => [r.x1, 0]);
+    const win = correlatedRows(400, 0.5, 12).map((r, i) => [r.x1, 0.5 + (i % 10) / 10]);
+    expect(crossValidatedAuroc(ref, win)).toBe(1);
+  });
 });
 
 describe('acceptance: the correlation flip of issue 27', () => {

@@ -81,7 +81,16 @@ export function fitLogistic(x: readonly number[][], y: readonly number[], ridge 
         g[j] = (g[j] as number) - ridge * (beta[j] as number);
       }
     }
-    const step = solve(hm, Matrix.columnVector(g)).getColumn(0);
+    // Separable classes (a feature constant in the reference that varies in the window, as ELEC2's
+    // first year) drive the weights up until the Hessian's intercept pivot cancels to 0: the fit so
+    // far already ranks the rows, which is all the AUROC reads, so it stops there.
+    let step: number[];
+    try {
+      step = solve(hm, Matrix.columnVector(g)).getColumn(0);
+    } catch {
+      break;
+    }
+    if (!step.every(Number.isFinite)) break;
     beta = beta.map((b, j) => b + (step[j] as number));
     if (Math.max(...step.map(Math.abs)) < 1e-6) break;
   }
