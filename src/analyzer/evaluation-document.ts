@@ -70,6 +70,10 @@ export interface EvaluationDocument {
     abs_error?: number;
     sq_error?: number;
     ape?: number;
+    /** the constant c the join subtracts from every regression actual of the model (its first one) */
+    actual_shift?: number;
+    /** actual − c: R²'s Σ(y − c)² does not cancel when |ȳ| ≫ the spread (issue 28.6) */
+    actual_shifted?: number;
   };
 }
 
@@ -79,6 +83,8 @@ export interface EvaluationOptions {
   positiveClass?: Label;
   /** threshold turning a score into a predicted class when the prediction has no label; default 0.5 */
   threshold?: number;
+  /** c of `eval.actual_shift`; the join passes its model's (see JoinCheckpoint.actualShift) */
+  actualShift?: number;
 }
 
 /** A finite number (a field as stored may hold anything). */
@@ -123,6 +129,10 @@ export function evaluationDocument(
       evaluation.abs_error = Math.abs(error);
       evaluation.sq_error = error * error;
       if (actual.value !== 0) evaluation.ape = Math.abs(error / actual.value);
+      if (options.actualShift !== undefined) {
+        evaluation.actual_shift = options.actualShift;
+        evaluation.actual_shifted = actual.value - options.actualShift;
+      }
       evaluable = true;
     }
   }

@@ -6,8 +6,9 @@
  * enrich or transforms). So an incremental job pairs each outcome with its prediction once, and
  * stores the pair with the per-prediction quantities that window metrics need precomputed
  * (`eval.correct`, `eval.log_loss`, `eval.brier`, `eval.error`, `eval.abs_error`, `eval.sq_error`,
- * `eval.ape`). Windows are then plain aggregations (sums, counts, histograms, terms) on that stream,
- * filtered by the prediction's `@timestamp`, so a late label lands in the window of its prediction.
+ * `eval.ape`, `eval.actual_shifted`). Windows are then plain aggregations (sums, counts,
+ * histograms, terms) on that stream, filtered by the prediction's `@timestamp`, so a late label
+ * lands in the window of its prediction.
  *
  * This file is the run (read outcomes and predictions, write, checkpoint); the evaluation document
  * itself, a pure function of a prediction and its truth, is in evaluation-document.ts. Over 450
@@ -83,6 +84,13 @@ export interface JoinCheckpoint {
   /** the same for predictions-with-actual */
   predictions: number | null;
   pending: PendingOutcome[];
+  /**
+   * The model's first regression actual, kept for good (also by --rescan): the shift c of every
+   * evaluation document's `eval.actual_shifted` = actual − c, so that R²'s total sum of squares is
+   * summed near the mean instead of cancelling (1e9 ± 10 gave R² null). A concurrent first run may
+   * pick another c; the performance job pools the groups by `eval.actual_shift`.
+   */
+  actualShift?: number;
 }
 
 /**
@@ -169,6 +177,7 @@ async function readCheckpoint(
       outcomes: detail.outcomes ?? null,
       predictions: detail.predictions ?? null,
       pending: detail.pending ?? [],
+      ...(isNumber(detail.actualShift) ? { actualShift: detail.actualShift } : {}),
     },
     seqNo: response._seq_no,
     primaryTerm: response._primary_term,
@@ -245,6 +254,14 @@ async function labelledByOutcome(client: Client, index: string, ids: string[]): 
   return new Set((response?.hits.hits ?? []).map((h) => h._id as string));
 }
 
+/** The run's evaluation options with the model's actual shift, chosen from the first numeric actual. */
+function evaluationOptions(run: JoinRun, actual: ActualValue | undefined): EvaluationOptions {
+  if (run.checkpoint.actualShift === undefined && isNumber(actual?.value))
+    run.checkpoint.actualShift = actual.value;
+  const actualShift = run.checkpoint.actualShift;
+  return actualShift === undefined ? run.options : { ...run.options, actualShift };
+}
+
 function hasActual(actual: ActualValue | undefined): actual is ActualValue {
   return !!actual && ((actual.label !== undefined && actual.label !== null) || isNumber(actual.value));
 }
@@ -317,7 +334,13 @@ async function joinOutcomes(run: JoinRun, outcomes: LabelledOutcome[]): Promise<
       continue;
     }
     if (run.pending.delete(outcome.id)) run.result.pendingResolved++;
-    const doc = evaluationDocument(prediction, outcome.actual, outcome.labelTime, 'outcome', run.options);
+    const doc = evaluationDocument(
+      prediction,
+      outcome.actual,
+      outcome.labelTime,
+      'outcome',
+      evaluationOptions(run, outcome.actual),
+    );
     if (!doc) {
       run.result.skipped++;
       continue;
@@ -438,7 +461,7 @@ async function joinPredictionsWithActual(
         source.actual,
         source['@timestamp'],
         'prediction',
-        run.options,
+        evaluationOptions(run, source.actual),
       );
       if (!doc) {
         run.result.skipped++;
@@ -493,6 +516,9 @@ export async function runJoin(client: Client, options: JoinOptions): Promise<Joi
         outcomes: null,
         predictions: null,
         pending: stored.checkpoint.pending,
+        ...(stored.checkpoint.actualShift !== undefined
+          ? { actualShift: stored.checkpoint.actualShift }
+          : {}),
       }
     : structuredClone(stored.checkpoint);
   const run: JoinRun = {

@@ -189,8 +189,24 @@ export function evaluationAggs(s: Settings): Aggs {
     sq_error: { sum: { field: 'eval.sq_error' } },
     ape: { stats: { field: 'eval.ape' } },
     actual: { extended_stats: { field: 'actual.value' } },
+    // R²'s total sum of squares about each join shift (eval.actual_shift, issue 28.6), and the
+    // documents joined before the shift existed, read as they are (shift 0).
+    actual_shifts: {
+      terms: { field: 'eval.actual_shift', size: ACTUAL_SHIFT_GROUPS },
+      aggs: { y: { extended_stats: { field: 'eval.actual_shifted' } } },
+    },
+    actual_unshifted: {
+      filter: { bool: { must_not: [{ exists: { field: 'eval.actual_shift' } }] } },
+      aggs: { y: { extended_stats: { field: 'actual.value' } } },
+    },
   };
 }
+
+/**
+ * Shift groups read per window: one per model normally (the join keeps its first actual), a few when
+ * concurrent first joins chose differently. Past it, R² falls back to the unshifted sums.
+ */
+export const ACTUAL_SHIFT_GROUPS = 20;
 
 /** Documents of the evaluation stream that can be evaluated for the task. */
 export function evaluableFilter(task: PerformanceTask): Query {

@@ -35,6 +35,7 @@ import {
   fairnessBySegment,
   logLossFromSum,
   multiclassMetrics,
+  pooledActualSums,
   regressionMetrics,
   rocAucFromBins,
   type BinaryConfusion,
@@ -42,6 +43,8 @@ import {
   type ConfusionMatrix,
   type Gap,
   type PerformanceBounds,
+  type RegressionSums,
+  type ShiftedActualGroup,
 } from '../stats/performance/index.js';
 import {
   SCORE_BINS,
@@ -151,9 +154,34 @@ function multiclassFields(bucket: Bucket): Record<string, unknown> {
   };
 }
 
+type ExtendedStats = { count?: number; sum?: number | null; sum_of_squares?: number | null };
+
+/**
+ * Σ(y − c), Σ(y − c)² per join shift c, pooled ({@link pooledActualSums}); the plain Σy, Σy² only
+ * when the groups do not cover every document (more shifts than were read).
+ */
+function actualSums(bucket: Bucket): Pick<RegressionSums, 'sumActual' | 'sumSquaredActual' | 'actualShift'> {
+  const actual = bucket.actual as ExtendedStats | undefined;
+  const plain = { sumActual: actual?.sum ?? 0, sumSquaredActual: actual?.sum_of_squares ?? 0 };
+  const shifts = bucket.actual_shifts as { buckets?: Bucket[]; sum_other_doc_count?: number } | undefined;
+  if (!shifts || (shifts.sum_other_doc_count ?? 0) > 0) return plain;
+  const unshifted = (subOrEmpty(bucket, 'actual_unshifted').y ?? {}) as ExtendedStats;
+  const groups: ShiftedActualGroup[] = (shifts.buckets ?? []).map((b) => {
+    const y = (b.y ?? {}) as ExtendedStats;
+    return { n: y.count ?? 0, shift: b.key as number, sum: y.sum ?? 0, sumOfSquares: y.sum_of_squares ?? 0 };
+  });
+  groups.push({
+    n: unshifted.count ?? 0,
+    shift: 0,
+    sum: unshifted.sum ?? 0,
+    sumOfSquares: unshifted.sum_of_squares ?? 0,
+  });
+  if (groups.reduce((s, g) => s + g.n, 0) !== (actual?.count ?? 0)) return plain;
+  return pooledActualSums(groups);
+}
+
 function regressionFields(bucket: Bucket): Record<string, unknown> {
   const ape = bucket.ape as { count?: number; sum?: number | null } | undefined;
-  const actual = bucket.actual as { count?: number; sum?: number | null; sum_of_squares?: number | null };
   const m = regressionMetrics({
     n: bucket.doc_count,
     sumError: value(bucket, 'error'),
@@ -161,8 +189,7 @@ function regressionFields(bucket: Bucket): Record<string, unknown> {
     sumSquaredError: value(bucket, 'sq_error'),
     sumAbsPercentageError: ape?.sum ?? 0,
     nonZeroActualCount: ape?.count ?? 0,
-    sumActual: actual?.sum ?? 0,
-    sumSquaredActual: actual?.sum_of_squares ?? 0,
+    ...actualSums(bucket),
   });
   return {
     rmse: m.rmse,

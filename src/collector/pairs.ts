@@ -29,6 +29,7 @@ import { Ack } from '../logger/ack.js';
 import { Kind } from '../logger/shipper.js';
 import type { CollectorMapping } from '../schema/config.js';
 import type { ModelRef, PredictionEvent } from '../schema/prediction.js';
+import { readTime } from '../schema/time.js';
 import { mappingFor, type Half } from './cloudevents.js';
 import { PayloadError, requestRows, responseOutputs, rowPrediction } from './tensors.js';
 
@@ -152,8 +153,9 @@ export function pairEvents(
       : named
         ? { name: named }
         : defaultModel;
-  const start = request.time ? Date.parse(request.time) : Number.NaN;
-  const end = response?.time ? Date.parse(response.time) : Number.NaN;
+  // ce-time is RFC 3339; read by schema/time.ts like every other time in mlmon.
+  const start = readTime(request.time)?.ms ?? Number.NaN;
+  const end = readTime(response?.time)?.ms ?? Number.NaN;
   const latencyMs = end - start >= 0 ? end - start : undefined;
   const timestamp = Number.isFinite(start) ? request.time : new Date(request.receivedAt).toISOString();
   const base = predictionBaseId(request);

@@ -8,7 +8,7 @@
  * Length: Over 450 lines on purpose: one rule set, kept in step with docs/logger.md section by
  * section; every function is small.
  */
-import { parseInstant, TimeFormatError } from './time.js';
+import { readTime } from './time.js';
 
 export interface NormalizeLimits {
   /** Features kept per event after flattening; the rest are dropped and counted. */
@@ -48,6 +48,8 @@ export class QualityNotes {
   unexpected: string[] | undefined;
   typeMismatch: string[] | undefined;
   outOfRange: string[] | undefined;
+  /** Numeric times read as epoch seconds (schema/time.ts `readTime`). */
+  epochSeconds: string[] | undefined;
   featuresDropped = 0;
 
   constructor(private readonly max: number) {}
@@ -75,6 +77,9 @@ export class QualityNotes {
   addOutOfRange(name: string): void {
     this.outOfRange = this.push(this.outOfRange, name);
   }
+  addEpochSeconds(name: string): void {
+    this.epochSeconds = this.push(this.epochSeconds, name);
+  }
 
   /** The `mlmon.quality` object, or undefined when there is nothing to say. */
   toDocument(): Record<string, string[] | number> | undefined {
@@ -86,7 +91,8 @@ export class QualityNotes {
       !this.truncated &&
       !this.unexpected &&
       !this.typeMismatch &&
-      !this.outOfRange
+      !this.outOfRange &&
+      !this.epochSeconds
     )
       return undefined;
     let out: Record<string, string[] | number> | undefined;
@@ -100,6 +106,7 @@ export class QualityNotes {
     set('out_of_range', this.outOfRange);
     set('invalid', this.invalid);
     set('truncated', this.truncated);
+    set('epoch_seconds', this.epochSeconds);
     set('features_dropped', this.featuresDropped);
     return out;
   }
@@ -556,33 +563,12 @@ export function keyword(v: unknown, max: number): string | undefined {
   return undefined;
 }
 
-/** Elasticsearch `date` range we accept: years 0001–9999 (strict_date_optional_time). */
-const MIN_TIME = Date.UTC(1, 0, 1) - 0;
-const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-
-/** Milliseconds since the epoch for a Date, number (ms) or date string; undefined when invalid. */
-const ISO_DATE_START = /^\s*\d{4}-\d{2}-\d{2}/;
-
+/**
+ * Milliseconds since the epoch for a Date, number or date string; undefined when invalid. The one
+ * reading is {@link readTime} in schema/time.ts (a number below its cut is epoch seconds).
+ */
 export function timeOf(v: unknown): number | undefined {
-  let t: number;
-  if (v instanceof Date) t = v.getTime();
-  else if (typeof v === 'number') t = v;
-  else if (typeof v === 'string' && v.length <= 64) {
-    // An ISO time is read by schema/time.ts, the one reading everywhere: a time without a zone is
-    // UTC (Date.parse would take the host's zone: 5 h apart under TZ=America/New_York), and an
-    // impossible date (2026-02-30) is refused, not rolled over to March 2. Other forms Date.parse
-    // reads (RFC 2822, …) keep its reading.
-    if (ISO_DATE_START.test(v)) {
-      try {
-        t = parseInstant(v).getTime();
-      } catch (error) {
-        if (!(error instanceof TimeFormatError) || error.kind !== 'syntax') return undefined;
-        t = Date.parse(v);
-      }
-    } else t = Date.parse(v);
-  } else return undefined;
-  if (!Number.isFinite(t) || t < MIN_TIME || t > MAX_TIME) return undefined;
-  return Math.trunc(t);
+  return readTime(v)?.ms;
 }
 
 /**

@@ -6,6 +6,7 @@
  * Length: buildPredictionDocument is just over 100 lines: one document's fields in the order of the
  * mapping (docs/DESIGN.md's table).
  */
+import { readTime } from './time.js';
 import {
   DEFAULT_LIMITS,
   QualityNotes,
@@ -18,7 +19,6 @@ import {
   normalizeScalar,
   normalizeString,
   read,
-  timeOf,
   type FieldValue,
   type NormalizeLimits,
 } from './normalize.js';
@@ -187,12 +187,13 @@ export function isoTime(time: number): string {
 
 function timestampOf(v: unknown, fallback: number, notes: QualityNotes): string {
   if (v === undefined || v === null) return isoTime(fallback);
-  const t = timeOf(v);
+  const t = readTime(v);
   if (t === undefined) {
     notes.addInvalid('@timestamp');
     return isoTime(fallback);
   }
-  return isoTime(t);
+  if (t.seconds) notes.addEpochSeconds('@timestamp');
+  return isoTime(t.ms);
 }
 
 function actualOf(

@@ -83,3 +83,51 @@ export function parseInstant(text: string): Date {
     throw new TimeFormatError(`"${text}" is not a representable date`);
   return new Date(utc - offsetMinutes * 60_000);
 }
+
+/**
+ * A numeric timestamp whose magnitude is below this is epoch seconds, not milliseconds. As
+ * milliseconds, 1e11 is 1973-03-03T09:46:40Z: no prediction a monitor receives is stamped in
+ * 1970-1973, while Python's `time.time()` (1.77e9 in 2026) is below the cut until the year 5138.
+ * Read as seconds, not refused: refusing would replace a true time by the time of the call, and
+ * the value is unambiguous; the event says so in `mlmon.quality.epoch_seconds`.
+ */
+export const EPOCH_SECONDS_BELOW = 1e11;
+
+/** Elasticsearch `date` range we accept: years 0001–9999 (strict_date_optional_time). */
+const MIN_TIME = parseInstant('0001-01-01T00:00:00Z').getTime();
+const MAX_TIME = parseInstant('9999-12-31T23:59:59.999Z').getTime();
+const ISO_DATE_START = /^\s*\d{4}-\d{2}-\d{2}/;
+
+/** An instant read from caller input: epoch milliseconds, and whether a number was read as seconds. */
+export interface TimeReading {
+  ms: number;
+  seconds: boolean;
+}
+
+/**
+ * The one reading of an event's time (logger, collector, winston bridge): a Date; a number (epoch
+ * milliseconds, or seconds below {@link EPOCH_SECONDS_BELOW}); an ISO 8601 string read by
+ * {@link parseInstant} (zoneless is UTC, impossible dates refused); other strings Date.parse reads
+ * (RFC 2822, …). Undefined when invalid or outside years 0001–9999. Never throws.
+ */
+export function readTime(v: unknown): TimeReading | undefined {
+  let t: number;
+  let seconds = false;
+  if (v instanceof Date) t = v.getTime();
+  else if (typeof v === 'number') {
+    seconds = Math.abs(v) < EPOCH_SECONDS_BELOW;
+    // Rounded: 1767225600.123 × 1000 is 1767225600122.9998 in binary floating point.
+    t = seconds ? Math.round(v * 1000) : v;
+  } else if (typeof v === 'string' && v.length <= 64) {
+    if (ISO_DATE_START.test(v)) {
+      try {
+        t = parseInstant(v).getTime();
+      } catch (error) {
+        if (!(error instanceof TimeFormatError) || error.kind !== 'syntax') return undefined;
+        t = Date.parse(v);
+      }
+    } else t = Date.parse(v);
+  } else return undefined;
+  if (!Number.isFinite(t) || t < MIN_TIME || t > MAX_TIME) return undefined;
+  return { ms: Math.trunc(t), seconds };
+}

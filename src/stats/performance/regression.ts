@@ -138,3 +138,36 @@ export function regressionMetricsFromArrays(
 ): RegressionMetrics {
   return regressionMetrics(regressionSums(actual, predicted));
 }
+
+/** Σ and Σ² of (actual − shift) over one group of actuals that share one shift. */
+export interface ShiftedActualGroup {
+  n: number;
+  shift: number;
+  /** Σ (y − shift) */
+  sum: number;
+  /** Σ (y − shift)² */
+  sumOfSquares: number;
+}
+
+/**
+ * Pools groups summed about different shifts into the `sumActual`, `sumSquaredActual` and
+ * `actualShift` of {@link RegressionSums}, shifted by the pooled mean: each group's
+ * M2 = Σ(y − c)² − (Σ(y − c))²/n is taken near its own mean, and the groups are combined as in Chan,
+ * Golub and LeVeque's parallel variance, M2 = Σ M2_g + Σ n_g (ȳ_g − ȳ)². Groups with n = 0 are skipped.
+ */
+export function pooledActualSums(
+  groups: readonly ShiftedActualGroup[],
+): Pick<RegressionSums, 'sumActual' | 'sumSquaredActual' | 'actualShift'> {
+  const live = groups.filter((g) => g.n > 0);
+  const n = live.reduce((s, g) => s + g.n, 0);
+  if (n === 0) return { sumActual: 0, sumSquaredActual: 0, actualShift: 0 };
+  // The pooled mean about the first group's shift, so that it too is summed near the data.
+  const c0 = (live[0] as ShiftedActualGroup).shift;
+  const meanOffset = live.reduce((s, g) => s + (g.shift - c0) * g.n + g.sum, 0) / n;
+  let m2 = 0;
+  for (const g of live) {
+    const groupOffset = g.shift - c0 + g.sum / g.n;
+    m2 += Math.max(0, g.sumOfSquares - (g.sum * g.sum) / g.n) + g.n * (groupOffset - meanOffset) ** 2;
+  }
+  return { sumActual: 0, sumSquaredActual: m2, actualShift: c0 + meanOffset };
+}
