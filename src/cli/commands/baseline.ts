@@ -182,7 +182,7 @@ why, and the estimate takes raw scores as probabilities.`,
         if (profile) {
           stored = await saveBaseline(
             client,
-            { model: values.model, version: values.version, id: values.id },
+            { model: values.model, version: values.version, id: values.id, namespace: values.namespace },
             profile,
             { replace: values.replace },
           );
