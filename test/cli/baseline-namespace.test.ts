@@ -2,6 +2,7 @@
  * Baselines belong to a namespace (issue 29, item 5): `mlmon baseline --namespace staging` and
  * `--namespace prod` of one model version and baseline id are two baselines, each read back in its
  * own namespace; a baseline stored before baselines had a namespace is the default namespace's.
+ * `mlmon baseline list` shows them with their namespace and `mlmon baseline delete` removes one.
  *
  * Expected numbers: the row counts of the two reference files written here (30 and 50 rows).
  */
@@ -25,6 +26,13 @@ function capture() {
     },
   });
   return { stream, text: () => chunks.join('') };
+}
+
+async function mlmon(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = capture();
+  const err = capture();
+  const code = await run(args, { stdout: out.stream, stderr: err.stream });
+  return { code, stdout: out.text(), stderr: err.text() };
 }
 
 function csv(rows: number): string {
@@ -84,7 +92,13 @@ describe('baselines per namespace', () => {
       document: {
         '@timestamp': inStaging.created,
         model: { name: model, version: '1' },
-        baseline: { id: 'legacy', created: inStaging.created, source: { type: 'file', path: 'old.csv' } },
+        baseline: {
+          id: 'legacy',
+          created: inStaging.created,
+          source: { type: 'file', path: 'old.csv' },
+          count: inStaging.profile.rowCount,
+          features: Object.keys(inStaging.profile.features),
+        },
         profile: inStaging.profile,
       },
       refresh: true,
@@ -93,5 +107,51 @@ describe('baselines per namespace', () => {
     expect(legacy?.namespace).toBe('default');
     expect(legacy?.profile.rowCount).toBe(30);
     expect(await getBaseline(client, { model, version: '1', id: 'legacy', namespace: prod })).toBeUndefined();
+  });
+
+  it('baseline list prints model, version, namespace, id, created and source; --list still works', async () => {
+    const all = await mlmon(['baseline', 'list', '--model', model]);
+    expect(all.code, all.stderr).toBe(0);
+    const lines = all.stdout.split('\n').filter(Boolean);
+    // staging, prod and the legacy document of the test above
+    expect(lines).toHaveLength(3);
+    const stagingLine = lines.find((l) => l.includes(`namespace ${staging} `));
+    expect(stagingLine).toMatch(
+      new RegExp(
+        `^${model}  version 1  namespace ${staging}  id default  created \\d{4}-\\d\\d-\\d\\dT.*  from file .*staging\\.csv  30 rows`,
+      ),
+    );
+    expect(lines.find((l) => l.includes('id legacy'))).toContain('namespace default');
+    const onlyProd = await mlmon(['baseline', 'list', '--model', model, '--namespace', prod]);
+    expect(onlyProd.stdout.split('\n').filter(Boolean)).toEqual([
+      expect.stringContaining(`namespace ${prod} `),
+    ]);
+    const alias = await mlmon(['baseline', '--list', '--model', model]);
+    expect(alias.code).toBe(0);
+    expect(alias.stdout.split('\n').filter(Boolean)).toHaveLength(3);
+  });
+
+  it('baseline delete removes the one named, says what it deleted, and refuses when nothing matches', async () => {
+    const args = ['baseline', 'delete', '--model', model, '--version', '1', '--id', 'default'];
+    const deleted = await mlmon([...args, '--namespace', staging]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toMatch(
+      new RegExp(
+        `^Deleted baseline "default" of model ${model} version 1 in namespace ${staging} \\(created .*\\)\\n$`,
+      ),
+    );
+    expect(await getBaseline(client, { model, version: '1', namespace: staging })).toBeUndefined();
+    expect((await getBaseline(client, { model, version: '1', namespace: prod }))?.profile.rowCount).toBe(50);
+
+    const again = await mlmon([...args, '--namespace', staging]);
+    expect(again.code).toBe(3);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toBe(
+      `mlmon baseline delete: no baseline "default" of model ${model} version 1 in namespace ${staging}: nothing deleted\n`,
+    );
+    // The id is asked for: a deletion names what it deletes.
+    const noId = await mlmon(['baseline', 'delete', '--model', model, '--version', '1']);
+    expect(noId.code).toBe(2);
+    expect((await getBaseline(client, { model, version: '1', namespace: prod }))?.profile.rowCount).toBe(50);
   });
 });
