@@ -148,7 +148,7 @@ export async function buildBaseline(client: Client, options: BuildBaselineOption
     ),
     multivariate,
   );
-  const stored = await saveBaseline(client, { model, version, id: options.id }, profile, {
+  const stored = await saveBaseline(client, { model, version, id: options.id, namespace }, profile, {
     replace: options.replace,
   });
   return {
@@ -213,7 +213,9 @@ export function calibrationLookup(client: Client, options: CalibrationLookupOpti
     if (ref.type === 'profile') profile = ref.profile;
     else if (ref.type === 'baseline') {
       const id = ref.id ?? DEFAULT_BASELINE_ID;
-      profile = (await getBaseline(client, { model: options.model, version, id }))?.profile;
+      profile = (
+        await getBaseline(client, { model: options.model, version, id, namespace: options.namespace })
+      )?.profile;
       if (!profile)
         return {
           note: `version ${version}: no baseline "${id}", so the estimate takes raw scores as probabilities`,

@@ -19,7 +19,7 @@ import { type AggRequest, asAggs, splitAggregations, totalHits } from '../elasti
 import { capabilities } from '../elastic/capabilities.js';
 import { rangeQuery } from '../elastic/filters.js';
 import { monitoredFields } from '../elastic/source.js';
-import { logStream } from '../schema/streams.js';
+import { DEFAULT_NAMESPACE, logStream } from '../schema/streams.js';
 import type { TimeWindow } from '../schema/window.js';
 import {
   conceptAggregations,
@@ -222,9 +222,16 @@ async function versionsInRange(client: Client, options: AnalyzeOptions): Promise
 }
 
 /** Why a version has no drift result, with the commands that give it a reference. */
-export function missingBaselineReason(model: string, version: string, id: string): string {
+export function missingBaselineReason(
+  model: string,
+  version: string,
+  id: string,
+  namespace: string = DEFAULT_NAMESPACE,
+): string {
   const idFlag = id === DEFAULT_BASELINE_ID ? '' : ` --id ${id}`;
-  return `no baseline "${id}" for model ${model} version ${version}: create one with "mlmon baseline --model ${model} --version ${version}${idFlag} --from <t> --to <t>" (or --file <reference.csv>), or pass --reference-from/--reference-to`;
+  const inNamespace = namespace === DEFAULT_NAMESPACE ? '' : ` in namespace ${namespace}`;
+  const namespaceFlag = namespace === DEFAULT_NAMESPACE ? '' : ` --namespace ${namespace}`;
+  return `no baseline "${id}" for model ${model} version ${version}${inNamespace}: create one with "mlmon baseline --model ${model} --version ${version}${namespaceFlag}${idFlag} --from <t> --to <t>" (or --file <reference.csv>), or pass --reference-from/--reference-to`;
 }
 
 async function resolveReference(
@@ -236,9 +243,14 @@ async function resolveReference(
   if (ref.type === 'profile') return { id: ref.id, type: 'profile', profile: ref.profile };
   if (ref.type === 'baseline') {
     const id = ref.id ?? DEFAULT_BASELINE_ID;
-    const stored = await getBaseline(client, { model: options.model, version, id });
+    const stored = await getBaseline(client, {
+      model: options.model,
+      version,
+      id,
+      namespace: options.namespace,
+    });
     if (!stored) {
-      return { reason: missingBaselineReason(options.model, version, id) };
+      return { reason: missingBaselineReason(options.model, version, id, options.namespace) };
     }
     return { id, type: 'baseline', profile: stored.profile };
   }

@@ -221,7 +221,9 @@ export function lossModelLookup(
     if (ref.type === 'profile') return fromProfile(version, ref.profile);
     if (ref.type === 'baseline') {
       const id = ref.id ?? DEFAULT_BASELINE_ID;
-      const profile = (await getBaseline(client, { model: options.model, version, id }))?.profile;
+      const profile = (
+        await getBaseline(client, { model: options.model, version, id, namespace: options.namespace })
+      )?.profile;
       return profile ? fromProfile(version, profile) : { note: `version ${version}: no baseline "${id}"` };
     }
     const found = await referenceLossModel(client, {

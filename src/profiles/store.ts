@@ -1,11 +1,15 @@
 /**
  * Baselines: reference profiles stored in the `mlmon-baselines` index, one document per
- * (model, version, baseline id). The profile is stored unindexed (read whole by id); what it came
- * from (file path or namespace and time window), its size and its fields are indexed for listing.
+ * (namespace, model, version, baseline id): a `staging` and a `prod` baseline of one model version
+ * are two documents. The profile is stored unindexed (read whole by id); what it came from (file
+ * path or namespace and time window), its size and its fields are indexed for listing.
+ *
+ * Documents stored before baselines had a namespace carry none: their id is the one the default
+ * namespace still uses, so they are read, listed and deleted as the default namespace's baselines.
  */
 import { createHash } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
-import { BASELINES_INDEX, parseStream } from '../schema/streams.js';
+import { BASELINES_INDEX, DEFAULT_NAMESPACE, parseStream } from '../schema/streams.js';
 import type { DatasetProfile } from './types.js';
 
 export const DEFAULT_BASELINE_ID = 'default';
@@ -15,12 +19,15 @@ export interface BaselineKey {
   version: string;
   /** Baseline id within the model version (default `default`). */
   id?: string;
+  /** Data stream namespace the baseline belongs to (default `default`). */
+  namespace?: string;
 }
 
 export interface StoredBaseline {
   model: string;
   version: string;
   id: string;
+  namespace: string;
   created: string;
   profile: DatasetProfile;
 }
@@ -52,12 +59,23 @@ export class BaselineExistsError extends Error {
   override name = 'BaselineExistsError';
 }
 
-/** Deterministic document id: one document per (model, version, baseline id), whatever characters they hold. */
+/**
+ * Deterministic document id: one document per (namespace, model, version, baseline id), whatever
+ * characters they hold. The default namespace keeps the id of the documents stored before
+ * baselines had a namespace, so those stay found (as the default namespace's).
+ */
 export function baselineDocumentId(key: BaselineKey): string {
-  return createHash('sha256')
-    .update(JSON.stringify([key.model, key.version, key.id ?? DEFAULT_BASELINE_ID]))
-    .digest('hex')
-    .slice(0, 40);
+  const namespace = key.namespace ?? DEFAULT_NAMESPACE;
+  const parts = [key.model, key.version, key.id ?? DEFAULT_BASELINE_ID];
+  if (namespace !== DEFAULT_NAMESPACE) parts.push(namespace);
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 40);
+}
+
+/** How a message names a baseline: the namespace is said when it is not the default one. */
+export function describeBaseline(key: BaselineKey): string {
+  const namespace = key.namespace ?? DEFAULT_NAMESPACE;
+  const where = namespace === DEFAULT_NAMESPACE ? '' : ` in namespace ${namespace}`;
+  return `baseline "${key.id ?? DEFAULT_BASELINE_ID}" of model ${key.model} version ${key.version}${where}`;
 }
 
 /**
@@ -71,12 +89,16 @@ export async function saveBaseline(
   options: { replace?: boolean; refresh?: boolean } = {},
 ): Promise<StoredBaseline> {
   const id = key.id ?? DEFAULT_BASELINE_ID;
+  const namespace = key.namespace ?? DEFAULT_NAMESPACE;
   const created = new Date().toISOString();
   const document = {
     '@timestamp': created,
     model: { name: key.model, version: key.version },
     baseline: {
       id,
+      // Kept in _source, not indexed (the mapping is `dynamic: false`): reads go by document id,
+      // and listing filters on it after the search (a handful of documents per model).
+      namespace,
       created,
       source: describeSource(profile.source),
       count: profile.rowCount,
@@ -96,12 +118,16 @@ export async function saveBaseline(
   } catch (error) {
     if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 409) {
       throw new BaselineExistsError(
-        `Baseline "${id}" of model ${key.model} version ${key.version} exists; pass --replace to overwrite it.`,
+        `${capitalise(describeBaseline(key))} exists; pass --replace to overwrite it.`,
       );
     }
     throw error;
   }
-  return { model: key.model, version: key.version, id, created, profile };
+  return { model: key.model, version: key.version, id, namespace, created, profile };
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** The score calibration of a baseline as indexed for listing: the map's size, or why there is none. */
@@ -127,6 +153,8 @@ interface BaselineDocument {
   model: { name: string; version: string };
   baseline: {
     id: string;
+    /** absent in documents stored before baselines had a namespace: those are the default's */
+    namespace?: string;
     created: string;
     source: BaselineSource;
     count: number;
@@ -147,6 +175,7 @@ export async function getBaseline(client: Client, key: BaselineKey): Promise<Sto
       model: s.model.name,
       version: s.model.version,
       id: s.baseline.id,
+      namespace: s.baseline.namespace ?? DEFAULT_NAMESPACE,
       created: s.baseline.created,
       profile: s.profile,
     };
@@ -156,10 +185,10 @@ export async function getBaseline(client: Client, key: BaselineKey): Promise<Sto
   }
 }
 
-/** Stored baselines (without their profiles), newest first, optionally for one model. */
+/** Stored baselines (without their profiles), newest first, optionally for one model and namespace. */
 export async function listBaselines(
   client: Client,
-  filter: { model?: string } = {},
+  filter: { model?: string; namespace?: string } = {},
 ): Promise<BaselineSummary[]> {
   try {
     const r = await client.search<BaselineDocument>({
@@ -172,11 +201,14 @@ export async function listBaselines(
     return r.hits.hits.flatMap((h) => {
       const s = h._source;
       if (!s) return [];
+      const namespace = s.baseline.namespace ?? DEFAULT_NAMESPACE;
+      if (filter.namespace !== undefined && namespace !== filter.namespace) return [];
       return [
         {
           model: s.model.name,
           version: s.model.version,
           id: s.baseline.id,
+          namespace,
           created: s.baseline.created,
           source: s.baseline.source,
           count: s.baseline.count,
@@ -189,4 +221,30 @@ export async function listBaselines(
     if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return [];
     throw error;
   }
+}
+
+/**
+ * Delete one baseline; returns what was deleted (without its profile), or undefined when there
+ * was none. Results already written against it keep their `reference.id`.
+ */
+export async function deleteBaseline(
+  client: Client,
+  key: BaselineKey,
+  options: { refresh?: boolean } = {},
+): Promise<Omit<StoredBaseline, 'profile'> | undefined> {
+  const stored = await getBaseline(client, key);
+  if (!stored) return undefined;
+  try {
+    await client.delete({
+      index: BASELINES_INDEX,
+      id: baselineDocumentId(key),
+      refresh: options.refresh === false ? false : 'wait_for',
+    });
+  } catch (error) {
+    // Deleted meanwhile (by another run): nothing was deleted by this one.
+    if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return undefined;
+    throw error;
+  }
+  const { profile: _profile, ...deleted } = stored;
+  return deleted;
 }

@@ -126,6 +126,7 @@ function section(report: ModelReport, charts: Chart[], index: number, options: H
                           <th>worst score</th>
                           <th>threshold</th>
                           <th>latest</th>
+                          <th>drift began</th>
                           <th>mean PSI</th>
                         </tr>
                       </thead>
@@ -148,6 +149,7 @@ function section(report: ModelReport, charts: Chart[], index: number, options: H
                               <td class="n">${num(f.worstScore, 4)}</td>
                               <td class="n">${num(f.worstThreshold, 4)}</td>
                               <td>${f.latestDetected ? 'drift' : 'no drift'}</td>
+                              <td>${f.driftBegan === null ? '–' : day(new Date(f.driftBegan))}</td>
                               <td class="n">${num(f.meanPsi, 4)}</td>
                             </tr> `,
                         )}

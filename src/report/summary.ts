@@ -38,6 +38,9 @@ export function summarizeDrift(rows: readonly DriftRow[]): FeatureDrift[] {
         driftSeverityRatio(worst.score, worst.threshold, worst.method)
       )
         worst = r;
+    let driftBegan: string | null = null;
+    for (const [i, r] of sorted.entries())
+      if (r.detected && !(sorted[i - 1]?.detected ?? false)) driftBegan = r.windowStart;
     const psis = sorted.map((r) => r.psi).filter((p): p is number => p !== null);
     out.push({
       version: first.version,
@@ -49,6 +52,7 @@ export function summarizeDrift(rows: readonly DriftRow[]): FeatureDrift[] {
       worstThreshold: worst.threshold,
       worstWindowStart: worst.windowStart,
       method: worst.method,
+      driftBegan,
       latestDetected: latest.detected,
       latestScore: latest.score,
       meanPsi: psis.length > 0 ? psis.reduce((s, p) => s + p, 0) / psis.length : null,

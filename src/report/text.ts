@@ -22,7 +22,7 @@ export function renderText(report: ReportData): string {
       if (data.features.length === 0) lines.push('  no drift results in this period');
       data.features.forEach((f, i) =>
         lines.push(
-          `  ${i + 1}. ${clean(f.feature)} (v${clean(f.version)}, ${f.kind}): ${f.drifted}/${f.windows} windows, ${f.method} ${num(f.worstScore, 4)} / ${num(f.worstThreshold, 4)}`,
+          `  ${i + 1}. ${clean(f.feature)} (v${clean(f.version)}, ${f.kind}): ${f.drifted}/${f.windows} windows, ${f.method} ${num(f.worstScore, 4)} / ${num(f.worstThreshold, 4)}${f.driftBegan === null ? '' : `, drift began ${day(new Date(f.driftBegan))}`}`,
         ),
       );
       lines.push('', 'Performance (mean over the windows):');

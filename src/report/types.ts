@@ -46,6 +46,11 @@ export interface FeatureDrift {
   worstThreshold: number | null;
   worstWindowStart: string | null;
   method: string;
+  /**
+   * Start of the first window of the latest run of drifted windows (consecutive among the windows
+   * with a result): the date drift began; null when no window drifted.
+   */
+  driftBegan: string | null;
   /** The latest window's decision. */
   latestDetected: boolean;
   latestScore: number | null;

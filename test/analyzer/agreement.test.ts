@@ -100,7 +100,7 @@ describe('Elasticsearch path agrees with the offline path', () => {
     ({ result: fromBaseline } = await indexProfileAnalyze(client, {
       namespace: ns,
       rows: [...rows(ref, T0), ...rows(same, T0 + DAY), ...rows(cur, T0 + 2 * DAY)],
-      prepare: () => saveBaseline(client, { model: 'm', version: '1', id: ns }, profile),
+      prepare: () => saveBaseline(client, { model: 'm', version: '1', id: ns, namespace: ns }, profile),
       reference: { type: 'baseline', id: ns },
       from: new Date(T0 + DAY),
       to: new Date(T0 + 3 * DAY),
@@ -111,16 +111,16 @@ describe('Elasticsearch path agrees with the offline path', () => {
   afterAll(async () => client?.close());
 
   it('stores, lists and reads back the baseline', async () => {
-    const stored = await getBaseline(client, { model: 'm', version: '1', id: ns });
+    const stored = await getBaseline(client, { model: 'm', version: '1', id: ns, namespace: ns });
     expect(stored?.profile.rowCount).toBe(N_REF);
     expect((stored?.profile.features.x as NumericFeatureProfile).counts).toEqual(
       (profile.features.x as NumericFeatureProfile).counts,
     );
     const listed = await listBaselines(client, { model: 'm' });
     expect(listed.find((b) => b.id === ns)?.source).toEqual({ type: 'file', path: 'memory' });
-    await expect(saveBaseline(client, { model: 'm', version: '1', id: ns }, profile)).rejects.toThrow(
-      /--replace/,
-    );
+    await expect(
+      saveBaseline(client, { model: 'm', version: '1', id: ns, namespace: ns }, profile),
+    ).rejects.toThrow(/--replace/);
   });
 
   for (const [label, windowIndex, data] of [

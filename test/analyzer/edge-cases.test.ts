@@ -247,7 +247,7 @@ describe('CLI', () => {
     // (now-1h to now is widened to the two whole hours it touches, and says so first: issue 28)
     expect(none.err()).toMatch(/^note: widened to whole 1h windows: /);
     expect(none.err()).toMatch(
-      /\nnote: drift and quality skipped for version 9: no baseline "default" for model nobody version 9: create one with "mlmon baseline --model nobody --version 9/,
+      /\nnote: drift and quality skipped for version 9: no baseline "default" for model nobody version 9 in namespace cli\w+: create one with "mlmon baseline --model nobody --version 9 --namespace cli\w+ /,
     );
   });
 });

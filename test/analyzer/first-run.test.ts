@@ -128,7 +128,7 @@ describe('first analysis after logging labelled predictions', () => {
         process.env.ES_URL = saved;
       }
       expect(stderr.text.trim().split('\n')).toEqual([
-        'note: drift and quality skipped for version 1: no baseline "default" for model bin version 1: create one with "mlmon baseline --model bin --version 1 --from <t> --to <t>" (or --file <reference.csv>), or pass --reference-from/--reference-to',
+        `note: drift and quality skipped for version 1: no baseline "default" for model bin version 1 in namespace ${ns}: create one with "mlmon baseline --model bin --version 1 --namespace ${ns} --from <t> --to <t>" (or --file <reference.csv>), or pass --reference-from/--reference-to`,
       ]);
       // every prediction of the window carries its actual: coverage 1
       expect(stdout.text).toMatch(/performance: labelled 1\.00, accuracy \d\.\d{3}/);

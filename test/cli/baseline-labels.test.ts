@@ -119,14 +119,16 @@ describe('mlmon baseline --file with 0/1 label columns', () => {
   });
 
   it('a stored profile with numeric labels gets one line that says what to do', async () => {
-    const good = await getBaseline(client, { model, version: '1', id: 'default' });
+    const good = await getBaseline(client, { model, version: '1', id: 'default', namespace });
     if (!good) throw new Error('the first test stores the default baseline');
     const numeric = profileColumn(
       Array.from({ length: 400 }, (_, i) => (i >= 200 ? 1 : 0)),
       'numeric',
     );
     const profile = { ...good.profile, features: { ...good.profile.features, 'prediction.label': numeric } };
-    await saveBaseline(client, { model, version: '1', id: 'numeric-labels' }, profile, { refresh: true });
+    await saveBaseline(client, { model, version: '1', id: 'numeric-labels', namespace }, profile, {
+      refresh: true,
+    });
     const { io: streams, out } = io();
     const code = await analyzeCommand([...modelArgs(), ...window, '--baseline', 'numeric-labels'], streams);
     expect(code).not.toBe(0);

@@ -286,7 +286,7 @@ describe('a 3-node cluster, 3 primary shards and a replica per backing index', (
         to: new Date(hourStart(REF_HOURS)),
       });
       for (const client of [one, three])
-        await saveBaseline(client, { model: MODEL, version: '1', id: 'training' }, profile, {
+        await saveBaseline(client, { model: MODEL, version: '1', id: 'training', namespace }, profile, {
           replace: true,
         });
 
@@ -424,7 +424,7 @@ describe('a 3-node cluster, 3 primary shards and a replica per backing index', (
         ['one', one, profiles.one],
         ['three', three, profiles.three],
       ] as const)
-        await saveBaseline(client, { model: MODEL, version: '1', id: `own-${where}` }, profile, {
+        await saveBaseline(client, { model: MODEL, version: '1', id: `own-${where}`, namespace }, profile, {
           replace: true,
         });
       const runs = await Promise.all(

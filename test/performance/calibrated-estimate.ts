@@ -134,10 +134,10 @@ export async function calibratedStudy(input: StudyInput): Promise<{
     options: { fineBins: 100, topK: 100 },
     features: {},
   };
-  await saveBaseline(client, { model, version, id: namespace }, withCalibration(profile, fitted), {
+  await saveBaseline(client, { model, version, id: namespace, namespace }, withCalibration(profile, fitted), {
     replace: true,
   });
-  const stored = await getBaseline(client, { model, version, id: namespace });
+  const stored = await getBaseline(client, { model, version, id: namespace, namespace });
   const calibration = stored?.profile.calibration as ScoreCalibration;
   expect(calibration).toEqual(fitted);
 

@@ -80,7 +80,10 @@ describe('estimated vs realised accuracy on elec.csv', () => {
   afterAll(async () => {
     await dropNamespace(client, ns, ['elec']);
     await client
-      .delete({ index: BASELINES_INDEX, id: baselineDocumentId({ model: 'elec', version: '1', id: ns }) })
+      .delete({
+        index: BASELINES_INDEX,
+        id: baselineDocumentId({ model: 'elec', version: '1', id: ns, namespace: ns }),
+      })
       .catch(() => undefined);
     await client.close();
   });

@@ -131,7 +131,8 @@ describe('direct loss estimation of MAE and RMSE (real Elasticsearch)', () => {
       to: REFERENCE.to,
     });
     if (b.lossModel?.method === 'dle') built = b.lossModel.model;
-    reloaded = (await getBaseline(client, { model: MODEL, version: '1', id: namespace }))?.profile.lossModel;
+    reloaded = (await getBaseline(client, { model: MODEL, version: '1', id: namespace, namespace }))?.profile
+      .lossModel;
     for (const window of windows) {
       const { documents: docs } = await runPerformanceJob(client, {
         namespace,

@@ -53,7 +53,10 @@ describe('calibrated estimate vs realised accuracy on weather.csv', () => {
   afterAll(async () => {
     await dropNamespace(client, ns, ['weather']);
     await client
-      .delete({ index: BASELINES_INDEX, id: baselineDocumentId({ model: 'weather', version: '1', id: ns }) })
+      .delete({
+        index: BASELINES_INDEX,
+        id: baselineDocumentId({ model: 'weather', version: '1', id: ns, namespace: ns }),
+      })
       .catch(() => undefined);
     await client.close();
   });

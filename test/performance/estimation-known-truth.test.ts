@@ -53,7 +53,7 @@ afterAll(async () => {
     await client
       .delete({
         index: BASELINES_INDEX,
-        id: baselineDocumentId({ model: 'known-truth', version: '1', id: ns }),
+        id: baselineDocumentId({ model: 'known-truth', version: '1', id: ns, namespace: ns }),
       })
       .catch(() => undefined);
   }

@@ -71,7 +71,10 @@ export async function dropNamespace(client: Client, namespace: string, models: s
 export async function dropBaselines(client: Client, namespace: string, models: string[]): Promise<void> {
   for (const model of models)
     await client
-      .delete({ index: BASELINES_INDEX, id: baselineDocumentId({ model, version: '1', id: namespace }) })
+      .delete({
+        index: BASELINES_INDEX,
+        id: baselineDocumentId({ model, version: '1', id: namespace, namespace }),
+      })
       .catch(() => undefined);
 }
 

@@ -89,7 +89,7 @@ describe('buildBaseline: the reference calibration stored with the baseline', ()
     });
     expect(built.join.created).toBe(240);
     expect(built.calibration.method).toBe('isotonic');
-    const stored = await getBaseline(client, { model: 'hand', version: '1', id: namespace });
+    const stored = await getBaseline(client, { model: 'hand', version: '1', id: namespace, namespace });
     const map = stored?.profile.calibration;
     expect(map?.count).toBe(240);
     expect(map?.positives).toBe(120);
@@ -128,7 +128,7 @@ describe('buildBaseline: the reference calibration stored with the baseline', ()
       ...window,
     });
     expect(built.calibration).toMatchObject({ method: 'none', reason: 'too_few_labels', labelled: 150 });
-    const stored = await getBaseline(client, { model: 'few', version: '1', id: namespace });
+    const stored = await getBaseline(client, { model: 'few', version: '1', id: namespace, namespace });
     expect(stored?.profile.calibration).toBeUndefined();
     expect(stored?.profile.uncalibrated).toMatchObject({ reason: 'too_few_labels', labelled: 150 });
     expect(stored?.profile.uncalibrated?.message).toMatch(
@@ -159,7 +159,7 @@ describe('buildBaseline: the reference calibration stored with the baseline', ()
       ...window,
     });
     expect(built.calibration).toMatchObject({ method: 'none', reason: 'disabled' });
-    const stored = await getBaseline(client, { model: 'off', version: '1', id: namespace });
+    const stored = await getBaseline(client, { model: 'off', version: '1', id: namespace, namespace });
     expect(stored?.profile.calibration).toBeUndefined();
     expect(stored?.profile.uncalibrated?.reason).toBe('disabled');
   });

@@ -72,7 +72,7 @@ describe('buildBaseline: the loss model stored with a regressor baseline', () =>
     // Inputs: the numeric features (the keyword `region` is left out) and the prediction.
     expect(model?.inputs).toEqual(['features.x1', 'features.x2', 'prediction.value']);
     expect(model?.count).toBe(600);
-    const stored = await getBaseline(client, { model: 'reg', version: '1', id: namespace });
+    const stored = await getBaseline(client, { model: 'reg', version: '1', id: namespace, namespace });
     expect(stored?.profile.lossModel).toEqual(model);
 
     // The rows as read: the string "1.5" as the double Elasticsearch indexed, the absent x2 as
@@ -103,7 +103,7 @@ describe('buildBaseline: the loss model stored with a regressor baseline', () =>
       ...WINDOW,
     });
     expect(built.lossModel).toMatchObject({ method: 'none', reason: 'too_few_labels', labelled: 150 });
-    const stored = await getBaseline(client, { model: 'fewreg', version: '1', id: namespace });
+    const stored = await getBaseline(client, { model: 'fewreg', version: '1', id: namespace, namespace });
     expect(stored?.profile.lossModel).toBeUndefined();
     expect(stored?.profile.noLossModel?.message).toMatch(
       /150 labelled reference predictions, fewer than the 200/,
@@ -134,7 +134,7 @@ describe('buildBaseline: the loss model stored with a regressor baseline', () =>
       ...WINDOW,
     });
     expect(built.lossModel).toBeUndefined();
-    const stored = await getBaseline(client, { model: 'clf', version: '1', id: namespace });
+    const stored = await getBaseline(client, { model: 'clf', version: '1', id: namespace, namespace });
     expect(stored?.profile.lossModel).toBeUndefined();
     expect(stored?.profile.noLossModel).toBeUndefined();
   });

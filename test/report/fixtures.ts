@@ -94,7 +94,7 @@ export async function seedReplay(client: Client, namespace: string): Promise<Rep
     from: new Date(DAY1),
     to: new Date(DAY1 + 2 * WINDOW_MS),
   });
-  await saveBaseline(client, { model: HOSTILE_MODEL, version: '1' }, profile, { replace: true });
+  await saveBaseline(client, { model: HOSTILE_MODEL, version: '1', namespace }, profile, { replace: true });
   lap('baseline');
   await runFullAnalysis(client, {
     namespace,

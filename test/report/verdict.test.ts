@@ -146,6 +146,39 @@ describe('verdict', () => {
   });
 });
 
+describe('drift began', () => {
+  it('names the first window of the latest run of drifted windows, per feature', () => {
+    const W3 = '2026-03-03T00:00:00.000Z';
+    const W4 = '2026-03-03T12:00:00.000Z';
+    const rows = [
+      // a: drifted, recovered, then drifting again from W3 on: the latest run began at W3.
+      drift('a', W1, true, 0.3),
+      drift('a', W2, false, 0.01),
+      drift('a', W3, true, 0.3),
+      drift('a', W4, true, 0.3),
+      // b: drifted in W2 only: that run began at W2 (over, but the date is still named).
+      drift('b', W1, false, 0.01),
+      drift('b', W2, true, 0.3),
+      drift('b', W3, false, 0.01),
+      // c: never drifted: no date.
+      drift('c', W1, false, 0.01),
+    ];
+    const began = Object.fromEntries(summarizeDrift(rows).map((f) => [f.feature, f.driftBegan]));
+    expect(began).toEqual({ a: W3, b: W2, c: null });
+    const report = assembleReport([{ current: data({ drift: rows }) }], {
+      namespace: 'default',
+      period,
+      title: 'mlmon report',
+      generatedAt: new Date('2026-03-04T01:00:00Z'),
+    });
+    // html.ts's day(): the ISO instant without seconds, in UTC.
+    expect(renderText(report)).toMatch(
+      /a \(v1, numeric\): 3\/4 windows, .*, drift began 2026-03-03 00:00 UTC\n/,
+    );
+    expect(renderHtml(report, [], { imageSource: () => '' })).toContain('<td>2026-03-02 12:00 UTC</td>');
+  });
+});
+
 describe('what changed', () => {
   it('features that started and stopped drifting, and the mean metric', () => {
     const before = data({

@@ -72,7 +72,9 @@ describe('scheduler with the analysis jobs', () => {
       from: new Date(base),
       to: new Date(base + 2 * HOUR),
     });
-    await saveBaseline(client, { model, version: '1', id: 'training' }, profile, { replace: true });
+    await saveBaseline(client, { model, version: '1', id: 'training', namespace }, profile, {
+      replace: true,
+    });
   });
 
   afterAll(async () => {

@@ -100,8 +100,8 @@ describe('the scheduler estimates MAE and RMSE with the baseline loss model', ()
         to: new Date(reference + HOUR),
       });
       expect(built.lossModel?.method).toBe('dle');
-      const model = (await getBaseline(client, { model: MODEL, version: '1', id: namespace }))?.profile
-        .lossModel as DirectLossModel;
+      const model = (await getBaseline(client, { model: MODEL, version: '1', id: namespace, namespace }))
+        ?.profile.lossModel as DirectLossModel;
 
       expect((await scheduler(client, config(namespace, window)).runDue()).failed).toBe(0);
       const index = streamNames(namespace).performance;

@@ -27,6 +27,8 @@ import {
 import {
   BaselineExistsError,
   DEFAULT_BASELINE_ID,
+  deleteBaseline,
+  describeBaseline,
   listBaselines,
   saveBaseline,
   type StoredBaseline,
@@ -43,20 +45,25 @@ import {
   timeValue,
   UsageError,
   namespaceValue,
+  type Command,
 } from '../command.js';
 import { type CommandIO, writeJson } from '../io.js';
 
-export const baselineCommand = defineCommand({
+const storeBaselineCommand = defineCommand({
   name: 'baseline',
   summary: 'store a reference profile (from a CSV/JSONL file or a time window)',
   usage: [
     '--model M --version V [--namespace N] (--file F [--categorical a,b] [--exclude a,b] | --from T --to T)',
     '    [--id ID] [--replace] [--top-k K] [--calibration isotonic|none] [--format table|json]',
     '--list [--model M] [--format table|json]',
+    'list [--model M] [--namespace N] [--format table|json]',
+    'delete --model M --version V --id ID [--namespace N]',
   ],
   description: `Stores a reference profile (per feature: quantile edges and exact bin counts, mean, standard
 deviation, min/max, missing count; categories with counts) for one model version in the
-mlmon-baselines index, where mlmon analyze --baseline ID finds it.
+mlmon-baselines index, where mlmon analyze --baseline ID finds it. A baseline belongs to one
+namespace: a staging and a prod baseline of one model version are two. mlmon baseline list shows
+the stored ones (--list too), mlmon baseline delete removes one.
 
 For a model with scores (binary), the reference's labels calibrate them: the outcomes logged so far
 are joined to their predictions, and an isotonic map from score to P(positive) is fitted on the
@@ -70,7 +77,8 @@ why, and the estimate takes raw scores as probabilities.`,
     namespace: {
       type: 'string',
       value: 'N',
-      description: 'data stream namespace of the predictions (default: default)',
+      description:
+        'namespace the baseline belongs to (analyze and schedule in it find it), and of\nthe predictions a window is profiled from (default: default)',
       default: 'default',
       parse: namespaceValue,
     },
@@ -122,14 +130,17 @@ why, and the estimate takes raw scores as probabilities.`,
       default: 'isotonic',
       parse: choice<CalibrationMode>(...CALIBRATION_MODES),
     },
-    list: { type: 'boolean', description: 'list the stored baselines' },
+    list: {
+      type: 'boolean',
+      description: 'list the stored baselines of every namespace (as "mlmon baseline list")',
+    },
     format: formatOption,
   },
   exitCodes: { 3: 'a baseline with this id exists (give --replace to overwrite it)' },
   // Length: about 110 lines: the checks of both sources (file or window) before anything is
   // contacted, then the one call to each, read top to bottom.
   run: async (values, io) => {
-    if (values.list) return listCommand(io, values.model, values.format === 'json');
+    if (values.list) return listCommand(io, { model: values.model }, values.format === 'json');
     if (!values.model) throw new UsageError('--model is required (or --list)');
     if (!values.version)
       throw new UsageError('--version is required: a baseline belongs to one model version');
@@ -182,7 +193,7 @@ why, and the estimate takes raw scores as probabilities.`,
         if (profile) {
           stored = await saveBaseline(
             client,
-            { model: values.model, version: values.version, id: values.id },
+            { model: values.model, version: values.version, id: values.id, namespace: values.namespace },
             profile,
             { replace: values.replace },
           );
@@ -270,11 +281,15 @@ function fileNotes(table: Table, categorical: readonly string[], exclude: readon
   return notes;
 }
 
-async function listCommand(io: CommandIO, model: string | undefined, json: boolean): Promise<number> {
+async function listCommand(
+  io: CommandIO,
+  filter: { model?: string; namespace?: string },
+  json: boolean,
+): Promise<number> {
   const client = createClient();
   try {
     await checkConnection(client);
-    const list = await listBaselines(client, model ? { model } : {});
+    const list = await listBaselines(client, filter);
     if (json) writeJson(io, list);
     else if (list.length === 0) io.stdout.write('No baselines stored.\n');
     else {
@@ -284,7 +299,7 @@ async function listCommand(io: CommandIO, model: string | undefined, json: boole
             ? `file ${b.source.path}`
             : `namespace ${b.source.namespace} ${b.source.from} → ${b.source.to}`;
         io.stdout.write(
-          `${b.model}  version ${b.version}  id ${b.id}  ${b.count} rows  ${b.features.length} fields  calibration ${b.calibration.method}${b.calibration.knots !== undefined ? ` (${b.calibration.knots} knots)` : b.calibration.reason ? ` (${b.calibration.reason})` : ''}  created ${b.created}  from ${from}\n`,
+          `${b.model}  version ${b.version}  namespace ${b.namespace}  id ${b.id}  created ${b.created}  from ${from}  ${b.count} rows  ${b.features.length} fields  calibration ${b.calibration.method}${b.calibration.knots !== undefined ? ` (${b.calibration.knots} knots)` : b.calibration.reason ? ` (${b.calibration.reason})` : ''}\n`,
         );
       }
     }
@@ -293,3 +308,86 @@ async function listCommand(io: CommandIO, model: string | undefined, json: boole
     await client.close();
   }
 }
+
+const namespaceOption = {
+  type: 'string',
+  value: 'N',
+  description: 'data stream namespace the baseline belongs to (default: default)',
+  parse: namespaceValue,
+} as const;
+
+const listBaselinesCommand = defineCommand({
+  name: 'baseline list',
+  summary: 'list the stored baselines',
+  usage: ['[--model M] [--namespace N] [--format table|json]'],
+  description: `Lists the stored baselines, newest first: model, version, namespace, id, when it was created
+and what it was profiled from (a file, or a namespace and time window). Without --namespace, those of
+every namespace; a baseline stored before baselines had a namespace is listed as the default one's.`,
+  options: {
+    model: { type: 'string', value: 'M', description: 'only this model' },
+    namespace: { ...namespaceOption, description: 'only this namespace (default: every namespace)' },
+    format: formatOption,
+  },
+  run: async (values, io) =>
+    listCommand(
+      io,
+      {
+        ...(values.model ? { model: values.model } : {}),
+        ...(values.namespace ? { namespace: values.namespace } : {}),
+      },
+      values.format === 'json',
+    ),
+});
+
+const deleteBaselineCommand = defineCommand({
+  name: 'baseline delete',
+  summary: 'delete one stored baseline',
+  usage: ['--model M --version V --id ID [--namespace N]'],
+  description: `Deletes one baseline, named by model, version, id and namespace (the id is asked for even when
+it is "${DEFAULT_BASELINE_ID}": a deletion names what it deletes). Results already written against it keep
+their reference id; analyze and schedule then say the baseline is missing.`,
+  options: {
+    model: { type: 'string', value: 'M', description: 'model name' },
+    version: { type: 'string', value: 'V', description: 'model version' },
+    id: { type: 'string', value: 'ID', description: 'baseline id within the model version' },
+    namespace: { ...namespaceOption, default: 'default' },
+  },
+  exitCodes: { 3: 'no such baseline: nothing was deleted' },
+  run: async (values, io) => {
+    if (!values.model) throw new UsageError('--model is required');
+    if (!values.version) throw new UsageError('--version is required');
+    if (!values.id)
+      throw new UsageError(`--id is required (the default baseline's is ${DEFAULT_BASELINE_ID})`);
+    const key = { model: values.model, version: values.version, id: values.id, namespace: values.namespace };
+    const client = createClient();
+    try {
+      await checkConnection(client);
+      const deleted = await deleteBaseline(client, key);
+      if (!deleted) {
+        io.stderr.write(`mlmon baseline delete: no ${describeBaseline(key)}: nothing deleted\n`);
+        return EXIT.nothingToAnalyze;
+      }
+      io.stdout.write(
+        `Deleted baseline "${deleted.id}" of model ${deleted.model} version ${deleted.version} in namespace ${deleted.namespace} (created ${deleted.created})\n`,
+      );
+      return EXIT.ok;
+    } finally {
+      await client.close();
+    }
+  },
+});
+
+const SUBCOMMANDS: Record<string, Command> = { list: listBaselinesCommand, delete: deleteBaselineCommand };
+
+/**
+ * `mlmon baseline [options]` stores a baseline; `mlmon baseline list` and `mlmon baseline delete`
+ * manage the stored ones. Not a command group: storing, the common case, keeps its short form.
+ */
+export const baselineCommand: Command = Object.assign(
+  async (argv: string[], io: CommandIO): Promise<number> => {
+    const [first, ...rest] = argv;
+    const sub = first === undefined ? undefined : SUBCOMMANDS[first];
+    return sub ? sub(rest, io) : storeBaselineCommand(argv, io);
+  },
+  { spec: storeBaselineCommand.spec, help: storeBaselineCommand.help },
+);
