@@ -124,6 +124,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await admin.security.invalidateApiKey({ name: `test-*-${ns}` }).catch(() => undefined);
+  await admin.indices.delete({ index: `other-${ns}`, ignore_unavailable: true }).catch(() => undefined);
   await admin.close();
   rmSync(work, { recursive: true, force: true });
 });
@@ -191,7 +192,16 @@ describe('each shipped role: what its commands need works, the rest is refused',
       // no `monitor`: the cluster state (every index's mappings and settings) stays out of reach
       await refused(key.cluster.state({ metric: 'metadata' }));
       await refused(key.indices.delete({ index: logStream('prediction', ns) }));
-      await refused(key.delete({ index: logStream('prediction', ns), id: 'p-0' }));
+      // A document delete in an index of someone else's: refused by security. The role
+      // holds `delete` on mlmon-pairs-* (collect's settled halves), so a delete aimed at a
+      // prediction stream now passes the request-level check and is refused by the data stream
+      // itself (400: only `create` writes), which the next line holds too: it stays undeletable.
+      await admin.index({ index: `other-${ns}`, id: 'x', document: { a: 1 }, refresh: true });
+      await refused(key.delete({ index: `other-${ns}`, id: 'x' }));
+      await expect(key.delete({ index: logStream('prediction', ns), id: 'p-0' })).rejects.toMatchObject({
+        statusCode: 400,
+      });
+      expect(await count(logStream('prediction', ns))).toBe(2 * N + 6);
       await refused(key.search({ index: resultStream('drift', ns) }));
       await refused(key.search({ index: 'mlmon-baselines' }));
       await refused(key.index({ index: resultStream('drift', ns), document: { a: 1 } }));
