@@ -20,8 +20,9 @@
  *    predictions processed so far, their latest `@timestamp` (for documents without the stamp),
  *    and the pending outcomes;
  * 2. pending outcomes (prediction not found on an earlier run) are retried first;
- * 3. new outcomes (`event.ingested` ≥ checkpoint − overlap: a label carrying an older time than
- *    ones already joined is still new) of the namespace, whatever model they name, are read in
+ * 3. new outcomes (`event.ingested` after the checkpoint, or ≥ checkpoint − overlap when the
+ *    overlap's count changed, see below: a label carrying an older time than ones already joined
+ *    is still new) of the namespace, whatever model they name, are read in
  *    pages inside a point in time, their predictions looked up by id (an `ids` query on the
  *    prediction stream; the prediction's model decides whose join writes the pair), and the pairs
  *    written with {@link upsertIntoDataStream} keyed by prediction id: re-joining is a no-op, and a
@@ -33,14 +34,25 @@
  *    the evaluation stream is refreshed after any write, so the next search sees all of them;
  * 6. the checkpoint is written with optimistic concurrency; a concurrent run that got there first
  *    keeps its checkpoint, and the work of both is idempotent.
- * The overlap re-reads a margin before the checkpoint because `event.ingested` is stamped by the
- * client when it sends a batch, and the batch may become searchable later (a slow bulk request, a
- * refresh interval, clocks of two hosts apart); re-reading costs only searches, as unchanged
- * evaluation documents are left alone.
+ * The overlap (default 1 hour) is the margin before the checkpoint within which a document may
+ * still become searchable after later-stamped ones were read: `event.ingested` is stamped by the
+ * logger when it sends a request (shipper.ts stamps every attempt anew, so a retried batch carries
+ * the time of the attempt that stored it), and that request may be stored and refreshed later (a
+ * slow bulk request, which Elasticsearch may finish after the client gave up and whose copy the
+ * re-send check then keeps, with that attempt's stamp; the refresh interval; two loggers' clocks
+ * apart). None of these has a hard bound, hence a wide margin rather than the few seconds they
+ * usually take. Re-reading the whole margin on every run made the join quadratic wherever data is
+ * written fast (the demo: each scheduler pass re-read every outcome written so far, 30,000 on its
+ * last passes), so a run reads the margin only when something arrived in it: the checkpoint keeps
+ * the count of documents stamped in [checkpoint − overlap, checkpoint] as seen by the run that took
+ * it (`SettledOverlap`, counted in the same point in time as the reading); the next run counts that
+ * range again, and the same count means it holds exactly the documents already processed
+ * (documents are not deleted from these streams within an hour of arriving), so only documents
+ * stamped after the checkpoint are read: O(new documents) per run plus two counts.
  */
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { upsertIntoDataStream, type UpsertDocument } from '../elastic/upsert.js';
-import { pagesByTime, searchOrEmpty } from '../elastic/search.js';
+import { openPointInTime, pagesByTime, search, searchOrEmpty } from '../elastic/search.js';
 import { DEFAULT_NAMESPACE, streamNames } from '../schema/streams.js';
 import {
   type ActualValue,
@@ -83,6 +95,10 @@ export interface JoinCheckpoint {
   outcomes: number | null;
   /** the same for predictions-with-actual */
   predictions: number | null;
+  /** outcomes stamped within the overlap before `outcomesIngested` when it was taken (see SettledOverlap) */
+  outcomesSettled?: SettledOverlap;
+  /** the same for predictions-with-actual and `predictionsIngested` */
+  predictionsSettled?: SettledOverlap;
   pending: PendingOutcome[];
   /**
    * The model's first regression actual, kept for good (also by --rescan): the shift c of every
@@ -91,6 +107,18 @@ export interface JoinCheckpoint {
    * pick another c; the performance job pools the groups by `eval.actual_shift`.
    */
   actualShift?: number;
+}
+
+/**
+ * How many documents stamped in [from, to] a run saw, all of them processed; `to` is the stream's
+ * latest `event.ingested` then and `from` = `to` − overlap. The next run counts the same range
+ * again: the same count means no late document arrived there, and that run reads only after `to`
+ * (O(new documents)); another count, and it re-reads from `to` − overlap as before. `to` is included: one batch shares one stamp.
+ */
+export interface SettledOverlap {
+  from: number;
+  to: number;
+  count: number;
 }
 
 /**
@@ -105,7 +133,10 @@ export interface JoinOptions extends EvaluationOptions {
   model: string;
   /** documents per page (outcomes or predictions); default 1000 */
   pageSize?: number;
-  /** margin re-read before the checkpoint, for documents indexed late; default 1 hour */
+  /**
+   * margin before the checkpoint within which a document may still become searchable (see the
+   * module comment); default 1 hour. Only re-read when its count of documents changed.
+   */
   overlapMs?: number;
   /** a pending outcome whose prediction is still missing after this long is dropped; default 7 days */
   pendingTtlMs?: number;
@@ -127,6 +158,13 @@ export interface JoinResult {
   outcomesRead: number;
   /** predictions with an actual read */
   predictionsWithActualRead: number;
+  /**
+   * documents read from the outcome and prediction streams (before any collapsing): those that
+   * arrived since the checkpoint, plus the overlap before it when late documents arrived there
+   */
+  documentsRead: number;
+  /** streams (outcomes, predictions with an actual) whose overlap was re-read: its count had changed */
+  overlapRereads: number;
   /** evaluation documents created / replaced / already identical */
   created: number;
   updated: number;
@@ -176,6 +214,8 @@ async function readCheckpoint(
       predictionsIngested: detail.predictionsIngested ?? null,
       outcomes: detail.outcomes ?? null,
       predictions: detail.predictions ?? null,
+      ...(detail.outcomesSettled ? { outcomesSettled: detail.outcomesSettled } : {}),
+      ...(detail.predictionsSettled ? { predictionsSettled: detail.predictionsSettled } : {}),
       pending: detail.pending ?? [],
       ...(isNumber(detail.actualShift) ? { actualShift: detail.actualShift } : {}),
     },
@@ -272,6 +312,7 @@ interface JoinRun {
   options: JoinOptions;
   streams: ReturnType<typeof streamNames>;
   pageSize: number;
+  overlapMs: number;
   now: Date;
   checkpoint: JoinCheckpoint;
   /** outcomes whose prediction is not found yet, by prediction id */
@@ -358,30 +399,103 @@ async function retryPendingOutcomes(run: JoinRun): Promise<void> {
   }
 }
 
+/** A bound on `event.ingested` (epoch ms): from it on, or only after it. */
+type IngestedBound = { gte: number } | { gt: number };
+
 /**
- * Documents that reached Elasticsearch since the checkpoint (less the overlap): by `event.ingested`,
- * so that a document carrying an older `@timestamp` than ones already joined (a late labelling
- * batch, a spool replayed after an outage) is still read; a document without the stamp (written
- * by another client) by its `@timestamp`, as before.
+ * Documents that reached Elasticsearch since `ingested`: by `event.ingested`, so
+ * that a document carrying an older `@timestamp` than ones already joined (a late labelling batch,
+ * a spool replayed after an outage) is still read; a document without the stamp (written by
+ * another client) by its `@timestamp` ≥ `timestamp` − overlap, as before.
  */
 function sinceFilter(
-  ingested: number | null,
+  ingested: IngestedBound | null,
   timestamp: number | null,
   overlapMs: number,
 ): estypes.QueryDslQueryContainer[] {
   if (ingested === null && timestamp === null) return [];
-  const since = (field: string, epochMs: number) => ({
-    range: { [field]: { gte: epochMs - overlapMs, format: 'epoch_millis' } },
+  const since = (field: string, bound: IngestedBound) => ({
+    range: { [field]: { ...bound, format: 'epoch_millis' } },
   });
   const unstamped: estypes.QueryDslQueryContainer = {
     bool: {
       must_not: [{ exists: { field: INGESTED_FIELD } }],
-      ...(timestamp === null ? {} : { filter: [since('@timestamp', timestamp)] }),
+      ...(timestamp === null ? {} : { filter: [since('@timestamp', { gte: timestamp - overlapMs })] }),
     },
   };
   const should: estypes.QueryDslQueryContainer[] = [unstamped];
   should.push(ingested === null ? { exists: { field: INGESTED_FIELD } } : since(INGESTED_FIELD, ingested));
   return [{ bool: { should, minimum_should_match: 1 } }];
+}
+
+/** Which checkpoint fields track one stream's reading. */
+interface StreamMarks {
+  ingested: 'outcomesIngested' | 'predictionsIngested';
+  timestamp: 'outcomes' | 'predictions';
+  settled: 'outcomesSettled' | 'predictionsSettled';
+}
+
+type Stamped = { '@timestamp'?: string; event?: { ingested?: string } };
+
+/**
+ * The pages of `index` matching `base` that the run has not processed yet, in time order, all read
+ * in one point in time; updates the stream's marks in the checkpoint (latest stamp and time, and
+ * the settled overlap, counted in the same point in time so that nothing indexed meanwhile is
+ * counted unread).
+ */
+async function* arrivals<T extends Stamped>(
+  run: JoinRun,
+  index: string,
+  base: estypes.QueryDslQueryContainer[],
+  marks: StreamMarks,
+): AsyncGenerator<Array<estypes.SearchHit<T>>> {
+  const checkpoint = run.checkpoint;
+  const pit = await openPointInTime(run.client, index);
+  if (!pit) return;
+  const stampedIn = async (from: number, to: number) => {
+    const response = await search(run.client, {
+      pit: { id: pit.id, keep_alive: '2m' },
+      size: 0,
+      track_total_hits: true,
+      query: {
+        bool: {
+          filter: [...base, { range: { [INGESTED_FIELD]: { gte: from, lte: to, format: 'epoch_millis' } } }],
+        },
+      },
+    });
+    if (response.pit_id) pit.id = response.pit_id;
+    const total = response.hits.total;
+    return typeof total === 'number' ? total : (total?.value ?? 0);
+  };
+  try {
+    const ingested = checkpoint[marks.ingested];
+    let from: IngestedBound | null = ingested === null ? null : { gte: ingested - run.overlapMs };
+    const settled = checkpoint[marks.settled];
+    if (ingested !== null && settled?.to === ingested && settled.from <= ingested - run.overlapMs) {
+      if ((await stampedIn(settled.from, settled.to)) === settled.count) from = { gt: settled.to };
+      else run.result.overlapRereads++;
+    }
+    const query = {
+      bool: { filter: [...base, ...sinceFilter(from, checkpoint[marks.timestamp], run.overlapMs)] },
+    };
+    for await (const page of pagesByTime<T>(run.client, index, query, run.pageSize, pit)) {
+      run.result.documentsRead += page.length;
+      for (const hit of page) {
+        const ts = Date.parse(hit._source?.['@timestamp'] ?? '');
+        if (Number.isFinite(ts))
+          checkpoint[marks.timestamp] = Math.max(checkpoint[marks.timestamp] ?? ts, ts);
+        checkpoint[marks.ingested] = laterIngested(checkpoint[marks.ingested], hit._source);
+      }
+      yield page;
+    }
+    const latest = checkpoint[marks.ingested];
+    if (latest !== null) {
+      const start = latest - run.overlapMs;
+      checkpoint[marks.settled] = { from: start, to: latest, count: await stampedIn(start, latest) };
+    }
+  } finally {
+    await run.client.closePointInTime({ id: pit.id }).catch(() => undefined);
+  }
 }
 
 /** Latest of `current` and the document's `event.ingested`. */
@@ -394,21 +508,13 @@ function laterIngested(current: number | null, source: { event?: { ingested?: st
  * Step 2: outcomes since the checkpoint, in time order; a later outcome of a prediction wins. Every
  * outcome of the namespace, whatever model it names: it is matched to its prediction by id.
  */
-async function joinNewOutcomes(run: JoinRun, since: estypes.QueryDslQueryContainer[]): Promise<void> {
-  for await (const page of pagesByTime<OutcomeSource & { event?: { ingested?: string } }>(
-    run.client,
-    run.streams.outcome,
-    { bool: { filter: since } },
-    run.pageSize,
-  )) {
+async function joinNewOutcomes(run: JoinRun): Promise<void> {
+  for await (const page of arrivals<OutcomeSource & Stamped>(run, run.streams.outcome, [], OUTCOME_MARKS)) {
     // Collapse corrections within the page: the later outcome of a prediction wins.
     const latest = new Map<string, LabelledOutcome>();
     for (const hit of page) {
       const source = hit._source;
       const id = source?.prediction?.id;
-      const ts = Date.parse(source?.['@timestamp'] ?? '');
-      if (Number.isFinite(ts)) run.checkpoint.outcomes = Math.max(run.checkpoint.outcomes ?? ts, ts);
-      run.checkpoint.outcomesIngested = laterIngested(run.checkpoint.outcomesIngested, source);
       if (!source || !id || !hasActual(source.actual)) continue;
       latest.delete(id); // re-insert so that Map order stays time order
       latest.set(id, {
@@ -423,6 +529,17 @@ async function joinNewOutcomes(run: JoinRun, since: estypes.QueryDslQueryContain
   }
 }
 
+const OUTCOME_MARKS: StreamMarks = {
+  ingested: 'outcomesIngested',
+  timestamp: 'outcomes',
+  settled: 'outcomesSettled',
+};
+const PREDICTION_MARKS: StreamMarks = {
+  ingested: 'predictionsIngested',
+  timestamp: 'predictions',
+  settled: 'predictionsSettled',
+};
+
 const WITH_ACTUAL: estypes.QueryDslQueryContainer = {
   bool: {
     should: [{ exists: { field: 'actual.label' } }, { exists: { field: 'actual.value' } }],
@@ -431,25 +548,19 @@ const WITH_ACTUAL: estypes.QueryDslQueryContainer = {
 };
 
 /** Step 3: predictions logged with their `actual`, unless an outcome already labelled them. */
-async function joinPredictionsWithActual(
-  run: JoinRun,
-  since: estypes.QueryDslQueryContainer[],
-): Promise<void> {
+async function joinPredictionsWithActual(run: JoinRun): Promise<void> {
   const byModel = { term: { 'model.name': run.options.model } };
-  for await (const page of pagesByTime<PredictionSource & { event?: { ingested?: string } }>(
-    run.client,
+  for await (const page of arrivals<PredictionSource & Stamped>(
+    run,
     run.streams.prediction,
-    { bool: { filter: [byModel, WITH_ACTUAL, ...since] } },
-    run.pageSize,
+    [byModel, WITH_ACTUAL],
+    PREDICTION_MARKS,
   )) {
     const ids = page.map((h) => h._id as string);
     const superseded = await labelledByOutcome(run.client, run.streams.evaluation, ids);
     const docs: UpsertDocument[] = [];
     for (const hit of page) {
       const source = hit._source;
-      const ts = Date.parse(source?.['@timestamp'] ?? '');
-      if (Number.isFinite(ts)) run.checkpoint.predictions = Math.max(run.checkpoint.predictions ?? ts, ts);
-      run.checkpoint.predictionsIngested = laterIngested(run.checkpoint.predictionsIngested, source);
       if (!source || !hit._id || !hasActual(source.actual)) continue;
       run.result.predictionsWithActualRead++;
       if (superseded.has(hit._id)) {
@@ -506,7 +617,6 @@ const writesOf = (result: JoinResult) => result.created + result.updated;
 export async function runJoin(client: Client, options: JoinOptions): Promise<JoinResult> {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const streams = streamNames(namespace);
-  const overlapMs = options.overlapMs ?? 3_600_000;
   const stateId = joinCheckpointId(namespace, options.model);
   const stored = await readCheckpoint(client, streams.state, stateId);
   const checkpoint: JoinCheckpoint = options.rescan
@@ -526,12 +636,15 @@ export async function runJoin(client: Client, options: JoinOptions): Promise<Joi
     options,
     streams,
     pageSize: options.pageSize ?? 1000,
+    overlapMs: options.overlapMs ?? 3_600_000,
     now: options.now ?? new Date(),
     checkpoint,
     pending: new Map(checkpoint.pending.map((p) => [p.id, p])),
     result: {
       outcomesRead: 0,
       predictionsWithActualRead: 0,
+      documentsRead: 0,
+      overlapRereads: 0,
       created: 0,
       updated: 0,
       unchanged: 0,
@@ -549,14 +662,12 @@ export async function runJoin(client: Client, options: JoinOptions): Promise<Joi
 
   // Outcomes first (pending ones, then new ones in time order, so that when one prediction has
   // several outcomes the latest is written last and stays) ...
-  const outcomesSince = sinceFilter(checkpoint.outcomesIngested, checkpoint.outcomes, overlapMs);
-  const predictionsSince = sinceFilter(checkpoint.predictionsIngested, checkpoint.predictions, overlapMs);
   await retryPendingOutcomes(run);
-  await joinNewOutcomes(run, outcomesSince);
+  await joinNewOutcomes(run);
   // ... whose writes must be visible to the "already labelled by an outcome" check of step 3.
   const afterOutcomes = writesOf(run.result);
   if (afterOutcomes > 0) await refreshEvaluations();
-  await joinPredictionsWithActual(run, predictionsSince);
+  await joinPredictionsWithActual(run);
 
   const { kept, expired } = keepPending(
     run.pending.values(),

@@ -70,6 +70,16 @@ function isNotFound(error: unknown): boolean {
   return status === 404;
 }
 
+/** A point in time on `index` (kept 2 minutes, renewed by each search in it); undefined when missing. */
+export async function openPointInTime(client: Client, index: string): Promise<{ id: string } | undefined> {
+  try {
+    return { id: (await client.openPointInTime({ index, keep_alive: '2m' })).id };
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
 /**
  * Pages through the documents of `index` matching `query` in ascending `@timestamp` order, inside a
  * point in time so that documents indexed meanwhile neither shift nor repeat pages. A missing
@@ -80,14 +90,13 @@ export async function* pagesByTime<T>(
   index: string,
   query: estypes.QueryDslQueryContainer,
   pageSize: number,
+  /** a point in time the caller opened on `index` and closes (its id is updated as it changes) */
+  pit?: { id: string },
 ): AsyncGenerator<Array<estypes.SearchHit<T>>> {
-  let pitId: string;
-  try {
-    pitId = (await client.openPointInTime({ index, keep_alive: '2m' })).id;
-  } catch (error) {
-    if (isNotFound(error)) return;
-    throw error;
-  }
+  const opened = pit ? undefined : await openPointInTime(client, index);
+  const current = pit ?? opened;
+  if (!current) return;
+  let pitId: string = current.id;
   try {
     let searchAfter: estypes.SortResults | undefined;
     for (;;) {
@@ -101,6 +110,7 @@ export async function* pagesByTime<T>(
         ...(searchAfter ? { search_after: searchAfter } : {}),
       });
       if (response.pit_id) pitId = response.pit_id;
+      if (pit) pit.id = pitId;
       const hits = response.hits.hits;
       if (hits.length === 0) return;
       yield hits;
@@ -108,7 +118,7 @@ export async function* pagesByTime<T>(
       searchAfter = hits[hits.length - 1]?.sort;
     }
   } finally {
-    await client.closePointInTime({ id: pitId }).catch(() => undefined);
+    if (opened) await client.closePointInTime({ id: pitId }).catch(() => undefined);
   }
 }
 
