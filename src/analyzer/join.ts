@@ -18,8 +18,9 @@
  * 1. the checkpoint `join:{namespace}:{model}` in `mlmon-state` holds the latest `event.ingested`
  *    (when a document reached Elasticsearch, see INGESTED_FIELD) of the outcomes and labelled
  *    predictions processed so far, their latest `@timestamp` (for documents without the stamp),
- *    and the pending outcomes;
- * 2. pending outcomes (prediction not found on an earlier run) are retried first;
+ *    and the count of documents stamped in the overlap before it (SettledOverlap);
+ * 2. pending outcomes (prediction not found on an earlier run), each a document of its own in
+ *    `mlmon-state` (join-pending.ts), are retried first;
  * 3. new outcomes (`event.ingested` after the checkpoint, or ≥ checkpoint − overlap when the
  *    overlap's count changed, see below: a label carrying an older time than ones already joined
  *    is still new) of the namespace, whatever model they name, are read in
@@ -55,6 +56,12 @@ import { upsertIntoDataStream, type UpsertDocument } from '../elastic/upsert.js'
 import { openPointInTime, pagesByTime, search, searchOrEmpty } from '../elastic/search.js';
 import { DEFAULT_NAMESPACE, streamNames } from '../schema/streams.js';
 import {
+  deletePendingOutcomes,
+  type PendingOutcome,
+  readPendingOutcomes,
+  storePendingOutcomes,
+} from './join-pending.js';
+import {
   type ActualValue,
   evaluationDocument,
   type EvaluationOptions,
@@ -73,14 +80,7 @@ export {
   type PredictionSource,
 } from './evaluation-document.js';
 
-/** An outcome whose prediction was not found yet; kept in the checkpoint and retried. */
-export interface PendingOutcome {
-  id: string;
-  actual: ActualValue;
-  labelTime: string;
-  /** when the join first saw it (wall clock of that run), for expiry */
-  since: string;
-}
+export { type PendingOutcome } from './join-pending.js';
 
 /** Checkpoint of one model's join, stored in `mlmon-state` under `join:{namespace}:{model}`. */
 export interface JoinCheckpoint {
@@ -99,7 +99,11 @@ export interface JoinCheckpoint {
   outcomesSettled?: SettledOverlap;
   /** the same for predictions-with-actual and `predictionsIngested` */
   predictionsSettled?: SettledOverlap;
-  pending: PendingOutcome[];
+  /**
+   * Only in checkpoints written before issue 28 item 7: the pending outcomes, now one document each
+   * (join-pending.ts). A run moves them there and writes the checkpoint without them.
+   */
+  pending?: PendingOutcome[];
   /**
    * The model's first regression actual, kept for good (also by --rescan): the shift c of every
    * evaluation document's `eval.actual_shifted` = actual − c, so that R²'s total sum of squares is
@@ -140,7 +144,10 @@ export interface JoinOptions extends EvaluationOptions {
   overlapMs?: number;
   /** a pending outcome whose prediction is still missing after this long is dropped; default 7 days */
   pendingTtlMs?: number;
-  /** at most this many pending outcomes are kept (the oldest go first); default 100 000 */
+  /**
+   * at most this many pending outcomes are kept (the oldest go first); default 100 000. Each is its
+   * own document, so this bounds the work of retrying them on every run, not a document's size.
+   */
   maxPending?: number;
   /** wall clock for pending expiry; default now */
   now?: Date;
@@ -189,6 +196,14 @@ export function joinCheckpointId(namespace: string, model: string): string {
   return `join:${namespace}:${model}`;
 }
 
+/** Deletes a model's join state: its checkpoint and its pending outcomes (a namespace being removed). */
+export async function deleteJoinState(client: Client, namespace: string, model: string): Promise<void> {
+  const { state } = streamNames(namespace);
+  const id = joinCheckpointId(namespace, model);
+  await client.delete({ index: state, id, refresh: true }, { ignore: [404] });
+  await deletePendingOutcomes(client, state, id);
+}
+
 interface StoredState {
   state?: { kind?: string; job?: string; checkpoint?: string; detail?: Partial<JoinCheckpoint> };
 }
@@ -203,7 +218,6 @@ async function readCheckpoint(
     predictionsIngested: null,
     outcomes: null,
     predictions: null,
-    pending: [],
   };
   const response = await client.get<StoredState>({ index, id }, { ignore: [404] });
   if (!response.found || !response._source) return { checkpoint: empty };
@@ -216,7 +230,7 @@ async function readCheckpoint(
       predictions: detail.predictions ?? null,
       ...(detail.outcomesSettled ? { outcomesSettled: detail.outcomesSettled } : {}),
       ...(detail.predictionsSettled ? { predictionsSettled: detail.predictionsSettled } : {}),
-      pending: detail.pending ?? [],
+      ...(detail.pending?.length ? { pending: detail.pending } : {}),
       ...(isNumber(detail.actualShift) ? { actualShift: detail.actualShift } : {}),
     },
     seqNo: response._seq_no,
@@ -619,18 +633,22 @@ export async function runJoin(client: Client, options: JoinOptions): Promise<Joi
   const streams = streamNames(namespace);
   const stateId = joinCheckpointId(namespace, options.model);
   const stored = await readCheckpoint(client, streams.state, stateId);
+  const storedPending = await readPendingOutcomes(client, streams.state, stateId);
+  // A checkpoint of an earlier release holds its pending outcomes itself: they move to documents.
+  const pending = new Map((stored.checkpoint.pending ?? []).map((p) => [p.id, p]));
+  for (const [id, outcome] of storedPending) pending.set(id, outcome);
   const checkpoint: JoinCheckpoint = options.rescan
     ? {
         outcomesIngested: null,
         predictionsIngested: null,
         outcomes: null,
         predictions: null,
-        pending: stored.checkpoint.pending,
         ...(stored.checkpoint.actualShift !== undefined
           ? { actualShift: stored.checkpoint.actualShift }
           : {}),
       }
     : structuredClone(stored.checkpoint);
+  delete checkpoint.pending;
   const run: JoinRun = {
     client,
     options,
@@ -639,7 +657,7 @@ export async function runJoin(client: Client, options: JoinOptions): Promise<Joi
     overlapMs: options.overlapMs ?? 3_600_000,
     now: options.now ?? new Date(),
     checkpoint,
-    pending: new Map(checkpoint.pending.map((p) => [p.id, p])),
+    pending,
     result: {
       outcomesRead: 0,
       predictionsWithActualRead: 0,
@@ -675,7 +693,7 @@ export async function runJoin(client: Client, options: JoinOptions): Promise<Joi
     options.pendingTtlMs ?? 7 * 86_400_000,
     options.maxPending ?? 100_000,
   );
-  checkpoint.pending = kept;
+  await storePendingOutcomes(client, streams.state, stateId, storedPending, kept);
   run.result.pending = kept.length;
   run.result.pendingExpired = expired;
 

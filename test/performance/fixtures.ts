@@ -1,6 +1,6 @@
 /** Test data for the performance jobs: a seeded generator and bulk writes into the real streams. */
 import type { Client } from '@elastic/elasticsearch';
-import { joinCheckpointId } from '../../src/analyzer/join.js';
+import { deleteJoinState } from '../../src/analyzer/join.js';
 import { baselineDocumentId } from '../../src/profiles/store.js';
 import { BASELINES_INDEX, streamNames } from '../../src/schema/streams.js';
 import { seededRandom } from '../helpers/random.js';
@@ -57,14 +57,10 @@ export function writeOutcomes(
   );
 }
 
-/** Deletes every stream of a test namespace and the join checkpoints of its models. */
+/** Deletes every stream of a test namespace and the join state (checkpoint, pending outcomes) of its models. */
 export async function dropNamespace(client: Client, namespace: string, models: string[]): Promise<void> {
   await client.indices.deleteDataStream({ name: `*-mlmon.*-${namespace}` }).catch(() => undefined);
-  for (const model of models) {
-    await client
-      .delete({ index: 'mlmon-state', id: joinCheckpointId(namespace, model) })
-      .catch(() => undefined);
-  }
+  for (const model of models) await deleteJoinState(client, namespace, model).catch(() => undefined);
 }
 
 /** Removes the baselines a test stored under the id `namespace` (version 1 of each model). */

@@ -117,11 +117,12 @@ const NEEDS: Record<
       [analyzer.evaluation, UPSERT],
       [analyzer.performance, UPSERT],
       [analyzer.service, UPSERT],
-      [analyzer.state, UPSERT],
-      [STATE_INDEX, UPSERT],
+      // the join deletes a pending outcome's document once it is joined (analyzer/join-pending.ts)
+      [analyzer.state, [...UPSERT, 'delete']],
+      [STATE_INDEX, [...UPSERT, 'delete']],
       [BASELINES_INDEX, UPSERT],
     ],
-    allowed: UPSERT,
+    allowed: [...UPSERT, 'delete'],
   },
   'mlmon-setup': {
     cluster: ['manage_index_templates', 'monitor'],

@@ -1,6 +1,6 @@
 /** Before a demo run: what an earlier run left in the namespace goes (moved out of commands/demo.ts). */
 import type { Client } from '@elastic/elasticsearch';
-import { joinCheckpointId } from '../../analyzer/join.js';
+import { deleteJoinState } from '../../analyzer/join.js';
 import { logStream, STATE_INDEX } from '../../schema/streams.js';
 import { checkpointId, labelCursorId, windowStateId } from '../../scheduler/state.js';
 import type { DemoDataset } from './datasets.js';
@@ -40,7 +40,8 @@ export async function removeEarlierRun(
     await client.indices.rollover({ alias: stream.name });
     await client.indices.delete({ index: (stream.backing_indices as string[]).join(',') });
   }
-  const ids = [joinCheckpointId(namespace, ds.model.name)];
+  await deleteJoinState(client, namespace, ds.model.name);
+  const ids: string[] = [];
   for (const job of JOBS) {
     const target = { job, model: { name: ds.model.name, version: ds.model.version }, namespace };
     ids.push(checkpointId(target), labelCursorId(target));
