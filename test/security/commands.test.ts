@@ -283,7 +283,16 @@ describe('each shipped role: what its commands need works, the rest is refused',
     try {
       await refused(key.indices.delete({ index: resultStream('drift', ns) }));
       // (delete-by-query lives in a module the integ-test distribution lacks: one document instead)
-      await refused(key.delete({ index: resultStream('drift', ns), id: 'none' }));
+      // The role holds `delete` on mlmon-state (the join's pending outcomes), so a document delete
+      // passes the request-level check: refused by security in an index of someone else's, and by
+      // the data stream itself in a result stream (400: only `create` writes), which stays whole.
+      await admin.index({ index: `other-${ns}`, id: 'y', document: { a: 1 }, refresh: true });
+      await refused(key.delete({ index: `other-${ns}`, id: 'y' }));
+      const drift = await count(resultStream('drift', ns));
+      await expect(key.delete({ index: resultStream('drift', ns), id: 'none' })).rejects.toMatchObject({
+        statusCode: 400,
+      });
+      expect(await count(resultStream('drift', ns))).toBe(drift);
       await refused(key.index({ index: logStream('prediction', ns), op_type: 'create', document: { a: 1 } }));
       await refused(
         key.indices.putIndexTemplate({ name: `evil-${ns}`, index_patterns: [`evil-${ns}-*`], template: {} }),
