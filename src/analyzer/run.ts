@@ -59,42 +59,45 @@ export interface FullAnalysisResult {
 /**
  * The performance task from what the model's prediction documents carry. Counted on the data, not
  * read from the mapping: the templates map every prediction field whether a model uses it or not.
+ *
+ * One search per kind, each stopping at the first matching document of each shard
+ * (`terminate_after: 1`): the scheduler asks once per performance window, and an aggregation over
+ * every prediction of the model made that look-up grow with the whole history.
  */
 export async function detectTask(
   client: Client,
   namespace: string,
   model?: string,
 ): Promise<PerformanceTask | undefined> {
-  const response = await search(
-    client,
-    {
-      index: streamNames(namespace).prediction,
-      size: 0,
-      ignore_unavailable: true,
-      allow_no_indices: true,
-      query: model ? { term: { 'model.name': model } } : { match_all: {} },
-      aggs: {
-        kinds: {
-          filters: {
-            filters: {
-              value: { exists: { field: 'prediction.value' } },
-              score: { exists: { field: 'prediction.score' } },
-              label: { exists: { field: 'prediction.label' } },
+  const kinds = [
+    ['regression', 'prediction.value'],
+    ['binary', 'prediction.score'],
+    ['multiclass', 'prediction.label'],
+  ] as const;
+  const found = await Promise.all(
+    kinds.map(async ([task, field]) => {
+      const response = await search(
+        client,
+        {
+          index: streamNames(namespace).prediction,
+          size: 0,
+          terminate_after: 1,
+          track_total_hits: true,
+          ignore_unavailable: true,
+          allow_no_indices: true,
+          query: {
+            bool: {
+              filter: [...(model ? [{ term: { 'model.name': model } }] : []), { exists: { field } }],
             },
           },
         },
-      },
-    },
-    { ignore: [404] },
+        { ignore: [404] },
+      );
+      const total = response.hits?.total;
+      return (typeof total === 'number' ? total : (total?.value ?? 0)) > 0 ? task : undefined;
+    }),
   );
-  const buckets = (
-    response.aggregations?.kinds as { buckets?: Record<string, { doc_count: number }> } | undefined
-  )?.buckets;
-  const has = (kind: string) => (buckets?.[kind]?.doc_count ?? 0) > 0;
-  if (has('value')) return 'regression';
-  if (has('score')) return 'binary';
-  if (has('label')) return 'multiclass';
-  return undefined;
+  return found.find((task) => task !== undefined);
 }
 
 /** Versions with predictions: those the drift job analyzed and those it skipped (no reference). */
