@@ -8,7 +8,7 @@
  */
 import { Client } from '@elastic/elasticsearch';
 import { asAggs, type AggRequest } from '../src/elastic/aggs.js';
-import { conceptAggregations, windowAggregations } from '../src/analyzer/evaluate.js';
+import { conceptAggregations, windowAggregations } from '../src/analyzer/window-request.js';
 import { rangeQuery } from '../src/elastic/filters.js';
 import { monitoredFields } from '../src/elastic/source.js';
 import { logStream } from '../src/schema/streams.js';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const fields = await monitoredFields(client, NS, { from, to });
   const plan = windowAggregations(stored.profile, fields, { matrixStats: false });
   const query = rangeQuery({ model: 'bench', version: '1' }, from, to);
-  const concept = conceptAggregations(stored.profile, plan);
+  const concept = conceptAggregations(plan);
   const ranges = only((k) => /^r\d+$/.test(k));
   const variants: Record<string, Variant> = {
     'window request (drift + quality)': (a) => a,

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
 import { installTemplates } from '../src/elastic/templates.js';
 import { analyze, CONCEPT_SAMPLE_SIZE, REQUESTS_PER_WINDOW } from '../src/analyzer/job.js';
-import { conceptAggregations, windowAggregations } from '../src/analyzer/evaluate.js';
+import { conceptAggregations, windowAggregations } from '../src/analyzer/window-request.js';
 import { asAggs, splitAggregations } from '../src/elastic/aggs.js';
 import { capabilities } from '../src/elastic/capabilities.js';
 import { rangeQuery } from '../src/elastic/filters.js';
@@ -160,7 +160,7 @@ async function childAnalyze(client: Client): Promise<void> {
     // The analyzer's requests: a count, then the window's aggregations split into REQUESTS parts
     // and the concept-drift request (sampled at the analyzer's default size when the cluster has
     // random_sampler), all at once.
-    const concept = conceptAggregations(stored.profile, plan);
+    const concept = conceptAggregations(plan);
     const p = CONCEPT_SAMPLE_SIZE / N;
     const requests = [
       ...splitAggregations(plan.aggs, REQUESTS),
