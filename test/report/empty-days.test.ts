@@ -19,6 +19,7 @@ import { createJsonLogger } from '../../src/scheduler/log.js';
 import { reportSchedules } from '../../src/scheduler/reports.js';
 import { validateConfig } from '../../src/schema/config.js';
 import { renderText } from '../../src/report/text.js';
+import { dailyVolume, dateRuns } from '../../src/report/volume.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
 import { dropNamespace, writePredictions } from '../performance/fixtures.js';
 import { startSmtpPeer, type SmtpPeer } from './smtp.js';
@@ -125,4 +126,23 @@ describe('report: days without predictions (issue 29 item 5)', () => {
     expect(mail?.parsed.text).toContain(LOW);
     expect(typeof mail?.parsed.html === 'string' ? mail.parsed.html : '').toContain(EMPTY);
   }, 120_000);
+
+  it('a day the period covers in part is named when empty, never as low; runs of days are joined', () => {
+    // Period 2026-03-01T12:00Z to 03-05T12:00Z: days 1 and 5 are halves. Whole days 2, 3, 4 hold
+    // 100, 100, 0; the half days 1 and 5 hold 3 and 0. Median whole day with predictions: 100.
+    const half = { start: new Date(START + 12 * HOUR), end: new Date(START + 4 * DAY + 12 * HOUR) };
+    const counts = [3, 100, 100, 0, 0];
+    const daily = dailyVolume(
+      counts.map((predictions, d) => ({ start: START + d * DAY, predictions })),
+      half,
+    );
+    expect(daily.empty).toEqual(['2026-03-04', '2026-03-05']);
+    expect(daily.low).toEqual([]);
+    expect(daily.medianDay).toBe(100);
+    expect(dateRuns(['2026-03-01', '2026-03-03', '2026-03-04', '2026-03-05'])).toBe(
+      '2026-03-01, 2026-03-03 to 2026-03-05',
+    );
+    // No prediction at all: nothing to name (the verdict says so).
+    expect(dailyVolume([{ start: START, predictions: 0 }], period).empty).toEqual([]);
+  });
 });
