@@ -48,7 +48,7 @@ const withoutSub =
 
 async function main(): Promise<void> {
   const client = new Client({ node: process.env.ES_URL ?? 'http://127.0.0.1:9250', requestTimeout: 600_000 });
-  const stored = await getBaseline(client, { model: 'bench', version: '1', id: 'bench' });
+  const stored = await getBaseline(client, { model: 'bench', version: '1', id: 'bench', namespace: NS });
   if (!stored) throw new Error('no baseline: run bench/analyzer.bench.ts first');
   const from = new Date(WIN_START);
   const to = new Date(WIN_START + DAY);

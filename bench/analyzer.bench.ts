@@ -94,7 +94,7 @@ async function ensureData(client: Client): Promise<void> {
   await client.indices
     .forcemerge({ index: logStream('prediction', NS), max_num_segments: 1 })
     .catch(() => undefined);
-  if (!(await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench' }))) {
+  if (!(await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench', namespace: NS }))) {
     const profile = await profileFromElasticsearch(client, {
       namespace: NS,
       model: MODEL,
@@ -102,7 +102,7 @@ async function ensureData(client: Client): Promise<void> {
       from: new Date(REF_START),
       to: new Date(REF_START + DAY),
     });
-    await saveBaseline(client, { model: MODEL, version: VERSION, id: 'bench' }, profile);
+    await saveBaseline(client, { model: MODEL, version: VERSION, id: 'bench', namespace: NS }, profile);
   }
 }
 
@@ -113,7 +113,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
  * aggregation request sent alone, so that load from anything else on the machine hits both alike.
  */
 async function childAnalyze(client: Client): Promise<void> {
-  const stored = await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench' });
+  const stored = await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench', namespace: NS });
   if (!stored) throw new Error('no baseline');
   const caps = await capabilities(client);
   const fields = await monitoredFields(client, NS, {
