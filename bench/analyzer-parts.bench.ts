@@ -8,7 +8,7 @@
  */
 import { Client } from '@elastic/elasticsearch';
 import { asAggs, type AggRequest } from '../src/elastic/aggs.js';
-import { conceptAggregations, windowAggregations } from '../src/analyzer/evaluate.js';
+import { conceptAggregations, windowAggregations } from '../src/analyzer/window-request.js';
 import { rangeQuery } from '../src/elastic/filters.js';
 import { monitoredFields } from '../src/elastic/source.js';
 import { logStream } from '../src/schema/streams.js';
@@ -48,14 +48,14 @@ const withoutSub =
 
 async function main(): Promise<void> {
   const client = new Client({ node: process.env.ES_URL ?? 'http://127.0.0.1:9250', requestTimeout: 600_000 });
-  const stored = await getBaseline(client, { model: 'bench', version: '1', id: 'bench' });
+  const stored = await getBaseline(client, { model: 'bench', version: '1', id: 'bench', namespace: NS });
   if (!stored) throw new Error('no baseline: run bench/analyzer.bench.ts first');
   const from = new Date(WIN_START);
   const to = new Date(WIN_START + DAY);
   const fields = await monitoredFields(client, NS, { from, to });
   const plan = windowAggregations(stored.profile, fields, { matrixStats: false });
   const query = rangeQuery({ model: 'bench', version: '1' }, from, to);
-  const concept = conceptAggregations(stored.profile, plan);
+  const concept = conceptAggregations(plan);
   const ranges = only((k) => /^r\d+$/.test(k));
   const variants: Record<string, Variant> = {
     'window request (drift + quality)': (a) => a,

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
 import { installTemplates } from '../src/elastic/templates.js';
 import { analyze, CONCEPT_SAMPLE_SIZE, REQUESTS_PER_WINDOW } from '../src/analyzer/job.js';
-import { conceptAggregations, windowAggregations } from '../src/analyzer/evaluate.js';
+import { conceptAggregations, windowAggregations } from '../src/analyzer/window-request.js';
 import { asAggs, splitAggregations } from '../src/elastic/aggs.js';
 import { capabilities } from '../src/elastic/capabilities.js';
 import { rangeQuery } from '../src/elastic/filters.js';
@@ -94,7 +94,7 @@ async function ensureData(client: Client): Promise<void> {
   await client.indices
     .forcemerge({ index: logStream('prediction', NS), max_num_segments: 1 })
     .catch(() => undefined);
-  if (!(await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench' }))) {
+  if (!(await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench', namespace: NS }))) {
     const profile = await profileFromElasticsearch(client, {
       namespace: NS,
       model: MODEL,
@@ -102,7 +102,7 @@ async function ensureData(client: Client): Promise<void> {
       from: new Date(REF_START),
       to: new Date(REF_START + DAY),
     });
-    await saveBaseline(client, { model: MODEL, version: VERSION, id: 'bench' }, profile);
+    await saveBaseline(client, { model: MODEL, version: VERSION, id: 'bench', namespace: NS }, profile);
   }
 }
 
@@ -113,7 +113,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
  * aggregation request sent alone, so that load from anything else on the machine hits both alike.
  */
 async function childAnalyze(client: Client): Promise<void> {
-  const stored = await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench' });
+  const stored = await getBaseline(client, { model: MODEL, version: VERSION, id: 'bench', namespace: NS });
   if (!stored) throw new Error('no baseline');
   const caps = await capabilities(client);
   const fields = await monitoredFields(client, NS, {
@@ -160,7 +160,7 @@ async function childAnalyze(client: Client): Promise<void> {
     // The analyzer's requests: a count, then the window's aggregations split into REQUESTS parts
     // and the concept-drift request (sampled at the analyzer's default size when the cluster has
     // random_sampler), all at once.
-    const concept = conceptAggregations(stored.profile, plan);
+    const concept = conceptAggregations(plan);
     const p = CONCEPT_SAMPLE_SIZE / N;
     const requests = [
       ...splitAggregations(plan.aggs, REQUESTS),

@@ -21,13 +21,9 @@ import { rangeQuery } from '../elastic/filters.js';
 import { monitoredFields } from '../elastic/source.js';
 import { DEFAULT_NAMESPACE, logStream } from '../schema/streams.js';
 import type { TimeWindow } from '../schema/window.js';
-import {
-  conceptAggregations,
-  evaluateWindow,
-  windowAggregations,
-  type EvaluateOptions,
-  type FieldResult,
-} from './evaluate.js';
+import { evaluateWindow, type EvaluateOptions } from './evaluate.js';
+import type { FieldResult } from './field-result.js';
+import { conceptAggregations, windowAggregations } from './window-request.js';
 import {
   type PendingDocument,
   type WindowSummary,
@@ -328,7 +324,7 @@ async function analyzeWindow(
 ): Promise<WindowAnalysis> {
   const query = rangeQuery({ model: options.model, version }, w.start, w.end);
   const plan = windowAggregations(profile, windowFields, { matrixStats });
-  const conceptAggs = options.concept === false ? {} : conceptAggregations(profile, plan);
+  const conceptAggs = options.concept === false ? {} : conceptAggregations(plan);
   const wantConcept = Object.keys(conceptAggs).length > 0;
   const index = logStream('prediction', options.namespace);
   const notes: string[] = [];

@@ -11,7 +11,7 @@ import { resultId } from '../schema/result-document.js';
 import { resultStream } from '../schema/streams.js';
 import { finiteOrNull } from '../profiles/profile.js';
 import type { ImportanceRanking } from '../stats/importance.js';
-import type { FieldResult } from './evaluate.js';
+import type { FieldResult } from './field-result.js';
 
 export type ResultStream = 'drift' | 'quality';
 

@@ -20,9 +20,18 @@ export function binnedFromBuckets(buckets: readonly Bucket[], stdX: number, stdY
   );
 }
 
-/** Correlation between two fields from a `matrix_stats` answer. */
+/** The answer of one `matrix_stats` aggregation (the part read here). */
+export interface MatrixStatsAnswer {
+  fields?: Array<{ name: string; correlation?: Record<string, number> }>;
+}
+
+/** Correlation between two fields from a `matrix_stats` answer named `corr` among `aggs`. */
 export function matrixCorrelation(aggs: unknown, field: string, other: string): number {
-  const m = sub<{ fields?: Array<{ name: string; correlation?: Record<string, number> }> }>(aggs, 'corr');
+  return correlationFromMatrix(sub<MatrixStatsAnswer>(aggs, 'corr'), field, other);
+}
+
+/** Correlation between two fields from the answer of one `matrix_stats` aggregation (NaN when absent). */
+export function correlationFromMatrix(m: MatrixStatsAnswer, field: string, other: string): number {
   const v = m.fields?.find((f) => f.name === field)?.correlation?.[other];
   return typeof v === 'number' ? v : NaN;
 }

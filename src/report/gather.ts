@@ -9,7 +9,8 @@ import { comparisonRow } from './comparison.js';
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { pagesByTime } from '../elastic/search.js';
 import { DATASET_FEATURE } from '../analyzer/results.js';
-import { logStream, resultStream } from '../schema/streams.js';
+import { resultStream } from '../schema/streams.js';
+import { predictionVolume } from './volume.js';
 import { distributionFromBins } from './distributions.js';
 import { summarizeDrift, summarizeQuality, summarizeService, type QualityRow } from './summary.js';
 import type {
@@ -183,37 +184,17 @@ function servicePoint(d: Doc): ServicePoint {
   };
 }
 
-async function predictionCount(client: Client, namespace: string, model: string, period: ReportPeriod) {
-  const r = await client.count(
-    {
-      index: logStream('prediction', namespace),
-      ignore_unavailable: true,
-      allow_no_indices: true,
-      query: {
-        bool: {
-          filter: [
-            { term: { 'model.name': model } },
-            { range: { '@timestamp': { gte: period.start.toISOString(), lt: period.end.toISOString() } } },
-          ],
-        },
-      },
-    },
-    { ignore: [404] },
-  );
-  return r.count ?? 0;
-}
-
 /** Everything about one model in one period. */
 export async function gatherModelPeriod(client: Client, options: GatherOptions): Promise<ModelPeriodData> {
   const { namespace, model, period } = options;
   if (!(period.start < period.end)) throw new RangeError('report period: start must be before end');
   const notSegment: estypes.QueryDslQueryContainer[] = [{ exists: { field: 'segment.name' } }];
-  const [driftDocs, qualityDocs, performanceDocs, serviceDocs, predictionsLogged] = await Promise.all([
+  const [driftDocs, qualityDocs, performanceDocs, serviceDocs, volume] = await Promise.all([
     resultDocuments(client, resultStream('drift', namespace), model, period),
     resultDocuments(client, resultStream('quality', namespace), model, period),
     resultDocuments(client, resultStream('performance', namespace), model, period, [], notSegment),
     resultDocuments(client, resultStream('service', namespace), model, period, [], notSegment),
-    predictionCount(client, namespace, model, period),
+    predictionVolume(client, namespace, model, period),
   ]);
   const summaries = driftDocs.filter((d) => str(d, 'feature.name') === DATASET_FEATURE);
   const drift = driftDocs.filter((d) => str(d, 'feature.name') !== DATASET_FEATURE).map(driftRow);
@@ -250,7 +231,8 @@ export async function gatherModelPeriod(client: Client, options: GatherOptions):
     namespace,
     period,
     versions,
-    predictionsLogged,
+    predictionsLogged: volume.total,
+    daily: volume.daily,
     drift,
     features,
     driftShare: summaries.map((d) => ({

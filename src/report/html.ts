@@ -16,6 +16,7 @@ import type { Chart } from './charts.js';
 import { meanMetrics } from './verdict.js';
 import { comparisonSentence } from './comparison.js';
 import type { ModelReport, ReportData } from './types.js';
+import { volumeSentences } from './volume.js';
 
 /** Markup built by this module: inserted as is by `html`. */
 class Markup {
@@ -103,6 +104,7 @@ function section(report: ModelReport, charts: Chart[], index: number, options: H
     <p class="verdict" style="border-color:${colour}" data-status="${verdict.status}">
       <strong>${verdict.status.toUpperCase()}</strong> — ${verdict.sentence}
     </p>
+    ${volumeSentences(data.daily).map((s) => html`<p data-volume>⚠ ${s}</p>`)}
     ${verdict.reasons
       .filter((r) => r.startsWith('label-free estimate'))
       .map((r) => html`<p class="muted" data-estimate-reliability>⚠ ${r}.</p>`)}

@@ -3,6 +3,7 @@ import { day, num, pct } from './html.js';
 import { meanMetrics } from './verdict.js';
 import { comparisonSentence } from './comparison.js';
 import type { ReportData } from './types.js';
+import { volumeSentences } from './volume.js';
 
 /** Control characters (other than newline and tab) removed from production strings. */
 function clean(s: string): string {
@@ -17,6 +18,7 @@ export function renderText(report: ReportData): string {
   for (const { data, verdict, changes } of report.models) {
     lines.push('', `== Model ${clean(data.model)} ==`);
     lines.push(`${verdict.status.toUpperCase()}: ${clean(verdict.sentence)}`);
+    for (const s of volumeSentences(data.daily)) lines.push(s);
     if (verdict.status !== 'no-data') {
       lines.push('', 'Drift by feature (windows with drift, worst score / threshold):');
       if (data.features.length === 0) lines.push('  no drift results in this period');

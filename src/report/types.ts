@@ -159,6 +159,18 @@ export interface MetricBound {
   max?: number;
 }
 
+/** Predictions per UTC day of a period (volume.ts). */
+export interface DailyVolume {
+  /** Every UTC day the period touches, oldest first: its date (`YYYY-MM-DD`) and its predictions. */
+  days: Array<{ date: string; predictions: number }>;
+  /** Days without a prediction, when the period had predictions on other days. */
+  empty: string[];
+  /** Whole days with predictions far below the median whole day (volume.ts `LOW_DAY_SHARE`). */
+  low: string[];
+  /** Predictions of the median whole day with predictions; null without one. */
+  medianDay: number | null;
+}
+
 /** Everything a report says about one model in one period. */
 export interface ModelPeriodData {
   model: string;
@@ -167,6 +179,8 @@ export interface ModelPeriodData {
   versions: string[];
   /** Predictions logged in the period (prediction stream), analyzed or not. */
   predictionsLogged: number;
+  /** The same per UTC day, with the days to look at (absent in data built by hand). */
+  daily?: DailyVolume;
   drift: DriftRow[];
   /** Per (version, feature), ranked: most drifted windows first, then worst score ÷ threshold. */
   features: FeatureDrift[];

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
 import { analyze, type AnalyzeResult } from '../../src/analyzer/job.js';
-import type { FieldResult } from '../../src/analyzer/evaluate.js';
+import type { FieldResult } from '../../src/analyzer/field-result.js';
 import { profileTable, type Cell } from '../../src/profiles/from-file.js';
 import { profileFromElasticsearch } from '../../src/profiles/from-elasticsearch.js';
 import { addBinMeans, categoryCountsOf, type MonitoredNumericProfile } from '../../src/profiles/profile.js';

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
 import { analyze, type AnalyzeOptions, type AnalyzeResult } from '../../src/analyzer/job.js';
-import type { FieldResult } from '../../src/analyzer/evaluate.js';
+import type { FieldResult } from '../../src/analyzer/field-result.js';
 import { resultStream } from '../../src/schema/streams.js';
 import { parseTime, splitWindows, WindowError } from '../../src/analyzer/windows.js';
 import { DurationError, parseDurationOrThrow as parseDuration } from '../../src/schema/duration.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@elastic/elasticsearch';
 import { analyze, type AnalyzeResult } from '../../src/analyzer/job.js';
 import { capabilities } from '../../src/elastic/capabilities.js';
-import type { FieldResult } from '../../src/analyzer/evaluate.js';
+import type { FieldResult } from '../../src/analyzer/field-result.js';
 import type { DatasetProfile } from '../../src/profiles/types.js';
 import { ks2samp } from '../../src/stats/drift/index.js';
 import { pearsonCorrelation } from '../../src/stats/correlation.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareCommand, type CompareResult } from '../../src/cli/commands/compare.js';
-import { typeMismatchVerdict, type FieldResult } from '../../src/analyzer/evaluate.js';
+import { typeMismatchVerdict, type FieldResult } from '../../src/analyzer/field-result.js';
 
 class Sink extends Writable {
   text = '';
