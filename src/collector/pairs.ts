@@ -43,6 +43,8 @@ export interface PairStoreOptions {
   onWarning: (message: string) => void;
   /** Called with what a sweep stored (for the metrics). */
   onSwept?: (swept: SweepResult) => void;
+  /** The logger core's buffer size (bufferMaxBytes): a large pair's expansion waits above it. */
+  bufferBytes?: number;
 }
 
 export interface PairOutcome {
@@ -172,6 +174,12 @@ export function pairEvents(
 
 const SWEEP_BATCH = 500;
 
+/** Predictions handed to the logger core at once when a pair expands to many rows. */
+const EXPAND_CHUNK = 100;
+
+/** Longest a chunk waits for room in the core's buffer (then it goes on: the core spills to disk). */
+const EXPAND_WAIT_MS = 5_000;
+
 export class PairStore {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<SweepResult | undefined> | undefined;
@@ -285,29 +293,77 @@ export class PairStore {
   /** Stores a complete pair (or a request alone) as predictions; a misfit pair as a dead letter. */
   private async store(request: Half, response: Half | undefined): Promise<PairOutcome> {
     const mapping = mappingFor(this.options.mappings, request);
-    let entries: DurableEntry[];
-    let reason: string | undefined;
+    let events: Array<PredictionEvent | undefined>;
     try {
-      entries = pairEvents(request, response, mapping, this.options.defaultModel).map((event) => ({
-        kind: 'prediction' as const,
-        event,
-      }));
+      events = pairEvents(request, response, mapping, this.options.defaultModel);
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error;
-      reason = `request and response of ${request.source} inference ${request.key} do not fit: ${error.message}`;
-      entries = [
+      const reason = `request and response of ${request.source} inference ${request.key} do not fit: ${error.message}`;
+      const { ids, durable } = this.options.core.logDurably([
         {
           kind: 'deadletter',
           id: `${predictionBaseId(request)}/pair`,
           original: JSON.stringify({ request, response }),
           reason: { type: 'mlmon_invalid_pair', message: reason, stage: 'normalize' },
         },
-      ];
+      ]);
+      const result = await durable;
+      if (result.dropped > 0) return { status: 'not-durable', ids, durable: result };
+      return { status: 'dead-lettered', ids, durable: result, reason };
     }
-    const { ids, durable } = this.options.core.logDurably(entries);
+    const { ids, durable } = await this.logInChunks(events);
     const result = await durable;
     if (result.dropped > 0) return { status: 'not-durable', ids, durable: result };
-    return { status: reason ? 'dead-lettered' : 'paired', ids, durable: result, reason };
+    return { status: 'paired', ids, durable: result };
+  }
+
+  /** Waits (at most EXPAND_WAIT_MS) while the logger core's buffer is over its size. */
+  private async roomInBuffer(): Promise<void> {
+    const { shipper } = this.options.core;
+    const limit = this.options.bufferBytes ?? 16 * 2 ** 20;
+    const until = Date.now() + EXPAND_WAIT_MS;
+    do await new Promise((resolve) => setTimeout(resolve, 5));
+    while (shipper.bufferedBytes > limit && Date.now() < until);
+  }
+
+  /**
+   * Hands a pair's predictions to the logger core a chunk at a time (issue 24, memory): a 1,500-row
+   * KServe payload is 1,500 events, ~6 MB of objects for a 0.75 MB body, and its documents more
+   * than that while built. Each chunk's events are let go once queued, and the next chunk waits
+   * while the core's buffer is over its size (its sends drain it), so that concurrent large
+   * pairs hold a chunk each rather than all their documents at once.
+   */
+  private async logInChunks(
+    events: Array<PredictionEvent | undefined>,
+  ): Promise<{ ids: string[]; durable: Promise<Durability> }> {
+    const { core } = this.options;
+    const ids: string[] = [];
+    const durables: Array<Promise<Durability>> = [];
+    for (let from = 0; from < events.length; from += EXPAND_CHUNK) {
+      if (from > 0) await this.roomInBuffer();
+      const chunk: DurableEntry[] = [];
+      for (let i = from; i < Math.min(from + EXPAND_CHUNK, events.length); i++) {
+        chunk.push({ kind: 'prediction', event: events[i] });
+        events[i] = undefined;
+      }
+      const logged = core.logDurably(chunk);
+      ids.push(...logged.ids);
+      durables.push(logged.durable);
+    }
+    return {
+      ids,
+      durable: Promise.all(durables).then((all) =>
+        all.reduce(
+          (sum, d) => ({
+            indexed: sum.indexed + d.indexed,
+            deadLettered: sum.deadLettered + d.deadLettered,
+            spooled: sum.spooled + d.spooled,
+            dropped: sum.dropped + d.dropped,
+          }),
+          { indexed: 0, deadLettered: 0, spooled: 0, dropped: 0 },
+        ),
+      ),
+    };
   }
 
   /**
