@@ -30,7 +30,7 @@ import { Kind } from '../logger/shipper.js';
 import type { CollectorMapping } from '../schema/config.js';
 import type { ModelRef, PredictionEvent } from '../schema/prediction.js';
 import { readTime } from '../schema/time.js';
-import { mappingFor, type Half } from './cloudevents.js';
+import { mappingFor, nodeModelName, type Half } from './cloudevents.js';
 import { PayloadError, requestRows, responseOutputs, rowPrediction } from './tensors.js';
 
 export interface PairStoreOptions {
@@ -45,6 +45,8 @@ export interface PairStoreOptions {
   onSwept?: (swept: SweepResult) => void;
   /** The logger core's buffer size (bufferMaxBytes): a large pair's expansion waits above it. */
   bufferBytes?: number;
+  /** `collector.namespaceInModelName` (default true): model names `<k8s namespace>/<name>`. */
+  namespaceInModelName?: boolean;
 }
 
 export interface PairOutcome {
@@ -108,15 +110,6 @@ export function predictionBaseId(half: Pick<Half, 'source' | 'key' | 'component'
   return half.modelId ? `${half.key}/${half.modelId}` : half.key;
 }
 
-/** The model a node's predictions are stored under when no mapping names one. */
-function nodeModel(half: Half): string | undefined {
-  if (half.source === 'seldon') return half.modelId ?? half.service;
-  if (!half.service) return undefined;
-  return half.component && half.component !== 'predictor'
-    ? `${half.service}-${half.component}`
-    : half.service;
-}
-
 /** The inference's Kubernetes identity, stored as labels (DESIGN.md, prediction fields). */
 function inferenceLabels(half: Half): Record<string, string> | undefined {
   const labels: Record<string, string> = {};
@@ -137,6 +130,7 @@ export function pairEvents(
   response: Half | undefined,
   mapping: CollectorMapping | undefined,
   defaultModel: ModelRef | undefined,
+  namespaced = true,
 ): PredictionEvent[] {
   const rows = requestRows(request.body, mapping);
   const { outputs, model, version } = response
@@ -147,14 +141,12 @@ export function pairEvents(
       throw new PayloadError(
         `the request has ${rows.length} rows, output "${output.name}" of the response ${output.rows.length}`,
       );
-  const named = nodeModel(request);
+  const named = nodeModelName(request, model, namespaced);
   const modelRef: ModelRef | undefined = mapping?.model
     ? { ...mapping.model }
-    : model
-      ? { name: model, ...(version ? { version } : {}) }
-      : named
-        ? { name: named }
-        : defaultModel;
+    : named
+      ? { name: named, ...(model && version ? { version } : {}) }
+      : defaultModel;
   // ce-time is RFC 3339; read by schema/time.ts like every other time in mlmon.
   const start = readTime(request.time)?.ms ?? Number.NaN;
   const end = readTime(response?.time)?.ms ?? Number.NaN;
@@ -295,7 +287,13 @@ export class PairStore {
     const mapping = mappingFor(this.options.mappings, request);
     let events: Array<PredictionEvent | undefined>;
     try {
-      events = pairEvents(request, response, mapping, this.options.defaultModel);
+      events = pairEvents(
+        request,
+        response,
+        mapping,
+        this.options.defaultModel,
+        this.options.namespaceInModelName,
+      );
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error;
       const reason = `request and response of ${request.source} inference ${request.key} do not fit: ${error.message}`;

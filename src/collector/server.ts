@@ -43,6 +43,7 @@ export type CollectorSettings = Pick<
   | 'pairTimeoutMs'
   | 'maxPendingPairs'
   | 'memoryBudget'
+  | 'namespaceInModelName'
   | 'models'
   | 'defaultModel'
   | 'mappings'
@@ -474,6 +475,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     pairTimeoutMs: options.pairTimeoutMs ?? 30_000,
     maxPendingPairs: options.maxPendingPairs ?? 10_000,
     memoryBudget: options.memoryBudget ?? DEFAULT_MEMORY_BUDGET,
+    namespaceInModelName: options.namespaceInModelName ?? true,
     models: options.models,
     defaultModel: options.defaultModel,
     mappings: options.mappings ?? [],
@@ -503,6 +505,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     defaultModel: settings.defaultModel,
     onWarning: loggerOptions.onWarning ?? ((m) => process.emitWarning(m, 'MlmonWarning')),
     bufferBytes: loggerOptions.bufferMaxBytes,
+    namespaceInModelName: settings.namespaceInModelName,
     onSwept: (swept) => {
       metrics.swept(swept);
     },

@@ -502,6 +502,13 @@ const collectorSchema = object({
   spoolMaxBytes: number({ min: 1024 * 1024, integer: true }).optional(),
   /** When given, events of other models are refused (400 `unknown model`). */
   models: stringList().optional(),
+  /**
+   * KServe/Seldon model names `<kubernetes namespace>/<name>` when the event carries `ce-namespace`
+   * (default true); false: the bare name, as before issue 24 (docs/collect.md).
+   */
+  namespaceInModelName: z
+    .boolean({ error: (issue) => `expected true or false, got ${kindOf(issue.input)}` })
+    .default(true),
   /** Model used when neither the event, its headers nor a mapping names one. */
   defaultModel: object({
     name: text(),
