@@ -26,7 +26,7 @@ import { runInNewContext } from 'node:vm';
 const COLLECT_EVERY_MS = 200;
 
 /** Above this share of the budget (measured), a collection is forced after a request ends. */
-const RELIEVE_AT = 0.75;
+const RELIEVE_AT = 0.5;
 
 let forcedGc: (() => void) | null | undefined;
 
@@ -131,11 +131,11 @@ export class MemoryBudget {
   private watcher: NodeJS.Timeout | undefined;
 
   /**
-   * Checks every 250 ms as well: memory also grows while no request begins or ends (the logger
+   * Checks every 100 ms as well: memory also grows while no request begins or ends (the logger
    * core replaying its spool, bulk requests and their answers).
    */
   watch(): void {
-    this.watcher ??= setInterval(() => this.relieve(), 250);
+    this.watcher ??= setInterval(() => this.relieve(), 100);
     this.watcher.unref();
   }
 

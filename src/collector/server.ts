@@ -218,9 +218,10 @@ class Budget {
  * Memory a KServe / Seldon half may hold at its peak, in multiples of its body: the text, the
  * parsed payload, the rows checked, the half's document and its bulk request, and on pairing the
  * other half read back and the prediction events built from both (the documents are in the
- * logger core's buffer, counted apart). Measured with test/collector/memory.test.ts (200
- * concurrent 0.75 MB halves): the live heap grew by ~2 MB per half in flight besides the logger's
- * buffer; garbage is what the measured view of {@link MemoryBudget} catches.
+ * logger core's buffer, counted apart). Measured for a 0.75 MB V2 [1500, 50] pair: 6 MB of live
+ * prediction events (8x) and 25 MB allocated while they become documents; with 8x,
+ * test/collector/memory.test.ts peaked at 76 MiB above idle under a 64 MiB budget, with 16x at
+ * 54 MiB (the measured view of {@link MemoryBudget} catches the rest).
  */
 const HALF_MEMORY_FACTOR = 16;
 
@@ -530,6 +531,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     pairs,
   };
   const { budget, memory } = ctx;
+  metrics.watchMemory(memory);
   const auth = new TokenCheck(settings.tokens);
 
   const app = Fastify({

@@ -124,6 +124,9 @@ it('200 concurrent 0.75 MB KServe halves: RSS within the memory budget above idl
     await sleep(1000);
   }
   const peak = procMib(pid, 'VmHWM');
+  const metrics = await (await fetch(`${running.url}/metrics`)).text();
+  expect(metrics).toContain(`mlmon_collect_memory_budget_bytes ${BUDGET_MIB * MiB}`);
+  expect(metrics).toContain(`mlmon_collect_rejected_total{reason="memory_budget"} ${statuses[429] ?? 0}`);
   console.log(
     `memory: answers ${JSON.stringify(statuses)}; RSS before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB (budget ${BUDGET_MIB} MiB)`,
   );
