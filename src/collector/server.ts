@@ -225,7 +225,10 @@ class Budget {
  */
 const HALF_MEMORY_FACTOR = 16;
 
-/** The same for a JSON / NDJSON body: the text, the parsed events and one document at a time. */
+/** Spool bytes a half may add, in multiples of its body (its document, its pair's predictions). */
+const HALF_SPOOL_FACTOR = 8;
+
+/** Memory a JSON / NDJSON body may hold, in multiples of it: the text, the parsed events, one document. */
 const EVENTS_MEMORY_FACTOR = 4;
 
 function isCloudEventRoute(request: FastifyRequest): boolean {
@@ -250,7 +253,8 @@ async function admit(ctx: Context, request: FastifyRequest, reply: FastifyReply,
   const encoded = request.headers['content-encoding'] !== undefined;
   const bytes = encoded ? limit : Math.min(Number.isFinite(length) ? length : limit, limit);
   const halves = isCloudEventRoute(request);
-  const estimate = (halves ? HALF_MEMORY_FACTOR : 2) * bytes;
+  // Disk: what may end up in the spool (a half's document and its pair's predictions).
+  const estimate = (halves ? HALF_SPOOL_FACTOR : 2) * bytes;
   if (ctx.budget.over(estimate) || !ctx.budget.reserve(request, estimate)) return backpressure(ctx, reply);
   // Memory for the request's whole life, reserved before its body is read.
   if (!ctx.memory.admit(request, (halves ? HALF_MEMORY_FACTOR : EVENTS_MEMORY_FACTOR) * bytes)) {
