@@ -178,6 +178,8 @@ export class PairStore {
   private closed = false;
   /** Halves of this replica being written or paired right now (not a correctness input). */
   inFlight = 0;
+  /** The pair expansions queued one after another (see `store`). */
+  private expansions: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: PairStoreOptions) {}
 
@@ -284,6 +286,27 @@ export class PairStore {
 
   /** Stores a complete pair (or a request alone) as predictions; a misfit pair as a dead letter. */
   private async store(request: Half, response: Half | undefined): Promise<PairOutcome> {
+    // One pair expands at a time (its events are built at once, then queued by chunks): a sweep
+    // settling hundreds of pairs, or many large pairs completing together, hold one pair's events
+    // rather than all of theirs. Waiting for durability is not part of the turn.
+    const turn = this.expansions.then(() => this.expand(request, response));
+    this.expansions = turn.catch(() => undefined);
+    const expanded = await turn;
+    const result = await expanded.durable;
+    if (result.dropped > 0) return { status: 'not-durable', ids: expanded.ids, durable: result };
+    return {
+      status: expanded.reason ? 'dead-lettered' : 'paired',
+      ids: expanded.ids,
+      durable: result,
+      reason: expanded.reason,
+    };
+  }
+
+  /** A pair's predictions (or its dead letter) queued in the logger core; not yet durable. */
+  private async expand(
+    request: Half,
+    response: Half | undefined,
+  ): Promise<{ ids: string[]; durable: Promise<Durability>; reason?: string }> {
     const mapping = mappingFor(this.options.mappings, request);
     let events: Array<PredictionEvent | undefined>;
     try {
@@ -305,14 +328,9 @@ export class PairStore {
           reason: { type: 'mlmon_invalid_pair', message: reason, stage: 'normalize' },
         },
       ]);
-      const result = await durable;
-      if (result.dropped > 0) return { status: 'not-durable', ids, durable: result };
-      return { status: 'dead-lettered', ids, durable: result, reason };
+      return { ids, durable, reason };
     }
-    const { ids, durable } = await this.logInChunks(events);
-    const result = await durable;
-    if (result.dropped > 0) return { status: 'not-durable', ids, durable: result };
-    return { status: 'paired', ids, durable: result };
+    return this.logInChunks(events);
   }
 
   /** Waits (at most EXPAND_WAIT_MS) while the logger core's buffer is over its size. */
