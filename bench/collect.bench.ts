@@ -16,7 +16,7 @@
  * halves posted to two collectors (two replicas sharing the namespace, each with its own spool),
  * always split (request to one, response to the other, the replica chosen at random), 16 clients;
  * against 16 concurrent `client.create` of the same number of predictions. And memory: a collector
- * child process (budget BENCH_BUDGET_MB, its spool cap) under 200 concurrent 0.75 MB halves, peak
+ * child process (collector.memoryBudget BENCH_BUDGET_MB) under 200 concurrent 0.75 MB halves, peak
  * RSS read from its own /metrics (process_resident_memory_bytes).
  */
 import { spawn } from 'node:child_process';
@@ -325,7 +325,7 @@ async function createPerPrediction(ns: string): Promise<Figures> {
 const BUDGET_MB = Number(process.env.BENCH_BUDGET_MB ?? 256);
 
 /**
- * Peak RSS of a collector child process (spool cap BENCH_BUDGET_MB: its memory budget) while 200
+ * Peak RSS of a collector child process (collector.memoryBudget BENCH_BUDGET_MB) while 200
  * clients post a 0.75 MB KServe half each at once (V2 tensor [1500, 50]; request and response
  * on the same replica). Returns the peak, the answers by status, and the RSS before.
  */
@@ -336,7 +336,7 @@ async function memoryUnderLargeHalves(ns: string) {
     config,
     JSON.stringify({
       namespace: ns,
-      collector: { port: 0, spoolDir: join(dir, 'spool'), spoolMaxBytes: BUDGET_MB * 2 ** 20 },
+      collector: { port: 0, spoolDir: join(dir, 'spool'), memoryBudget: BUDGET_MB * 2 ** 20 },
     }),
   );
   const child = spawn(
@@ -446,7 +446,7 @@ async function main(): Promise<void> {
   );
   const mem = await memoryUnderLargeHalves(`benchmem${stamp}`);
   console.log(
-    `200 concurrent ${mem.halfMb.toFixed(2)} MB halves, budget ${BUDGET_MB} MiB: RSS ${Math.round(mem.before)} MiB before, peak ${Math.round(mem.peak)} MiB (limit: budget + 100 = ${BUDGET_MB + 100} MiB); answers ${JSON.stringify(mem.statuses)} (load ${loadavg()[0]?.toFixed(2)})`,
+    `200 concurrent ${mem.halfMb.toFixed(2)} MB halves, budget ${BUDGET_MB} MiB: RSS ${Math.round(mem.before)} MiB idle, peak ${Math.round(mem.peak)} MiB (${Math.round(mem.peak - mem.before)} above idle; budget + 100 = ${BUDGET_MB + 100} MiB); answers ${JSON.stringify(mem.statuses)} (load ${loadavg()[0]?.toFixed(2)})`,
   );
   await client.close();
 }

@@ -119,13 +119,41 @@ function checkedAttribute(name: string, v: string): string | undefined {
 
 export function mappingFor(
   mappings: readonly CollectorMapping[],
-  half: Pick<Half, 'service' | 'modelId'>,
+  half: Pick<Half, 'service' | 'modelId' | 'namespace'>,
 ): CollectorMapping | undefined {
-  // The node first: in a Seldon graph every node shares the deployment's name.
-  return (
-    mappings.find((m) => half.modelId !== undefined && m.match === half.modelId) ??
-    mappings.find((m) => half.service !== undefined && m.match === half.service)
+  // The node first: in a Seldon graph every node shares the deployment's name. Within each, the
+  // name in its Kubernetes namespace (`<namespace>/<name>`) before the bare name.
+  const names = [half.modelId, half.service].flatMap((name) =>
+    name === undefined ? [] : half.namespace ? [`${half.namespace}/${name}`, name] : [name],
   );
+  for (const name of names) {
+    const found = mappings.find((m) => m.match === name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The model name of a node's predictions when no mapping names one: `inner` (a V2 response's
+ * `model_name`), else Seldon's `modelid` or the SeldonDeployment, else KServe's InferenceService
+ * (`<service>-<component>` for a component other than the predictor). Prefixed by the Kubernetes
+ * namespace (`<namespace>/<name>`, as kubectl names an object) when the event carries one and
+ * `collector.namespaceInModelName` is not false: the same service in two namespaces is two models.
+ */
+export function nodeModelName(
+  half: Pick<Half, 'source' | 'service' | 'component' | 'modelId' | 'namespace'>,
+  inner: string | undefined,
+  namespaced = true,
+): string | undefined {
+  const name =
+    inner ??
+    (half.source === 'seldon'
+      ? (half.modelId ?? half.service)
+      : half.service && half.component && half.component !== 'predictor'
+        ? `${half.service}-${half.component}`
+        : half.service);
+  if (name === undefined) return undefined;
+  return namespaced && half.namespace ? `${half.namespace}/${name}` : name;
 }
 
 const ATTRIBUTES = [
@@ -176,7 +204,7 @@ function structured(text: string): { attrs: Record<string, string | undefined>; 
 export function readCloudEvent(
   headers: Headers,
   text: string,
-  settings: Pick<CollectorConfig, 'mappings'>,
+  settings: Pick<CollectorConfig, 'mappings' | 'namespaceInModelName'>,
   rules: EventRules,
 ): Half | Feedback {
   let attrs: Record<string, string | undefined>;
@@ -234,8 +262,13 @@ export function readCloudEvent(
   };
   const mapping = mappingFor(settings.mappings, half);
   if (rules.models) {
-    const model = mapping?.model?.name ?? half.service ?? rules.defaultModel;
-    if (model === undefined || !rules.models.has(model))
+    // A listed bare name takes the service in every namespace; `<namespace>/<name>` one of them.
+    const model =
+      mapping?.model?.name ??
+      nodeModelName(half, undefined, settings.namespaceInModelName !== false) ??
+      rules.defaultModel;
+    const bare = mapping?.model?.name ?? nodeModelName(half, undefined, false);
+    if (model === undefined || !(rules.models.has(model) || (bare !== undefined && rules.models.has(bare))))
       throw new CloudEventError(
         400,
         'unknown_model',

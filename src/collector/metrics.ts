@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LoggerCore } from '../logger/core.js';
+import type { MemoryBudget } from './memory.js';
 import type { SweepResult } from './pairs.js';
 
 export class CollectorMetrics {
@@ -88,6 +89,35 @@ export class CollectorMetrics {
           this.set(core.counters[key]);
         },
       });
+  }
+
+  /** The memory budget's figures (src/collector/memory.ts), read at each scrape. */
+  watchMemory(memory: MemoryBudget): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'mlmon_collect_memory_used_bytes',
+      help: 'Memory the budget counts as used: resident above the idle process plus reservations, or reservations plus the logger core, whichever is larger',
+      registers,
+      collect() {
+        this.set(memory.used);
+      },
+    });
+    new Gauge({
+      name: 'mlmon_collect_memory_budget_bytes',
+      help: 'collector.memoryBudget: what requests and the logger core may hold beyond the idle process',
+      registers,
+      collect() {
+        this.set(memory.limit);
+      },
+    });
+    new Gauge({
+      name: 'mlmon_collect_memory_forced_collections',
+      help: 'Garbage collections forced because resident memory neared the memory budget',
+      registers,
+      collect() {
+        this.set(memory.collections);
+      },
+    });
   }
 
   /** What a sweep of unpaired halves stored (predictions, requests alone, dead letters). */

@@ -30,7 +30,7 @@ import { Kind } from '../logger/shipper.js';
 import type { CollectorMapping } from '../schema/config.js';
 import type { ModelRef, PredictionEvent } from '../schema/prediction.js';
 import { readTime } from '../schema/time.js';
-import { mappingFor, type Half } from './cloudevents.js';
+import { mappingFor, nodeModelName, type Half } from './cloudevents.js';
 import { PayloadError, requestRows, responseOutputs, rowPrediction } from './tensors.js';
 
 export interface PairStoreOptions {
@@ -43,6 +43,10 @@ export interface PairStoreOptions {
   onWarning: (message: string) => void;
   /** Called with what a sweep stored (for the metrics). */
   onSwept?: (swept: SweepResult) => void;
+  /** The logger core's buffer size (bufferMaxBytes): a large pair's expansion waits above it. */
+  bufferBytes?: number;
+  /** `collector.namespaceInModelName` (default true): model names `<k8s namespace>/<name>`. */
+  namespaceInModelName?: boolean;
 }
 
 export interface PairOutcome {
@@ -106,15 +110,6 @@ export function predictionBaseId(half: Pick<Half, 'source' | 'key' | 'component'
   return half.modelId ? `${half.key}/${half.modelId}` : half.key;
 }
 
-/** The model a node's predictions are stored under when no mapping names one. */
-function nodeModel(half: Half): string | undefined {
-  if (half.source === 'seldon') return half.modelId ?? half.service;
-  if (!half.service) return undefined;
-  return half.component && half.component !== 'predictor'
-    ? `${half.service}-${half.component}`
-    : half.service;
-}
-
 /** The inference's Kubernetes identity, stored as labels (DESIGN.md, prediction fields). */
 function inferenceLabels(half: Half): Record<string, string> | undefined {
   const labels: Record<string, string> = {};
@@ -135,6 +130,7 @@ export function pairEvents(
   response: Half | undefined,
   mapping: CollectorMapping | undefined,
   defaultModel: ModelRef | undefined,
+  namespaced = true,
 ): PredictionEvent[] {
   const rows = requestRows(request.body, mapping);
   const { outputs, model, version } = response
@@ -145,14 +141,12 @@ export function pairEvents(
       throw new PayloadError(
         `the request has ${rows.length} rows, output "${output.name}" of the response ${output.rows.length}`,
       );
-  const named = nodeModel(request);
+  const named = nodeModelName(request, model, namespaced);
   const modelRef: ModelRef | undefined = mapping?.model
     ? { ...mapping.model }
-    : model
-      ? { name: model, ...(version ? { version } : {}) }
-      : named
-        ? { name: named }
-        : defaultModel;
+    : named
+      ? { name: named, ...(model && version ? { version } : {}) }
+      : defaultModel;
   // ce-time is RFC 3339; read by schema/time.ts like every other time in mlmon.
   const start = readTime(request.time)?.ms ?? Number.NaN;
   const end = readTime(response?.time)?.ms ?? Number.NaN;
@@ -172,12 +166,20 @@ export function pairEvents(
 
 const SWEEP_BATCH = 500;
 
+/** Predictions handed to the logger core at once when a pair expands to many rows. */
+const EXPAND_CHUNK = 100;
+
+/** Longest a chunk waits for room in the core's buffer (then it goes on: the core spills to disk). */
+const EXPAND_WAIT_MS = 5_000;
+
 export class PairStore {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<SweepResult | undefined> | undefined;
   private closed = false;
   /** Halves of this replica being written or paired right now (not a correctness input). */
   inFlight = 0;
+  /** The pair expansions queued one after another (see `store`). */
+  private expansions: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: PairStoreOptions) {}
 
@@ -284,30 +286,100 @@ export class PairStore {
 
   /** Stores a complete pair (or a request alone) as predictions; a misfit pair as a dead letter. */
   private async store(request: Half, response: Half | undefined): Promise<PairOutcome> {
+    // One pair expands at a time (its events are built at once, then queued by chunks): a sweep
+    // settling hundreds of pairs, or many large pairs completing together, hold one pair's events
+    // rather than all of theirs. Waiting for durability is not part of the turn.
+    const turn = this.expansions.then(() => this.expand(request, response));
+    this.expansions = turn.catch(() => undefined);
+    const expanded = await turn;
+    const result = await expanded.durable;
+    if (result.dropped > 0) return { status: 'not-durable', ids: expanded.ids, durable: result };
+    return {
+      status: expanded.reason ? 'dead-lettered' : 'paired',
+      ids: expanded.ids,
+      durable: result,
+      reason: expanded.reason,
+    };
+  }
+
+  /** A pair's predictions (or its dead letter) queued in the logger core; not yet durable. */
+  private async expand(
+    request: Half,
+    response: Half | undefined,
+  ): Promise<{ ids: string[]; durable: Promise<Durability>; reason?: string }> {
     const mapping = mappingFor(this.options.mappings, request);
-    let entries: DurableEntry[];
-    let reason: string | undefined;
+    let events: Array<PredictionEvent | undefined>;
     try {
-      entries = pairEvents(request, response, mapping, this.options.defaultModel).map((event) => ({
-        kind: 'prediction' as const,
-        event,
-      }));
+      events = pairEvents(
+        request,
+        response,
+        mapping,
+        this.options.defaultModel,
+        this.options.namespaceInModelName,
+      );
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error;
-      reason = `request and response of ${request.source} inference ${request.key} do not fit: ${error.message}`;
-      entries = [
+      const reason = `request and response of ${request.source} inference ${request.key} do not fit: ${error.message}`;
+      const { ids, durable } = this.options.core.logDurably([
         {
           kind: 'deadletter',
           id: `${predictionBaseId(request)}/pair`,
           original: JSON.stringify({ request, response }),
           reason: { type: 'mlmon_invalid_pair', message: reason, stage: 'normalize' },
         },
-      ];
+      ]);
+      return { ids, durable, reason };
     }
-    const { ids, durable } = this.options.core.logDurably(entries);
-    const result = await durable;
-    if (result.dropped > 0) return { status: 'not-durable', ids, durable: result };
-    return { status: reason ? 'dead-lettered' : 'paired', ids, durable: result, reason };
+    return this.logInChunks(events);
+  }
+
+  /** Waits (at most EXPAND_WAIT_MS) while the logger core's buffer is over its size. */
+  private async roomInBuffer(): Promise<void> {
+    const { shipper } = this.options.core;
+    const limit = this.options.bufferBytes ?? 16 * 2 ** 20;
+    const until = Date.now() + EXPAND_WAIT_MS;
+    do await new Promise((resolve) => setTimeout(resolve, 5));
+    while (shipper.bufferedBytes > limit && Date.now() < until);
+  }
+
+  /**
+   * Hands a pair's predictions to the logger core a chunk at a time (issue 24, memory): a 1,500-row
+   * KServe payload is 1,500 events, ~6 MB of objects for a 0.75 MB body, and its documents more
+   * than that while built. Each chunk's events are let go once queued, and the next chunk waits
+   * while the core's buffer is over its size (its sends drain it), so that concurrent large
+   * pairs hold a chunk each rather than all their documents at once.
+   */
+  private async logInChunks(
+    events: Array<PredictionEvent | undefined>,
+  ): Promise<{ ids: string[]; durable: Promise<Durability> }> {
+    const { core } = this.options;
+    const ids: string[] = [];
+    const durables: Array<Promise<Durability>> = [];
+    for (let from = 0; from < events.length; from += EXPAND_CHUNK) {
+      if (from > 0) await this.roomInBuffer();
+      const chunk: DurableEntry[] = [];
+      for (let i = from; i < Math.min(from + EXPAND_CHUNK, events.length); i++) {
+        chunk.push({ kind: 'prediction', event: events[i] });
+        events[i] = undefined;
+      }
+      const logged = core.logDurably(chunk);
+      ids.push(...logged.ids);
+      durables.push(logged.durable);
+    }
+    return {
+      ids,
+      durable: Promise.all(durables).then((all) =>
+        all.reduce(
+          (sum, d) => ({
+            indexed: sum.indexed + d.indexed,
+            deadLettered: sum.deadLettered + d.deadLettered,
+            spooled: sum.spooled + d.spooled,
+            dropped: sum.dropped + d.dropped,
+          }),
+          { indexed: 0, deadLettered: 0, spooled: 0, dropped: 0 },
+        ),
+      ),
+    };
   }
 
   /**

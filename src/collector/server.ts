@@ -32,6 +32,7 @@ import { feedbackOutcomes } from './feedback.js';
 import { PayloadError } from './tensors.js';
 import { pairsIndex } from '../schema/streams.js';
 import { Readiness } from './readiness.js';
+import { MemoryBudget } from './memory.js';
 
 export type CollectorSettings = Pick<
   CollectorConfig,
@@ -41,6 +42,8 @@ export type CollectorSettings = Pick<
   | 'tokens'
   | 'pairTimeoutMs'
   | 'maxPendingPairs'
+  | 'memoryBudget'
+  | 'namespaceInModelName'
   | 'models'
   | 'defaultModel'
   | 'mappings'
@@ -75,6 +78,9 @@ export interface Collector {
   close(): Promise<CollectorSummary>;
 }
 
+/** Default `collector.memoryBudget`: 256 MiB beyond the idle process. */
+const DEFAULT_MEMORY_BUDGET = 256 * 2 ** 20;
+
 /** Bytes a stored document (and its spool line) may add beyond its event's JSON. */
 const EVENT_OVERHEAD = 512;
 
@@ -107,6 +113,7 @@ interface Context {
   rules: EventRules;
   settings: Resolved;
   budget: Budget;
+  memory: MemoryBudget;
   pairs: PairStore;
 }
 
@@ -118,12 +125,40 @@ function credentialName(options: PredictionLoggerOptions): string | undefined {
   return undefined;
 }
 
-type Resolved = CollectorSettings & { host: string; port: number; bodyLimit: number; tokens: string[] };
+type Resolved = CollectorSettings & {
+  host: string;
+  port: number;
+  bodyLimit: number;
+  tokens: string[];
+  memoryBudget: number;
+};
 
 /** Answers with an error status and a one-line reason, counted by its code. */
 function refuse(ctx: Context, reply: FastifyReply, status: number, code: string, reason: string) {
   ctx.metrics.rejected.inc({ reason: code });
   return reply.code(status).send({ error: reason, code });
+}
+
+/**
+ * Refused before its body is read: the connection is closed once the answer is out, so that the
+ * body is not read off the socket just to be discarded (200 clients sending 0.75 MB at once would
+ * pass 150 MB through the process's buffers).
+ */
+function closeAfter(reply: FastifyReply): void {
+  reply.header('connection', 'close');
+  reply.raw.once('finish', () => reply.request.raw.socket?.destroy());
+}
+
+function memoryPressure(ctx: Context, reply: FastifyReply) {
+  closeAfter(reply);
+  reply.header('retry-after', '1');
+  return refuse(
+    ctx,
+    reply,
+    429,
+    'memory_budget',
+    `the collector is at its memory budget (collector.memoryBudget, ${Math.round(ctx.memory.limit / 2 ** 20)} MiB); retry`,
+  );
 }
 
 function backpressure(ctx: Context, reply: FastifyReply) {
@@ -182,10 +217,19 @@ class Budget {
 /**
  * Memory a KServe / Seldon half may hold at its peak, in multiples of its body: the text, the
  * parsed payload, the rows checked, the half's document and its bulk request, and on pairing the
- * other half read back and the prediction documents built from both (measured with
- * bench/collect.bench.ts: 200 concurrent 0.75 MB halves, bench/RESULTS.md).
+ * other half read back and the prediction events built from both (the documents are in the
+ * logger core's buffer, counted apart). Measured for a 0.75 MB V2 [1500, 50] pair: 6 MB of live
+ * prediction events (8x) and 25 MB allocated while they become documents; with 8x,
+ * test/collector/memory.test.ts peaked at 76 MiB above idle under a 64 MiB budget, with 16x at
+ * 54 MiB (the measured view of {@link MemoryBudget} catches the rest).
  */
-const HALF_MEMORY_FACTOR = 8;
+const HALF_MEMORY_FACTOR = 16;
+
+/** Spool bytes a half may add, in multiples of its body (its document, its pair's predictions). */
+const HALF_SPOOL_FACTOR = 8;
+
+/** Memory a JSON / NDJSON body may hold, in multiples of it: the text, the parsed events, one document. */
+const EVENTS_MEMORY_FACTOR = 4;
 
 function isCloudEventRoute(request: FastifyRequest): boolean {
   const path = request.url.split('?')[0];
@@ -208,8 +252,15 @@ async function admit(ctx: Context, request: FastifyRequest, reply: FastifyReply,
   // A gzip body may decode to the body limit whatever its declared length.
   const encoded = request.headers['content-encoding'] !== undefined;
   const bytes = encoded ? limit : Math.min(Number.isFinite(length) ? length : limit, limit);
-  const estimate = (isCloudEventRoute(request) ? HALF_MEMORY_FACTOR : 2) * bytes;
+  const halves = isCloudEventRoute(request);
+  // Disk: what may end up in the spool (a half's document and its pair's predictions).
+  const estimate = (halves ? HALF_SPOOL_FACTOR : 2) * bytes;
   if (ctx.budget.over(estimate) || !ctx.budget.reserve(request, estimate)) return backpressure(ctx, reply);
+  // Memory for the request's whole life, reserved before its body is read.
+  if (!ctx.memory.admit(request, (halves ? HALF_MEMORY_FACTOR : EVENTS_MEMORY_FACTOR) * bytes)) {
+    ctx.budget.release(request);
+    return memoryPressure(ctx, reply);
+  }
 }
 
 /** Fastify's own errors as one-line answers: 413 and 415 by name, other 4xx as they are. */
@@ -428,12 +479,24 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     tokens: options.tokens ?? [],
     pairTimeoutMs: options.pairTimeoutMs ?? 30_000,
     maxPendingPairs: options.maxPendingPairs ?? 10_000,
+    memoryBudget: options.memoryBudget ?? DEFAULT_MEMORY_BUDGET,
+    namespaceInModelName: options.namespaceInModelName ?? true,
     models: options.models,
     defaultModel: options.defaultModel,
     mappings: options.mappings ?? [],
   };
   const loggerOptions: PredictionLoggerOptions = { ...options.logger };
   loggerOptions.model ??= settings.defaultModel;
+  // The logger core is half of the memory budget: its buffer holds up to twice bufferMaxBytes
+  // before spilling to the spool (a quarter of the budget), and each bulk request in flight holds
+  // its documents about three times (the items, the NDJSON body, its bytes on the socket) (another
+  // quarter). Requests in flight get the other half.
+  const share = settings.memoryBudget / 4;
+  loggerOptions.bufferMaxBytes ??= Math.min(16 * 2 ** 20, Math.floor(share / 2));
+  loggerOptions.batchMaxBytes ??= Math.min(
+    2 * 2 ** 20,
+    Math.floor(share / (3 * (loggerOptions.concurrency ?? 4))),
+  );
   const spoolDir = loggerOptions.spool === false ? undefined : (loggerOptions.spool?.dir ?? '.mlmon-spool');
   const core = new LoggerCore(loggerOptions);
   const bufferMax = loggerOptions.bufferMaxBytes ?? 16 * 1024 * 1024;
@@ -446,6 +509,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     mappings: settings.mappings,
     defaultModel: settings.defaultModel,
     onWarning: loggerOptions.onWarning ?? ((m) => process.emitWarning(m, 'MlmonWarning')),
+    bufferBytes: loggerOptions.bufferMaxBytes,
+    namespaceInModelName: settings.namespaceInModelName,
     onSwept: (swept) => {
       metrics.swept(swept);
     },
@@ -461,9 +526,16 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     },
     settings,
     budget: new Budget(core, spoolMax > 0 ? spoolMax : bufferMax),
+    memory: new MemoryBudget({
+      limit: settings.memoryBudget,
+      // The logger core's half (see above): its buffer and its bulk requests in flight.
+      held: () => core.shipper.bufferedBytes + settings.memoryBudget / 4,
+      quiet: () => core.shipper.bufferedBytes === 0,
+    }),
     pairs,
   };
-  const { budget } = ctx;
+  const { budget, memory } = ctx;
+  metrics.watchMemory(memory);
   const auth = new TokenCheck(settings.tokens);
 
   const app = Fastify({
@@ -478,9 +550,13 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', (request, reply) => admit(ctx, request, reply, auth));
   // A client that goes away before its answer releases its reservation too.
-  app.addHook('onRequestAbort', async (request) => budget.release(request));
+  app.addHook('onRequestAbort', async (request) => {
+    budget.release(request);
+    memory.release(request);
+  });
   app.addHook('onResponse', async (request, reply) => {
     budget.release(request);
+    memory.release(request);
     metrics.latency.observe(
       { route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
@@ -520,6 +596,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   });
 
   await app.listen({ host: settings.host, port: settings.port });
+  memory.markIdle();
+  memory.watch();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
@@ -535,6 +613,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     close: () =>
       (closing ??= (async () => {
         await app.close();
+        memory.unwatch();
         const pairSummary = await pairs.close();
         const counters = await core.close();
         return { counters, spoolDir, spoolBytes: core.shipper.spoolBytes, pairs: pairSummary };

@@ -316,7 +316,7 @@ describe('KServe and Seldon CloudEvents', () => {
     expect(second.prediction.probabilities).toEqual({ setosa: 0.05, versicolor: 0.15, virginica: 0.8 });
     expect(second.prediction.label).toBe('virginica'); // argmax of row 1
     expect(docs.get(`${key}-0`)?.prediction.label).toBe('versicolor'); // 0.7 in row 0
-    expect(second.model).toEqual({ name: 'iris-v2', version: 'v1.0.0' }); // model_name / model_version
+    expect(second.model).toEqual({ name: 'default/iris-v2', version: 'v1.0.0' }); // ce-namespace / model_name, model_version
   }, 60_000);
 
   it('pairs Seldon events by ce-requestid (their ce-id differ)', async () => {

@@ -1,5 +1,6 @@
 /** The `collector` section of the configuration file: defaults, checks, the token variable, redaction. */
 import { describe, expect, it } from 'vitest';
+import { mappingFor, nodeModelName } from '../../src/collector/cloudevents.js';
 import { ConfigError, redactConfig, validateConfig } from '../../src/schema/config.js';
 
 describe('collector configuration', () => {
@@ -12,8 +13,26 @@ describe('collector configuration', () => {
       tokens: [],
       pairTimeoutMs: 30_000,
       maxPendingPairs: 10_000,
+      namespaceInModelName: true,
       mappings: [],
     });
+    expect(c.memoryBudget).toBeUndefined(); // startCollector: 256 MiB
+  });
+
+  it('names KServe/Seldon models <namespace>/<name>, or the bare name with namespaceInModelName: false', () => {
+    const half = { source: 'kserve', service: 'iris', component: 'predictor', namespace: 'prod' } as const;
+    expect(nodeModelName(half, undefined)).toBe('prod/iris');
+    expect(nodeModelName(half, 'iris-v2')).toBe('prod/iris-v2'); // a V2 model_name
+    expect(nodeModelName({ ...half, namespace: undefined }, undefined)).toBe('iris');
+    const c = validateConfig({ collector: { namespaceInModelName: false } }, { env: {} }).collector;
+    expect(nodeModelName(half, undefined, c.namespaceInModelName)).toBe('iris');
+    // A mapping for one namespace wins over one for every namespace.
+    const mappings = [
+      { match: 'iris', model: { name: 'any' } },
+      { match: 'prod/iris', model: { name: 'prod-iris' } },
+    ];
+    expect(mappingFor(mappings, half)?.model?.name).toBe('prod-iris');
+    expect(mappingFor(mappings, { ...half, namespace: 'dev' })?.model?.name).toBe('any');
   });
 
   it('names each bad key by its path', () => {

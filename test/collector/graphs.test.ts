@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runServiceHealthJob } from '../../src/analyzer/service.js';
 import { startCollector, type Collector } from '../../src/collector/server.js';
 import { TemplateDowngradeError } from '../../src/elastic/templates.js';
 import { testClient, uniqueNamespace } from '../helpers/es.js';
@@ -164,8 +165,8 @@ describe('inference graphs: each node is its own prediction', () => {
     const transformer = found.get(`${id}/transformer`) as Doc;
     expect(predictor.features).toEqual({ f0: 0.68, f1: 0.28, f2: 0.48, f3: 0.14 });
     expect(transformer.features).toEqual({ f0: 6.8, f1: 2.8, f2: 4.8, f3: 1.4 });
-    expect(predictor.model.name).toBe('sk-graph');
-    expect(transformer.model.name).toBe('sk-graph-transformer');
+    expect(predictor.model.name).toBe('team-a/sk-graph'); // <ce-namespace>/<service>
+    expect(transformer.model.name).toBe('team-a/sk-graph-transformer');
     expect(predictor.labels).toEqual({
       endpoint: 'default',
       kubernetes_namespace: 'team-a',
@@ -191,9 +192,9 @@ describe('inference graphs: each node is its own prediction', () => {
     const found = await docs(['sg-1/transformer', 'sg-1/classifier']);
     const classifier = found.get('sg-1/classifier') as Doc;
     expect(found.get('sg-1/transformer')?.features).toEqual({ a: 1, b: 2 });
-    expect(found.get('sg-1/transformer')?.model.name).toBe('transformer');
+    expect(found.get('sg-1/transformer')?.model.name).toBe('seldon/transformer');
     expect(classifier.features).toEqual({ a2: 2, b2: 4 });
-    expect(classifier.model.name).toBe('classifier');
+    expect(classifier.model.name).toBe('seldon/classifier');
     // [0.3, 0.7]: two classes → probabilities, label = argmax "1", score = the second class.
     expect(classifier.prediction).toMatchObject({ label: '1', score: 0.7 });
     expect(classifier.labels).toEqual({
@@ -218,6 +219,58 @@ describe('inference graphs: each node is its own prediction', () => {
     const outcome = [...outcomes.values()][0] as Doc;
     expect(outcome.prediction.id).toBe('sg-1/classifier');
     expect(outcome.actual.label).toBe('1');
+  }, 60_000);
+});
+
+describe('the Kubernetes namespace in the model name', () => {
+  it('the same InferenceService in two namespaces: two models, each analysed on its own', async () => {
+    // 3 inferences in team-x taking 10 ms, 5 in team-y taking 40 ms (the ce-time of the response
+    // minus the request's: what event.duration stores, the service health job's latency).
+    const t0 = Date.parse('2026-12-05T01:00:00Z');
+    const plan = [
+      { k8s: 'team-x', n: 3, ms: 10 },
+      { k8s: 'team-y', n: 5, ms: 40 },
+    ];
+    const ids: string[] = [];
+    for (const { k8s, n, ms } of plan)
+      for (let i = 0; i < n; i++) {
+        const id = `twin-${k8s}-${i}`;
+        ids.push(id);
+        const at = t0 + i * 1000;
+        const extra = { 'ce-inferenceservicename': 'twin', 'ce-namespace': k8s };
+        const request = await post('/v1/events', JSON.stringify({ instances: [[i, 1]] }), {
+          ...kserve('request', id, extra),
+          'ce-time': new Date(at).toISOString(),
+        });
+        // V2 answer: model_name is the same in both namespaces too; model_version gives the
+        // service health job its version.
+        const answer = {
+          model_name: 'twin',
+          model_version: '1',
+          outputs: [{ name: 'y', shape: [1], datatype: 'FP64', data: [1] }],
+        };
+        const response = await post('/v1/events', JSON.stringify(answer), {
+          ...kserve('response', id, extra),
+          'ce-time': new Date(at + ms).toISOString(),
+        });
+        expect([request.status, response.status]).toEqual([200, 200]);
+      }
+    const found = await docs(ids);
+    expect([...found.values()].map((d) => d.model.name).sort()).toEqual([
+      ...Array<string>(3).fill('team-x/twin'),
+      ...Array<string>(5).fill('team-y/twin'),
+    ]);
+    const window = { start: new Date(t0 - 60_000), end: new Date(t0 + 60_000) };
+    for (const { k8s, n, ms } of plan) {
+      const { health } = await runServiceHealthJob(client, {
+        namespace: ns,
+        model: `${k8s}/twin`,
+        window,
+        refresh: true,
+      });
+      expect(health.map((h) => [h.version, h.count])).toEqual([['1', n]]);
+      expect(health[0]?.latencyMs.p50).toBeCloseTo(ms, 1);
+    }
   }, 60_000);
 });
 
@@ -251,7 +304,7 @@ describe('logger mode: request', () => {
     expect(found.size).toBe(30);
     for (const d of found.values()) {
       expect(d.prediction?.value).toBeUndefined();
-      expect(d.model.name).toBe('req-only');
+      expect(d.model.name).toBe('team-a/req-only');
     }
     expect(found.get('only-req-5')?.features).toEqual({ f0: 5, f1: 1, f2: 2, f3: 3 });
     const ready = await fetch(`${collector.url}/readyz`);

@@ -492,11 +492,23 @@ const collectorSchema = object({
   pairTimeout: duration().default(30_000),
   /** KServe/Seldon halves one replica writes at once (beyond: 429 on /v1/events only). */
   maxPendingPairs: number({ min: 1, integer: true }).default(10_000),
+  /**
+   * Memory requests in flight and the logger buffer may hold beyond the idle process, bytes
+   * (default 256 MiB); beyond it, 429 (docs/collect.md, "Memory").
+   */
+  memoryBudget: number({ min: 16 * 1024 * 1024, integer: true }).optional(),
   /** Spool directory (default `.mlmon-spool`) and cap. */
   spoolDir: text().optional(),
   spoolMaxBytes: number({ min: 1024 * 1024, integer: true }).optional(),
   /** When given, events of other models are refused (400 `unknown model`). */
   models: stringList().optional(),
+  /**
+   * KServe/Seldon model names `<kubernetes namespace>/<name>` when the event carries `ce-namespace`
+   * (default true); false: the bare name, as before issue 24 (docs/collect.md).
+   */
+  namespaceInModelName: z
+    .boolean({ error: (issue) => `expected true or false, got ${kindOf(issue.input)}` })
+    .default(true),
   /** Model used when neither the event, its headers nor a mapping names one. */
   defaultModel: object({
     name: text(),
