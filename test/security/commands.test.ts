@@ -281,6 +281,8 @@ describe('each shipped role: what its commands need works, the rest is refused',
 
     const key = as(apiKey);
     try {
+      // no `monitor`: the cluster state (every index's mappings and settings) stays out of reach
+      await refused(key.cluster.state({ metric: 'metadata' }));
       await refused(key.indices.delete({ index: resultStream('drift', ns) }));
       // (delete-by-query lives in a module the integ-test distribution lacks: one document instead)
       await refused(key.delete({ index: resultStream('drift', ns), id: 'none' }));

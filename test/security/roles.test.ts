@@ -106,8 +106,16 @@ const NEEDS: Record<
     allowed: [...WRITE_STREAM, ...READ, 'delete'],
   },
   'mlmon-analyzer': {
-    // `monitor`: the scheduler checks the mlmon-state template at start (GET _index_template)
-    cluster: ['monitor'],
+    // analyze and baseline check that the installed templates are current (GET _component_template
+    // and _index_template, templates.ts installedVersion), the scheduler that mlmon-state's exists,
+    // and every command asks the server's version (nodes info): three actions, not `monitor`
+    // (which would expose _cluster/state). The capabilities probe (src/elastic/capabilities.ts) is
+    // a search on the prediction stream: an index privilege.
+    cluster: [
+      'cluster:admin/component_template/get',
+      'indices:admin/index_template/get',
+      'cluster:monitor/nodes/info',
+    ],
     needs: [
       [analyzer.prediction, READ],
       [analyzer.outcome, READ],
