@@ -298,12 +298,87 @@ describe('each shipped role: what its commands need works, the rest is refused',
   });
 });
 
-/** Starts `mlmon collect` with one API key, posts the events, stops it with SIGTERM. */
-async function collect(apiKey: string, events: object[]): Promise<{ status: number; body: string }> {
+/**
+ * A key made from a copy of the logger descriptor confined to one namespace (the names of
+ * `mlmon roles --namespace`): it may write that namespace's streams and nothing else.
+ */
+const narrowedTo = (namespace: string): object =>
+  JSON.parse(JSON.stringify(descriptor('mlmon-logger')).replaceAll('-*"', `-${namespace}"`)) as object;
+
+describe('a key that may not write the namespace (issue 25 item 3, live)', () => {
+  it('logger and mlmon collect hold the events, never call them delivered, and deliver them once with the right key', async () => {
+    const target = `${ns}_held`;
+    const stream = logStream('prediction', target);
+    const narrow = await createKey('mlmon-logger-narrow', { 'mlmon-logger': narrowedTo(`${ns}_other`) });
+    const warnings: string[] = [];
+    const spoolDir = join(work, 'held-spool');
+    const logger = createPredictionLogger({
+      node: url(),
+      apiKey: narrow,
+      caCert: caFile,
+      namespace: target,
+      model: { name: MODEL, version: '1' },
+      spool: { dir: spoolDir },
+      onWarning: (m) => warnings.push(m),
+    });
+    for (let i = 0; i < 3; i++) logger.logPrediction({ id: `h-${i}`, features: { amount: i } });
+    expect(await logger.flush()).toBe(false);
+    const closed = await logger.close({ timeoutMs: 2_000 });
+    // (Built by issue 25 item 3; before it: 403 per item, dead letter 403 too, dropped, flush() true, pending 0.)
+    expect(closed).toMatchObject({ indexed: 0, dropped: 0, deadLettered: 0, pending: 3 });
+    const named = warnings.filter((w) => w.includes(`create_doc privilege on ${stream}`));
+    expect(named, warnings.join('\n')).toHaveLength(1);
+    expect(await count(stream)).toBe(0);
+
+    // mlmon collect with the same key: accepted into the spool and said so (202, held), neither
+    // 200 (45d13bb answered 200 {indexed: 0, spooled: 2}: a plain "done" to any client) nor 503
+    // "spool full" (what the issue saw, with the event dropped). A KServe agent never retries, so
+    // a 403 or 503 would lose the event on its side; the collector has it safe in its spool.
+    const collectSpool = join(work, 'held-collect-spool');
+    const answer = await collect(
+      narrow,
+      [
+        { id: 'hc-1', model: { name: MODEL, version: '1' }, features: { amount: 1 } },
+        { id: 'hc-2', model: { name: MODEL, version: '1' }, features: { amount: 2 } },
+      ],
+      { namespace: target, spoolDir: collectSpool },
+    );
+    expect(answer.status, answer.body).toBe(202);
+    const body = JSON.parse(answer.body) as Record<string, unknown>;
+    expect(body).toMatchObject({ indexed: 0, spooled: 2, dropped: 0, status: 'held' });
+    expect(String(body.reason)).toContain('Elasticsearch answered but did not store');
+    expect(await count(stream)).toBe(0);
+
+    // The right key: collect restarted on its spool, and `mlmon spool flush` for the logger's,
+    // deliver each event once.
+    const loggerKey = keys['mlmon-logger'] as string;
+    await collect(loggerKey, [], {
+      namespace: target,
+      spoolDir: collectSpool,
+      until: async () => (await count(stream)) >= 2,
+    });
+    const flushed = await mlmon(['spool', 'flush', '--dir', spoolDir], loggerKey);
+    expect(flushed.code, flushed.stderr).toBe(0);
+    expect(await count(stream)).toBe(5);
+  });
+});
+
+/**
+ * Starts `mlmon collect` with one API key, posts the events (if any), waits for `until` (if
+ * given), and stops it with SIGTERM.
+ */
+async function collect(
+  apiKey: string,
+  events: object[],
+  options: { namespace?: string; spoolDir?: string; until?: () => Promise<boolean> } = {},
+): Promise<{ status: number; body: string }> {
   const config = join(work, 'collect.config.json');
   writeFileSync(
     config,
-    JSON.stringify({ namespace: ns, collector: { spoolDir: join(work, 'collect-spool'), port: 0 } }),
+    JSON.stringify({
+      namespace: options.namespace ?? ns,
+      collector: { spoolDir: options.spoolDir ?? join(work, 'collect-spool'), port: 0 },
+    }),
   );
   const child: ChildProcess = spawn(
     process.execPath,
@@ -316,7 +391,7 @@ async function collect(apiKey: string, events: object[]): Promise<{ status: numb
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   try {
-    const deadline = Date.now() + 90_000;
+    const deadline = Date.now() + 120_000;
     let base: string | undefined;
     while (!base) {
       base = /listening on (http:\/\/\S+) /.exec(stdout)?.[1];
@@ -324,12 +399,21 @@ async function collect(apiKey: string, events: object[]): Promise<{ status: numb
         throw new Error(`collect did not start: ${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const response = await fetch(`${base}/v1/predictions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(events),
-    });
-    return { status: response.status, body: await response.text() };
+    let answer = { status: 0, body: '' };
+    if (events.length > 0) {
+      const response = await fetch(`${base}/v1/predictions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(events),
+      });
+      answer = { status: response.status, body: await response.text() };
+    }
+    while (options.until && !(await options.until())) {
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`collect did not deliver: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return answer;
   } finally {
     child.kill('SIGTERM');
     expect(await exited, stderr).toBe(0);
