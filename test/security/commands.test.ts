@@ -298,18 +298,31 @@ describe('each shipped role: what its commands need works, the rest is refused',
   });
 });
 
-/**
- * A key made from a copy of the logger descriptor confined to one namespace (the names of
- * `mlmon roles --namespace`): it may write that namespace's streams and nothing else.
- */
-const narrowedTo = (namespace: string): object =>
-  JSON.parse(JSON.stringify(descriptor('mlmon-logger')).replaceAll('-*"', `-${namespace}"`)) as object;
-
 describe('a key that may not write the namespace (issue 25 item 3, live)', () => {
   it('logger and mlmon collect hold the events, never call them delivered, and deliver them once with the right key', async () => {
     const target = `${ns}_held`;
     const stream = logStream('prediction', target);
-    const narrow = await createKey('mlmon-logger-narrow', { 'mlmon-logger': narrowedTo(`${ns}_other`) });
+    // A key confined to another namespace, from `mlmon roles --namespace` (the per-namespace role
+    // mlmon ships): it writes its own namespace, and only that.
+    const other = `${ns}_other`;
+    const printed = await mlmon(['roles', '--namespace', other, '--role', 'logger'], '');
+    expect(printed.code, printed.stderr).toBe(0);
+    const narrow = await createKey('mlmon-logger-narrow', {
+      [`mlmon-logger-${other}`]: JSON.parse(printed.stdout) as object,
+    });
+    const own = createPredictionLogger({
+      node: url(),
+      apiKey: narrow,
+      caCert: caFile,
+      namespace: other,
+      model: { name: MODEL, version: '1' },
+      onWarning: () => {},
+    });
+    own.logPrediction({ id: 'own-1', features: { amount: 1 } });
+    expect(await own.flush(60_000)).toBe(true);
+    expect((await own.close()).pending).toBe(0);
+    expect(await count(logStream('prediction', other))).toBe(1);
+
     const warnings: string[] = [];
     const spoolDir = join(work, 'held-spool');
     const logger = createPredictionLogger({
