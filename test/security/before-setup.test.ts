@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCluster } from '../../src/elastic/local-cluster.js';
+import { LocalCluster } from '../../tools/elasticsearch/local-cluster.js';
 import { createPredictionLogger } from '../../src/logger/index.js';
 import { logStream, resultStream } from '../../src/schema/streams.js';
 
