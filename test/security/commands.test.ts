@@ -165,10 +165,13 @@ describe('each shipped role: what its commands need works, the rest is refused',
     expect(await count(logStream('prediction', ns))).toBe(2 * N);
     expect(await count(logStream('outcome', ns))).toBe(N);
 
-    // mlmon collect with the logger key: a 2xx means stored.
+    // mlmon collect with the logger key: /readyz says Elasticsearch is up (asked with a request the
+    // role may make; 45d13bb asked GET /, which needs `monitor`: "unreachable" here, 405), and a
+    // 2xx means stored.
     const collected = await collect(apiKey, [
       { id: 'c-1', model: { name: MODEL, version: '1' }, features: { amount: 1 } },
     ]);
+    expect(collected.ready).toMatchObject({ ready: true, elasticsearch: 'up' });
     expect(collected.status).toBeLessThan(300);
     expect(await count(logStream('prediction', ns))).toBe(2 * N + 1);
 
@@ -384,7 +387,7 @@ async function collect(
   apiKey: string,
   events: object[],
   options: { namespace?: string; spoolDir?: string; until?: () => Promise<boolean> } = {},
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; ready: unknown }> {
   const config = join(work, 'collect.config.json');
   writeFileSync(
     config,
@@ -412,14 +415,15 @@ async function collect(
         throw new Error(`collect did not start: ${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    let answer = { status: 0, body: '' };
+    const ready: unknown = await (await fetch(`${base}/readyz`)).json();
+    let answer = { status: 0, body: '', ready };
     if (events.length > 0) {
       const response = await fetch(`${base}/v1/predictions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(events),
       });
-      answer = { status: response.status, body: await response.text() };
+      answer = { status: response.status, body: await response.text(), ready };
     }
     while (options.until && !(await options.until())) {
       if (child.exitCode !== null || Date.now() > deadline)
