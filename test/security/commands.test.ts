@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, errors } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPredictionLogger } from '../../src/logger/index.js';
+import { createPredictionLogger, type PredictionLoggerOptions } from '../../src/logger/index.js';
 import { logStream, resultStream } from '../../src/schema/streams.js';
 import { testClient, testConnection, uniqueNamespace } from '../helpers/es.js';
 
@@ -52,6 +52,18 @@ async function createKey(role: string, descriptors: Record<string, object> = { [
 /** A client with one API key, TLS verified against the node's CA. */
 const as = (apiKey: string) =>
   new Client({ node: url(), auth: { apiKey }, tls: { ca: caCert() }, maxRetries: 0, requestTimeout: 60_000 });
+
+/** A logger in this process, connected with one API key over TLS (the node's CA). */
+const loggerWith = (apiKey: string, namespace: string, options: Partial<PredictionLoggerOptions> = {}) =>
+  createPredictionLogger({
+    node: url(),
+    apiKey,
+    caCert: caFile,
+    namespace,
+    model: { name: MODEL, version: '1' },
+    onWarning: () => {},
+    ...options,
+  });
 
 interface Ran {
   code: number | null;
@@ -149,14 +161,7 @@ describe('each shipped role: what its commands need works, the rest is refused',
 
   it('logger key: the logger, mlmon collect and mlmon spool flush deliver; Elasticsearch refuses the rest', async () => {
     const apiKey = keys['mlmon-logger'] as string;
-    const logger = createPredictionLogger({
-      node: url(),
-      apiKey,
-      caCert: caFile,
-      namespace: ns,
-      model: { name: MODEL, version: '1' },
-      onWarning: () => {},
-    });
+    const logger = loggerWith(apiKey, ns);
     for (const p of predictions) logger.logPrediction(p);
     for (const p of predictions.filter((_, i) => i % 2 === 0))
       logger.logOutcome({ id: p.id, actual: { label: p.prediction.label === '1' ? '1' : '0' } });
@@ -314,14 +319,7 @@ describe('a key that may not write the namespace (issue 25 item 3, live)', () =>
     const narrow = await createKey('mlmon-logger-narrow', {
       [`mlmon-logger-${other}`]: JSON.parse(printed.stdout) as object,
     });
-    const own = createPredictionLogger({
-      node: url(),
-      apiKey: narrow,
-      caCert: caFile,
-      namespace: other,
-      model: { name: MODEL, version: '1' },
-      onWarning: () => {},
-    });
+    const own = loggerWith(narrow, other);
     own.logPrediction({ id: 'own-1', features: { amount: 1 } });
     expect(await own.flush(60_000)).toBe(true);
     expect((await own.close()).pending).toBe(0);
@@ -329,12 +327,7 @@ describe('a key that may not write the namespace (issue 25 item 3, live)', () =>
 
     const warnings: string[] = [];
     const spoolDir = join(work, 'held-spool');
-    const logger = createPredictionLogger({
-      node: url(),
-      apiKey: narrow,
-      caCert: caFile,
-      namespace: target,
-      model: { name: MODEL, version: '1' },
+    const logger = loggerWith(narrow, target, {
       spool: { dir: spoolDir },
       onWarning: (m) => warnings.push(m),
     });
@@ -415,22 +408,17 @@ describe('the shipped logger key after an outage', () => {
     const target = `${ns}_outage`;
     const through = await proxy(new URL(url()));
     await through.down();
-    const logger = createPredictionLogger({
+    const logger = loggerWith(apiKey, target, {
       node: through.url,
-      apiKey,
-      caCert: caFile,
-      namespace: target,
-      model: { name: MODEL, version: '1' },
       spool: { dir: join(work, 'outage-spool') },
       retryMaxMs: 1_000,
-      onWarning: () => {},
     });
     try {
       for (let i = 0; i < 5; i++) logger.logPrediction({ id: `o-${i}`, features: { amount: i } });
       expect(await logger.flush(3_000)).toBe(false);
       await through.up();
       await new Promise((r) => setTimeout(r, 3_000));
-      expect(await logger.flush(20_000)).toBe(true);
+      expect(await logger.flush(8_000)).toBe(true);
       expect(await count(logStream('prediction', target))).toBe(5);
     } finally {
       await logger.close({ timeoutMs: 1_000 });
