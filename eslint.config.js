@@ -32,6 +32,15 @@ const LAYERS = {
   cli: null, // everything
 };
 
+/**
+ * Development and test tooling (tools/: the local Elasticsearch for tests, benchmarks and `npm run
+ * demo`) is not published: nothing in src/ may import it.
+ */
+const NO_TOOLS = {
+  regex: '^(\\.\\./)+tools(/|$)',
+  message: 'src/ is published; tools/ (development and test tooling) is not: src may not import it.',
+};
+
 const layerRules = Object.entries(LAYERS)
   .filter(([, allowed]) => allowed !== null)
   .map(([layer, allowed]) => {
@@ -47,6 +56,7 @@ const layerRules = Object.entries(LAYERS)
                 regex: `^(\\.\\./)+(${forbidden.join('|')})(/|$)`,
                 message: `src/${layer} may import only ${allowed?.length ? allowed.join(', ') : 'no other layer'} (layers point one way: eslint.config.js, docs/DESIGN.md).`,
               },
+              NO_TOOLS,
             ],
           },
         ],
@@ -78,4 +88,14 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  {
+    // the layers that may import every other one (cli, the package root) may not import tools/ either
+    files: [
+      'src/*.ts',
+      ...Object.entries(LAYERS)
+        .filter(([, a]) => a === null)
+        .map(([l]) => `src/${l}/**/*.ts`),
+    ],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_TOOLS] }] },
+  },
 );

@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { startCollector } from '../src/collector/server.js';
 import { installTemplates, TemplateDowngradeError } from '../src/elastic/templates.js';
-import { serverVersion } from '../src/elastic/local-cluster.js';
+import { serverVersion } from '../tools/elasticsearch/local-cluster.js';
 import { buildPredictionDocument, defaultContext } from '../src/schema/prediction.js';
 import { dataStreamFields, logStream } from '../src/schema/streams.js';
 

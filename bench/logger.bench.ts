@@ -26,7 +26,7 @@ import { ElasticsearchTransport } from 'winston-elasticsearch';
 import TransportStream from 'winston-transport';
 import { mlmonTransportOptions } from '../src/bridge/winston-elasticsearch.js';
 import { installTemplates } from '../src/elastic/templates.js';
-import { serverVersion } from '../src/elastic/local-cluster.js';
+import { serverVersion } from '../tools/elasticsearch/local-cluster.js';
 import { createPredictionLogger, SHIPPER_DEFAULTS, type PredictionEvent } from '../src/logger/index.js';
 import { uuidv7 } from '../src/schema/id.js';
 import { buildPredictionDocument, defaultContext } from '../src/schema/prediction.js';

@@ -30,7 +30,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
 import { analyze } from '../src/analyzer/job.js';
-import { freePort, LocalMultiNodeCluster, LocalCluster } from '../src/elastic/local-cluster.js';
+import { freePort, LocalMultiNodeCluster, LocalCluster } from '../tools/elasticsearch/local-cluster.js';
 import { installTemplates } from '../src/elastic/templates.js';
 import { profileFromElasticsearch } from '../src/profiles/from-elasticsearch.js';
 import { getBaseline, saveBaseline } from '../src/profiles/store.js';

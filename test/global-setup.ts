@@ -13,7 +13,7 @@ import {
   ensureElasticsearch,
   type ClusterAccess,
   type RunningCluster,
-} from '../src/elastic/local-cluster.js';
+} from '../tools/elasticsearch/local-cluster.js';
 
 let cluster: RunningCluster | undefined;
 

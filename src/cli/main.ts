@@ -59,6 +59,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'import dashboards, data views, connectors and alert rules into Kibana (install | export)',
     load: async () => (await import('./commands/kibana.js')).kibanaCommand,
   },
+  roles: {
+    summary: "print the Elasticsearch role descriptors of mlmon's parts (all namespaces, or one)",
+    load: async () => (await import('./commands/roles.js')).rolesCommand,
+  },
   spool: {
     summary: "inspect or deliver a prediction logger's disk spool (status | flush)",
     load: async () => (await import('./commands/spool.js')).spoolCommand,

@@ -1,6 +1,8 @@
 /**
- * What `/readyz` says of Elasticsearch: asked of the cluster itself (`GET /`, which the
- * collector's role may do: `monitor`), never assumed. "up" only after an answer; a 401 names the
+ * What `/readyz` says of Elasticsearch: asked of the cluster itself (nodes info of the node
+ * answering, no metric: what the shipped logger role grants, `cluster:monitor/nodes/info`; `GET /`
+ * needs `monitor`, which the role does not hold, and the integ-test distribution answers it 405),
+ * never assumed. "up" only after an answer; a 401 names the
  * credential that was refused; a 403 says the role lacks a privilege. Cached for 2 s, so a probe
  * every second does not become a request every second per replica.
  */
@@ -36,7 +38,10 @@ export class Readiness {
   private async ask(): Promise<EsState> {
     if (!this.client) return { state: 'no_client', reason: 'no Elasticsearch URL is configured (ES_URL)' };
     try {
-      await this.client.info({}, { requestTimeout: 5000, maxRetries: 0 });
+      await this.client.nodes.info(
+        { node_id: '_local', metric: '_none' },
+        { requestTimeout: 5000, maxRetries: 0 },
+      );
       return { state: 'up' };
     } catch (error) {
       const status = (error as { meta?: { statusCode?: number } }).meta?.statusCode;
@@ -48,7 +53,7 @@ export class Readiness {
       if (status === 403)
         return {
           state: 'forbidden',
-          reason: `Elasticsearch accepted ${this.credential ?? 'the request'} but its role lacks the cluster privilege "monitor" (403)`,
+          reason: `Elasticsearch accepted ${this.credential ?? 'the request'} but its role lacks the cluster privilege "cluster:monitor/nodes/info" (403; security/mlmon-logger.json has it)`,
         };
       return {
         state: 'unreachable',

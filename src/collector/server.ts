@@ -106,6 +106,22 @@ function durableAnswer(d: Durability): { ok: boolean; body: Record<string, numbe
   };
 }
 
+const HELD_REASON =
+  'Elasticsearch answered but did not store them (a privilege the credentials lack on the stream, ' +
+  'no data stream yet: run `mlmon setup`, or refused again and again; the collector logs which): ' +
+  'they are kept in the spool and delivered once that is fixed';
+
+/**
+ * Events that went to the spool while Elasticsearch answers are held for the operator (the
+ * shipper holds what a missing privilege or a missing data stream refuses): answered 202, "accepted,
+ * not yet done", with the reason, rather than 200. Not 403 or 503: a KServe or Seldon agent never
+ * retries, so an error status would lose on its side what is safe in the spool. Spooled during an
+ * outage (unreachable) stays 200, as before.
+ */
+function held(ctx: Context, d: Durability): boolean {
+  return d.spooled > 0 && !ctx.core.shipper.unreachable;
+}
+
 /** What the route handlers share: built once per collector by {@link startCollector}. */
 interface Context {
   core: LoggerCore;
@@ -345,6 +361,10 @@ const ingest = (ctx: Context, kind: EventKind) => async (request: FastifyRequest
       rejected,
     });
   }
+  if (held(ctx, result))
+    return reply
+      .code(202)
+      .send({ status: 'held', reason: HELD_REASON, accepted: ids.length, ids, ...answer.body });
   return reply.code(200).send({ accepted: ids.length, ids, ...answer.body });
 };
 
@@ -426,6 +446,7 @@ function answerDurable(
       .code(503)
       .send({ error: 'the spool is full or unusable: not durable; retry', code: 'not_durable' });
   }
+  if (held(ctx, durable)) return reply.code(202).send({ ...body, status: 'held', reason: HELD_REASON });
   return reply.code(200).send(body);
 }
 

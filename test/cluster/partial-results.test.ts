@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { analyze } from '../../src/analyzer/job.js';
 import { runJoin } from '../../src/analyzer/join.js';
 import { runPerformanceJob } from '../../src/analyzer/performance.js';
-import { LocalMultiNodeCluster } from '../../src/elastic/local-cluster.js';
+import { LocalMultiNodeCluster } from '../../tools/elasticsearch/local-cluster.js';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { streamNames } from '../../src/schema/streams.js';
 import { alignDown } from '../../src/scheduler/windows.js';

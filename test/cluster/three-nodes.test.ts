@@ -21,7 +21,7 @@
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { analyze } from '../../src/analyzer/job.js';
-import { LocalMultiNodeCluster } from '../../src/elastic/local-cluster.js';
+import { LocalMultiNodeCluster } from '../../tools/elasticsearch/local-cluster.js';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { createPredictionLogger } from '../../src/logger/index.js';
 import { profileFromElasticsearch } from '../../src/profiles/from-elasticsearch.js';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@elastic/elasticsearch';
-import { LocalCluster } from '../../src/elastic/local-cluster.js';
+import { LocalCluster } from '../../tools/elasticsearch/local-cluster.js';
 import { createPredictionLogger } from '../../src/logger/index.js';
 import { setupCommand } from '../../src/cli/commands/setup.js';
 import { tempSpoolDir } from './helpers.js';

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCluster } from '../../src/elastic/local-cluster.js';
+import { LocalCluster } from '../../tools/elasticsearch/local-cluster.js';
 import { installTemplates } from '../../src/elastic/templates.js';
 import { createPredictionLogger } from '../../src/logger/index.js';
 import { uniqueNamespace } from '../helpers/es.js';

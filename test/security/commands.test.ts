@@ -11,11 +11,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, errors } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPredictionLogger } from '../../src/logger/index.js';
+import { createPredictionLogger, type PredictionLoggerOptions } from '../../src/logger/index.js';
 import { logStream, resultStream } from '../../src/schema/streams.js';
 import { testClient, testConnection, uniqueNamespace } from '../helpers/es.js';
 
@@ -51,6 +52,18 @@ async function createKey(role: string, descriptors: Record<string, object> = { [
 /** A client with one API key, TLS verified against the node's CA. */
 const as = (apiKey: string) =>
   new Client({ node: url(), auth: { apiKey }, tls: { ca: caCert() }, maxRetries: 0, requestTimeout: 60_000 });
+
+/** A logger in this process, connected with one API key over TLS (the node's CA). */
+const loggerWith = (apiKey: string, namespace: string, options: Partial<PredictionLoggerOptions> = {}) =>
+  createPredictionLogger({
+    node: url(),
+    apiKey,
+    caCert: caFile,
+    namespace,
+    model: { name: MODEL, version: '1' },
+    onWarning: () => {},
+    ...options,
+  });
 
 interface Ran {
   code: number | null;
@@ -148,14 +161,7 @@ describe('each shipped role: what its commands need works, the rest is refused',
 
   it('logger key: the logger, mlmon collect and mlmon spool flush deliver; Elasticsearch refuses the rest', async () => {
     const apiKey = keys['mlmon-logger'] as string;
-    const logger = createPredictionLogger({
-      node: url(),
-      apiKey,
-      caCert: caFile,
-      namespace: ns,
-      model: { name: MODEL, version: '1' },
-      onWarning: () => {},
-    });
+    const logger = loggerWith(apiKey, ns);
     for (const p of predictions) logger.logPrediction(p);
     for (const p of predictions.filter((_, i) => i % 2 === 0))
       logger.logOutcome({ id: p.id, actual: { label: p.prediction.label === '1' ? '1' : '0' } });
@@ -165,10 +171,13 @@ describe('each shipped role: what its commands need works, the rest is refused',
     expect(await count(logStream('prediction', ns))).toBe(2 * N);
     expect(await count(logStream('outcome', ns))).toBe(N);
 
-    // mlmon collect with the logger key: a 2xx means stored.
+    // mlmon collect with the logger key: /readyz says Elasticsearch is up (asked with a request the
+    // role may make; 45d13bb asked GET /, which needs `monitor`: "unreachable" here, 405), and a
+    // 2xx means stored.
     const collected = await collect(apiKey, [
       { id: 'c-1', model: { name: MODEL, version: '1' }, features: { amount: 1 } },
     ]);
+    expect(collected.ready).toMatchObject({ ready: true, elasticsearch: 'up' });
     expect(collected.status).toBeLessThan(300);
     expect(await count(logStream('prediction', ns))).toBe(2 * N + 1);
 
@@ -281,6 +290,8 @@ describe('each shipped role: what its commands need works, the rest is refused',
 
     const key = as(apiKey);
     try {
+      // no `monitor`: the cluster state (every index's mappings and settings) stays out of reach
+      await refused(key.cluster.state({ metric: 'metadata' }));
       await refused(key.indices.delete({ index: resultStream('drift', ns) }));
       // (delete-by-query lives in a module the integ-test distribution lacks: one document instead)
       // The role holds `delete` on mlmon-state (the join's pending outcomes), so a document delete
@@ -305,12 +316,142 @@ describe('each shipped role: what its commands need works, the rest is refused',
   });
 });
 
-/** Starts `mlmon collect` with one API key, posts the events, stops it with SIGTERM. */
-async function collect(apiKey: string, events: object[]): Promise<{ status: number; body: string }> {
+describe('a key that may not write the namespace (issue 25 item 3, live)', () => {
+  it('logger and mlmon collect hold the events, never call them delivered, and deliver them once with the right key', async () => {
+    const target = `${ns}_held`;
+    const stream = logStream('prediction', target);
+    // A key confined to another namespace, from `mlmon roles --namespace` (the per-namespace role
+    // mlmon ships): it writes its own namespace, and only that.
+    const other = `${ns}_other`;
+    const printed = await mlmon(['roles', '--namespace', other, '--role', 'logger'], '');
+    expect(printed.code, printed.stderr).toBe(0);
+    const narrow = await createKey('mlmon-logger-narrow', {
+      [`mlmon-logger-${other}`]: JSON.parse(printed.stdout) as object,
+    });
+    const own = loggerWith(narrow, other);
+    own.logPrediction({ id: 'own-1', features: { amount: 1 } });
+    expect(await own.flush(60_000)).toBe(true);
+    expect((await own.close()).pending).toBe(0);
+    expect(await count(logStream('prediction', other))).toBe(1);
+
+    const warnings: string[] = [];
+    const spoolDir = join(work, 'held-spool');
+    const logger = loggerWith(narrow, target, {
+      spool: { dir: spoolDir },
+      onWarning: (m) => warnings.push(m),
+    });
+    for (let i = 0; i < 3; i++) logger.logPrediction({ id: `h-${i}`, features: { amount: i } });
+    expect(await logger.flush()).toBe(false);
+    const closed = await logger.close({ timeoutMs: 2_000 });
+    // (Built by issue 25 item 3; before it: 403 per item, dead letter 403 too, dropped, flush() true, pending 0.)
+    expect(closed).toMatchObject({ indexed: 0, dropped: 0, deadLettered: 0, pending: 3 });
+    const named = warnings.filter((w) => w.includes(`create_doc privilege on ${stream}`));
+    expect(named, warnings.join('\n')).toHaveLength(1);
+    expect(await count(stream)).toBe(0);
+
+    // mlmon collect with the same key: accepted into the spool and said so (202, held), neither
+    // 200 (45d13bb answered 200 {indexed: 0, spooled: 2}: a plain "done" to any client) nor 503
+    // "spool full" (what the issue saw, with the event dropped). A KServe agent never retries, so
+    // a 403 or 503 would lose the event on its side; the collector has it safe in its spool.
+    const collectSpool = join(work, 'held-collect-spool');
+    const answer = await collect(
+      narrow,
+      [
+        { id: 'hc-1', model: { name: MODEL, version: '1' }, features: { amount: 1 } },
+        { id: 'hc-2', model: { name: MODEL, version: '1' }, features: { amount: 2 } },
+      ],
+      { namespace: target, spoolDir: collectSpool },
+    );
+    expect(answer.status, answer.body).toBe(202);
+    const body = JSON.parse(answer.body) as Record<string, unknown>;
+    expect(body).toMatchObject({ indexed: 0, spooled: 2, dropped: 0, status: 'held' });
+    expect(String(body.reason)).toContain('Elasticsearch answered but did not store');
+    expect(await count(stream)).toBe(0);
+
+    // The right key: collect restarted on its spool, and `mlmon spool flush` for the logger's,
+    // deliver each event once.
+    const loggerKey = keys['mlmon-logger'] as string;
+    await collect(loggerKey, [], {
+      namespace: target,
+      spoolDir: collectSpool,
+      until: async () => (await count(stream)) >= 2,
+    });
+    const flushed = await mlmon(['spool', 'flush', '--dir', spoolDir], loggerKey);
+    expect(flushed.code, flushed.stderr).toBe(0);
+    expect(await count(stream)).toBe(5);
+  });
+});
+
+/** A TCP pass-through to the node (TLS goes through untouched) that can be taken down and up. */
+async function proxy(target: URL): Promise<{ url: string; down(): Promise<void>; up(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    down: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+    up: () => new Promise<void>((r) => server.listen(port, '127.0.0.1', r)),
+  };
+}
+
+describe('the shipped logger key after an outage', () => {
+  // FAILS TODAY (a shipper bug, src/logger/shipper.ts, not mine to edit): once everything is in the
+  // spool, the shipper asks `_cluster/health` whether the cluster is back (its probe); the logger
+  // role may not (cluster:monitor/health is `monitor`'s), so every probe is a 403, taken for "still
+  // down": the spool is never replayed until a new event is logged, and flush() is false. Remove
+  // `.fails` once the probe uses a request the role may make (nodes info, or the replay itself).
+  it.fails('delivers its spool once the node is back, without a new event', async () => {
+    const apiKey = keys['mlmon-logger'] as string;
+    const target = `${ns}_outage`;
+    const through = await proxy(new URL(url()));
+    await through.down();
+    const logger = loggerWith(apiKey, target, {
+      node: through.url,
+      spool: { dir: join(work, 'outage-spool') },
+      retryMaxMs: 1_000,
+    });
+    try {
+      for (let i = 0; i < 5; i++) logger.logPrediction({ id: `o-${i}`, features: { amount: i } });
+      expect(await logger.flush(3_000)).toBe(false);
+      await through.up();
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(await logger.flush(8_000)).toBe(true);
+      expect(await count(logStream('prediction', target))).toBe(5);
+    } finally {
+      await logger.close({ timeoutMs: 1_000 });
+      await through.down().catch(() => undefined);
+    }
+  });
+});
+
+/**
+ * Starts `mlmon collect` with one API key, posts the events (if any), waits for `until` (if
+ * given), and stops it with SIGTERM.
+ */
+async function collect(
+  apiKey: string,
+  events: object[],
+  options: { namespace?: string; spoolDir?: string; until?: () => Promise<boolean> } = {},
+): Promise<{ status: number; body: string; ready: unknown }> {
   const config = join(work, 'collect.config.json');
   writeFileSync(
     config,
-    JSON.stringify({ namespace: ns, collector: { spoolDir: join(work, 'collect-spool'), port: 0 } }),
+    JSON.stringify({
+      namespace: options.namespace ?? ns,
+      collector: { spoolDir: options.spoolDir ?? join(work, 'collect-spool'), port: 0 },
+    }),
   );
   const child: ChildProcess = spawn(
     process.execPath,
@@ -323,7 +464,7 @@ async function collect(apiKey: string, events: object[]): Promise<{ status: numb
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   try {
-    const deadline = Date.now() + 90_000;
+    const deadline = Date.now() + 120_000;
     let base: string | undefined;
     while (!base) {
       base = /listening on (http:\/\/\S+) /.exec(stdout)?.[1];
@@ -331,12 +472,22 @@ async function collect(apiKey: string, events: object[]): Promise<{ status: numb
         throw new Error(`collect did not start: ${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const response = await fetch(`${base}/v1/predictions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(events),
-    });
-    return { status: response.status, body: await response.text() };
+    const ready: unknown = await (await fetch(`${base}/readyz`)).json();
+    let answer = { status: 0, body: '', ready };
+    if (events.length > 0) {
+      const response = await fetch(`${base}/v1/predictions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(events),
+      });
+      answer = { status: response.status, body: await response.text(), ready };
+    }
+    while (options.until && !(await options.until())) {
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`collect did not deliver: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return answer;
   } finally {
     child.kill('SIGTERM');
     expect(await exited, stderr).toBe(0);

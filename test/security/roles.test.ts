@@ -14,11 +14,12 @@
  *   files, one file-realm user per role): `_has_privileges` as each role's user must say yes to what
  *   the component needs and no to a wider set. Never skipped: without a secured node it fails.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { LoggerCore } from '../../src/logger/core.js';
+import { roleDescriptors } from '../../src/schema/roles.js';
 import {
   BASELINES_INDEX,
   LOG_STREAM_KINDS,
@@ -106,8 +107,16 @@ const NEEDS: Record<
     allowed: [...WRITE_STREAM, ...READ, 'delete'],
   },
   'mlmon-analyzer': {
-    // `monitor`: the scheduler checks the mlmon-state template at start (GET _index_template)
-    cluster: ['monitor'],
+    // analyze and baseline check that the installed templates are current (GET _component_template
+    // and _index_template, templates.ts installedVersion), the scheduler that mlmon-state's exists,
+    // and every command asks the server's version (nodes info): three actions, not `monitor`
+    // (which would expose _cluster/state). The capabilities probe (src/elastic/capabilities.ts) is
+    // a search on the prediction stream: an index privilege.
+    cluster: [
+      'cluster:admin/component_template/get',
+      'indices:admin/index_template/get',
+      'cluster:monitor/nodes/info',
+    ],
     needs: [
       [analyzer.prediction, READ],
       [analyzer.outcome, READ],
@@ -217,6 +226,42 @@ describe('role descriptors, statically against the code', () => {
       }
     });
   }
+});
+
+describe('one source of truth: src/schema/roles.ts (mlmon roles)', () => {
+  it('security/*.json holds what roleDescriptors() builds, nothing else', () => {
+    const dir = fileURLToPath(new URL('../../security/', import.meta.url));
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.replace(/\.json$/, ''));
+    const built = roleDescriptors();
+    expect(files.sort()).toEqual(Object.keys(built).sort());
+    for (const [name, descriptor] of Object.entries(built)) expect(load(name), name).toEqual(descriptor);
+  });
+
+  it('mlmon roles --namespace a: each role reaches what it needs in namespace a, nothing of namespace b', () => {
+    const confined = roleDescriptors('a');
+    const shared = new Set([STATE_INDEX, BASELINES_INDEX]);
+    const inNamespace = (index: string, ns: string) =>
+      index.endsWith(`-${NS}`) ? `${index.slice(0, -NS.length)}${ns}` : index;
+    for (const [name, spec] of Object.entries(NEEDS)) {
+      const role = confined[`${name}-a`] as unknown as RoleDescriptor;
+      expect(role, name).toBeDefined();
+      expect(role.cluster).toEqual(load(name).cluster);
+      for (const [index, privileges] of spec.needs) {
+        const has = granted(role, inNamespace(index, 'a'));
+        for (const p of privileges)
+          expect(has.has(p), `${name}-a lacks ${p} on ${inNamespace(index, 'a')}`).toBe(true);
+        if (!shared.has(index))
+          expect(
+            granted(role, inNamespace(index, 'b')).size,
+            `${name}-a reaches ${inNamespace(index, 'b')}`,
+          ).toBe(0);
+      }
+      // exact names, no wildcard: "a*" would also match a namespace "ab"
+      for (const entry of role.indices) for (const n of entry.names) expect(n).not.toContain('*');
+    }
+  });
 });
 
 describe('role descriptors, live on a secured node (file-realm users holding the shipped roles)', () => {

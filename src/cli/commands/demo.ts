@@ -24,7 +24,6 @@ import type { Client } from '@elastic/elasticsearch';
 import { buildBaseline, describeCalibration } from '../../analyzer/baseline.js';
 import { refreshInputs } from '../../analyzer/refresh.js';
 import { checkConnection, createClient } from '../../elastic/client.js';
-import { ensureElasticsearch } from '../../elastic/local-cluster.js';
 import { describeSetup, installTemplates } from '../../elastic/templates.js';
 import { buildReport, reportHtmlFile } from '../../report/index.js';
 import type { ModelConfig } from '../../schema/config.js';
@@ -126,7 +125,8 @@ An earlier demo run in the same namespace is removed first.`,
     },
     format: formatOption,
   },
-  notes: `Environment: ES_URL (else a local Elasticsearch is fetched and started, and left running),
+  notes: `Environment: ES_URL, with ES_API_KEY or ES_USERNAME/ES_PASSWORD and ES_CA_CERT for a secured
+cluster (from a clone, \`npm run demo\` starts a local Elasticsearch, left running, and sets ES_URL),
 KIBANA_URL with KIBANA_API_KEY or KIBANA_USERNAME/KIBANA_PASSWORD, SMTP_URL and SMTP_FROM.`,
   run: (values, io) => runDemo(values, io),
 });
@@ -158,9 +158,15 @@ async function runDemo(values: DemoValues, io: CommandIO): Promise<number> {
   const reportPath = resolve(values.report ?? `mlmon-demo-${ds.id}.html`);
   const namespace = values.namespace;
 
-  // 1. Elasticsearch: ES_URL, or one left by es:start, or a new local one left running afterwards.
-  const cluster = await ensureElasticsearch({ persist: true });
-  const client = createClient({ node: cluster.url });
+  // 1. Elasticsearch: ES_URL (and its credentials, as every command). Starting a local node is
+  // development tooling outside the published package: `npm run demo` does it, then runs this.
+  const esUrl = process.env.ES_URL;
+  if (!esUrl)
+    throw new UsageError(
+      'ES_URL is not set: point it at an Elasticsearch (from a clone of the repository, `npm run demo` starts a local one)',
+    );
+  const cluster = { url: esUrl.replace(/\/$/, '') };
+  const client = createClient();
   try {
     const server = await connect(client, cluster, say);
 
@@ -246,13 +252,11 @@ async function runDemo(values: DemoValues, io: CommandIO): Promise<number> {
 /** The cluster reached and the index templates installed, in one line each. */
 async function connect(
   client: Client,
-  cluster: { url: string; started: boolean },
+  cluster: { url: string },
   say: (line?: string) => void,
 ): Promise<{ version: string }> {
   const server = await checkConnection(client);
-  say(
-    `Elasticsearch ${server.version} at ${cluster.url}${cluster.started ? ' (started for the demo; npm run es:stop stops it)' : ''}`,
-  );
+  say(`Elasticsearch ${server.version} at ${cluster.url}`);
   const setup = await installTemplates(client);
   say(
     `index templates: ${setup.changed ? describeSetup(setup).filter((l) => !l.includes('unchanged')).length + ' changes' : 'up to date'}`,

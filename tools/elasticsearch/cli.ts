@@ -7,11 +7,16 @@
  *   npm run es:start -- --name scale     a separate instance; stop it with `es:stop -- --name scale`
  *   npm run es:start -- --security       one node with security and TLS on, file-realm users holding
  *                                        the shipped roles (their passwords: <instance>/access.json)
+ *   tsx tools/elasticsearch/cli.ts with -- <command…>
+ *                                        runs the command with ES_URL set: ES_URL's node, one left by
+ *                                        es:start, or a new one left running (`npm run demo`)
  */
+import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   type ClusterAccess,
+  ensureElasticsearch,
   LocalCluster,
   LocalMultiNodeCluster,
   serverVersion,
@@ -70,8 +75,27 @@ async function main(): Promise<void> {
     process.stdout.write(
       stopped ? 'Elasticsearch stopped\n' : 'no Elasticsearch started by es:start is running\n',
     );
+  } else if (command === 'with') {
+    const [program, ...args] = positionals.slice(1);
+    if (!program) throw new Error('usage: tools/elasticsearch/cli.ts with -- <command> [args…]');
+    const cluster = await ensureElasticsearch({ persist: true, security: values.security });
+    if (cluster.started)
+      process.stderr.write(
+        `[mlmon es] Elasticsearch ${cluster.version} left running at ${cluster.url}; npm run es:stop stops it\n`,
+      );
+    const env: NodeJS.ProcessEnv = { ...process.env, ES_URL: cluster.url };
+    if (cluster.access) {
+      env.ES_CA_CERT = cluster.access.caCert;
+      env.ES_USERNAME = cluster.access.username;
+      env.ES_PASSWORD = cluster.access.password;
+    }
+    const ran = spawnSync(program, args, { stdio: 'inherit', env });
+    if (ran.error) throw ran.error;
+    process.exit(ran.status ?? 1);
   } else {
-    process.stderr.write('usage: local-cluster-cli start|stop [--nodes N] [--name NAME] [--security]\n');
+    process.stderr.write(
+      'usage: tools/elasticsearch/cli.ts start|stop|with [--nodes N] [--name NAME] [--security]\n',
+    );
     process.exit(2);
   }
 }
