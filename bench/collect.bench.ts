@@ -44,6 +44,8 @@ const LOGGER_CONCURRENCY = process.env.BENCH_LOGGER_CONCURRENCY
   ? Number(process.env.BENCH_LOGGER_CONCURRENCY)
   : undefined;
 const client = new Client({ node: ES_URL, requestTimeout: 120_000 });
+/** BENCH_ONLY=ndjson|pairs|memory (comma-separated): run only those parts; default all. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ndjson,pairs,memory').split(','));
 
 function makeEvents(n: number, prefix: string): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
@@ -415,9 +417,22 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
+  const stamp = Date.now().toString(36);
+  if (ONLY.has('ndjson')) await ndjsonRounds(stamp);
+  if (ONLY.has('pairs')) await pairRounds(stamp);
+  if (ONLY.has('memory')) {
+    const mem = await memoryUnderLargeHalves(`benchmem${stamp}`);
+    console.log(
+      `200 concurrent ${mem.halfMb.toFixed(2)} MB halves, budget ${BUDGET_MB} MiB: RSS ${Math.round(mem.before)} MiB before, peak ${Math.round(mem.peak)} MiB (limit: budget + 100 = ${BUDGET_MB + 100} MiB); answers ${JSON.stringify(mem.statuses)} (load ${loadavg()[0]?.toFixed(2)})`,
+    );
+  }
+  await client.close();
+}
+
+/** NDJSON batches to the collector against helpers.bulk, rounds interleaved. */
+async function ndjsonRounds(stamp: string): Promise<void> {
   const bulk: Figures[] = [];
   const coll: Figures[] = [];
-  const stamp = Date.now().toString(36);
   for (let r = 0; r < ROUNDS; r++) {
     const b = await viaBulk(`benchbulk${stamp}${r}`);
     bulk.push(b);
@@ -430,6 +445,10 @@ async function main(): Promise<void> {
   console.log(
     `median collector/helpers.bulk throughput: ${ratio.toFixed(2)}x; collector p99 ${median(coll.map((f) => f.p99)).toFixed(1)} ms vs bulk request p99 ${median(bulk.map((f) => f.p99)).toFixed(1)} ms`,
   );
+}
+
+/** KServe pairs over two replicas against 16-way client.create, rounds interleaved. */
+async function pairRounds(stamp: string): Promise<void> {
   const creates: Figures[] = [];
   const pairs: Figures[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -444,11 +463,6 @@ async function main(): Promise<void> {
   console.log(
     `median KServe pairs over 2 replicas / 16-way client.create, predictions/s: ${pairRatio.toFixed(2)}x; pair p99 ${median(pairs.map((f) => f.p99)).toFixed(1)} ms (both halves answered) vs create p99 ${median(creates.map((f) => f.p99)).toFixed(1)} ms`,
   );
-  const mem = await memoryUnderLargeHalves(`benchmem${stamp}`);
-  console.log(
-    `200 concurrent ${mem.halfMb.toFixed(2)} MB halves, budget ${BUDGET_MB} MiB: RSS ${Math.round(mem.before)} MiB before, peak ${Math.round(mem.peak)} MiB (limit: budget + 100 = ${BUDGET_MB + 100} MiB); answers ${JSON.stringify(mem.statuses)} (load ${loadavg()[0]?.toFixed(2)})`,
-  );
-  await client.close();
 }
 
 await main();

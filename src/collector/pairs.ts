@@ -6,8 +6,11 @@
  *
  * - Each half is written to the regular index `mlmon-pairs-{ns}` with `create` and a
  *   deterministic `_id` (`<pair key>.<role>`; the pair key is a hash of the whole inference
- *   identity, {@link pairKey}), through the logger core: it is acknowledged only once indexed (a
- *   409 means an earlier copy is there) or fsynced in the spool.
+ *   identity, {@link pairKey}): directly, in one `_bulk` with the halves of concurrent requests
+ *   ({@link MicroBatcher}), or through the logger core when that fails (retries, spool). It is
+ *   acknowledged only once indexed (a 409 means an earlier copy is there) or fsynced in the spool.
+ *   The partners are read with one `_mget` per batch, and the deletes ride in the next `_bulk`:
+ *   a pair costs round trips per batch of concurrent halves, not per half.
  * - Then the replica reads the other half by `_id` (a realtime GET: it sees every acknowledged
  *   write, refreshed or not). Of two replicas writing the two halves at once, at least one sees
  *   the other's, since each reads only after its own write is acknowledged. Whoever finds both
@@ -30,6 +33,7 @@ import { Kind } from '../logger/shipper.js';
 import type { CollectorMapping } from '../schema/config.js';
 import type { ModelRef, PredictionEvent } from '../schema/prediction.js';
 import { readTime } from '../schema/time.js';
+import { MicroBatcher } from './batcher.js';
 import { mappingFor, type Half } from './cloudevents.js';
 import { PayloadError, requestRows, responseOutputs, rowPrediction } from './tensors.js';
 
@@ -172,12 +176,32 @@ export function pairEvents(
 
 const SWEEP_BATCH = 500;
 
+/**
+ * The micro-batches of halves: up to 500 in one request, two requests of a kind at once (more
+ * would only split the same halves into smaller requests on a busy cluster).
+ */
+const BATCHES = { maxItems: 500, maxInFlight: 2 };
+
+/** A half to write (`doc`, its JSON) or, without `doc`, a settled half to delete. */
+interface HalfOp {
+  id: string;
+  doc?: string;
+}
+
 export class PairStore {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<SweepResult | undefined> | undefined;
   private closed = false;
   /** Halves of this replica being written or paired right now (not a correctness input). */
   inFlight = 0;
+
+  /** The halves (and deletes) of concurrent requests, one `_bulk` at a time per batch. */
+  private readonly writes = new MicroBatcher<HalfOp, boolean>((ops) => this.bulkHalves(ops), BATCHES);
+  /** The partners concurrent requests look for, one `_mget` per batch. */
+  private readonly reads = new MicroBatcher<string, HalfDoc | undefined>(
+    (ids) => this.mgetHalves(ids),
+    BATCHES,
+  );
 
   constructor(private readonly options: PairStoreOptions) {}
 
@@ -238,48 +262,75 @@ export class PairStore {
     const [request, response] = half.role === 'request' ? [half, other] : [other, half];
     const stored = await this.store(request, response);
     if (stored.status === 'paired' || stored.status === 'dead-lettered')
-      void this.deleteHalves([{ id: `${key}.request` }, { id: `${key}.response` }]);
+      for (const role of ['request', 'response'])
+        void this.writes.add({ id: `${key}.${role}` }).catch(() => {
+          // Left for the sweep: it settles them again, idempotently.
+        });
     return stored;
   }
 
   /**
-   * Writes a half: first with one `create` of its own (no wait behind the logger's batches: the
-   * pair's latency is two round trips, not two flush cycles), and when that fails other than by
-   * "already there", through the logger core, which retries and spools.
+   * Writes a half: first directly, in one `_bulk` with the halves other requests are writing at the
+   * same moment (no wait behind the logger's batches), and when that fails other than by "already
+   * there", through the logger core, which retries and spools.
    */
   private async writeHalf(id: string, doc: HalfDoc): Promise<Durability> {
-    const client = this.client;
     const { core } = this.options;
-    if (client && !core.shipper.unreachable) {
-      try {
-        await client.create({ index: this.options.index, id, document: doc }, { maxRetries: 0 });
-        return { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 };
-      } catch (error) {
-        if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 409)
-          return { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 };
-        // Anything else: the logger core's path below decides (retry, spool, dead letter).
-      }
+    const text = JSON.stringify(doc);
+    if (this.client && !core.shipper.unreachable) {
+      const written = await this.writes.add({ id, doc: text }).catch(() => false);
+      if (written) return { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 };
+      // Anything else: the logger core's path below decides (retry, spool, dead letter).
     }
     const ack = new Ack();
-    core.shipper.enqueue(this.options.index, id, JSON.stringify(doc), Kind.Document, false, ack);
+    core.shipper.enqueue(this.options.index, id, text, Kind.Document, false, ack);
     ack.seal();
     core.shipper.kick();
     return ack.done;
   }
 
-  private async getHalf(key: string, role: Half['role'], attempt = 1): Promise<Half | undefined> {
+  /**
+   * One `_bulk` for the halves and deletes of concurrent requests; per item, whether it is there
+   * now (created, or a 409: an earlier copy is). Deletes ride along (their answer is not read: a
+   * half left behind is settled again by the sweep, idempotently).
+   */
+  private async bulkHalves(ops: HalfOp[]): Promise<boolean[]> {
     const client = this.client;
-    if (!client) return undefined;
-    try {
-      const found = await client.get<HalfDoc>(
-        { index: this.options.index, id: `${key}.${role}`, realtime: true },
-        { ignore: [404] },
-      );
-      return found.found ? found._source?.pair.half : undefined;
-    } catch {
-      // Once more (a busy cluster), then leave it to the sweep.
-      return attempt < 2 ? this.getHalf(key, role, attempt + 1) : undefined;
-    }
+    if (!client) return ops.map(() => false);
+    const { index } = this.options;
+    let body = '';
+    for (const op of ops)
+      body +=
+        op.doc === undefined
+          ? `{"delete":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(op.id)}}}\n`
+          : `{"create":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(op.id)}}}\n${op.doc}\n`;
+    const response = (await client.bulk(
+      { body, filter_path: 'items.*.status' } as unknown as Parameters<Client['bulk']>[0],
+      { maxRetries: 0 },
+    )) as unknown as { items?: Array<Record<string, { status?: number }>> };
+    return ops.map((op, i) => {
+      const status = Object.values(response.items?.[i] ?? {})[0]?.status;
+      return op.doc !== undefined && (status === 201 || status === 409);
+    });
+  }
+
+  private async getHalf(key: string, role: Half['role']): Promise<Half | undefined> {
+    if (!this.client) return undefined;
+    const id = `${key}.${role}`;
+    // Once more on failure (a busy cluster), then leave it to the sweep.
+    const found = await this.reads.add(id).catch(() => this.reads.add(id).catch(() => undefined));
+    return found?.pair.half;
+  }
+
+  /** One realtime `_mget` for the partners that concurrent requests look for. */
+  private async mgetHalves(ids: string[]): Promise<Array<HalfDoc | undefined>> {
+    const client = this.client;
+    if (!client) return ids.map(() => undefined);
+    const response = await client.mget<HalfDoc>(
+      { index: this.options.index, ids, realtime: true },
+      { maxRetries: 0 },
+    );
+    return response.docs.map((d) => ('found' in d && d.found ? d._source : undefined));
   }
 
   /** Stores a complete pair (or a request alone) as predictions; a misfit pair as a dead letter. */
