@@ -168,7 +168,7 @@ async function viaCollector(ns: string): Promise<Figures> {
   clearInterval(sampler);
   agent.destroy();
   const k = collector.core.counters;
-  if (k.spooled > 0)
+  if (k.spooled > 0 || k.retried > 0)
     console.log(`  (collector spooled ${k.spooled}, retried ${k.retried}; flushed: ${flushed})`);
   await collector.close();
   rmSync(spool, { recursive: true, force: true });

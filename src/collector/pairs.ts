@@ -182,6 +182,32 @@ const SWEEP_BATCH = 500;
  */
 const BATCHES = { maxItems: 500, maxInFlight: 2 };
 
+/** Where a write landed in its shard's history (`_primary_term`, `_seq_no`). */
+interface Version {
+  term: number;
+  seqNo: number;
+}
+
+function versionOf(seqNo: number | undefined, term: number | undefined): Version | undefined {
+  return seqNo === undefined || term === undefined ? undefined : { term, seqNo };
+}
+
+/** Whether `a` was written after `b` (in one shard: the pairs index has one unless set otherwise). */
+function laterWrite(a: Version, b: Version): boolean {
+  return a.term > b.term || (a.term === b.term && a.seqNo > b.seqNo);
+}
+
+/** A half written by this replica (`version` unknown when an earlier copy was there: a 409). */
+interface Written {
+  version?: Version;
+}
+
+/** The partner half read back, with the version it was written at. */
+interface Found {
+  half: Half;
+  version?: Version;
+}
+
 /** A half to write (`doc`, its JSON) or, without `doc`, a settled half to delete. */
 interface HalfOp {
   id: string;
@@ -196,9 +222,12 @@ export class PairStore {
   inFlight = 0;
 
   /** The halves (and deletes) of concurrent requests, one `_bulk` at a time per batch. */
-  private readonly writes = new MicroBatcher<HalfOp, boolean>((ops) => this.bulkHalves(ops), BATCHES);
+  private readonly writes = new MicroBatcher<HalfOp, Written | undefined>(
+    (ops) => this.bulkHalves(ops),
+    BATCHES,
+  );
   /** The partners concurrent requests look for, one `_mget` per batch. */
-  private readonly reads = new MicroBatcher<string, HalfDoc | undefined>(
+  private readonly reads = new MicroBatcher<string, Found | undefined>(
     (ids) => this.mgetHalves(ids),
     BATCHES,
   );
@@ -247,7 +276,7 @@ export class PairStore {
         half,
       },
     };
-    const written = await this.writeHalf(`${key}.${half.role}`, doc);
+    const { durable: written, version } = await this.writeHalf(`${key}.${half.role}`, doc);
     if (written.dropped > 0) return { status: 'not-durable', durable: written };
     if (written.deadLettered > 0)
       return {
@@ -256,9 +285,16 @@ export class PairStore {
         reason: 'Elasticsearch refused the half; it is kept in the dead letters with the reason',
       };
     if (written.spooled > 0) return { status: 'spooled', durable: written };
-    const other = await this.getHalf(key, half.role === 'request' ? 'response' : 'request');
+    const found = await this.getHalf(key, half.role === 'request' ? 'response' : 'request');
     // Not found, or the GET failed: the half is durable and the sweep pairs it later.
-    if (!other) return { status: 'pending' };
+    if (!found) return { status: 'pending' };
+    // Both halves written: the replica whose write came second (a higher `_seq_no` in the same
+    // shard and term) is sure to see the other's, so it alone stores the pair, and the first
+    // answers pending instead of writing the same documents again. Where the order is unknown (a
+    // 409, the core's path, halves on different shards or terms) both store: once, by the ids;
+    // and a wrong guess only leaves the pair to the sweep, never stores it twice.
+    if (version && found.version && laterWrite(found.version, version)) return { status: 'pending' };
+    const other = found.half;
     const [request, response] = half.role === 'request' ? [half, other] : [other, half];
     const stored = await this.store(request, response);
     if (stored.status === 'paired' || stored.status === 'dead-lettered')
@@ -274,19 +310,20 @@ export class PairStore {
    * same moment (no wait behind the logger's batches), and when that fails other than by "already
    * there", through the logger core, which retries and spools.
    */
-  private async writeHalf(id: string, doc: HalfDoc): Promise<Durability> {
+  private async writeHalf(id: string, doc: HalfDoc): Promise<{ durable: Durability; version?: Version }> {
     const { core } = this.options;
     const text = JSON.stringify(doc);
     if (this.client && !core.shipper.unreachable) {
-      const written = await this.writes.add({ id, doc: text }).catch(() => false);
-      if (written) return { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 };
+      const written = await this.writes.add({ id, doc: text }).catch(() => undefined);
+      if (written)
+        return { durable: { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 }, version: written.version };
       // Anything else: the logger core's path below decides (retry, spool, dead letter).
     }
     const ack = new Ack();
     core.shipper.enqueue(this.options.index, id, text, Kind.Document, false, ack);
     ack.seal();
     core.shipper.kick();
-    return ack.done;
+    return { durable: await ack.done };
   }
 
   /**
@@ -294,9 +331,9 @@ export class PairStore {
    * now (created, or a 409: an earlier copy is). Deletes ride along (their answer is not read: a
    * half left behind is settled again by the sweep, idempotently).
    */
-  private async bulkHalves(ops: HalfOp[]): Promise<boolean[]> {
+  private async bulkHalves(ops: HalfOp[]): Promise<Array<Written | undefined>> {
     const client = this.client;
-    if (!client) return ops.map(() => false);
+    if (!client) return ops.map(() => undefined);
     const { index } = this.options;
     let body = '';
     for (const op of ops)
@@ -305,32 +342,43 @@ export class PairStore {
           ? `{"delete":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(op.id)}}}\n`
           : `{"create":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(op.id)}}}\n${op.doc}\n`;
     const response = (await client.bulk(
-      { body, filter_path: 'items.*.status' } as unknown as Parameters<Client['bulk']>[0],
+      {
+        body,
+        filter_path: 'items.*.status,items.*._seq_no,items.*._primary_term',
+      } as unknown as Parameters<Client['bulk']>[0],
       { maxRetries: 0 },
-    )) as unknown as { items?: Array<Record<string, { status?: number }>> };
+    )) as unknown as {
+      items?: Array<Record<string, { status?: number; _seq_no?: number; _primary_term?: number }>>;
+    };
     return ops.map((op, i) => {
-      const status = Object.values(response.items?.[i] ?? {})[0]?.status;
-      return op.doc !== undefined && (status === 201 || status === 409);
+      const item = Object.values(response.items?.[i] ?? {})[0];
+      if (op.doc === undefined || !item) return undefined;
+      if (item.status === 409) return {};
+      if (item.status !== 201) return undefined;
+      return { version: versionOf(item._seq_no, item._primary_term) };
     });
   }
 
-  private async getHalf(key: string, role: Half['role']): Promise<Half | undefined> {
+  private async getHalf(key: string, role: Half['role']): Promise<Found | undefined> {
     if (!this.client) return undefined;
     const id = `${key}.${role}`;
     // Once more on failure (a busy cluster), then leave it to the sweep.
-    const found = await this.reads.add(id).catch(() => this.reads.add(id).catch(() => undefined));
-    return found?.pair.half;
+    return this.reads.add(id).catch(() => this.reads.add(id).catch(() => undefined));
   }
 
   /** One realtime `_mget` for the partners that concurrent requests look for. */
-  private async mgetHalves(ids: string[]): Promise<Array<HalfDoc | undefined>> {
+  private async mgetHalves(ids: string[]): Promise<Array<Found | undefined>> {
     const client = this.client;
     if (!client) return ids.map(() => undefined);
     const response = await client.mget<HalfDoc>(
       { index: this.options.index, ids, realtime: true },
       { maxRetries: 0 },
     );
-    return response.docs.map((d) => ('found' in d && d.found ? d._source : undefined));
+    return response.docs.map((d) =>
+      'found' in d && d.found && d._source
+        ? { half: d._source.pair.half, version: versionOf(d._seq_no, d._primary_term) }
+        : undefined,
+    );
   }
 
   /** Stores a complete pair (or a request alone) as predictions; a misfit pair as a dead letter. */
