@@ -268,6 +268,7 @@ async function pairsViaReplicas(ns: string): Promise<Figures> {
       }
     }),
   );
+  const answered = (performance.now() - t0) / 1000;
   // Pairs whose halves crossed (each replica wrote its half before the other's was there) are
   // stored by the sweep: count the time until every prediction is in Elasticsearch.
   const index = logStream('prediction', ns);
@@ -278,6 +279,9 @@ async function pairsViaReplicas(ns: string): Promise<Figures> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - t0) / 1000;
+  console.log(
+    `  (every half answered after ${answered.toFixed(1)} s, every prediction stored after ${seconds.toFixed(1)} s)`,
+  );
   agent.destroy();
   await Promise.all(replicas.map((r) => r.close()));
   for (const dir of spools) rmSync(dir, { recursive: true, force: true });

@@ -276,6 +276,13 @@ export class PairStore {
         half,
       },
     };
+    const partner = half.role === 'request' ? 'response' : 'request';
+    // A first look for the partner, in the same turn as the write: when the partner was written
+    // earlier (the usual case: KServe logs the request before the model answers), the pair is
+    // found without waiting for a read after the write. It only ever shortens the way: when it
+    // finds nothing, the read after the write below is the one that counts.
+    const early =
+      this.client && !this.options.core.shipper.unreachable ? this.getHalf(key, partner) : undefined;
     const { durable: written, version } = await this.writeHalf(`${key}.${half.role}`, doc);
     if (written.dropped > 0) return { status: 'not-durable', durable: written };
     if (written.deadLettered > 0)
@@ -285,7 +292,7 @@ export class PairStore {
         reason: 'Elasticsearch refused the half; it is kept in the dead letters with the reason',
       };
     if (written.spooled > 0) return { status: 'spooled', durable: written };
-    const found = await this.getHalf(key, half.role === 'request' ? 'response' : 'request');
+    const found = (await early) ?? (await this.getHalf(key, partner));
     // Not found, or the GET failed: the half is durable and the sweep pairs it later.
     if (!found) return { status: 'pending' };
     // Both halves written: the replica whose write came second (a higher `_seq_no` in the same
