@@ -44,6 +44,8 @@ const LOGGER_CONCURRENCY = process.env.BENCH_LOGGER_CONCURRENCY
   ? Number(process.env.BENCH_LOGGER_CONCURRENCY)
   : undefined;
 const client = new Client({ node: ES_URL, requestTimeout: 120_000 });
+/** BENCH_ONLY=ndjson|pairs|memory (comma-separated): run only those parts; default all. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ndjson,pairs,memory').split(','));
 
 function makeEvents(n: number, prefix: string): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
@@ -166,7 +168,7 @@ async function viaCollector(ns: string): Promise<Figures> {
   clearInterval(sampler);
   agent.destroy();
   const k = collector.core.counters;
-  if (k.spooled > 0)
+  if (k.spooled > 0 || k.retried > 0)
     console.log(`  (collector spooled ${k.spooled}, retried ${k.retried}; flushed: ${flushed})`);
   await collector.close();
   rmSync(spool, { recursive: true, force: true });
@@ -266,6 +268,7 @@ async function pairsViaReplicas(ns: string): Promise<Figures> {
       }
     }),
   );
+  const answered = (performance.now() - t0) / 1000;
   // Pairs whose halves crossed (each replica wrote its half before the other's was there) are
   // stored by the sweep: count the time until every prediction is in Elasticsearch.
   const index = logStream('prediction', ns);
@@ -276,6 +279,9 @@ async function pairsViaReplicas(ns: string): Promise<Figures> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - t0) / 1000;
+  console.log(
+    `  (every half answered after ${answered.toFixed(1)} s, every prediction stored after ${seconds.toFixed(1)} s)`,
+  );
   agent.destroy();
   await Promise.all(replicas.map((r) => r.close()));
   for (const dir of spools) rmSync(dir, { recursive: true, force: true });
@@ -415,9 +421,22 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
+  const stamp = Date.now().toString(36);
+  if (ONLY.has('ndjson')) await ndjsonRounds(stamp);
+  if (ONLY.has('pairs')) await pairRounds(stamp);
+  if (ONLY.has('memory')) {
+    const mem = await memoryUnderLargeHalves(`benchmem${stamp}`);
+    console.log(
+      `200 concurrent ${mem.halfMb.toFixed(2)} MB halves, budget ${BUDGET_MB} MiB: RSS ${Math.round(mem.before)} MiB idle, peak ${Math.round(mem.peak)} MiB (${Math.round(mem.peak - mem.before)} above idle; budget + 100 = ${BUDGET_MB + 100} MiB); answers ${JSON.stringify(mem.statuses)} (load ${loadavg()[0]?.toFixed(2)})`,
+    );
+  }
+  await client.close();
+}
+
+/** NDJSON batches to the collector against helpers.bulk, rounds interleaved. */
+async function ndjsonRounds(stamp: string): Promise<void> {
   const bulk: Figures[] = [];
   const coll: Figures[] = [];
-  const stamp = Date.now().toString(36);
   for (let r = 0; r < ROUNDS; r++) {
     const b = await viaBulk(`benchbulk${stamp}${r}`);
     bulk.push(b);
@@ -430,6 +449,10 @@ async function main(): Promise<void> {
   console.log(
     `median collector/helpers.bulk throughput: ${ratio.toFixed(2)}x; collector p99 ${median(coll.map((f) => f.p99)).toFixed(1)} ms vs bulk request p99 ${median(bulk.map((f) => f.p99)).toFixed(1)} ms`,
   );
+}
+
+/** KServe pairs over two replicas against 16-way client.create, rounds interleaved. */
+async function pairRounds(stamp: string): Promise<void> {
   const creates: Figures[] = [];
   const pairs: Figures[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -444,11 +467,6 @@ async function main(): Promise<void> {
   console.log(
     `median KServe pairs over 2 replicas / 16-way client.create, predictions/s: ${pairRatio.toFixed(2)}x; pair p99 ${median(pairs.map((f) => f.p99)).toFixed(1)} ms (both halves answered) vs create p99 ${median(creates.map((f) => f.p99)).toFixed(1)} ms`,
   );
-  const mem = await memoryUnderLargeHalves(`benchmem${stamp}`);
-  console.log(
-    `200 concurrent ${mem.halfMb.toFixed(2)} MB halves, budget ${BUDGET_MB} MiB: RSS ${Math.round(mem.before)} MiB idle, peak ${Math.round(mem.peak)} MiB (${Math.round(mem.peak - mem.before)} above idle; budget + 100 = ${BUDGET_MB + 100} MiB); answers ${JSON.stringify(mem.statuses)} (load ${loadavg()[0]?.toFixed(2)})`,
-  );
-  await client.close();
 }
 
 await main();

@@ -6,8 +6,11 @@
  *
  * - Each half is written to the regular index `mlmon-pairs-{ns}` with `create` and a
  *   deterministic `_id` (`<pair key>.<role>`; the pair key is a hash of the whole inference
- *   identity, {@link pairKey}), through the logger core: it is acknowledged only once indexed (a
- *   409 means an earlier copy is there) or fsynced in the spool.
+ *   identity, {@link pairKey}): directly, in one `_bulk` with the halves of concurrent requests
+ *   ({@link MicroBatcher}), or through the logger core when that fails (retries, spool). It is
+ *   acknowledged only once indexed (a 409 means an earlier copy is there) or fsynced in the spool.
+ *   The partners are read with one `_mget` per batch, and the deletes ride in the next `_bulk`:
+ *   a pair costs round trips per batch of concurrent halves, not per half.
  * - Then the replica reads the other half by `_id` (a realtime GET: it sees every acknowledged
  *   write, refreshed or not). Of two replicas writing the two halves at once, at least one sees
  *   the other's, since each reads only after its own write is acknowledged. Whoever finds both
@@ -30,6 +33,7 @@ import { Kind } from '../logger/shipper.js';
 import type { CollectorMapping } from '../schema/config.js';
 import type { ModelRef, PredictionEvent } from '../schema/prediction.js';
 import { readTime } from '../schema/time.js';
+import { MicroBatcher } from './batcher.js';
 import { mappingFor, nodeModelName, type Half } from './cloudevents.js';
 import { PayloadError, requestRows, responseOutputs, rowPrediction } from './tensors.js';
 
@@ -171,6 +175,43 @@ const EXPAND_CHUNK = 100;
 
 /** Longest a chunk waits for room in the core's buffer (then it goes on: the core spills to disk). */
 const EXPAND_WAIT_MS = 5_000;
+/**
+ * The micro-batches of halves: up to 500 in one request, two requests of a kind at once (more
+ * would only split the same halves into smaller requests on a busy cluster).
+ */
+const BATCHES = { maxItems: 500, maxInFlight: 2 };
+
+/** Where a write landed in its shard's history (`_primary_term`, `_seq_no`). */
+interface Version {
+  term: number;
+  seqNo: number;
+}
+
+function versionOf(seqNo: number | undefined, term: number | undefined): Version | undefined {
+  return seqNo === undefined || term === undefined ? undefined : { term, seqNo };
+}
+
+/** Whether `a` was written after `b` (in one shard: the pairs index has one unless set otherwise). */
+function laterWrite(a: Version, b: Version): boolean {
+  return a.term > b.term || (a.term === b.term && a.seqNo > b.seqNo);
+}
+
+/** A half written by this replica (`version` unknown when an earlier copy was there: a 409). */
+interface Written {
+  version?: Version;
+}
+
+/** The partner half read back, with the version it was written at. */
+interface Found {
+  half: Half;
+  version?: Version;
+}
+
+/** A half to write (`doc`, its JSON) or, without `doc`, a settled half to delete. */
+interface HalfOp {
+  id: string;
+  doc?: string;
+}
 
 export class PairStore {
   private timer: NodeJS.Timeout | undefined;
@@ -180,6 +221,17 @@ export class PairStore {
   inFlight = 0;
   /** The pair expansions queued one after another (see `store`). */
   private expansions: Promise<unknown> = Promise.resolve();
+
+  /** The halves (and deletes) of concurrent requests, one `_bulk` at a time per batch. */
+  private readonly writes = new MicroBatcher<HalfOp, Written | undefined>(
+    (ops) => this.bulkHalves(ops),
+    BATCHES,
+  );
+  /** The partners concurrent requests look for, one `_mget` per batch. */
+  private readonly reads = new MicroBatcher<string, Found | undefined>(
+    (ids) => this.mgetHalves(ids),
+    BATCHES,
+  );
 
   constructor(private readonly options: PairStoreOptions) {}
 
@@ -225,7 +277,14 @@ export class PairStore {
         half,
       },
     };
-    const written = await this.writeHalf(`${key}.${half.role}`, doc);
+    const partner = half.role === 'request' ? 'response' : 'request';
+    // A first look for the partner, in the same turn as the write: when the partner was written
+    // earlier (the usual case: KServe logs the request before the model answers), the pair is
+    // found without waiting for a read after the write. It only ever shortens the way: when it
+    // finds nothing, the read after the write below is the one that counts.
+    const early =
+      this.client && !this.options.core.shipper.unreachable ? this.getHalf(key, partner) : undefined;
+    const { durable: written, version } = await this.writeHalf(`${key}.${half.role}`, doc);
     if (written.dropped > 0) return { status: 'not-durable', durable: written };
     if (written.deadLettered > 0)
       return {
@@ -234,54 +293,100 @@ export class PairStore {
         reason: 'Elasticsearch refused the half; it is kept in the dead letters with the reason',
       };
     if (written.spooled > 0) return { status: 'spooled', durable: written };
-    const other = await this.getHalf(key, half.role === 'request' ? 'response' : 'request');
+    const found = (await early) ?? (await this.getHalf(key, partner));
     // Not found, or the GET failed: the half is durable and the sweep pairs it later.
-    if (!other) return { status: 'pending' };
+    if (!found) return { status: 'pending' };
+    // Both halves written: the replica whose write came second (a higher `_seq_no` in the same
+    // shard and term) is sure to see the other's, so it alone stores the pair, and the first
+    // answers pending instead of writing the same documents again. Where the order is unknown (a
+    // 409, the core's path, halves on different shards or terms) both store: once, by the ids;
+    // and a wrong guess only leaves the pair to the sweep, never stores it twice.
+    if (version && found.version && laterWrite(found.version, version)) return { status: 'pending' };
+    const other = found.half;
     const [request, response] = half.role === 'request' ? [half, other] : [other, half];
     const stored = await this.store(request, response);
     if (stored.status === 'paired' || stored.status === 'dead-lettered')
-      void this.deleteHalves([{ id: `${key}.request` }, { id: `${key}.response` }]);
+      for (const role of ['request', 'response'])
+        void this.writes.add({ id: `${key}.${role}` }).catch(() => {
+          // Left for the sweep: it settles them again, idempotently.
+        });
     return stored;
   }
 
   /**
-   * Writes a half: first with one `create` of its own (no wait behind the logger's batches: the
-   * pair's latency is two round trips, not two flush cycles), and when that fails other than by
-   * "already there", through the logger core, which retries and spools.
+   * Writes a half: first directly, in one `_bulk` with the halves other requests are writing at the
+   * same moment (no wait behind the logger's batches), and when that fails other than by "already
+   * there", through the logger core, which retries and spools.
    */
-  private async writeHalf(id: string, doc: HalfDoc): Promise<Durability> {
-    const client = this.client;
+  private async writeHalf(id: string, doc: HalfDoc): Promise<{ durable: Durability; version?: Version }> {
     const { core } = this.options;
-    if (client && !core.shipper.unreachable) {
-      try {
-        await client.create({ index: this.options.index, id, document: doc }, { maxRetries: 0 });
-        return { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 };
-      } catch (error) {
-        if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 409)
-          return { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 };
-        // Anything else: the logger core's path below decides (retry, spool, dead letter).
-      }
+    const text = JSON.stringify(doc);
+    if (this.client && !core.shipper.unreachable) {
+      const written = await this.writes.add({ id, doc: text }).catch(() => undefined);
+      if (written)
+        return { durable: { indexed: 1, deadLettered: 0, spooled: 0, dropped: 0 }, version: written.version };
+      // Anything else: the logger core's path below decides (retry, spool, dead letter).
     }
     const ack = new Ack();
-    core.shipper.enqueue(this.options.index, id, JSON.stringify(doc), Kind.Document, false, ack);
+    core.shipper.enqueue(this.options.index, id, text, Kind.Document, false, ack);
     ack.seal();
     core.shipper.kick();
-    return ack.done;
+    return { durable: await ack.done };
   }
 
-  private async getHalf(key: string, role: Half['role'], attempt = 1): Promise<Half | undefined> {
+  /**
+   * One `_bulk` for the halves and deletes of concurrent requests; per item, whether it is there
+   * now (created, or a 409: an earlier copy is). Deletes ride along (their answer is not read: a
+   * half left behind is settled again by the sweep, idempotently).
+   */
+  private async bulkHalves(ops: HalfOp[]): Promise<Array<Written | undefined>> {
     const client = this.client;
-    if (!client) return undefined;
-    try {
-      const found = await client.get<HalfDoc>(
-        { index: this.options.index, id: `${key}.${role}`, realtime: true },
-        { ignore: [404] },
-      );
-      return found.found ? found._source?.pair.half : undefined;
-    } catch {
-      // Once more (a busy cluster), then leave it to the sweep.
-      return attempt < 2 ? this.getHalf(key, role, attempt + 1) : undefined;
-    }
+    if (!client) return ops.map(() => undefined);
+    const { index } = this.options;
+    let body = '';
+    for (const op of ops)
+      body +=
+        op.doc === undefined
+          ? `{"delete":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(op.id)}}}\n`
+          : `{"create":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(op.id)}}}\n${op.doc}\n`;
+    const response = (await client.bulk(
+      {
+        body,
+        filter_path: 'items.*.status,items.*._seq_no,items.*._primary_term',
+      } as unknown as Parameters<Client['bulk']>[0],
+      { maxRetries: 0 },
+    )) as unknown as {
+      items?: Array<Record<string, { status?: number; _seq_no?: number; _primary_term?: number }>>;
+    };
+    return ops.map((op, i) => {
+      const item = Object.values(response.items?.[i] ?? {})[0];
+      if (op.doc === undefined || !item) return undefined;
+      if (item.status === 409) return {};
+      if (item.status !== 201) return undefined;
+      return { version: versionOf(item._seq_no, item._primary_term) };
+    });
+  }
+
+  private async getHalf(key: string, role: Half['role']): Promise<Found | undefined> {
+    if (!this.client) return undefined;
+    const id = `${key}.${role}`;
+    // Once more on failure (a busy cluster), then leave it to the sweep.
+    return this.reads.add(id).catch(() => this.reads.add(id).catch(() => undefined));
+  }
+
+  /** One realtime `_mget` for the partners that concurrent requests look for. */
+  private async mgetHalves(ids: string[]): Promise<Array<Found | undefined>> {
+    const client = this.client;
+    if (!client) return ids.map(() => undefined);
+    const response = await client.mget<HalfDoc>(
+      { index: this.options.index, ids, realtime: true },
+      { maxRetries: 0 },
+    );
+    return response.docs.map((d) =>
+      'found' in d && d.found && d._source
+        ? { half: d._source.pair.half, version: versionOf(d._seq_no, d._primary_term) }
+        : undefined,
+    );
   }
 
   /** Stores a complete pair (or a request alone) as predictions; a misfit pair as a dead letter. */
