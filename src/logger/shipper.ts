@@ -18,35 +18,23 @@
  * turns (a synchronous loop of many thousands of events): past twice the buffer size, `enqueue` writes
  * the overflow to the spool synchronously rather than drop it or grow without bound.
  *
- * Length: Over 450 lines on purpose: one state machine (the diagram above) whose private state —
- * ready, delayed, in flight, the spool, the counters — every method reads and writes; the parts
- * that need none of it already live apart (bulk-item.ts, outage.ts, resend-check.ts, spool.ts,
- * ack.ts). Split across files, that state would have to be passed around or exposed.
+ * Where the parts live: the memory (ready, delayed, in flight, and their bytes) in queue.ts; one
+ * bulk request and its verdicts in bulk-round-trip.ts (over bulk-item.ts and resend-check.ts);
+ * outage.ts, spool.ts, ack.ts. This file is the loop that moves items between them and counts.
  */
 import type { Client } from '@elastic/elasticsearch';
 import { buildDeadLetterDocument, type DeadLetterReason } from '../schema/deadletter.js';
-import { dataStreamFields, pairsIndex } from '../schema/streams.js';
-import {
-  classifyBulkItem,
-  classifyRequestFailure,
-  statusOf,
-  type BulkResponseItem,
-  type HoldReason,
-} from './bulk-item.js';
+import { dataStreamFields, destinationOf, type Destination } from '../schema/streams.js';
+import { classifyRequestFailure, type HoldReason } from './bulk-item.js';
+import { bulkRoundTrip, type BulkVerdicts } from './bulk-round-trip.js';
 import { backoff, OutageState } from './outage.js';
-import { alreadyStored, storedKey } from './resend-check.js';
-import {
-  Spool,
-  spoolCensus,
-  type FsyncPolicy,
-  type SpoolFileRef,
-  type SpoolOptions,
-  type SpoolRecord,
-} from './spool.js';
+import { ItemQueue, type Batch } from './queue.js';
+import { Spool, spoolCensus, type FsyncPolicy, type SpoolFileRef, type SpoolOptions } from './spool.js';
 import type { Ack } from './ack.js';
 import { registerExitSpill, unregisterExitSpill, type ExitSpiller } from './exit-hook.js';
 
 export { backoff };
+export { stampIngested } from './bulk-round-trip.js';
 
 export interface Counters {
   /** Documents accepted from callers (predictions, outcomes, resource samples). */
@@ -151,12 +139,14 @@ export enum Kind {
 }
 
 export interface Item {
-  id: string;
-  index: string;
-  doc: string;
-  /** Approximate bytes (UTF-16 length of the document plus the action line). */
-  size: number;
-  kind: Kind;
+  readonly id: string;
+  readonly index: string;
+  readonly doc: string;
+  /** Approximate bytes (UTF-16 length of the document plus the action line); see queue.ts. */
+  readonly size: number;
+  readonly kind: Kind;
+  /** A data stream or a regular index (the pairs index): whether `require_data_stream` is sent. */
+  readonly destination: Destination;
   attempts: number;
   notBefore: number;
   /** The spool file this item was replayed from; released when it reaches a final state. */
@@ -174,24 +164,11 @@ export interface Item {
   ack: Ack | undefined;
 }
 
-const ACTION_HEAD = '{"create":{"_index":"';
-/** The one regular index written through the logger core (pairsIndex in schema/streams.ts). */
-const PAIRS_PREFIX = pairsIndex('');
-/**
- * Where send() stamps `event.ingested` (every mlmon document has an `event` object): the time the
- * batch is sent, so a spooled document replayed after an outage gets the time of its replay. The
- * join reads new outcomes by it, not by their own `@timestamp` (analyzer/join.ts).
- */
-const EVENT_HEAD = '"event":{';
-
-/** `doc` (serialised JSON) with `event.ingested` set to `iso`; unchanged when it has no `event`. */
-export function stampIngested(doc: string, iso: string): string {
-  const at = doc.indexOf(EVENT_HEAD);
-  if (at < 0) return doc;
-  const rest = at + EVENT_HEAD.length;
-  const comma = doc[rest] === '}' ? '' : ',';
-  return `${doc.slice(0, rest)}"ingested":"${iso}"${comma}${doc.slice(rest)}`;
+/** Bytes an item counts for: its document, plus about what its action line adds. */
+function itemSize(index: string, id: string, doc: string): number {
+  return doc.length + index.length + id.length + 40;
 }
+
 /**
  * Per-item retries (429, 5xx, a write block) before the item is held: about 20-36 s of backoff with
  * the defaults (250 ms doubling to 10 s). A block nobody clears must not keep documents cycling in
@@ -202,8 +179,6 @@ export const MAX_ITEM_ATTEMPTS = 8;
 const HOLD_RETRY_MAX_MULTIPLE = 6;
 /** The longest delay setTimeout honours; longer ones (Infinity included) fire after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** The parts of a bulk answer the shipper reads: per item, its status and error. */
-const BULK_FILTER = 'items.*.status,items.*.error';
 
 export class Shipper implements ExitSpiller {
   readonly counters: Counters = {
@@ -216,12 +191,8 @@ export class Shipper implements ExitSpiller {
     recovered: 0,
     conflicts: 0,
   };
-  private ready: Item[] = [];
-  private delayed: Item[] = [];
-  private readonly inFlight = new Set<Item[]>();
-  /** Bytes in ready + delayed + in flight. */
-  private memBytes = 0;
-  private readyBytes = 0;
+  /** Ready, delayed and in flight, with their bytes. */
+  private readonly queue = new ItemQueue<Item>();
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   /** Whether the cluster answers (healthy / outage / recovering); see outage.ts. */
@@ -275,13 +246,14 @@ export class Shipper implements ExitSpiller {
       this.warnOnce('closed', 'mlmon: a document was logged after close(); it was dropped');
       return;
     }
-    const size = doc.length + index.length + id.length + 40;
-    this.ready.push({
+    const queue = this.queue;
+    queue.push({
       id,
       index,
       doc,
-      size,
+      size: itemSize(index, id, doc),
       kind,
+      destination: destinationOf(index),
       attempts: 0,
       notBefore: 0,
       origin: undefined,
@@ -289,13 +261,12 @@ export class Shipper implements ExitSpiller {
       resend: false,
       ack,
     });
-    this.memBytes += size;
-    this.readyBytes += size;
-    if (this.memBytes > 2 * this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes);
+    const bytes = queue.bytes;
+    if (bytes > 2 * this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes);
     else if (
-      this.readyBytes >= this.options.batchMaxBytes ||
-      this.ready.length >= this.options.batchMaxItems ||
-      this.memBytes > this.options.bufferMaxBytes
+      queue.readyBytes >= this.options.batchMaxBytes ||
+      queue.readyCount >= this.options.batchMaxItems ||
+      bytes > this.options.bufferMaxBytes
     )
       this.kick();
   }
@@ -320,13 +291,11 @@ export class Shipper implements ExitSpiller {
 
   /** Bytes of documents in memory (for tests and the benchmark). */
   get bufferedBytes(): number {
-    return this.memBytes;
+    return this.queue.bytes;
   }
 
   get pendingInMemory(): number {
-    let n = this.ready.length + this.delayed.length;
-    for (const batch of this.inFlight) n += batch.length;
-    return n;
+    return this.queue.count;
   }
 
   /** Bytes in spool files this shipper knows about (for back-pressure in `mlmon collect`). */
@@ -351,7 +320,8 @@ export class Shipper implements ExitSpiller {
     if (this.timer) clearTimeout(this.timer);
     const now = Date.now();
     let delay = this.options.flushIntervalMs;
-    for (const item of this.delayed) if (item.notBefore - now < delay) delay = item.notBefore - now;
+    const due = this.queue.nextDue();
+    if (due !== undefined && due - now < delay) delay = due - now;
     const wait = this.outage.waitLeft(now);
     if (wait !== undefined && wait < delay) delay = wait;
     this.timer = setTimeout(() => this.cycle(), Math.max(10, delay));
@@ -386,29 +356,21 @@ export class Shipper implements ExitSpiller {
 
   private step(now: number): void {
     this.spool?.tick(now);
+    const queue = this.queue;
     // Retries whose time has come go to the front.
-    if (this.delayed.length > 0) {
-      const due: Item[] = [];
-      const later: Item[] = [];
-      for (const item of this.delayed) (item.notBefore <= now ? due : later).push(item);
-      if (due.length > 0) {
-        this.delayed = later;
-        for (const item of due) this.readyBytes += item.size;
-        this.ready = due.concat(this.ready);
-      }
-    }
+    queue.promoteDue(now);
     const phase = this.outage.phase(now);
     if (phase === 'outage') {
       // Unreachable: keep nothing in memory that the disk can hold, so a crash now loses nothing.
       // Without a spool, keep what the buffer holds and drop (and count) the overflow.
-      if (this.spool) this.spillAll();
-      else if (this.memBytes > this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes);
+      if (this.spool) this.spillItems(queue.takeQueued());
+      else if (queue.bytes > this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes);
       return;
     }
-    if (this.memBytes > this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes / 2);
-    if (phase === 'recovering' && this.ready.length === 0 && this.inFlight.size === 0) {
+    if (queue.bytes > this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes / 2);
+    if (phase === 'recovering' && queue.readyCount === 0 && queue.inFlightBatches === 0) {
       // Waiting out an outage with nothing in memory: ask the cluster whether it is back.
-      if (this.spool?.hasData || this.delayed.length > 0) this.probe();
+      if (this.spool?.hasData || queue.delayedCount > 0) this.probe();
       return;
     }
     this.replay();
@@ -416,19 +378,12 @@ export class Shipper implements ExitSpiller {
   }
 
   private sendBatches(): void {
-    while (this.ready.length > 0 && this.inFlight.size < this.options.concurrency) {
+    const queue = this.queue;
+    while (queue.inFlightBatches < this.options.concurrency) {
       // While the cluster may still be down, probe with one request, not `concurrency` of them.
-      if (this.outage.active && this.inFlight.size > 0) return;
-      let bytes = 0;
-      let n = 0;
-      while (n < this.ready.length && n < this.options.batchMaxItems) {
-        const size = (this.ready[n] as Item).size;
-        if (n > 0 && bytes + size > this.options.batchMaxBytes) break;
-        bytes += size;
-        n++;
-      }
-      const batch = this.ready.splice(0, n);
-      this.readyBytes -= bytes;
+      if (this.outage.active && queue.inFlightBatches > 0) return;
+      const batch = queue.takeBatch(this.options.batchMaxItems, this.options.batchMaxBytes);
+      if (!batch) return;
       void this.send(batch);
     }
   }
@@ -437,9 +392,10 @@ export class Shipper implements ExitSpiller {
   private replay(): void {
     const spool = this.spool;
     if (!spool || !spool.hasData || this.outage.active || Date.now() < this.holdUntil) return;
-    while (spool.hasData && this.ready.length < this.options.batchMaxItems) {
-      const room = this.options.bufferMaxBytes / 2 - this.memBytes;
-      const loaded = spool.loadNext(room, this.memBytes === 0);
+    const queue = this.queue;
+    while (spool.hasData && queue.readyCount < this.options.batchMaxItems) {
+      const room = this.options.bufferMaxBytes / 2 - queue.bytes;
+      const loaded = spool.loadNext(room, queue.bytes === 0);
       if (!loaded) return;
       if (loaded.corrupt > 0) {
         this.counters.dropped += loaded.corrupt;
@@ -450,14 +406,13 @@ export class Shipper implements ExitSpiller {
       }
       const adopted = loaded.adopted;
       for (const record of loaded.records) {
-        const size = record.doc.length + record.index.length + record.id.length + 40;
-        const kind = record.index === this.options.deadLetterIndex ? Kind.DeadLetter : Kind.Document;
-        this.ready.push({
+        queue.push({
           id: record.id,
           index: record.index,
           doc: record.doc,
-          size,
-          kind,
+          size: itemSize(record.index, record.id, record.doc),
+          kind: record.index === this.options.deadLetterIndex ? Kind.DeadLetter : Kind.Document,
+          destination: destinationOf(record.index),
           attempts: 0,
           notBefore: 0,
           origin: loaded.file,
@@ -467,8 +422,6 @@ export class Shipper implements ExitSpiller {
           resend: !loaded.fresh,
           ack: undefined,
         });
-        this.memBytes += size;
-        this.readyBytes += size;
       }
       if (adopted) {
         this.counters.recovered += loaded.records.length;
@@ -506,13 +459,13 @@ export class Shipper implements ExitSpiller {
 
   private prepared: Promise<void> | undefined;
 
-  private async send(batch: Item[]): Promise<void> {
-    this.inFlight.add(batch);
+  private async send(batch: Batch<Item>): Promise<void> {
+    const queue = this.queue;
     try {
       const client = this.options.client;
       if (!client) {
         this.warnOnce('no-client', 'mlmon: no Elasticsearch node configured; documents go to the spool');
-        this.requestFailed(batch, new Error('no Elasticsearch node configured'));
+        if (queue.land(batch)) this.requestFailed(batch.items, new Error('no Elasticsearch node configured'));
         return;
       }
       if (this.options.prepare) {
@@ -525,112 +478,58 @@ export class Shipper implements ExitSpiller {
         });
         await this.prepared;
       }
-      if (batch.some((item) => item.resend)) {
-        // Re-sends only (retries after an ambiguous failure, spool replays): first attempts never
-        // pay for this round trip.
-        let stored: Set<string>;
-        try {
-          stored = await alreadyStored(
-            client,
-            batch.filter((item) => item.resend),
-            { requestTimeoutMs: this.options.requestTimeoutMs, signal: this.abort.signal },
-          );
-        } catch (error) {
-          if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
-          const status = statusOf(error);
-          if (status !== 401 && status !== 403) {
-            this.requestFailed(batch, error);
-            return;
-          }
-          // Credentials that may only write (create_doc) cannot look: send anyway rather than retry
-          // forever. Duplicates stay impossible within one backing index, as before.
-          this.warnOnce(
-            'resend-check',
-            `mlmon: cannot check re-sent documents for copies in older backing indices (${status}); ` +
-              'grant read and view_index_metadata on the mlmon data streams to rule out duplicates after a rollover',
-          );
-          stored = new Set();
-        }
-        if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
-        if (stored.size > 0) {
-          const rest: Item[] = [];
-          for (const item of batch) {
-            if (item.resend && stored.has(storedKey(item.index, item.id))) {
-              this.counters.conflicts++;
-              this.finish(item, 'stored');
-            } else rest.push(item);
-          }
-          this.inFlight.delete(batch);
-          batch = rest;
-          this.inFlight.add(batch);
-          if (batch.length === 0) return;
-        }
-      }
-      let text = '';
-      const ingested = new Date().toISOString();
-      for (const item of batch)
-        text += `${ACTION_HEAD}${item.index}","_id":${JSON.stringify(item.id)}}}\n${stampIngested(item.doc, ingested)}\n`;
-      // The body stays a string. A Buffer (one UTF-8 conversion instead of the transport's
-      // Buffer.byteLength plus undici's own) saved a little CPU, but during an outage the process
-      // then held every failed request's text: RSS grew by 724 MiB over bench/logger.bench.ts (c)'s
-      // 60 s outage against 23 MiB with a string body (2026-12-02).
-      const body = text;
-      let response: { items?: BulkResponseItem[] };
-      try {
-        // filter_path: only what we read. A full item answer is ~250 bytes (index, version, shards,
-        // seq_no…) that Elasticsearch renders and we parse for every document; ~25 bytes remain.
-        // require_data_stream: the logger never creates anything but a data stream. Without a
-        // template (or with a plain index in the stream's place) the item is refused and held.
-        // The flag is per request, and `mlmon collect` also writes KServe / Seldon halves through
-        // this core into its regular index mlmon-pairs-{ns} (created from mlmon's template by
-        // `mlmon setup`): a batch holding such a half goes without the flag.
-        const params = {
-          body,
-          filter_path: BULK_FILTER,
-          require_data_stream: batch.every((item) => !item.index.startsWith(PAIRS_PREFIX)),
-        };
-        response = (await client.bulk(params as unknown as Parameters<Client['bulk']>[0], {
-          maxRetries: 0,
-          requestTimeout: this.options.requestTimeoutMs,
-          signal: this.abort.signal,
-        })) as unknown as { items?: BulkResponseItem[] };
-      } catch (error) {
-        if (this.inFlight.has(batch)) this.requestFailed(batch, error);
-        return;
-      }
-      if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
-      this.outage.recover();
-      const items = response.items ?? [];
-      const now = Date.now();
-      const held: Item[] = [];
-      for (let i = 0; i < batch.length; i++) {
-        const item = batch[i] as Item;
-        const outcome = classifyBulkItem(items[i]);
-        if (outcome.kind === 'stored') this.finish(item, 'stored');
-        else if (outcome.kind === 'conflict') {
-          this.counters.conflicts++;
-          this.finish(item, 'stored');
-        } else if (outcome.kind === 'retry') {
-          if (item.attempts + 1 >= MAX_ITEM_ATTEMPTS)
-            held.push(this.holdItem(item, 'retries', `${outcome.status ?? 'no answer'}`, now));
-          else this.retryLater(item, now);
-        } else if (outcome.kind === 'hold') held.push(this.holdItem(item, outcome.why, outcome.detail, now));
-        else this.deadLetter(item, outcome.reason);
-      }
-      this.keepHeld(held);
+      const verdicts = await bulkRoundTrip(client, batch.items, {
+        requestTimeoutMs: this.options.requestTimeoutMs,
+        signal: this.abort.signal,
+        // Spilled on a signal meanwhile (spillOnExit): the answer is not ours to act on.
+        cancelled: () => !queue.isInFlight(batch),
+      });
+      if (verdicts && queue.land(batch)) this.apply(verdicts);
     } catch (error) {
       this.warnOnce('internal', `mlmon: internal error while sending: ${(error as Error).stack ?? error}`);
-      this.requestFailed(batch, error);
+      if (queue.land(batch)) this.requestFailed(batch.items, error);
     } finally {
-      this.inFlight.delete(batch);
+      queue.land(batch);
       this.settle();
-      if (this.ready.length > 0 || this.spool?.hasData) this.kick();
-      else if (this.delayed.length > 0) this.schedule(); // wake when the first retry is due
+      if (queue.readyCount > 0 || this.spool?.hasData) this.kick();
+      else if (queue.delayedCount > 0) this.schedule(); // wake when the first retry is due
     }
   }
 
-  /** The whole request failed: unreachable, timeout, 429/5xx, or a 4xx for the request itself. */
-  private requestFailed(batch: Item[], error: unknown): void {
+  /** Acts on the verdicts of one round trip (the batch has landed: each item is put back or let go). */
+  private apply(verdicts: BulkVerdicts<Item>): void {
+    if (verdicts.lookupRefused !== undefined)
+      this.warnOnce(
+        'resend-check',
+        `mlmon: cannot check re-sent documents for copies in older backing indices (${verdicts.lookupRefused}); ` +
+          'grant read and view_index_metadata on the mlmon data streams to rule out duplicates after a rollover',
+      );
+    for (const item of verdicts.conflicts) {
+      this.counters.conflicts++;
+      this.finish(item, 'stored');
+    }
+    if (verdicts.failed) {
+      this.requestFailed(verdicts.failed.items, verdicts.failed.error);
+      return;
+    }
+    this.outage.recover();
+    for (const item of verdicts.stored) this.finish(item, 'stored');
+    const now = Date.now();
+    const held: Item[] = [];
+    for (const { item, status } of verdicts.retry)
+      if (item.attempts + 1 >= MAX_ITEM_ATTEMPTS)
+        held.push(this.holdItem(item, 'retries', `${status ?? 'no answer'}`, now));
+      else this.retryLater(item, now);
+    for (const { item, why, detail } of verdicts.held) held.push(this.holdItem(item, why, detail, now));
+    for (const { item, reason } of verdicts.deadLetter) this.deadLetter(item, reason);
+    this.keepHeld(held);
+  }
+
+  /**
+   * The whole request failed (its items have landed): unreachable, timeout, 429/5xx, or a 4xx for
+   * the request itself.
+   */
+  private requestFailed(batch: readonly Item[], error: unknown): void {
     if (this.closed && this.closing) {
       // close() gave up waiting; keep the items on disk. The aborted request may have been stored.
       for (const item of batch) item.resend = true;
@@ -654,13 +553,10 @@ export class Shipper implements ExitSpiller {
       }
       return;
     }
-    // A 4xx for the request as a whole (e.g. 413 too large): find the bad item by halving.
+    // A 4xx for the request as a whole (e.g. 413 too large): back to the front of the queue; a
+    // single document is dead-lettered.
     if (batch.length > 1) {
-      const half = batch.length >> 1;
-      const first = batch.slice(0, half);
-      const second = batch.slice(half);
-      for (const item of batch) this.readyBytes += item.size;
-      this.ready = first.concat(second, this.ready);
+      this.queue.requeue(batch);
       return;
     }
     const only = batch[0];
@@ -712,7 +608,7 @@ export class Shipper implements ExitSpiller {
     }
     for (const item of held) {
       item.notBefore = this.holdUntil;
-      this.delayed.push(item);
+      this.queue.delay(item);
     }
   }
 
@@ -720,7 +616,7 @@ export class Shipper implements ExitSpiller {
     item.attempts++;
     this.counters.retried++;
     item.notBefore = now + backoff(item.attempts - 1, this.options.retryBaseMs, this.options.retryMaxMs);
-    this.delayed.push(item);
+    this.queue.delay(item);
   }
 
   private deadLetter(item: Item, reason: DeadLetterReason): void {
@@ -735,21 +631,22 @@ export class Shipper implements ExitSpiller {
     const doc = JSON.stringify(
       buildDeadLetterDocument(item.doc, reason, item.index, { dataStream: this.deadLetterStream }),
     );
-    const size = doc.length + this.options.deadLetterIndex.length + item.id.length + 40;
-    // The dead letter replaces the item: same id, same spool origin, same place in the counters.
-    this.memBytes += size - item.size;
-    item.doc = doc;
-    item.size = size;
-    item.index = this.options.deadLetterIndex;
-    item.kind = Kind.DeadLetter;
-    item.attempts = 0;
-    item.resend = false; // a new document, never sent
-    this.ready.push(item);
-    this.readyBytes += size;
+    const index = this.options.deadLetterIndex;
+    // The dead letter replaces the item: same id, same spool origin and ack, same place in the
+    // counters; a new document, never sent.
+    this.queue.push({
+      ...item,
+      index,
+      doc,
+      size: itemSize(index, item.id, doc),
+      kind: Kind.DeadLetter,
+      destination: destinationOf(index),
+      attempts: 0,
+      resend: false,
+    });
   }
 
   private finish(item: Item, how: 'stored' | 'dropped'): void {
-    this.memBytes -= item.size;
     if (how === 'dropped') this.counters.dropped++;
     else if (item.kind === Kind.DeadLetter) this.counters.deadLettered++;
     else this.counters.indexed++;
@@ -763,14 +660,13 @@ export class Shipper implements ExitSpiller {
   }
 
   /** Moves items to the spool (or drops and counts them when it is full or unusable). */
-  private spillItems(items: Item[]): void {
+  private spillItems(items: readonly Item[]): void {
     if (items.length === 0) return;
-    const written = this.spool ? this.spool.append(items as SpoolRecord[]) : 0;
+    const written = this.spool ? this.spool.append(items) : 0;
     // An acknowledged item is durable only once on disk: fsync before settling its ack.
     if (written > 0 && items.some((item) => item.ack)) this.spool?.syncNow();
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as Item;
-      this.memBytes -= item.size;
       if (i < written) {
         this.counters.spooled++;
         if (item.origin) this.spool?.release(item.origin);
@@ -793,23 +689,9 @@ export class Shipper implements ExitSpiller {
       );
   }
 
-  private spillAll(): void {
-    const items = this.delayed.length > 0 ? this.ready.concat(this.delayed) : this.ready;
-    this.ready = [];
-    this.delayed = [];
-    this.readyBytes = 0;
-    this.spillItems(items);
-  }
-
   /** Spills the newest ready items until memory is at most `target` bytes. */
   private spillOverflow(target: number): void {
-    let cut = this.ready.length;
-    let bytes = this.memBytes;
-    while (cut > 0 && bytes > target) bytes -= (this.ready[--cut] as Item).size;
-    if (cut === this.ready.length) return;
-    const spill = this.ready.splice(cut);
-    for (const item of spill) this.readyBytes -= item.size;
-    this.spillItems(spill);
+    this.spillItems(this.queue.spillNewest(target));
   }
 
   /**
@@ -820,17 +702,13 @@ export class Shipper implements ExitSpiller {
   spillOnExit(final: boolean): void {
     try {
       this.beforeCycle?.();
-      const items = this.ready.concat(this.delayed);
+      const items = this.queue.takeQueued();
       // A request in flight may be stored or not: its items are re-sends from now on, and its answer,
       // if the process lives on to read it, is ignored (send() sees the batch gone).
-      for (const batch of this.inFlight)
-        for (const item of batch) {
-          item.resend = true;
-          items.push(item);
-        }
-      this.ready = [];
-      this.delayed = [];
-      this.inFlight.clear();
+      for (const item of this.queue.takeAll()) {
+        item.resend = true;
+        items.push(item);
+      }
       if (items.length > 0) this.spillItems(items);
       if (final) this.spool?.close();
       else this.spool?.syncNow();
@@ -840,12 +718,7 @@ export class Shipper implements ExitSpiller {
   }
 
   private get idle(): boolean {
-    return (
-      this.ready.length === 0 &&
-      this.delayed.length === 0 &&
-      this.inFlight.size === 0 &&
-      !(this.spool?.hasData ?? false)
-    );
+    return this.queue.count === 0 && !(this.spool?.hasData ?? false);
   }
 
   /** Wakes flush() waiters when there is nothing left to do. */
@@ -875,7 +748,7 @@ export class Shipper implements ExitSpiller {
     // A flush is a reason to try right away, even during an outage's backoff.
     this.outage.tryNow();
     this.holdUntil = 0;
-    for (const item of this.delayed) item.notBefore = 0;
+    this.queue.dueAllNow();
     this.kick();
     await done;
     if (timer) clearTimeout(timer);
@@ -901,11 +774,11 @@ export class Shipper implements ExitSpiller {
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
-    this.spillAll();
-    if (this.inFlight.size > 0) {
+    this.spillItems(this.queue.takeQueued());
+    if (this.queue.inFlightBatches > 0) {
       this.abort.abort();
       // Aborted requests land in requestFailed, which spools their items now that we are closed.
-      while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 10));
+      while (this.queue.inFlightBatches > 0) await new Promise((r) => setTimeout(r, 10));
     }
     const paths = this.spool?.paths;
     this.spool?.close();
