@@ -46,6 +46,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class Shipper implements ExitSpiller {
   /** Where every document is, and the counters. */
   private readonly ledger: Ledger;
+  /** The ledger's memory and spool, at hand. */
+  private readonly queue: Ledger['queue'];
+  private readonly spool: Ledger['spool'];
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   /** Whether the cluster answers (healthy / outage / recovering); see outage.ts. */
@@ -58,6 +61,8 @@ export class Shipper implements ExitSpiller {
 
   constructor(private readonly options: ShipperOptions) {
     this.ledger = new Ledger(options);
+    this.queue = this.ledger.queue;
+    this.spool = this.ledger.spool;
     this.outage = new OutageState(options.retryBaseMs, options.retryMaxMs);
     registerExitSpill(this);
     this.schedule();
@@ -72,14 +77,6 @@ export class Shipper implements ExitSpiller {
   /** The counters (the logger core counts `accepted` and some `dropped` itself, on this object). */
   get counters(): Counters {
     return this.ledger.counters;
-  }
-
-  private get queue() {
-    return this.ledger.queue;
-  }
-
-  private get spool() {
-    return this.ledger.spool;
   }
 
   /**
