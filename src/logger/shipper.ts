@@ -18,210 +18,37 @@
  * turns (a synchronous loop of many thousands of events): past twice the buffer size, `enqueue` writes
  * the overflow to the spool synchronously rather than drop it or grow without bound.
  *
- * Length: Over 450 lines on purpose: one state machine (the diagram above) whose private state —
- * ready, delayed, in flight, the spool, the counters — every method reads and writes; the parts
- * that need none of it already live apart (bulk-item.ts, outage.ts, resend-check.ts, spool.ts,
- * ack.ts). Split across files, that state would have to be passed around or exposed.
+ * Where the parts live: this file is the loop (when to send, probe, flush, close; what a failed
+ * request means). Every move of a document and its count is in ledger.ts, over the memory
+ * (queue.ts, which owns the byte counts) and the spool (spool.ts); one bulk request and its
+ * verdicts in bulk-round-trip.ts (over bulk-item.ts and resend-check.ts); outage.ts, ack.ts;
+ * options and counters in shipper-options.ts.
  */
-import type { Client } from '@elastic/elasticsearch';
 import { buildDeadLetterDocument, type DeadLetterReason } from '../schema/deadletter.js';
-import { dataStreamFields, pairsIndex } from '../schema/streams.js';
-import {
-  classifyBulkItem,
-  classifyRequestFailure,
-  statusOf,
-  type BulkResponseItem,
-  type HoldReason,
-} from './bulk-item.js';
-import { backoff, OutageState } from './outage.js';
-import { alreadyStored, storedKey } from './resend-check.js';
-import {
-  Spool,
-  spoolCensus,
-  type FsyncPolicy,
-  type SpoolFileRef,
-  type SpoolOptions,
-  type SpoolRecord,
-} from './spool.js';
+import { classifyRequestFailure } from './bulk-item.js';
+import { bulkRoundTrip } from './bulk-round-trip.js';
+import { OutageState } from './outage.js';
+import { Kind, Ledger, type Item } from './ledger.js';
+import type { Batch } from './queue.js';
+import type { CloseResult, Counters, ShipperOptions } from './shipper-options.js';
 import type { Ack } from './ack.js';
 import { registerExitSpill, unregisterExitSpill, type ExitSpiller } from './exit-hook.js';
 
-export { backoff };
+// What the logger core, the collector and the tests import from here (kept where it was).
+export { backoff } from './outage.js';
+export { stampIngested } from './bulk-round-trip.js';
+export { Kind, MAX_ITEM_ATTEMPTS, type Item } from './ledger.js';
+export { SHIPPER_DEFAULTS, type CloseResult, type Counters, type ShipperOptions } from './shipper-options.js';
 
-export interface Counters {
-  /** Documents accepted from callers (predictions, outcomes, resource samples). */
-  accepted: number;
-  /** Documents stored in Elasticsearch (a 409 conflict on create counts: it is already there). */
-  indexed: number;
-  /** Item retries after 429, 5xx or an unreachable cluster (an item retried twice counts twice). */
-  retried: number;
-  /** Items written to the disk spool (an item spooled twice counts twice). */
-  spooled: number;
-  /** Documents stored in the dead-letter stream instead of their own. */
-  deadLettered: number;
-  /** Documents given up: spool full, spool unusable, torn spool lines, dead letters that failed. */
-  dropped: number;
-  /** Documents read back from spool files left by an earlier logger (not in `accepted`). */
-  recovered: number;
-  /**
-   * Of `indexed`, how many were already there (by an earlier attempt or run): a 409 on create, or
-   * found in an older backing index by the look-up before a re-send.
-   */
-  conflicts: number;
-}
-
-/**
- * What `close()` resolves with: the final counters, and what was not delivered. A superset of
- * {@link Counters}, so code that read the counters from `close()` reads them still.
- */
-export interface CloseResult extends Counters {
-  /**
-   * Documents not in Elasticsearch when close() resolved: left in the spool (the records of this
-   * logger's spool files, its own and any adopted from an earlier logger not yet replayed). 0 when
-   * everything was delivered. Without a spool, what was left is in `dropped` instead.
-   */
-  pending: number;
-  /** Where those are (undefined without a spool): deliver with `mlmon spool flush --dir <dir>`. */
-  spool: { dir: string; files: number; bytes: number } | undefined;
-  /**
-   * Documents in the same spool directory that are not this logger's: files of another logger that
-   * is alive (a replica on the same volume) or gone less than `spool.staleMs` ago (a container
-   * restart's predecessor, not yet adopted). A logger on that directory delivers them; `pending`
-   * plus `elsewhere` is what the directory holds.
-   */
-  elsewhere: number;
-  /** True when close() stopped waiting at its timeout (with `pending` > 0 or not). */
-  timedOut: boolean;
-}
-
-export interface ShipperOptions {
-  client: Client | undefined;
-  /** Memory buffer size, bytes of serialised documents (default 16 MiB). Past it, spill to the spool. */
-  bufferMaxBytes: number;
-  /** Bulk request size caps (defaults 2 MiB, 10,000 documents). */
-  batchMaxBytes: number;
-  batchMaxItems: number;
-  /** A flush cycle runs at least this often (default 1,000 ms). */
-  flushIntervalMs: number;
-  /** Bulk requests in flight at once (default 4). */
-  concurrency: number;
-  requestTimeoutMs: number;
-  /** Backoff: first retry after about `retryBaseMs`, doubling, capped at `retryMaxMs`, with jitter. */
-  retryBaseMs: number;
-  retryMaxMs: number;
-  spool: SpoolOptions | false;
-  deadLetterIndex: string;
-  /** One warning per kind per interval (default 60 s). */
-  warnIntervalMs: number;
-  warn: (message: string) => void;
-  /**
-   * Runs once before the first bulk request (the logger makes sure mlmon's index templates exist, so
-   * a service that logs before anyone ran `mlmon setup` does not create indices with guessed
-   * mappings). A failure is warned about and does not stop delivery.
-   */
-  prepare?: (client: Client) => Promise<void>;
-}
-
-export const SHIPPER_DEFAULTS = {
-  bufferMaxBytes: 16 * 1024 * 1024,
-  // 4 requests of at most 2 MiB: Elasticsearch's write threads always have the next request
-  // waiting while we read an answer and build a body, and what is in flight (8 MiB) stays within half
-  // the buffer, so a full pipeline alone never pushes ready documents to the spool. Measured against
-  // 2 × 5 MiB in bench/RESULTS.md.
-  batchMaxBytes: 2 * 1024 * 1024,
-  batchMaxItems: 10_000,
-  flushIntervalMs: 1000,
-  concurrency: 4,
-  requestTimeoutMs: 30_000,
-  retryBaseMs: 250,
-  retryMaxMs: 10_000,
-  warnIntervalMs: 60_000,
-  spool: {
-    dir: '.mlmon-spool',
-    maxBytes: 512 * 1024 * 1024,
-    fileMaxBytes: 4 * 1024 * 1024,
-    fsync: 'interval' as FsyncPolicy,
-    fsyncIntervalMs: 1000,
-  },
-};
-
-export enum Kind {
-  Document = 0,
-  DeadLetter = 1,
-}
-
-export interface Item {
-  id: string;
-  index: string;
-  doc: string;
-  /** Approximate bytes (UTF-16 length of the document plus the action line). */
-  size: number;
-  kind: Kind;
-  attempts: number;
-  notBefore: number;
-  /** The spool file this item was replayed from; released when it reaches a final state. */
-  origin: SpoolFileRef | undefined;
-  /** True for items read back from an earlier logger's spool (for the counters). */
-  recovered: boolean;
-  /**
-   * True when an earlier attempt may have stored this item although we never saw the answer (a
-   * timeout, a reset connection, a failed request), or when it comes from the spool (which cannot
-   * tell). `_id` + `create` deduplicates within one backing index only, so before such an item is
-   * sent again we look it up in every backing index of its stream (see resend-check.ts).
-   */
-  resend: boolean;
-  /** The durability acknowledgement this item belongs to (`mlmon collect`), settled once. */
-  ack: Ack | undefined;
-}
-
-const ACTION_HEAD = '{"create":{"_index":"';
-/** The one regular index written through the logger core (pairsIndex in schema/streams.ts). */
-const PAIRS_PREFIX = pairsIndex('');
-/**
- * Where send() stamps `event.ingested` (every mlmon document has an `event` object): the time the
- * batch is sent, so a spooled document replayed after an outage gets the time of its replay. The
- * join reads new outcomes by it, not by their own `@timestamp` (analyzer/join.ts).
- */
-const EVENT_HEAD = '"event":{';
-
-/** `doc` (serialised JSON) with `event.ingested` set to `iso`; unchanged when it has no `event`. */
-export function stampIngested(doc: string, iso: string): string {
-  const at = doc.indexOf(EVENT_HEAD);
-  if (at < 0) return doc;
-  const rest = at + EVENT_HEAD.length;
-  const comma = doc[rest] === '}' ? '' : ',';
-  return `${doc.slice(0, rest)}"ingested":"${iso}"${comma}${doc.slice(rest)}`;
-}
-/**
- * Per-item retries (429, 5xx, a write block) before the item is held: about 20-36 s of backoff with
- * the defaults (250 ms doubling to 10 s). A block nobody clears must not keep documents cycling in
- * memory for ever; held, they wait in the spool (see `hold`).
- */
-export const MAX_ITEM_ATTEMPTS = 8;
-/** A held document is tried again after this many `retryMaxMs` (60 s with the defaults). */
-const HOLD_RETRY_MAX_MULTIPLE = 6;
 /** The longest delay setTimeout honours; longer ones (Infinity included) fire after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** The parts of a bulk answer the shipper reads: per item, its status and error. */
-const BULK_FILTER = 'items.*.status,items.*.error';
 
 export class Shipper implements ExitSpiller {
-  readonly counters: Counters = {
-    accepted: 0,
-    indexed: 0,
-    retried: 0,
-    spooled: 0,
-    deadLettered: 0,
-    dropped: 0,
-    recovered: 0,
-    conflicts: 0,
-  };
-  private ready: Item[] = [];
-  private delayed: Item[] = [];
-  private readonly inFlight = new Set<Item[]>();
-  /** Bytes in ready + delayed + in flight. */
-  private memBytes = 0;
-  private readyBytes = 0;
+  /** Where every document is, and the counters. */
+  private readonly ledger: Ledger;
+  /** The ledger's memory and spool, at hand. */
+  private readonly queue: Ledger['queue'];
+  private readonly spool: Ledger['spool'];
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   /** Whether the cluster answers (healthy / outage / recovering); see outage.ts. */
@@ -229,22 +56,14 @@ export class Shipper implements ExitSpiller {
   private probing = false;
   private closing = false;
   private closed = false;
-  private readonly spool: Spool | undefined;
   private waiters: Array<() => void> = [];
-  private readonly lastWarning = new Map<string, number>();
-  private readonly suppressed = new Map<string, number>();
   private readonly abort = new AbortController();
-  /** `data_stream` of every dead letter, built once. */
-  private readonly deadLetterStream: object | undefined;
 
   constructor(private readonly options: ShipperOptions) {
-    this.deadLetterStream = dataStreamFields(options.deadLetterIndex);
+    this.ledger = new Ledger(options);
+    this.queue = this.ledger.queue;
+    this.spool = this.ledger.spool;
     this.outage = new OutageState(options.retryBaseMs, options.retryMaxMs);
-    if (options.spool) {
-      this.spool = new Spool(options.spool, (m) => this.warnOnce('spool', m));
-      // Adopt what an earlier, crashed logger left behind; it is replayed once the cluster answers.
-      this.spool.open();
-    }
     registerExitSpill(this);
     this.schedule();
   }
@@ -254,6 +73,11 @@ export class Shipper implements ExitSpiller {
    * builds the documents it deferred off the caller's path.
    */
   beforeCycle: (() => void) | undefined;
+
+  /** The counters (the logger core counts `accepted` and some `dropped` itself, on this object). */
+  get counters(): Counters {
+    return this.ledger.counters;
+  }
 
   /**
    * Queues one document. Cheap, never throws. `counted` is false when the caller already counted it
@@ -272,30 +96,17 @@ export class Shipper implements ExitSpiller {
     if (this.closed) {
       this.counters.dropped++;
       ack?.settle('dropped');
-      this.warnOnce('closed', 'mlmon: a document was logged after close(); it was dropped');
+      this.ledger.warnOnce('closed', 'mlmon: a document was logged after close(); it was dropped');
       return;
     }
-    const size = doc.length + index.length + id.length + 40;
-    this.ready.push({
-      id,
-      index,
-      doc,
-      size,
-      kind,
-      attempts: 0,
-      notBefore: 0,
-      origin: undefined,
-      recovered: false,
-      resend: false,
-      ack,
-    });
-    this.memBytes += size;
-    this.readyBytes += size;
-    if (this.memBytes > 2 * this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes);
+    const queue = this.queue;
+    this.ledger.push(index, id, doc, kind, ack);
+    const bytes = queue.bytes;
+    if (bytes > 2 * this.options.bufferMaxBytes) this.ledger.spillOverflow(this.options.bufferMaxBytes);
     else if (
-      this.readyBytes >= this.options.batchMaxBytes ||
-      this.ready.length >= this.options.batchMaxItems ||
-      this.memBytes > this.options.bufferMaxBytes
+      queue.readyBytes >= this.options.batchMaxBytes ||
+      queue.readyCount >= this.options.batchMaxItems ||
+      bytes > this.options.bufferMaxBytes
     )
       this.kick();
   }
@@ -313,20 +124,18 @@ export class Shipper implements ExitSpiller {
     const doc = buildDeadLetterDocument(original, reason, target, {
       model: model as Record<string, unknown> | undefined,
       predictionId: id,
-      dataStream: this.deadLetterStream,
+      dataStream: this.ledger.deadLetterStream,
     });
     this.enqueue(this.options.deadLetterIndex, id, JSON.stringify(doc), Kind.DeadLetter, counted, ack);
   }
 
   /** Bytes of documents in memory (for tests and the benchmark). */
   get bufferedBytes(): number {
-    return this.memBytes;
+    return this.queue.bytes;
   }
 
   get pendingInMemory(): number {
-    let n = this.ready.length + this.delayed.length;
-    for (const batch of this.inFlight) n += batch.length;
-    return n;
+    return this.queue.count;
   }
 
   /** Bytes in spool files this shipper knows about (for back-pressure in `mlmon collect`). */
@@ -351,7 +160,8 @@ export class Shipper implements ExitSpiller {
     if (this.timer) clearTimeout(this.timer);
     const now = Date.now();
     let delay = this.options.flushIntervalMs;
-    for (const item of this.delayed) if (item.notBefore - now < delay) delay = item.notBefore - now;
+    const due = this.queue.nextDue();
+    if (due !== undefined && due - now < delay) delay = due - now;
     const wait = this.outage.waitLeft(now);
     if (wait !== undefined && wait < delay) delay = wait;
     this.timer = setTimeout(() => this.cycle(), Math.max(10, delay));
@@ -375,7 +185,7 @@ export class Shipper implements ExitSpiller {
       this.step(Date.now());
     } catch (error) {
       // A bug here must not take the service down; report it and carry on.
-      this.warnOnce(
+      this.ledger.warnOnce(
         'internal',
         `mlmon: internal error in the flush cycle: ${(error as Error).stack ?? error}`,
       );
@@ -386,95 +196,36 @@ export class Shipper implements ExitSpiller {
 
   private step(now: number): void {
     this.spool?.tick(now);
+    const queue = this.queue;
     // Retries whose time has come go to the front.
-    if (this.delayed.length > 0) {
-      const due: Item[] = [];
-      const later: Item[] = [];
-      for (const item of this.delayed) (item.notBefore <= now ? due : later).push(item);
-      if (due.length > 0) {
-        this.delayed = later;
-        for (const item of due) this.readyBytes += item.size;
-        this.ready = due.concat(this.ready);
-      }
-    }
+    queue.promoteDue(now);
     const phase = this.outage.phase(now);
     if (phase === 'outage') {
       // Unreachable: keep nothing in memory that the disk can hold, so a crash now loses nothing.
       // Without a spool, keep what the buffer holds and drop (and count) the overflow.
-      if (this.spool) this.spillAll();
-      else if (this.memBytes > this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes);
+      if (this.spool) this.ledger.spill(queue.takeQueued());
+      else if (queue.bytes > this.options.bufferMaxBytes)
+        this.ledger.spillOverflow(this.options.bufferMaxBytes);
       return;
     }
-    if (this.memBytes > this.options.bufferMaxBytes) this.spillOverflow(this.options.bufferMaxBytes / 2);
-    if (phase === 'recovering' && this.ready.length === 0 && this.inFlight.size === 0) {
+    if (queue.bytes > this.options.bufferMaxBytes) this.ledger.spillOverflow(this.options.bufferMaxBytes / 2);
+    if (phase === 'recovering' && queue.readyCount === 0 && queue.inFlightBatches === 0) {
       // Waiting out an outage with nothing in memory: ask the cluster whether it is back.
-      if (this.spool?.hasData || this.delayed.length > 0) this.probe();
+      if (this.spool?.hasData || queue.delayedCount > 0) this.probe();
       return;
     }
-    this.replay();
+    if (!this.outage.active) this.ledger.replay();
     this.sendBatches();
   }
 
   private sendBatches(): void {
-    while (this.ready.length > 0 && this.inFlight.size < this.options.concurrency) {
+    const queue = this.queue;
+    while (queue.inFlightBatches < this.options.concurrency) {
       // While the cluster may still be down, probe with one request, not `concurrency` of them.
-      if (this.outage.active && this.inFlight.size > 0) return;
-      let bytes = 0;
-      let n = 0;
-      while (n < this.ready.length && n < this.options.batchMaxItems) {
-        const size = (this.ready[n] as Item).size;
-        if (n > 0 && bytes + size > this.options.batchMaxBytes) break;
-        bytes += size;
-        n++;
-      }
-      const batch = this.ready.splice(0, n);
-      this.readyBytes -= bytes;
+      if (this.outage.active && queue.inFlightBatches > 0) return;
+      const batch = queue.takeBatch(this.options.batchMaxItems, this.options.batchMaxBytes);
+      if (!batch) return;
       void this.send(batch);
-    }
-  }
-
-  /** Reads spool files into memory while there is room and nothing newer is waiting. */
-  private replay(): void {
-    const spool = this.spool;
-    if (!spool || !spool.hasData || this.outage.active || Date.now() < this.holdUntil) return;
-    while (spool.hasData && this.ready.length < this.options.batchMaxItems) {
-      const room = this.options.bufferMaxBytes / 2 - this.memBytes;
-      const loaded = spool.loadNext(room, this.memBytes === 0);
-      if (!loaded) return;
-      if (loaded.corrupt > 0) {
-        this.counters.dropped += loaded.corrupt;
-        this.warnOnce(
-          'torn',
-          `mlmon: ${loaded.corrupt} torn line(s) in spool file ${loaded.file.path} skipped`,
-        );
-      }
-      const adopted = loaded.adopted;
-      for (const record of loaded.records) {
-        const size = record.doc.length + record.index.length + record.id.length + 40;
-        const kind = record.index === this.options.deadLetterIndex ? Kind.DeadLetter : Kind.Document;
-        this.ready.push({
-          id: record.id,
-          index: record.index,
-          doc: record.doc,
-          size,
-          kind,
-          attempts: 0,
-          notBefore: 0,
-          origin: loaded.file,
-          recovered: adopted,
-          // Spilled from our own buffer before any attempt: nothing to look up. Anything else from
-          // the spool may have reached Elasticsearch (an adopted file cannot tell).
-          resend: !loaded.fresh,
-          ack: undefined,
-        });
-        this.memBytes += size;
-        this.readyBytes += size;
-      }
-      if (adopted) {
-        this.counters.recovered += loaded.records.length;
-        // Torn lines of an earlier logger were never counted as accepted here; count them as recovered.
-        this.counters.recovered += loaded.corrupt;
-      }
     }
   }
 
@@ -506,18 +257,21 @@ export class Shipper implements ExitSpiller {
 
   private prepared: Promise<void> | undefined;
 
-  private async send(batch: Item[]): Promise<void> {
-    this.inFlight.add(batch);
+  private async send(batch: Batch<Item>): Promise<void> {
+    const queue = this.queue;
     try {
       const client = this.options.client;
       if (!client) {
-        this.warnOnce('no-client', 'mlmon: no Elasticsearch node configured; documents go to the spool');
-        this.requestFailed(batch, new Error('no Elasticsearch node configured'));
+        this.ledger.warnOnce(
+          'no-client',
+          'mlmon: no Elasticsearch node configured; documents go to the spool',
+        );
+        if (queue.land(batch)) this.requestFailed(batch.items, new Error('no Elasticsearch node configured'));
         return;
       }
       if (this.options.prepare) {
         this.prepared ??= this.options.prepare(client).catch((error: unknown) => {
-          this.warnOnce(
+          this.ledger.warnOnce(
             'prepare',
             `mlmon: ${(error as Error).message}; run \`mlmon setup\` with credentials that may manage ` +
               'index templates: until then documents wait (buffer, spool), no index is created',
@@ -525,123 +279,47 @@ export class Shipper implements ExitSpiller {
         });
         await this.prepared;
       }
-      if (batch.some((item) => item.resend)) {
-        // Re-sends only (retries after an ambiguous failure, spool replays): first attempts never
-        // pay for this round trip.
-        let stored: Set<string>;
-        try {
-          stored = await alreadyStored(
-            client,
-            batch.filter((item) => item.resend),
-            { requestTimeoutMs: this.options.requestTimeoutMs, signal: this.abort.signal },
-          );
-        } catch (error) {
-          if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
-          const status = statusOf(error);
-          if (status !== 401 && status !== 403) {
-            this.requestFailed(batch, error);
-            return;
-          }
-          // Credentials that may only write (create_doc) cannot look: send anyway rather than retry
-          // forever. Duplicates stay impossible within one backing index, as before.
-          this.warnOnce(
-            'resend-check',
-            `mlmon: cannot check re-sent documents for copies in older backing indices (${status}); ` +
-              'grant read and view_index_metadata on the mlmon data streams to rule out duplicates after a rollover',
-          );
-          stored = new Set();
-        }
-        if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
-        if (stored.size > 0) {
-          const rest: Item[] = [];
-          for (const item of batch) {
-            if (item.resend && stored.has(storedKey(item.index, item.id))) {
-              this.counters.conflicts++;
-              this.finish(item, 'stored');
-            } else rest.push(item);
-          }
-          this.inFlight.delete(batch);
-          batch = rest;
-          this.inFlight.add(batch);
-          if (batch.length === 0) return;
-        }
+      const verdicts = await bulkRoundTrip(client, batch.items, {
+        requestTimeoutMs: this.options.requestTimeoutMs,
+        signal: this.abort.signal,
+        // Spilled on a signal meanwhile (spillOnExit): the answer is not ours to act on.
+        cancelled: () => !queue.isInFlight(batch),
+      });
+      if (verdicts && queue.land(batch)) {
+        this.ledger.record(verdicts, Date.now());
+        if (verdicts.failed) this.requestFailed(verdicts.failed.items, verdicts.failed.error);
+        else this.outage.recover();
       }
-      let text = '';
-      const ingested = new Date().toISOString();
-      for (const item of batch)
-        text += `${ACTION_HEAD}${item.index}","_id":${JSON.stringify(item.id)}}}\n${stampIngested(item.doc, ingested)}\n`;
-      // The body stays a string. A Buffer (one UTF-8 conversion instead of the transport's
-      // Buffer.byteLength plus undici's own) saved a little CPU, but during an outage the process
-      // then held every failed request's text: RSS grew by 724 MiB over bench/logger.bench.ts (c)'s
-      // 60 s outage against 23 MiB with a string body (2026-12-02).
-      const body = text;
-      let response: { items?: BulkResponseItem[] };
-      try {
-        // filter_path: only what we read. A full item answer is ~250 bytes (index, version, shards,
-        // seq_no…) that Elasticsearch renders and we parse for every document; ~25 bytes remain.
-        // require_data_stream: the logger never creates anything but a data stream. Without a
-        // template (or with a plain index in the stream's place) the item is refused and held.
-        // The flag is per request, and `mlmon collect` also writes KServe / Seldon halves through
-        // this core into its regular index mlmon-pairs-{ns} (created from mlmon's template by
-        // `mlmon setup`): a batch holding such a half goes without the flag.
-        const params = {
-          body,
-          filter_path: BULK_FILTER,
-          require_data_stream: batch.every((item) => !item.index.startsWith(PAIRS_PREFIX)),
-        };
-        response = (await client.bulk(params as unknown as Parameters<Client['bulk']>[0], {
-          maxRetries: 0,
-          requestTimeout: this.options.requestTimeoutMs,
-          signal: this.abort.signal,
-        })) as unknown as { items?: BulkResponseItem[] };
-      } catch (error) {
-        if (this.inFlight.has(batch)) this.requestFailed(batch, error);
-        return;
-      }
-      if (!this.inFlight.has(batch)) return; // spilled on a signal meanwhile
-      this.outage.recover();
-      const items = response.items ?? [];
-      const now = Date.now();
-      const held: Item[] = [];
-      for (let i = 0; i < batch.length; i++) {
-        const item = batch[i] as Item;
-        const outcome = classifyBulkItem(items[i]);
-        if (outcome.kind === 'stored') this.finish(item, 'stored');
-        else if (outcome.kind === 'conflict') {
-          this.counters.conflicts++;
-          this.finish(item, 'stored');
-        } else if (outcome.kind === 'retry') {
-          if (item.attempts + 1 >= MAX_ITEM_ATTEMPTS)
-            held.push(this.holdItem(item, 'retries', `${outcome.status ?? 'no answer'}`, now));
-          else this.retryLater(item, now);
-        } else if (outcome.kind === 'hold') held.push(this.holdItem(item, outcome.why, outcome.detail, now));
-        else this.deadLetter(item, outcome.reason);
-      }
-      this.keepHeld(held);
     } catch (error) {
-      this.warnOnce('internal', `mlmon: internal error while sending: ${(error as Error).stack ?? error}`);
-      this.requestFailed(batch, error);
+      this.ledger.warnOnce(
+        'internal',
+        `mlmon: internal error while sending: ${(error as Error).stack ?? error}`,
+      );
+      if (queue.land(batch)) this.requestFailed(batch.items, error);
     } finally {
-      this.inFlight.delete(batch);
+      queue.land(batch);
       this.settle();
-      if (this.ready.length > 0 || this.spool?.hasData) this.kick();
-      else if (this.delayed.length > 0) this.schedule(); // wake when the first retry is due
+      if (queue.readyCount > 0 || this.spool?.hasData) this.kick();
+      else if (queue.delayedCount > 0) this.schedule(); // wake when the first retry is due
     }
   }
 
-  /** The whole request failed: unreachable, timeout, 429/5xx, or a 4xx for the request itself. */
-  private requestFailed(batch: Item[], error: unknown): void {
+  /**
+   * The whole request failed (its items have landed): unreachable, timeout, 429/5xx, or a 4xx for
+   * the request itself.
+   */
+  private requestFailed(batch: readonly Item[], error: unknown): void {
     if (this.closed && this.closing) {
       // close() gave up waiting; keep the items on disk. The aborted request may have been stored.
       for (const item of batch) item.resend = true;
-      this.spillItems(batch);
+      this.ledger.spill(batch);
       return;
     }
     const failure = classifyRequestFailure(error);
     const status = failure.status;
     if (failure.kind === 'outage') {
       if (failure.warn)
-        this.warnOnce(
+        this.ledger.warnOnce(
           'unreachable',
           `mlmon: Elasticsearch is unreachable or failing (${status ?? (error as Error).message}); buffering and spooling`,
         );
@@ -650,166 +328,23 @@ export class Shipper implements ExitSpiller {
       for (const item of batch) {
         // We never saw an answer: the request may have been stored in part or in full.
         item.resend = true;
-        this.retryLater(item, now);
+        this.ledger.retryLater(item, now);
       }
       return;
     }
-    // A 4xx for the request as a whole (e.g. 413 too large): find the bad item by halving.
+    // A 4xx for the request as a whole (e.g. 413 too large): back to the front of the queue; a
+    // single document is dead-lettered.
     if (batch.length > 1) {
-      const half = batch.length >> 1;
-      const first = batch.slice(0, half);
-      const second = batch.slice(half);
-      for (const item of batch) this.readyBytes += item.size;
-      this.ready = first.concat(second, this.ready);
+      this.queue.requeue(batch);
       return;
     }
     const only = batch[0];
     if (only)
-      this.deadLetter(only, {
+      this.ledger.deadLetter(only, {
         type: 'request_rejected',
         message: (error as Error)?.message ?? String(error),
         status,
       });
-  }
-
-  /** Until when the spool is not replayed, after documents were held (epoch ms; 0: not holding). */
-  private holdUntil = 0;
-
-  private get holdMs(): number {
-    return HOLD_RETRY_MAX_MULTIPLE * this.options.retryMaxMs;
-  }
-
-  /**
-   * An item that waits for the operator (a missing privilege, no data stream) or ran out of
-   * per-item retries: never counted as delivered, dead-lettered or dropped. Says in one line (per
-   * stream and cause, rate-limited) what is wrong and what to do; `keepHeld` then puts it aside.
-   */
-  private holdItem(item: Item, why: HoldReason | 'retries', detail: string, now: number): Item {
-    this.holdUntil = now + this.holdMs;
-    const where = this.spool ? `kept in the spool ${this.spool.dir}` : 'kept in memory';
-    const again = `tried again every ${Math.round(this.holdMs / 1000)} s and on flush()`;
-    const message =
-      why === 'forbidden'
-        ? `mlmon: Elasticsearch refuses writes to ${item.index} (${detail}): the credentials need the ` +
-          `create_doc privilege on ${item.index} (security/logger.json); documents ${where}, ${again}`
-        : why === 'no-stream'
-          ? `mlmon: ${item.index} is not a data stream and the logger may not create one (${detail}): ` +
-            `run \`mlmon setup\` (it installs the index templates and names plain indices in the way); ` +
-            `documents ${where}, ${again}`
-          : `mlmon: documents for ${item.index} still refused after ${MAX_ITEM_ATTEMPTS} attempts ` +
-            `(last status ${detail}); ${where}, ${again}`;
-    this.warnOnce(`hold:${why}:${item.index}`, message);
-    item.attempts = 0;
-    return item;
-  }
-
-  /** Held items go to the spool (not replayed before `holdUntil`), or wait in memory without one. */
-  private keepHeld(held: Item[]): void {
-    if (held.length === 0) return;
-    if (this.spool) {
-      this.spillItems(held);
-      return;
-    }
-    for (const item of held) {
-      item.notBefore = this.holdUntil;
-      this.delayed.push(item);
-    }
-  }
-
-  private retryLater(item: Item, now: number): void {
-    item.attempts++;
-    this.counters.retried++;
-    item.notBefore = now + backoff(item.attempts - 1, this.options.retryBaseMs, this.options.retryMaxMs);
-    this.delayed.push(item);
-  }
-
-  private deadLetter(item: Item, reason: DeadLetterReason): void {
-    if (item.kind === Kind.DeadLetter) {
-      this.warnOnce(
-        'deadletter-failed',
-        `mlmon: a dead letter was rejected too (${reason.message}); dropped`,
-      );
-      this.finish(item, 'dropped');
-      return;
-    }
-    const doc = JSON.stringify(
-      buildDeadLetterDocument(item.doc, reason, item.index, { dataStream: this.deadLetterStream }),
-    );
-    const size = doc.length + this.options.deadLetterIndex.length + item.id.length + 40;
-    // The dead letter replaces the item: same id, same spool origin, same place in the counters.
-    this.memBytes += size - item.size;
-    item.doc = doc;
-    item.size = size;
-    item.index = this.options.deadLetterIndex;
-    item.kind = Kind.DeadLetter;
-    item.attempts = 0;
-    item.resend = false; // a new document, never sent
-    this.ready.push(item);
-    this.readyBytes += size;
-  }
-
-  private finish(item: Item, how: 'stored' | 'dropped'): void {
-    this.memBytes -= item.size;
-    if (how === 'dropped') this.counters.dropped++;
-    else if (item.kind === Kind.DeadLetter) this.counters.deadLettered++;
-    else this.counters.indexed++;
-    if (item.origin) this.spool?.release(item.origin);
-    if (item.ack) {
-      item.ack.settle(
-        how === 'dropped' ? 'dropped' : item.kind === Kind.DeadLetter ? 'deadLettered' : 'indexed',
-      );
-      item.ack = undefined;
-    }
-  }
-
-  /** Moves items to the spool (or drops and counts them when it is full or unusable). */
-  private spillItems(items: Item[]): void {
-    if (items.length === 0) return;
-    const written = this.spool ? this.spool.append(items as SpoolRecord[]) : 0;
-    // An acknowledged item is durable only once on disk: fsync before settling its ack.
-    if (written > 0 && items.some((item) => item.ack)) this.spool?.syncNow();
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as Item;
-      this.memBytes -= item.size;
-      if (i < written) {
-        this.counters.spooled++;
-        if (item.origin) this.spool?.release(item.origin);
-      } else {
-        this.counters.dropped++;
-        if (item.origin) this.spool?.release(item.origin);
-      }
-      if (item.ack) {
-        item.ack.settle(i < written ? 'spooled' : 'dropped');
-        item.ack = undefined;
-      }
-    }
-    if (written < items.length)
-      this.warnOnce(
-        'dropped',
-        this.spool
-          ? `mlmon: spool full (${this.options.spool ? this.options.spool.maxBytes : 0} bytes) or unusable; ` +
-              `${items.length - written} document(s) dropped (counters.dropped counts them all)`
-          : `mlmon: buffer full and no spool configured; ${items.length - written} document(s) dropped`,
-      );
-  }
-
-  private spillAll(): void {
-    const items = this.delayed.length > 0 ? this.ready.concat(this.delayed) : this.ready;
-    this.ready = [];
-    this.delayed = [];
-    this.readyBytes = 0;
-    this.spillItems(items);
-  }
-
-  /** Spills the newest ready items until memory is at most `target` bytes. */
-  private spillOverflow(target: number): void {
-    let cut = this.ready.length;
-    let bytes = this.memBytes;
-    while (cut > 0 && bytes > target) bytes -= (this.ready[--cut] as Item).size;
-    if (cut === this.ready.length) return;
-    const spill = this.ready.splice(cut);
-    for (const item of spill) this.readyBytes -= item.size;
-    this.spillItems(spill);
   }
 
   /**
@@ -820,18 +355,14 @@ export class Shipper implements ExitSpiller {
   spillOnExit(final: boolean): void {
     try {
       this.beforeCycle?.();
-      const items = this.ready.concat(this.delayed);
+      const items = this.queue.takeQueued();
       // A request in flight may be stored or not: its items are re-sends from now on, and its answer,
       // if the process lives on to read it, is ignored (send() sees the batch gone).
-      for (const batch of this.inFlight)
-        for (const item of batch) {
-          item.resend = true;
-          items.push(item);
-        }
-      this.ready = [];
-      this.delayed = [];
-      this.inFlight.clear();
-      if (items.length > 0) this.spillItems(items);
+      for (const item of this.queue.takeAll()) {
+        item.resend = true;
+        items.push(item);
+      }
+      if (items.length > 0) this.ledger.spill(items);
       if (final) this.spool?.close();
       else this.spool?.syncNow();
     } catch {
@@ -840,12 +371,7 @@ export class Shipper implements ExitSpiller {
   }
 
   private get idle(): boolean {
-    return (
-      this.ready.length === 0 &&
-      this.delayed.length === 0 &&
-      this.inFlight.size === 0 &&
-      !(this.spool?.hasData ?? false)
-    );
+    return this.queue.count === 0 && !(this.spool?.hasData ?? false);
   }
 
   /** Wakes flush() waiters when there is nothing left to do. */
@@ -874,8 +400,8 @@ export class Shipper implements ExitSpiller {
     });
     // A flush is a reason to try right away, even during an outage's backoff.
     this.outage.tryNow();
-    this.holdUntil = 0;
-    for (const item of this.delayed) item.notBefore = 0;
+    this.ledger.holdUntil = 0;
+    this.queue.dueAllNow();
     this.kick();
     await done;
     if (timer) clearTimeout(timer);
@@ -901,11 +427,11 @@ export class Shipper implements ExitSpiller {
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
-    this.spillAll();
-    if (this.inFlight.size > 0) {
+    this.ledger.spill(this.queue.takeQueued());
+    if (this.queue.inFlightBatches > 0) {
       this.abort.abort();
       // Aborted requests land in requestFailed, which spools their items now that we are closed.
-      while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 10));
+      while (this.queue.inFlightBatches > 0) await new Promise((r) => setTimeout(r, 10));
     }
     const paths = this.spool?.paths;
     this.spool?.close();
@@ -917,55 +443,10 @@ export class Shipper implements ExitSpiller {
       spool: undefined,
       timedOut: !delivered,
     };
-    if (this.spool && paths) {
-      const census = spoolCensus(this.spool.dir, paths);
-      result.pending = census.events;
-      result.elsewhere = Math.max(0, spoolCensus(this.spool.dir).events - census.events);
-      result.spool = { dir: this.spool.dir, files: census.files, bytes: census.bytes };
-      if (result.elsewhere > 0)
-        try {
-          this.options.warn(
-            `mlmon: the spool ${this.spool.dir} holds ${result.elsewhere} more document(s) in files of ` +
-              `other loggers (alive, or gone less than spool.staleMs ago); a logger on this directory ` +
-              `or \`mlmon spool flush --dir ${this.spool.dir}\` delivers them once their owner is gone`,
-          );
-        } catch {
-          // A failing warning sink must not break close().
-        }
-      if (census.events > 0) {
-        // Not rate-limited: once per logger, and a batch job that exits must not miss it.
-        try {
-          this.options.warn(
-            `mlmon: close() left ${census.events} document(s) undelivered in the spool ${this.spool.dir} ` +
-              `(${census.files} file(s), ${census.bytes} bytes): deliver them with ` +
-              `\`mlmon spool flush --dir ${this.spool.dir}\` or a logger with the same spool.dir`,
-          );
-        } catch {
-          // A failing warning sink must not break close().
-        }
-      }
-    }
+    if (this.spool && paths) Object.assign(result, this.ledger.spoolReport(paths));
     this.closeResult = result;
     return result;
   }
 
   private closeResult: CloseResult | undefined;
-
-  /** Rate-limited warnings: the first of a kind at once, then one per interval with a count. */
-  warnOnce(kind: string, message: string): void {
-    const now = Date.now();
-    const last = this.lastWarning.get(kind);
-    if (last !== undefined && now - last < this.options.warnIntervalMs) {
-      this.suppressed.set(kind, (this.suppressed.get(kind) ?? 0) + 1);
-      return;
-    }
-    const skipped = this.suppressed.get(kind) ?? 0;
-    this.suppressed.delete(kind);
-    this.lastWarning.set(kind, now);
-    try {
-      this.options.warn(skipped > 0 ? `${message} (${skipped} similar warning(s) suppressed)` : message);
-    } catch {
-      // A failing warning sink must not break the logger.
-    }
-  }
 }

@@ -53,6 +53,20 @@ export function pairsIndex(namespace: string = DEFAULT_NAMESPACE): string {
   return `mlmon-pairs-${namespace}`;
 }
 
+/**
+ * What a name the logger core writes to is: a data stream (every `logs-` and `metrics-` stream,
+ * sent with `require_data_stream` so that nothing else is ever created in its place) or a regular
+ * index (the collector's pair halves, {@link pairsIndex}). Decided here, the one home of the names,
+ * and from the name alone because the spool stores only the name with each document.
+ */
+export type Destination = 'data-stream' | 'index';
+
+export function destinationOf(name: string): Destination {
+  return name.startsWith(PAIRS_PREFIX) ? 'index' : 'data-stream';
+}
+
+const PAIRS_PREFIX = pairsIndex('');
+
 /** `logs-mlmon.prediction-prod`. */
 export function logStream(kind: LogStreamKind, namespace: string = DEFAULT_NAMESPACE): string {
   return `logs-mlmon.${kind}-${namespace}`;
