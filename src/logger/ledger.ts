@@ -204,7 +204,7 @@ export class Ledger {
     const message =
       why === 'forbidden'
         ? `mlmon: Elasticsearch refuses writes to ${item.index} (${detail}): the credentials need the ` +
-          `create_doc privilege on ${item.index} (security/logger.json); documents ${where}, ${again}`
+          `create_doc privilege on ${item.index} (security/mlmon-logger.json); documents ${where}, ${again}`
         : why === 'no-stream'
           ? `mlmon: ${item.index} is not a data stream and the logger may not create one (${detail}): ` +
             `run \`mlmon setup\` (it installs the index templates and names plain indices in the way); ` +

@@ -236,8 +236,14 @@ export class Shipper implements ExitSpiller {
       return;
     }
     this.probing = true;
-    client.cluster
-      .health({ timeout: '1s' }, { maxRetries: 0, requestTimeout: 5000, signal: this.abort.signal })
+    // Nodes info of the answering node, no metric: the cheapest request the shipped logger role may
+    // make (`cluster:monitor/nodes/info`); `_cluster/health` is `monitor`'s, and its 403 read as
+    // "still down" kept a spool from being replayed until a new event was logged.
+    client.nodes
+      .info(
+        { node_id: '_local', metric: '_none' },
+        { maxRetries: 0, requestTimeout: 5000, signal: this.abort.signal },
+      )
       .then(
         () => {
           this.outage.recover();

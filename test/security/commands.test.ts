@@ -407,12 +407,10 @@ async function proxy(target: URL): Promise<{ url: string; down(): Promise<void>;
 }
 
 describe('the shipped logger key after an outage', () => {
-  // FAILS TODAY (a shipper bug, src/logger/shipper.ts, not mine to edit): once everything is in the
-  // spool, the shipper asks `_cluster/health` whether the cluster is back (its probe); the logger
-  // role may not (cluster:monitor/health is `monitor`'s), so every probe is a 403, taken for "still
-  // down": the spool is never replayed until a new event is logged, and flush() is false. Remove
-  // `.fails` once the probe uses a request the role may make (nodes info, or the replay itself).
-  it.fails('delivers its spool once the node is back, without a new event', async () => {
+  // The shipper's outage probe asks nodes info (the role's `cluster:monitor/nodes/info`); it asked
+  // `_cluster/health` before, which this role may not: every probe was a 403 read as "still down",
+  // and the spool waited for a new event (this test failed then).
+  it('delivers its spool once the node is back, without a new event', async () => {
     const apiKey = keys['mlmon-logger'] as string;
     const target = `${ns}_outage`;
     const through = await proxy(new URL(url()));
