@@ -61,7 +61,7 @@ const ROWS: Row[] = [
     args: ['analyse'],
     code: 2,
     stderr:
-      'mlmon: unknown command "analyse"; commands: compare, setup, baseline, analyze, init, status, demo, report, schedule, collect, kibana, spool (see mlmon --help)',
+      'mlmon: unknown command "analyse"; commands: compare, setup, baseline, analyze, init, status, demo, report, schedule, collect, kibana, roles, spool (see mlmon --help)',
   },
   {
     name: '--help | head -1',
