@@ -13,8 +13,8 @@
  * BENCH_QUICK=1 for a smoke run.
  *
  * Then KServe pairs (issue 24): BENCH_PAIRS inferences of one row each, their request and response
- * halves posted to two collectors (two replicas sharing the namespace, each with its own spool),
- * always split (request to one, response to the other, the replica chosen at random), 16 clients;
+ * halves posted to two collectors (two replicas sharing the namespace, each with its own spool, each
+ * a child process as a pod is: BENCH_REPLICAS), always split (request to one, response to the other, the replica chosen at random), 16 clients;
  * against 16 concurrent `client.create` of the same number of predictions. And memory: a collector
  * child process (collector.memoryBudget BENCH_BUDGET_MB) under 200 concurrent 0.75 MB halves, peak
  * RSS read from its own /metrics (process_resident_memory_bytes).
@@ -44,6 +44,14 @@ const LOGGER_CONCURRENCY = process.env.BENCH_LOGGER_CONCURRENCY
   ? Number(process.env.BENCH_LOGGER_CONCURRENCY)
   : undefined;
 const client = new Client({ node: ES_URL, requestTimeout: 120_000 });
+/**
+ * BENCH_BUILD=inside (default): both sides start from the same event objects inside the clock:
+ * helpers.bulk's datasource builds each document (mlmon's builder) as it goes, and each collector
+ * client serializes its batch before posting it (the collector builds the documents). `before`:
+ * the documents and the NDJSON bodies are built before the clock starts, so the collector's time
+ * includes building documents and helpers.bulk's does not (the figures before 2026-12-05 22:30).
+ */
+const BUILD = process.env.BENCH_BUILD === 'before' ? 'before' : 'inside';
 /** BENCH_ONLY=ndjson|pairs|memory (comma-separated): run only those parts; default all. */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'ndjson,pairs,memory').split(','));
 
@@ -82,12 +90,13 @@ async function viaBulk(ns: string): Promise<Figures> {
   const stream = dataStreamFields(index);
   const context = defaultContext({ name: 'bench' });
   const events = makeEvents(N, `b-${ns}`);
-  const docs = events.map((e) => {
+  const build = (e: Record<string, unknown>) => {
     const built = buildPredictionDocument(e, e.id as string, Date.now(), context);
     if (!built.ok) throw new Error(built.reason);
     built.doc.data_stream = stream;
     return built.doc;
-  });
+  };
+  const docs = BUILD === 'before' ? events.map(build) : undefined;
   const bulkClient = new Client({ node: ES_URL, requestTimeout: 120_000 });
   const started = new Map<unknown, number>();
   const latencies: number[] = [];
@@ -100,7 +109,11 @@ async function viaBulk(ns: string): Promise<Figures> {
   const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 100);
   const t0 = performance.now();
   const result = await bulkClient.helpers.bulk({
-    datasource: docs,
+    datasource:
+      docs ??
+      (async function* () {
+        for (const e of events) yield build(e);
+      })(),
     onDocument: (doc) => ({ create: { _index: index, _id: (doc.prediction as { id: string }).id } }),
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -131,14 +144,14 @@ async function viaCollector(ns: string): Promise<Figures> {
   });
   const url = new URL(`${collector.url}/v1/predictions`);
   const events = makeEvents(N, `c-${ns}`);
+  const serialize = (from: number) =>
+    events
+      .slice(from, from + BATCH)
+      .map((e) => JSON.stringify(e))
+      .join('\n');
+  const batches = Math.ceil(N / BATCH);
   const bodies: string[] = [];
-  for (let i = 0; i < N; i += BATCH)
-    bodies.push(
-      events
-        .slice(i, i + BATCH)
-        .map((e) => JSON.stringify(e))
-        .join('\n'),
-    );
+  if (BUILD === 'before') for (let b = 0; b < batches; b++) bodies.push(serialize(b * BATCH));
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const latencies: number[] = [];
   let next = 0;
@@ -153,8 +166,9 @@ async function viaCollector(ns: string): Promise<Figures> {
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++] as string;
+      while (next < batches) {
+        const b = next++;
+        const body = bodies[b] ?? serialize(b * BATCH);
         const s = performance.now();
         await post(body);
         stored += BATCH;
@@ -183,6 +197,12 @@ async function viaCollector(ns: string): Promise<Figures> {
 }
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? (QUICK ? 2_000 : 10_000));
+/**
+ * BENCH_REPLICAS=process (default): the two replicas are `mlmon collect` child processes, as two
+ * pods are, so the bench process holds only the clients (KServe's agents); `inline`: both in the
+ * bench process, beside the clients (one thread for all three: the figures before 2026-12-05 22:00).
+ */
+const REPLICAS = process.env.BENCH_REPLICAS === 'inline' ? 'inline' : 'process';
 
 /** One POST over a keep-alive agent; resolves with the status and body. */
 function postTo(agent: Agent, url: URL, body: string, headers: Record<string, string>) {
@@ -220,10 +240,11 @@ const kserveHeaders = (role: 'request' | 'response', id: string) => ({
 
 /** Predictions/s of KServe pairs over two replicas, halves always split between them. */
 async function pairsViaReplicas(ns: string): Promise<Figures> {
-  const spools = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'mlmon-bench-pairs-')));
   const replicas = await Promise.all(
-    spools.map((dir) =>
-      startCollector({
+    [0, 1].map(async () => {
+      if (REPLICAS === 'process') return collectorProcess(ns, {});
+      const dir = mkdtempSync(join(tmpdir(), 'mlmon-bench-pairs-'));
+      const collector = await startCollector({
         port: 0,
         logger: {
           node: ES_URL,
@@ -232,8 +253,15 @@ async function pairsViaReplicas(ns: string): Promise<Figures> {
           spool: { dir },
           onWarning: () => {},
         },
-      }),
-    ),
+      });
+      return {
+        url: collector.url,
+        stop: async () => {
+          await collector.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }),
   );
   const urls = replicas.map((r) => new URL(`${r.url}/v1/events`));
   const agent = new Agent({ keepAlive: true, maxSockets: 2 * CONNECTIONS });
@@ -283,8 +311,7 @@ async function pairsViaReplicas(ns: string): Promise<Figures> {
     `  (every half answered after ${answered.toFixed(1)} s, every prediction stored after ${seconds.toFixed(1)} s)`,
   );
   agent.destroy();
-  await Promise.all(replicas.map((r) => r.close()));
-  for (const dir of spools) rmSync(dir, { recursive: true, force: true });
+  await Promise.all(replicas.map((r) => r.stop()));
   latencies.sort((x, y) => x - y);
   return {
     perSecond: PAIRS / seconds,
@@ -335,15 +362,19 @@ const BUDGET_MB = Number(process.env.BENCH_BUDGET_MB ?? 256);
  * clients post a 0.75 MB KServe half each at once (V2 tensor [1500, 50]; request and response
  * on the same replica). Returns the peak, the answers by status, and the RSS before.
  */
-async function memoryUnderLargeHalves(ns: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'mlmon-bench-mem-'));
+/**
+ * `mlmon collect` in a child process of its own (as a pod runs it), with `collector` settings and
+ * its own spool; resolves once it listens.
+ */
+async function collectorProcess(
+  ns: string,
+  collector: Record<string, unknown>,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'mlmon-bench-collect-'));
   const config = join(dir, 'mlmon.config.json');
   writeFileSync(
     config,
-    JSON.stringify({
-      namespace: ns,
-      collector: { port: 0, spoolDir: join(dir, 'spool'), memoryBudget: BUDGET_MB * 2 ** 20 },
-    }),
+    JSON.stringify({ namespace: ns, collector: { port: 0, spoolDir: join(dir, 'spool'), ...collector } }),
   );
   const child = spawn(
     process.execPath,
@@ -355,11 +386,25 @@ async function memoryUnderLargeHalves(ns: string) {
   );
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  let base = '';
-  for (let i = 0; i < 600 && !base; i++) {
-    base = /listening on (http:\/\/\S+) /.exec(out)?.[1] ?? '';
+  let url = '';
+  for (let i = 0; i < 600 && !url; i++) {
+    url = /listening on (http:\/\/\S+) /.exec(out)?.[1] ?? '';
     await new Promise((r) => setTimeout(r, 100));
   }
+  if (!url) throw new Error(`mlmon collect did not start: ${out}`);
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('close', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function memoryUnderLargeHalves(ns: string) {
+  const collector = await collectorProcess(ns, { memoryBudget: BUDGET_MB * 2 ** 20 });
+  const base = collector.url;
   const rssOf = async () => {
     const text = await (await fetch(`${base}/metrics`)).text();
     return Number(/mlmon_collect_process_resident_memory_bytes (\d+)/.exec(text)?.[1] ?? 0) / 2 ** 20;
@@ -397,9 +442,7 @@ async function memoryUnderLargeHalves(ns: string) {
   sampling = false;
   await sampler;
   agent.destroy();
-  child.kill('SIGTERM');
-  await new Promise((r) => child.on('close', r));
-  rmSync(dir, { recursive: true, force: true });
+  await collector.stop();
   const size = JSON.stringify({ inputs: [{ name: 'x', shape: [rows, 50], datatype: 'FP64', data }] }).length;
   return { before, peak, statuses: Object.fromEntries(statuses), halfMb: size / 2 ** 20 };
 }
@@ -417,7 +460,7 @@ async function main(): Promise<void> {
     `Elasticsearch ${await serverVersion(ES_URL)} at ${ES_URL}; ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   );
   console.log(
-    `N=${N} predictions (20 features), collector: batches of ${BATCH} (NDJSON), ${CONNECTIONS} connections, logger concurrency ${LOGGER_CONCURRENCY ?? 4}; load ${loadavg()
+    `N=${N} predictions (20 features), collector: batches of ${BATCH} (NDJSON), ${CONNECTIONS} connections, logger concurrency ${LOGGER_CONCURRENCY ?? 4}, documents built ${BUILD} the clock; load ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );

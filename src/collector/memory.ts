@@ -25,6 +25,13 @@ import { runInNewContext } from 'node:vm';
 /** Shortest time between two forced collections (a full GC of ~200 MB takes ~50-100 ms). */
 const COLLECT_EVERY_MS = 200;
 
+/**
+ * How long a reading of resident memory serves: reading it costs a /proc read (~6 % of the
+ * collector's CPU when every request read it, in a profile of 1,200 KServe pairs/s); in 5 ms a
+ * request admitted on the previous reading is still counted by its reservation.
+ */
+const RESIDENT_FOR_MS = 5;
+
 /** Above this share of the budget (measured), a collection is forced after a request ends. */
 const RELIEVE_AT = 0.5;
 
@@ -79,9 +86,22 @@ export class MemoryBudget {
     this.idle = this.resident();
   }
 
+  private lastResident = 0;
+  private residentAt = Number.NEGATIVE_INFINITY;
+
+  /** Resident memory, read at most every {@link RESIDENT_FOR_MS}. */
+  private residentNow(): number {
+    const now = performance.now();
+    if (now - this.residentAt >= RESIDENT_FOR_MS) {
+      this.lastResident = this.resident();
+      this.residentAt = now;
+    }
+    return this.lastResident;
+  }
+
   /** Resident bytes above the idle process. */
   get measured(): number {
-    return Math.max(0, this.resident() - this.idle);
+    return Math.max(0, this.residentNow() - this.idle);
   }
 
   /** Reserved by requests in flight plus held by the logger core. */
@@ -125,7 +145,7 @@ export class MemoryBudget {
     if (this.measured > RELIEVE_AT * this.limit) this.collect();
     // The idle process may be smaller than at start (start-up garbage collected since): the
     // smaller figure makes the measured view the stricter one.
-    if (this.reserved === 0 && this.quiet()) this.idle = Math.min(this.idle, this.resident());
+    if (this.reserved === 0 && this.quiet()) this.idle = Math.min(this.idle, this.residentNow());
   }
 
   private watcher: NodeJS.Timeout | undefined;
@@ -153,5 +173,6 @@ export class MemoryBudget {
     this.lastCollect = now;
     this.collections++;
     gc();
+    this.residentAt = Number.NEGATIVE_INFINITY;
   }
 }

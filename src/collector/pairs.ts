@@ -9,13 +9,16 @@
  *   identity, {@link pairKey}): directly, in one `_bulk` with the halves of concurrent requests
  *   ({@link MicroBatcher}), or through the logger core when that fails (retries, spool). It is
  *   acknowledged only once indexed (a 409 means an earlier copy is there) or fsynced in the spool.
- *   The partners are read with one `_mget` per batch, and the deletes ride in the next `_bulk`:
- *   a pair costs round trips per batch of concurrent halves, not per half.
- * - Then the replica reads the other half by `_id` (a realtime GET: it sees every acknowledged
- *   write, refreshed or not). Of two replicas writing the two halves at once, at least one sees
- *   the other's, since each reads only after its own write is acknowledged. Whoever finds both
- *   stores the prediction(s) with `create` and deterministic ids: two replicas completing the same
- *   pair store it once (the second gets a 409, "already there").
+ *   The partners are read with one `_mget` per batch, and the deletes go in `_bulk`s of their
+ *   own: a pair costs round trips per batch of concurrent halves, not per half.
+ * - The replica reads the other half by `_id` (a realtime GET: it sees every acknowledged write,
+ *   refreshed or not): once while its own half is written (found: the pair is stored before the
+ *   answer, `paired`), and, when that found nothing, again after the write: after the answer
+ *   (`pending`), when the memory budget lets the replica hold the half meanwhile. Of two replicas
+ *   writing the two halves at once, at least one sees the other's, since each reads again only
+ *   after its own write is acknowledged. Whoever finds both stores the prediction(s) with `create`
+ *   and deterministic ids: two replicas completing the same pair store it once (the second gets a
+ *   409, "already there").
  * - A sweep, run by every replica, takes the halves older than `timeoutMs`: a pair found complete
  *   is completed (idempotently); a request alone becomes a prediction without output (same ids, so
  *   a late full prediction and it are stored once); a response alone goes to the dead letters
@@ -51,6 +54,14 @@ export interface PairStoreOptions {
   bufferBytes?: number;
   /** `collector.namespaceInModelName` (default true): model names `<k8s namespace>/<name>`. */
   namespaceInModelName?: boolean;
+  /**
+   * Reserves memory for a half paired after its answer (`bytes`: the half as stored, JSON); returns
+   * the release, or undefined when the budget has no room (the answer then waits for the pairing).
+   * Without it, every answer waits for its pairing.
+   */
+  hold?: (bytes: number) => (() => void) | undefined;
+  /** Called with the outcome of a pairing that ran after its half was answered (for the metrics). */
+  onSettled?: (outcome: PairOutcome) => void;
 }
 
 export interface PairOutcome {
@@ -219,6 +230,8 @@ export class PairStore {
   private closed = false;
   /** Halves of this replica being written or paired right now (not a correctness input). */
   inFlight = 0;
+  /** Pairings that run after their half was answered (awaited by `close`). */
+  private readonly settling = new Set<Promise<unknown>>();
   /** The pair expansions queued one after another (see `store`). */
   private expansions: Promise<unknown> = Promise.resolve();
 
@@ -227,6 +240,14 @@ export class PairStore {
     (ops) => this.bulkHalves(ops),
     BATCHES,
   );
+  /**
+   * The deletes of settled halves, in `_bulk`s of their own, one at a time: they are off every
+   * answer's path, and in the halves' batches they held up the writes that answers wait for.
+   */
+  private readonly deletes = new MicroBatcher<HalfOp, Written | undefined>((ops) => this.bulkHalves(ops), {
+    ...BATCHES,
+    maxInFlight: 1,
+  });
   /** The partners concurrent requests look for, one `_mget` per batch. */
   private readonly reads = new MicroBatcher<string, Found | undefined>(
     (ids) => this.mgetHalves(ids),
@@ -284,7 +305,8 @@ export class PairStore {
     // finds nothing, the read after the write below is the one that counts.
     const early =
       this.client && !this.options.core.shipper.unreachable ? this.getHalf(key, partner) : undefined;
-    const { durable: written, version } = await this.writeHalf(`${key}.${half.role}`, doc);
+    const text = JSON.stringify(doc);
+    const { durable: written, version } = await this.writeHalf(`${key}.${half.role}`, text);
     if (written.dropped > 0) return { status: 'not-durable', durable: written };
     if (written.deadLettered > 0)
       return {
@@ -293,9 +315,55 @@ export class PairStore {
         reason: 'Elasticsearch refused the half; it is kept in the dead letters with the reason',
       };
     if (written.spooled > 0) return { status: 'spooled', durable: written };
-    const found = (await early) ?? (await this.getHalf(key, partner));
+    const first = await early;
+    // The partner was there before this half was written: this replica stores the pair now and
+    // answers `paired` (the usual order: KServe logs the request before the model answers).
+    if (first) return this.complete(half, key, first, version);
+    // Not there at the first look: this half is durable, which is all its answer promises. The read
+    // after the write, which decides who stores the pair, runs after the answer when the memory
+    // budget lets this replica hold the half meanwhile (a KServe agent waits for each answer, and
+    // a pair answered after one round trip instead of three leaves room for more); otherwise the
+    // answer waits for it. Either way a replica that dies in between leaves both halves durable
+    // in Elasticsearch for the other replicas' read or sweep.
+    const release = this.options.hold?.(text.length);
+    if (!release) return this.afterWrite(half, key, partner, version);
+    this.inFlight++;
+    const settling = this.afterWrite(half, key, partner, version)
+      .then((outcome) => this.options.onSettled?.(outcome))
+      .catch((error: unknown) =>
+        this.options.onWarning(
+          `mlmon collect: pairing ${half.source} event ${half.eventId} after its answer failed (the sweep settles it): ${(error as Error).message}`,
+        ),
+      )
+      .finally(() => {
+        this.inFlight--;
+        release();
+        this.settling.delete(settling);
+      });
+    this.settling.add(settling);
+    return { status: 'pending' };
+  }
+
+  /** The read after this half's write: whoever finds both halves (and wrote later) stores the pair. */
+  private async afterWrite(
+    half: Half,
+    key: string,
+    partner: Half['role'],
+    version: Version | undefined,
+  ): Promise<PairOutcome> {
+    const found = await this.getHalf(key, partner);
     // Not found, or the GET failed: the half is durable and the sweep pairs it later.
     if (!found) return { status: 'pending' };
+    return this.complete(half, key, found, version);
+  }
+
+  /** Stores the pair of `half` and its partner `found` (unless the partner's writer does). */
+  private async complete(
+    half: Half,
+    key: string,
+    found: Found,
+    version: Version | undefined,
+  ): Promise<PairOutcome> {
     // Both halves written: the replica whose write came second (a higher `_seq_no` in the same
     // shard and term) is sure to see the other's, so it alone stores the pair, and the first
     // answers pending instead of writing the same documents again. Where the order is unknown (a
@@ -307,7 +375,7 @@ export class PairStore {
     const stored = await this.store(request, response);
     if (stored.status === 'paired' || stored.status === 'dead-lettered')
       for (const role of ['request', 'response'])
-        void this.writes.add({ id: `${key}.${role}` }).catch(() => {
+        void this.deletes.add({ id: `${key}.${role}` }).catch(() => {
           // Left for the sweep: it settles them again, idempotently.
         });
     return stored;
@@ -318,9 +386,8 @@ export class PairStore {
    * same moment (no wait behind the logger's batches), and when that fails other than by "already
    * there", through the logger core, which retries and spools.
    */
-  private async writeHalf(id: string, doc: HalfDoc): Promise<{ durable: Durability; version?: Version }> {
+  private async writeHalf(id: string, text: string): Promise<{ durable: Durability; version?: Version }> {
     const { core } = this.options;
-    const text = JSON.stringify(doc);
     if (this.client && !core.shipper.unreachable) {
       const written = await this.writes.add({ id, doc: text }).catch(() => undefined);
       if (written)
@@ -656,6 +723,8 @@ export class PairStore {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    // Pairings begun after their answers finish first (their halves are durable either way).
+    await Promise.all(this.settling);
     await this.sweeping;
     return { index: this.options.index };
   }

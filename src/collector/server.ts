@@ -429,6 +429,12 @@ const cloudEvent = (ctx: Context) => async (request: FastifyRequest, reply: Fast
   return reply.code(200).send({ status: outcome.status, id: event.key, ids: [] });
 };
 
+function countDurable(metrics: CollectorMetrics, kind: string, durable: Durability): void {
+  metrics.stored.inc({ kind }, durable.indexed);
+  metrics.spooled.inc({ kind }, durable.spooled);
+  metrics.deadLettered.inc({ kind }, durable.deadLettered);
+}
+
 /** Counts a durable result and answers 200, or 503 when something was not made durable. */
 function answerDurable(
   ctx: Context,
@@ -437,9 +443,7 @@ function answerDurable(
   durable: Durability,
   body: Record<string, unknown>,
 ) {
-  ctx.metrics.stored.inc({ kind }, durable.indexed);
-  ctx.metrics.spooled.inc({ kind }, durable.spooled);
-  ctx.metrics.deadLettered.inc({ kind }, durable.deadLettered);
+  countDurable(ctx.metrics, kind, durable);
   if (durable.dropped > 0) {
     reply.header('retry-after', '10');
     return reply
@@ -534,6 +538,13 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     namespaceInModelName: settings.namespaceInModelName,
     onSwept: (swept) => {
       metrics.swept(swept);
+    },
+    hold: (bytes) => {
+      const owner = {};
+      return memory.admit(owner, HALF_MEMORY_FACTOR * bytes) ? () => memory.release(owner) : undefined;
+    },
+    onSettled: (outcome) => {
+      if (outcome.durable) countDurable(metrics, 'prediction', outcome.durable);
     },
   });
   pairs.open();

@@ -369,6 +369,60 @@ describe('KServe and Seldon CloudEvents', () => {
     expect(letters[0]?.error.type).toBe('mlmon_unpaired_event');
     expect(letters[0]?.error.message).toBe('kserve response event lonely-2 got no request within 1.5 s');
   }, 60_000);
+
+  it('pairs halves answered before their partner was read: stored by the replicas at close, not the sweep, and counted', async () => {
+    // Two replicas, the halves of each inference posted at the same moment to different replicas:
+    // most halves find no partner at their first look and are answered `pending` before the read
+    // that decides who stores the pair. The wait is 60 s, so nothing here is left to a sweep: every
+    // prediction must be stored by the replicas themselves, those still pairing when close() is
+    // called included, and counted in /metrics.
+    const f = fixture('kserve-v1.json');
+    const ns4 = uniqueNamespace('collectlate');
+    const replicas = await Promise.all(
+      [0, 1].map(() =>
+        startCollector({
+          port: 0,
+          pairTimeoutMs: 60_000,
+          mappings,
+          logger: { node: esUrl(), namespace: ns4, model: { name: 'fraud' }, spool: false, ...quiet },
+        }),
+      ),
+    );
+    const [a, b] = replicas as [Collector, Collector];
+    const n = 60;
+    const ids = Array.from({ length: n }, (_, i) => `late-${i}`);
+    const answers = await Promise.all(
+      ids.flatMap((id, i) => [
+        post(`${(i % 2 ? a : b).url}/v1/events`, JSON.stringify(f.request.body), {
+          ...f.request.headers,
+          'ce-id': id,
+        }),
+        post(`${(i % 2 ? b : a).url}/v1/events`, JSON.stringify(f.response.body), {
+          ...f.response.headers,
+          'ce-id': id,
+        }),
+      ]),
+    );
+    expect(answers.filter((r) => r.status !== 200)).toEqual([]);
+    await Promise.all(replicas.map((r) => r.close()));
+    // close() waits for the pairings still running after their answers.
+    expect(replicas.map((r) => r.pairs.inFlight)).toEqual([0, 0]);
+    // Two predictions per inference (the fixture's two instances), each once.
+    const counts = await countsById(client, `logs-mlmon.prediction-${ns4}`);
+    const { missing, duplicated, unexpected } = compareIds(
+      ids.flatMap((id) => [`${id}-0`, `${id}-1`]),
+      counts,
+    );
+    expect({ missing, duplicated, unexpected }).toEqual({ missing: [], duplicated: [], unexpected: [] });
+    // mlmon_collect_events_stored_total{kind="prediction"} of both replicas: every stored
+    // prediction, whichever replica stored it and whether before or after the answer (a pair stored
+    // by both, where the order of writes cannot be told, counts twice: at least 2n).
+    let stored = 0;
+    for (const r of replicas)
+      for (const v of (await r.metrics.stored.get()).values)
+        if (v.labels.kind === 'prediction') stored += v.value;
+    expect(stored).toBeGreaterThanOrEqual(2 * n);
+  }, 120_000);
 });
 
 describe('auth', () => {
