@@ -59,7 +59,12 @@ describe('MicroBatcher', () => {
   it('bounds a batch by the weight of its items too, and sends an item over the bound alone', async () => {
     const g = gated();
     // Items weigh their own value: with maxBytes 10, [4, 5] (9) fit, 4 + 5 + 3 (12) does not.
-    const batcher = new MicroBatcher(g.run, { maxItems: 100, maxInFlight: 1, maxBytes: 10, weight: (i) => i });
+    const batcher = new MicroBatcher(g.run, {
+      maxItems: 100,
+      maxInFlight: 1,
+      maxBytes: 10,
+      weight: (i) => i,
+    });
     const all = [4, 5, 3, 25, 2, 8, 1].map((i) => batcher.add(i));
     for (let call = 0; call < 5; call++) {
       await turn();
