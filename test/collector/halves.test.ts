@@ -197,39 +197,65 @@ describe('halves written and read in requests of at most maxRequestBytes', () =>
   }, 120_000);
 });
 
+/**
+ * 40 halves as replicas leave them when they die between writing a half and reading its partner:
+ * in the pairs index, received ten minutes ago (older than the wait). 10 complete pairs (a large
+ * request, a small response), 10 large requests alone, 10 large responses alone: 30 large halves,
+ * ~6 MB, six times the bound.
+ */
+async function leftHalves(ns: string) {
+  const receivedAt = Date.now() - 600_000;
+  const at = (h: Half): Half => ({ ...h, receivedAt });
+  const pairs = Array.from({ length: 10 }, (_, k) => `p-${k}`);
+  const requestsAlone = Array.from({ length: 10 }, (_, k) => `q-${k}`);
+  const responsesAlone = Array.from({ length: 10 }, (_, k) => `r-${k}`);
+  const halves = [
+    ...pairs.flatMap((key, k) => [at(half('request', key, large(k))), at(half('response', key, small))]),
+    ...requestsAlone.map((key, k) => at(half('request', key, large(100 + k)))),
+    ...responsesAlone.map((key, k) =>
+      at(half('response', key, { predictions: [`${k}`.padEnd(LARGE, 'z')] })),
+    ),
+  ];
+  const operations = halves.flatMap((h) => {
+    const key = pairKey(h);
+    const doc = {
+      pair: { key, role: h.role, source: h.source, received_at: new Date(receivedAt).toISOString(), half: h },
+    };
+    return [{ create: { _index: pairsIndex(ns), _id: `${key}.${h.role}` } }, doc];
+  });
+  const written = await client.bulk({ operations, refresh: true });
+  expect(written.errors).toBe(false);
+  return { pairs, requestsAlone, responsesAlone };
+}
+
+/** What the sweeps stored: each pair and request alone once as predictions, each response alone once as a dead letter. */
+async function expectSettledOnce(ns: string, left: Awaited<ReturnType<typeof leftHalves>>) {
+  const predictions = await countsById(client, `logs-mlmon.prediction-${ns}`);
+  expect(compareIds([...left.pairs, ...left.requestsAlone], predictions)).toEqual({
+    missing: [],
+    duplicated: [],
+    unexpected: [],
+  });
+  const withOutput = await client.count({
+    index: `logs-mlmon.prediction-${ns}`,
+    query: { exists: { field: 'prediction.value' } },
+  });
+  expect(withOutput.count).toBe(left.pairs.length);
+  const letters = await countsById(client, `logs-mlmon.deadletter-${ns}`);
+  expect(
+    compareIds(
+      left.responsesAlone.map((k) => `${k}/response-unpaired`),
+      letters,
+    ),
+  ).toEqual({ missing: [], duplicated: [], unexpected: [] });
+  expect(await waitForEmpty(pairsIndex(ns))).toBe(0);
+}
+
 describe('the sweep reads halves in groups of at most maxRequestBytes', () => {
   it('30 large halves left unpaired (10 complete pairs, 10 requests, 10 responses alone): all settled once, no answer over the bound', async () => {
     const ns = uniqueNamespace('sweepbytes');
     const { store, core } = await open(ns);
-    // Halves as a replica leaves them when it dies between writing its half and reading the
-    // partner: in the pairs index, received ten minutes ago (older than the wait).
-    const receivedAt = Date.now() - 600_000;
-    const at = (h: Half): Half => ({ ...h, receivedAt });
-    const pairs = Array.from({ length: 10 }, (_, k) => `p-${k}`);
-    const requestsAlone = Array.from({ length: 10 }, (_, k) => `q-${k}`);
-    const responsesAlone = Array.from({ length: 10 }, (_, k) => `r-${k}`);
-    const halves = [
-      ...pairs.flatMap((key, k) => [at(half('request', key, large(k))), at(half('response', key, small))]),
-      ...requestsAlone.map((key, k) => at(half('request', key, large(100 + k)))),
-      ...responsesAlone.map((key, k) =>
-        at(half('response', key, { predictions: [`${k}`.padEnd(LARGE, 'z')] })),
-      ),
-    ];
-    const operations = halves.flatMap((h) => {
-      const key = pairKey(h);
-      const doc = {
-        pair: {
-          key,
-          role: h.role,
-          source: h.source,
-          received_at: new Date(receivedAt).toISOString(),
-          half: h,
-        },
-      };
-      return [{ create: { _index: pairsIndex(ns), _id: `${key}.${h.role}` } }, doc];
-    });
-    const written = await client.bulk({ operations, refresh: true });
-    expect(written.errors).toBe(false);
+    const left = await leftHalves(ns);
 
     seen = [];
     const swept = await store.sweep();
@@ -245,26 +271,49 @@ describe('the sweep reads halves in groups of at most maxRequestBytes', () => {
     expect(answered.reduce((sum, r) => sum + (r.received ?? 0), 0)).toBeGreaterThan(20 * LARGE);
 
     await core.flush();
-    const predictions = await countsById(client, `logs-mlmon.prediction-${ns}`);
-    expect(compareIds([...pairs, ...requestsAlone], predictions)).toEqual({
-      missing: [],
-      duplicated: [],
-      unexpected: [],
-    });
-    const withOutput = await client.count({
-      index: `logs-mlmon.prediction-${ns}`,
-      query: { exists: { field: 'prediction.value' } },
-    });
-    expect(withOutput.count).toBe(pairs.length);
-    const letters = await countsById(client, `logs-mlmon.deadletter-${ns}`);
-    expect(
-      compareIds(
-        responsesAlone.map((k) => `${k}/response-unpaired`),
-        letters,
-      ),
-    ).toEqual({ missing: [], duplicated: [], unexpected: [] });
-    expect(await waitForEmpty(pairsIndex(ns))).toBe(0);
+    await expectSettledOnce(ns, left);
     // Swept again: nothing left, nothing stored twice.
     expect(await store.sweep()).toMatchObject({ halves: 0, waiting: 0 });
+  }, 120_000);
+
+  it('two replicas sweeping the same 30 large halves at once: each stored once, no answer over the bound', async () => {
+    const ns = uniqueNamespace('sweeptwo');
+    const { store, core } = await open(ns);
+    // A second replica: its own logger core and pair store, the same pairs index.
+    const otherCore = new LoggerCore({
+      node: recording,
+      namespace: ns,
+      model: { name: 'fallback' },
+      spool: { dir: tempSpoolDir('halves') },
+      onWarning: () => {},
+    });
+    const other = new PairStore({
+      index: pairsIndex(ns),
+      timeoutMs: 300_000,
+      core: otherCore,
+      mappings: [],
+      onWarning: (m) => console.warn(m),
+      maxRequestBytes: BOUND,
+    });
+    try {
+      const left = await leftHalves(ns);
+      seen = [];
+      // Each sweeps until it finds nothing left to settle; a pair one of them skipped because
+      // the other deleted a half under it is settled by a later sweep.
+      const sweepUntilEmpty = async (s: PairStore) => {
+        for (let i = 0; i < 20; i++) {
+          const r = await s.sweep();
+          if (r?.halves === 0 && r.waiting === 0) return;
+          await sleep(200);
+        }
+      };
+      await Promise.all([sweepUntilEmpty(store), sweepUntilEmpty(other)]);
+      expect(overBound((s) => s.ids === 2)).toEqual([]);
+      await Promise.all([core.flush(), otherCore.flush()]);
+      await expectSettledOnce(ns, left);
+    } finally {
+      await other.close();
+      await otherCore.close();
+    }
   }, 120_000);
 });
