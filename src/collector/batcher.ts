@@ -5,20 +5,31 @@
  * event loop; while `maxInFlight` batches are out, new items gather and leave together as soon as
  * one returns (the batch size follows the load, like Nagle's algorithm).
  *
- * Written here (about 50 lines) rather than taken from npm: dataloader (2.2.3) and
+ * A batch is bounded by its items and, given a `weight`, by the bytes they hold: a `_bulk` of 500
+ * large KServe halves would be one body of hundreds of MB that no memory budget counts (issue 24).
+ *
+ * Written here (about 70 lines) rather than taken from npm: dataloader (2.2.3) and
  * batched-function batch by tick or by a fixed window with no bound on the calls in flight, and
  * that bound is what lets a batch grow with the load instead of sending many small ones.
  */
 
-export interface BatcherOptions {
+export interface BatcherOptions<I> {
   /** Items in one call of `run` at most. */
   maxItems: number;
+  /**
+   * Bytes of items in one call of `run` at most, as `weight` counts them; an item heavier than
+   * that goes alone (it cannot be split, and refusing it is the caller's memory budget's job).
+   */
+  maxBytes?: number;
+  /** The bytes an item holds (read once, when it is added); without it only `maxItems` bounds. */
+  weight?: (item: I) => number;
   /** Calls of `run` at once at most; items beyond them wait for one to return. */
   maxInFlight: number;
 }
 
 interface Waiting<I, O> {
   item: I;
+  weight: number;
   resolve: (out: O) => void;
   reject: (error: unknown) => void;
 }
@@ -34,7 +45,7 @@ export class MicroBatcher<I, O> {
    */
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
-    private readonly options: BatcherOptions,
+    private readonly options: BatcherOptions<I>,
   ) {}
 
   /** Items waiting for a batch or in one. */
@@ -44,7 +55,7 @@ export class MicroBatcher<I, O> {
 
   add(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, weight: this.options.weight?.(item) ?? 0, resolve, reject });
       this.schedule();
     });
   }
@@ -59,11 +70,24 @@ export class MicroBatcher<I, O> {
   private readonly flush = () => {
     this.scheduled = false;
     while (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) {
-      const batch = this.queue.splice(0, this.options.maxItems);
+      const batch = this.queue.splice(0, this.fits());
       this.inFlight++;
       void this.send(batch);
     }
   };
+
+  /** How many of the first items waiting make one batch: at least one, in their order. */
+  private fits(): number {
+    const { maxItems, maxBytes = Infinity } = this.options;
+    let count = 0;
+    let bytes = 0;
+    for (const { weight } of this.queue) {
+      if (count === maxItems || (count > 0 && bytes + weight > maxBytes)) break;
+      bytes += weight;
+      count++;
+    }
+    return count;
+  }
 
   private async send(batch: Array<Waiting<I, O>>): Promise<void> {
     try {

@@ -9,8 +9,8 @@
  *   identity, {@link pairKey}): directly, in one `_bulk` with the halves of concurrent requests
  *   ({@link MicroBatcher}), or through the logger core when that fails (retries, spool). It is
  *   acknowledged only once indexed (a 409 means an earlier copy is there) or fsynced in the spool.
- *   The partners are read with one `_mget` per batch, and the deletes go in `_bulk`s of their
- *   own: a pair costs round trips per batch of concurrent halves, not per half.
+ *   The partners are read with one `_mget` per batch, and the deletes ride in the next `_bulk`:
+ *   a pair costs round trips per batch of concurrent halves, not per half.
  * - The replica reads the other half by `_id` (a realtime GET: it sees every acknowledged write,
  *   refreshed or not): once while its own half is written (found: the pair is stored before the
  *   answer, `paired`), and, when that found nothing, again after the write: after the answer
@@ -25,11 +25,17 @@
  *   with its body (once: a deterministic id), unless its prediction is already stored (a re-sent
  *   response). Then the halves are deleted. Several replicas sweeping the same halves store the
  *   same documents with the same ids: once.
+ * - Memory: no request to Elasticsearch carries more than `maxRequestBytes` of halves (8 MiB by
+ *   default; one half or one pair over it goes alone): a `_bulk` of halves is cut by bytes, an
+ *   `_mget` answer is read up to that size (a larger one is dropped and asked again in parts), and
+ *   the sweep searches for keys and versions only, then reads the bodies a group of pairs at a
+ *   time, settling each group before reading the next. It settles a pair only when the halves the
+ *   search found are still there at the versions it found (else the next sweep does).
  *
  * No replica-local state decides whether a prediction is stored.
  */
 import { createHash } from 'node:crypto';
-import type { Client } from '@elastic/elasticsearch';
+import { errors, type Client, type estypes } from '@elastic/elasticsearch';
 import type { Durability, DurableEntry, LoggerCore } from '../logger/core.js';
 import { Ack } from '../logger/ack.js';
 import { Kind } from '../logger/shipper.js';
@@ -62,6 +68,11 @@ export interface PairStoreOptions {
   hold?: (bytes: number) => (() => void) | undefined;
   /** Called with the outcome of a pairing that ran after its half was answered (for the metrics). */
   onSettled?: (outcome: PairOutcome) => void;
+  /**
+   * Bytes of halves one request to Elasticsearch carries at most: a `_bulk` of halves, the answer
+   * to one `_mget` (default {@link HALVES_MAX_BYTES}; a single half over it goes alone).
+   */
+  maxRequestBytes?: number;
 }
 
 export interface PairOutcome {
@@ -179,6 +190,7 @@ export function pairEvents(
   });
 }
 
+/** Halves a sweep looks at in one search (their keys and versions only: bodies are read by groups). */
 const SWEEP_BATCH = 500;
 
 /** Predictions handed to the logger core at once when a pair expands to many rows. */
@@ -191,6 +203,18 @@ const EXPAND_WAIT_MS = 5_000;
  * would only split the same halves into smaller requests on a busy cluster).
  */
 const BATCHES = { maxItems: 500, maxInFlight: 2 };
+
+/**
+ * The most bytes of halves one request carries by default (`maxRequestBytes`): a `_bulk` of
+ * halves, one `_mget`'s answer (partner reads and the sweep). Without it, 500 KServe halves of
+ * 0.75 MB made one 375 MB `_bulk` body, and one `_mget` or sweep search could answer as much:
+ * memory no budget counts (issue 24). 8 MiB is still ~10 large halves per request, so the round
+ * trips per pair stay few.
+ */
+const HALVES_MAX_BYTES = 8 * 2 ** 20;
+
+/** Answers in a row that fitted before an `_mget` asks for more ids (see `PairStore.fitted`). */
+const GROW_AFTER = 8;
 
 /** Where a write landed in its shard's history (`_primary_term`, `_seq_no`). */
 interface Version {
@@ -207,6 +231,13 @@ function laterWrite(a: Version, b: Version): boolean {
   return a.term > b.term || (a.term === b.term && a.seqNo > b.seqNo);
 }
 
+function sameVersion(a: Version | undefined, b: Version | undefined): boolean {
+  return a !== undefined && b !== undefined && a.term === b.term && a.seqNo === b.seqNo;
+}
+
+/** What a sweep's search found: by pair key, the ids of its halves and their versions. */
+type Searched = Map<string, Map<string, Version | undefined>>;
+
 /** A half written by this replica (`version` unknown when an earlier copy was there: a 409). */
 interface Written {
   version?: Version;
@@ -217,6 +248,9 @@ interface Found {
   half: Half;
   version?: Version;
 }
+
+/** A half as `_mget` answers it. */
+type HalfMget = estypes.MgetResponseItem<HalfDoc>;
 
 /** A half to write (`doc`, its JSON) or, without `doc`, a settled half to delete. */
 interface HalfOp {
@@ -235,26 +269,35 @@ export class PairStore {
   /** The pair expansions queued one after another (see `store`). */
   private expansions: Promise<unknown> = Promise.resolve();
 
-  /** The halves (and deletes) of concurrent requests, one `_bulk` at a time per batch. */
-  private readonly writes = new MicroBatcher<HalfOp, Written | undefined>(
-    (ops) => this.bulkHalves(ops),
-    BATCHES,
-  );
-  /**
-   * The deletes of settled halves, in `_bulk`s of their own, one at a time: they are off every
-   * answer's path, and in the halves' batches they held up the writes that answers wait for.
-   */
-  private readonly deletes = new MicroBatcher<HalfOp, Written | undefined>((ops) => this.bulkHalves(ops), {
-    ...BATCHES,
-    maxInFlight: 1,
-  });
+  /** The halves (and deletes) of concurrent requests, one `_bulk` per batch (of `maxRequestBytes`). */
+  private readonly writes: MicroBatcher<HalfOp, Written | undefined>;
   /** The partners concurrent requests look for, one `_mget` per batch. */
   private readonly reads = new MicroBatcher<string, Found | undefined>(
     (ids) => this.mgetHalves(ids),
     BATCHES,
   );
 
-  constructor(private readonly options: PairStoreOptions) {}
+  /**
+   * Ids per `_mget` that recently fitted in `maxRequestBytes` (see `mgetWithin`): when an answer is
+   * over, back to the last count that fitted (or half); a quarter more after answers that fit.
+   */
+  private mgetIds = BATCHES.maxItems;
+  private lastFit = 0;
+  private fitsInRow = 0;
+
+  /** Bytes of halves one request to Elasticsearch carries at most ({@link HALVES_MAX_BYTES}). */
+  private readonly maxBytes: number;
+
+  constructor(private readonly options: PairStoreOptions) {
+    this.maxBytes = options.maxRequestBytes ?? HALVES_MAX_BYTES;
+    this.writes = new MicroBatcher((ops) => this.bulkHalves(ops), {
+      ...BATCHES,
+      maxBytes: this.maxBytes,
+      // The document's JSON (bytes for ASCII, which JSON mostly is) and its action line (~100; a
+      // delete is that line alone).
+      weight: (op) => (op.doc?.length ?? 0) + 100,
+    });
+  }
 
   private get client(): Client | undefined {
     return this.options.core.client;
@@ -375,7 +418,7 @@ export class PairStore {
     const stored = await this.store(request, response);
     if (stored.status === 'paired' || stored.status === 'dead-lettered')
       for (const role of ['request', 'response'])
-        void this.deletes.add({ id: `${key}.${role}` }).catch(() => {
+        void this.writes.add({ id: `${key}.${role}` }).catch(() => {
           // Left for the sweep: it settles them again, idempotently.
         });
     return stored;
@@ -441,19 +484,72 @@ export class PairStore {
     return this.reads.add(id).catch(() => this.reads.add(id).catch(() => undefined));
   }
 
-  /** One realtime `_mget` for the partners that concurrent requests look for. */
+  /**
+   * Realtime `_mget`s for the partners that concurrent requests look for: one per batch, or a few
+   * in a row when the partners are large (`mgetWithin`).
+   */
   private async mgetHalves(ids: string[]): Promise<Array<Found | undefined>> {
     const client = this.client;
     if (!client) return ids.map(() => undefined);
-    const response = await client.mget<HalfDoc>(
-      { index: this.options.index, ids, realtime: true },
-      { maxRetries: 0 },
-    );
-    return response.docs.map((d) =>
-      'found' in d && d.found && d._source
-        ? { half: d._source.pair.half, version: versionOf(d._seq_no, d._primary_term) }
-        : undefined,
-    );
+    const found: Array<Found | undefined> = [];
+    for (let from = 0; from < ids.length;) {
+      const part = ids.slice(from, from + this.mgetIds);
+      const docs = await this.mgetWithin(client, part, part.length > 1);
+      if (!docs) continue; // over the bound: again with fewer ids
+      for (const d of docs)
+        found.push(
+          'found' in d && d.found && d._source
+            ? { half: d._source.pair.half, version: versionOf(d._seq_no, d._primary_term) }
+            : undefined,
+        );
+      from += part.length;
+    }
+    return found;
+  }
+
+  /**
+   * One realtime `_mget` of halves. `bounded`: its answer is read up to `maxRequestBytes`
+   * only; a larger one is dropped as it arrives (the transport's `maxResponseSize`, which stops
+   * reading there) and undefined is returned, with fewer ids per `_mget` from then on. The size of
+   * the halves asked for is not known before they are read: the reader of a partner knows only its
+   * id, and a KServe request is often 50x its response; so the answer itself is what is bounded,
+   * and the count that fits is learnt from the answers. Not bounded: one id (or one pair), which
+   * cannot be read in parts; it goes alone, and admitting it was the memory budget's call.
+   */
+  private async mgetWithin(client: Client, ids: string[], bounded: boolean): Promise<HalfMget[] | undefined> {
+    try {
+      const response = await client.mget<HalfDoc>(
+        { index: this.options.index, ids, realtime: true },
+        {
+          maxRetries: 0,
+          ...(bounded && {
+            maxResponseSize: this.maxBytes,
+            // Uncompressed, so that the bound is on the text (a gzip answer is bounded before unzip).
+            headers: { 'accept-encoding': 'identity' },
+          }),
+        },
+      );
+      this.fitted(ids.length);
+      return response.docs;
+    } catch (error) {
+      // No signal is given, so an abort here is the answer over maxResponseSize.
+      if (!bounded || !(error instanceof errors.RequestAbortedError)) throw error;
+      // Back to the last count that fitted, else half: each answer dropped was rendered for nothing.
+      const known = this.lastFit > 0 && this.lastFit < ids.length;
+      this.mgetIds = Math.max(1, known ? this.lastFit : Math.floor(ids.length / 2));
+      this.fitsInRow = 0;
+      return undefined;
+    }
+  }
+
+  /** An answer to `count` ids fitted: after {@link GROW_AFTER} in a row at the count, a quarter more. */
+  private fitted(count: number): void {
+    // The sweep asks for pairs (two ids): one id fewer than the count when it is odd.
+    if (count + 1 < this.mgetIds) return;
+    this.lastFit = count;
+    if (++this.fitsInRow < GROW_AFTER) return;
+    this.mgetIds = Math.min(BATCHES.maxItems, this.mgetIds + Math.max(1, Math.floor(this.mgetIds / 4)));
+    this.fitsInRow = 0;
   }
 
   /** Stores a complete pair (or a request alone) as predictions; a misfit pair as a dead letter. */
@@ -611,12 +707,15 @@ export class PairStore {
     if (!client || this.options.core.shipper.unreachable) return undefined;
     const result: SweepResult = { halves: 0, paired: 0, requestsAlone: 0, deadLettered: 0 };
     try {
+      // Which halves are older than the wait, at which versions: not their bodies, which are read
+      // below a group of pairs at a time (500 large halves in one answer were ~375 MB).
       const found = await client.search<HalfDoc>({
         index: this.options.index,
         ignore_unavailable: true,
         allow_no_indices: true,
         size: SWEEP_BATCH,
         track_total_hits: true,
+        _source: ['pair.key'],
         query: {
           range: { 'pair.received_at': { lte: new Date(now - this.options.timeoutMs).toISOString() } },
         },
@@ -631,75 +730,93 @@ export class PairStore {
       });
       result.waiting = count.count;
       if (typeof total === 'object' && total.value === 0) return result;
-      type Seen = {
-        request?: Half;
-        response?: Half;
-        refs: Array<{ id: string; seqNo?: number; primaryTerm?: number }>;
-      };
-      const byKey = new Map<string, Seen>();
+      const searched: Searched = new Map();
       for (const hit of found.hits.hits) {
-        const p = hit._source?.pair;
-        if (!p) continue;
-        const entry = byKey.get(p.key) ?? { refs: [] };
-        entry[p.role] = p.half;
-        entry.refs.push({ id: hit._id as string, seqNo: hit._seq_no, primaryTerm: hit._primary_term });
-        byKey.set(p.key, entry);
+        const key = hit._source?.pair.key;
+        if (!key) continue;
+        const versions = searched.get(key) ?? new Map<string, Version | undefined>();
+        versions.set(hit._id as string, versionOf(hit._seq_no, hit._primary_term));
+        searched.set(key, versions);
       }
-      // A partner may be younger than the wait: look it up by id.
-      const missing = [...byKey].flatMap(([key, e]) =>
-        e.request && e.response ? [] : [`${key}.${e.request ? 'response' : 'request'}`],
-      );
-      if (missing.length > 0) {
-        const partners = await client.mget<HalfDoc>({
-          index: this.options.index,
-          ids: missing,
-          realtime: true,
-        });
-        for (const d of partners.docs) {
-          if (!('found' in d) || !d.found || !d._source) continue;
-          const p = d._source.pair;
-          const entry = byKey.get(p.key);
-          if (!entry) continue;
-          entry[p.role] = p.half;
-          entry.refs.push({ id: d._id, seqNo: d._seq_no, primaryTerm: d._primary_term });
-        }
+      const keys = [...searched.keys()];
+      for (let from = 0; from < keys.length;) {
+        // Two ids a pair (the sweep asks for both halves): one id fewer when the bound is odd.
+        const group = keys.slice(from, from + Math.max(1, Math.floor(this.mgetIds / 2)));
+        // Both halves of each pair: the one found and its partner, which may be younger than the wait.
+        const ids = group.flatMap((key) => [`${key}.request`, `${key}.response`]);
+        const docs = await this.mgetWithin(client, ids, group.length > 1);
+        if (!docs) continue; // over the bound: again with fewer pairs
+        await this.settle(group, docs, searched, result);
+        from += group.length;
       }
-      const responsesAlone = [...byKey.values()].flatMap((e) =>
-        e.request || !e.response ? [] : [e.response],
-      );
-      const alreadyStored = await this.storedIds(
-        responsesAlone.flatMap((r) => [predictionBaseId(r), `${predictionBaseId(r)}-0`]),
-      );
-      const settled: Seen['refs'] = [];
-      await Promise.all(
-        [...byKey.values()].map(async ({ request, response, refs }) => {
-          let outcome: PairOutcome;
-          if (request) {
-            outcome = await this.store(request, response);
-            if (outcome.status === 'paired') {
-              if (response) result.paired++;
-              else result.requestsAlone++;
-            } else if (outcome.status === 'dead-lettered') result.deadLettered++;
-          } else if (response) {
-            const base = predictionBaseId(response);
-            if (alreadyStored.has(base) || alreadyStored.has(`${base}-0`)) outcome = { status: 'paired' };
-            else {
-              outcome = await this.deadLetterAlone(response);
-              if (outcome.status === 'dead-lettered') result.deadLettered++;
-            }
-          } else return;
-          if (outcome.status === 'not-durable') return; // kept: the next sweep tries again
-          result.halves += (request ? 1 : 0) + (response ? 1 : 0);
-          settled.push(...refs);
-        }),
-      );
-      await this.deleteHalves(settled);
       this.options.onSwept?.(result);
       return result;
     } catch (error) {
       this.options.onWarning(`mlmon collect: settling unpaired halves failed: ${(error as Error).message}`);
       return undefined;
     }
+  }
+
+  /**
+   * Settles one group of a sweep's pairs from their halves read by `_mget` (request and response
+   * of each key, in the order of `keys`), then deletes what it settled. A pair is left to the next
+   * sweep when a half the search found is no longer there at the version it had (another replica
+   * settled it, or it was written again since): settling it on what this sweep did not see could
+   * dead-letter a response whose prediction is stored but not yet searchable.
+   */
+  private async settle(
+    keys: string[],
+    docs: HalfMget[],
+    searched: Searched,
+    result: SweepResult,
+  ): Promise<void> {
+    type Ref = { id: string; seqNo?: number; primaryTerm?: number };
+    type Seen = { request?: Half; response?: Half; refs: Ref[] };
+    const pairs: Seen[] = [];
+    keys.forEach((key, k) => {
+      const entry: Seen = { refs: [] };
+      let unchanged = true;
+      (['request', 'response'] as const).forEach((role, r) => {
+        const d = docs[2 * k + r];
+        const id = `${key}.${role}`;
+        const there = d && 'found' in d && d.found && d._source ? d : undefined;
+        const version = there ? versionOf(there._seq_no, there._primary_term) : undefined;
+        const seen = searched.get(key);
+        if (seen?.has(id) && !(there && sameVersion(seen.get(id) ?? version, version))) unchanged = false;
+        if (!there?._source) return;
+        entry[role] = there._source.pair.half;
+        entry.refs.push({ id, seqNo: there._seq_no, primaryTerm: there._primary_term });
+      });
+      if (unchanged) pairs.push(entry);
+    });
+    const responsesAlone = pairs.flatMap((e) => (e.request || !e.response ? [] : [e.response]));
+    const alreadyStored = await this.storedIds(
+      responsesAlone.flatMap((r) => [predictionBaseId(r), `${predictionBaseId(r)}-0`]),
+    );
+    const settled: Ref[] = [];
+    await Promise.all(
+      pairs.map(async ({ request, response, refs }) => {
+        let outcome: PairOutcome;
+        if (request) {
+          outcome = await this.store(request, response);
+          if (outcome.status === 'paired') {
+            if (response) result.paired++;
+            else result.requestsAlone++;
+          } else if (outcome.status === 'dead-lettered') result.deadLettered++;
+        } else if (response) {
+          const base = predictionBaseId(response);
+          if (alreadyStored.has(base) || alreadyStored.has(`${base}-0`)) outcome = { status: 'paired' };
+          else {
+            outcome = await this.deadLetterAlone(response);
+            if (outcome.status === 'dead-lettered') result.deadLettered++;
+          }
+        } else return;
+        if (outcome.status === 'not-durable') return; // kept: the next sweep tries again
+        result.halves += (request ? 1 : 0) + (response ? 1 : 0);
+        settled.push(...refs);
+      }),
+    );
+    await this.deleteHalves(settled);
   }
 
   /** A response whose request never came: kept in the dead letters with its body, once. */

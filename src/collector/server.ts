@@ -536,6 +536,10 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     onWarning: loggerOptions.onWarning ?? ((m) => process.emitWarning(m, 'MlmonWarning')),
     bufferBytes: loggerOptions.bufferMaxBytes,
     namespaceInModelName: settings.namespaceInModelName,
+    // Requests of halves to Elasticsearch copy what the requests' reservations hold (the `_bulk`
+    // body, the text of an `_mget` answer); at most five are out at once (two `_bulk`, two
+    // `_mget`, a sweep's `_mget`): 8 MiB each under the default budget, 5/32 of a smaller one.
+    maxRequestBytes: Math.min(8 * 2 ** 20, Math.floor(settings.memoryBudget / 32)),
     onSwept: (swept) => {
       metrics.swept(swept);
     },

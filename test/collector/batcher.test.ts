@@ -55,4 +55,23 @@ describe('MicroBatcher', () => {
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(await batcher.add(3)).toBe(3);
   });
+
+  it('bounds a batch by the weight of its items too, and sends an item over the bound alone', async () => {
+    const g = gated();
+    // Items weigh their own value: with maxBytes 10, [4, 5] (9) fit, 4 + 5 + 3 (12) does not.
+    const batcher = new MicroBatcher(g.run, {
+      maxItems: 100,
+      maxInFlight: 1,
+      maxBytes: 10,
+      weight: (i) => i,
+    });
+    const all = [4, 5, 3, 25, 2, 8, 1].map((i) => batcher.add(i));
+    for (let call = 0; call < 5; call++) {
+      await turn();
+      g.releases[call]?.();
+    }
+    // 25 is over the bound on its own: it goes alone rather than never; 2 + 8 is exactly 10.
+    expect(g.batches).toEqual([[4, 5], [3], [25], [2, 8], [1]]);
+    expect(await Promise.all(all)).toEqual([40, 50, 30, 250, 20, 80, 10]);
+  });
 });
