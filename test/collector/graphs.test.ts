@@ -238,10 +238,6 @@ describe('the Kubernetes namespace in the model name', () => {
         ids.push(id);
         const at = t0 + i * 1000;
         const extra = { 'ce-inferenceservicename': 'twin', 'ce-namespace': k8s };
-        const request = await post('/v1/events', JSON.stringify({ instances: [[i, 1]] }), {
-          ...kserve('request', id, extra),
-          'ce-time': new Date(at).toISOString(),
-        });
         // V2 answer: model_name is the same in both namespaces too; model_version gives the
         // service health job its version.
         const answer = {
@@ -249,10 +245,19 @@ describe('the Kubernetes namespace in the model name', () => {
           model_version: '1',
           outputs: [{ name: 'y', shape: [1], datatype: 'FP64', data: [1] }],
         };
-        const response = await post('/v1/events', JSON.stringify(answer), {
-          ...kserve('response', id, extra),
-          'ce-time': new Date(at + ms).toISOString(),
-        });
+        // Both halves at once, as KServe's agent posts them: one after the other, a loaded machine
+        // could put more than the file's 1.5 s wait between them, and the sweep would then store
+        // the request alone (without the version and duration asserted below).
+        const [request, response] = await Promise.all([
+          post('/v1/events', JSON.stringify({ instances: [[i, 1]] }), {
+            ...kserve('request', id, extra),
+            'ce-time': new Date(at).toISOString(),
+          }),
+          post('/v1/events', JSON.stringify(answer), {
+            ...kserve('response', id, extra),
+            'ce-time': new Date(at + ms).toISOString(),
+          }),
+        ]);
         expect([request.status, response.status]).toEqual([200, 200]);
       }
     const found = await docs(ids);
