@@ -124,14 +124,15 @@ async function docs(
 ) {
   let found = new Map<string, Doc>();
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(300)) {
-    await client.indices.refresh({ index, ignore_unavailable: true });
-    const r = await client.search({
-      index,
-      ignore_unavailable: true,
-      size: 1000,
-      query: { ids: { values: ids } },
-    });
-    found = new Map(r.hits.hits.map((h) => [h._id as string, h._source as Doc]));
+    // A stream created a moment ago answers no_shard_available_action_exception until its shard has
+    // started: not there yet, look again.
+    const r = await client.indices
+      .refresh({ index, ignore_unavailable: true })
+      .then(() =>
+        client.search({ index, ignore_unavailable: true, size: 1000, query: { ids: { values: ids } } }),
+      )
+      .catch(() => undefined);
+    found = new Map(r?.hits.hits.map((h) => [h._id as string, h._source as Doc]) ?? []);
     if (until(found)) break;
   }
   return found;
