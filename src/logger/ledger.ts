@@ -236,7 +236,8 @@ export class Ledger {
     this.queue.delay(item);
   }
 
-  deadLetter(item: Item, reason: DeadLetterReason): void {
+  /** `originalMax`: the longest `event.original` (default and cap MAX_ORIGINAL_LENGTH). */
+  deadLetter(item: Item, reason: DeadLetterReason, originalMax?: number): void {
     if (item.kind === Kind.DeadLetter) {
       this.warnOnce(
         'deadletter-failed',
@@ -246,7 +247,10 @@ export class Ledger {
       return;
     }
     const doc = JSON.stringify(
-      buildDeadLetterDocument(item.doc, reason, item.index, { dataStream: this.deadLetterStream }),
+      buildDeadLetterDocument(item.doc, reason, item.index, {
+        dataStream: this.deadLetterStream,
+        originalMax,
+      }),
     );
     const index = this.options.deadLetterIndex;
     // The dead letter replaces the item: same id, same spool origin and ack, same place in the

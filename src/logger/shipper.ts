@@ -9,7 +9,8 @@
  *   enqueue ─▶ ready ─▶ in flight ─▶ 200/201/409 ─▶ indexed (409 = already there: exactly once)
  *                ▲  │          ├──▶ 429/5xx, unreachable ─▶ delayed (backoff) ─▶ ready
  *                │  │          │    (a whole request failed: marked as a re-send, looked up first)
- *                │  │          └──▶ other 4xx ─▶ dead-letter item ─▶ ready ─▶ … ─▶ deadLettered
+ *                │  │          ├──▶ request refused (413…) ─▶ ready, next requests halved (batch-limit.ts)
+ *                │  │          └──▶ other 4xx, or refused alone ─▶ dead-letter item ─▶ ready ─▶ … ─▶ deadLettered
  *                │  └─ buffer full / Elasticsearch unreachable ─▶ spool (disk) ─▶ dropped beyond cap
  *                └───────────── replay from spool when Elasticsearch answers again
  *
@@ -21,10 +22,12 @@
  * Where the parts live: this file is the loop (when to send, probe, flush, close; what a failed
  * request means). Every move of a document and its count is in ledger.ts, over the memory
  * (queue.ts, which owns the byte counts) and the spool (spool.ts); one bulk request and its
- * verdicts in bulk-round-trip.ts (over bulk-item.ts and resend-check.ts); outage.ts, ack.ts;
- * options and counters in shipper-options.ts.
+ * verdicts in bulk-round-trip.ts (over bulk-item.ts and resend-check.ts); how large a request may
+ * be after one was refused in batch-limit.ts; outage.ts, ack.ts; options and counters in
+ * shipper-options.ts.
  */
 import { buildDeadLetterDocument, type DeadLetterReason } from '../schema/deadletter.js';
+import { BatchLimit } from './batch-limit.js';
 import { classifyRequestFailure } from './bulk-item.js';
 import { bulkRoundTrip } from './bulk-round-trip.js';
 import { OutageState } from './outage.js';
@@ -53,6 +56,8 @@ export class Shipper implements ExitSpiller {
   private immediate: NodeJS.Immediate | undefined;
   /** Whether the cluster answers (healthy / outage / recovering); see outage.ts. */
   private readonly outage: OutageState;
+  /** How large a request may be: smaller than configured after one was refused as a whole. */
+  private readonly limit: BatchLimit;
   private probing = false;
   private closing = false;
   private closed = false;
@@ -64,6 +69,7 @@ export class Shipper implements ExitSpiller {
     this.queue = this.ledger.queue;
     this.spool = this.ledger.spool;
     this.outage = new OutageState(options.retryBaseMs, options.retryMaxMs);
+    this.limit = new BatchLimit(options.batchMaxItems, options.batchMaxBytes);
     registerExitSpill(this);
     this.schedule();
   }
@@ -223,7 +229,10 @@ export class Shipper implements ExitSpiller {
     while (queue.inFlightBatches < this.options.concurrency) {
       // While the cluster may still be down, probe with one request, not `concurrency` of them.
       if (this.outage.active && queue.inFlightBatches > 0) return;
-      const batch = queue.takeBatch(this.options.batchMaxItems, this.options.batchMaxBytes);
+      // Likewise while a smaller bound after a refused request is not yet seen to pass.
+      const limit = this.limit;
+      if (limit.trial && queue.inFlightBatches > 0) return;
+      const batch = queue.takeBatch(limit.items, limit.bytes);
       if (!batch) return;
       void this.send(batch);
     }
@@ -294,7 +303,10 @@ export class Shipper implements ExitSpiller {
       if (verdicts && queue.land(batch)) {
         this.ledger.record(verdicts, Date.now());
         if (verdicts.failed) this.requestFailed(verdicts.failed.items, verdicts.failed.error);
-        else this.outage.recover();
+        else {
+          this.outage.recover();
+          this.limit.passed(batch.items.length);
+        }
       }
     } catch (error) {
       this.ledger.warnOnce(
@@ -338,19 +350,34 @@ export class Shipper implements ExitSpiller {
       }
       return;
     }
-    // A 4xx for the request as a whole (e.g. 413 too large): back to the front of the queue; a
-    // single document is dead-lettered.
+    // A 4xx for the request as a whole (413 from a proxy's body limit…): nothing was stored. Back to
+    // the front of the queue, and the next requests are half as large (batch-limit.ts), so the
+    // limit, or the one document refused, is found in log2(n) requests; re-sending the same request
+    // would be refused again at once, for ever.
+    let bytes = 0;
+    for (const item of batch) bytes += item.size;
+    const limit = this.limit;
     if (batch.length > 1) {
+      limit.refused(batch.length, bytes);
+      this.ledger.warnOnce(
+        'request-rejected',
+        `mlmon: Elasticsearch or a proxy in front of it refused a bulk request of ${batch.length} documents ` +
+          `(about ${bytes} bytes) with ${status}; sending smaller requests (at most ${limit.items} documents, ` +
+          `${limit.bytes} bytes) and growing back once they pass; raise the proxy's body size limit ` +
+          `(e.g. nginx client_max_body_size) or lower batchMaxBytes`,
+      );
       this.queue.requeue(batch);
       return;
     }
     const only = batch[0];
     if (only)
-      this.ledger.deadLetter(only, {
-        type: 'request_rejected',
-        message: (error as Error)?.message ?? String(error),
-        status,
-      });
+      // Alone and still refused: the document is the problem. Refused for its size (413), its dead
+      // letter keeps the original cut to half the refused request, or it would be refused too.
+      this.ledger.deadLetter(
+        only,
+        { type: 'request_rejected', message: (error as Error)?.message ?? String(error), status },
+        status === 413 ? Math.floor(bytes / 2) : undefined,
+      );
   }
 
   /**

@@ -54,7 +54,13 @@ export function buildDeadLetterDocument(
   original: string,
   reason: DeadLetterReason,
   target: string,
-  fallback: { model?: Record<string, unknown>; predictionId?: string; dataStream?: object } = {},
+  fallback: {
+    model?: Record<string, unknown>;
+    predictionId?: string;
+    dataStream?: object;
+    /** Longest `event.original` kept, below MAX_ORIGINAL_LENGTH (a document refused for its size). */
+    originalMax?: number;
+  } = {},
   now = Date.now(),
 ): Record<string, unknown> {
   let model = fallback.model;
@@ -70,6 +76,7 @@ export function buildDeadLetterDocument(
       // The original is not a document of ours (a caller's event that could not be built).
     }
   }
+  const maxOriginal = Math.min(MAX_ORIGINAL_LENGTH, fallback.originalMax ?? MAX_ORIGINAL_LENGTH);
   const error: Record<string, unknown> = { type: reason.type, message: wellFormed(reason.message) };
   if (reason.reason !== undefined) error.reason = wellFormed(reason.reason);
   if (reason.status !== undefined) error.status = reason.status;
@@ -78,7 +85,7 @@ export function buildDeadLetterDocument(
     error,
     event: {
       kind: 'pipeline_error',
-      original: original.length > MAX_ORIGINAL_LENGTH ? cut(original, MAX_ORIGINAL_LENGTH) : original,
+      original: original.length > maxOriginal ? cut(original, maxOriginal) : original,
     },
     deadletter: { target, stage: reason.stage ?? 'index' },
   };

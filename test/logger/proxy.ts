@@ -1,8 +1,8 @@
 /**
  * A real HTTP proxy in front of the real Elasticsearch, controlled by the test: each request is
- * forwarded (and its answer passed back unchanged), answered with a 503 of our own, or stalled (read
- * in full, never answered) — so the logger meets a failing or hanging cluster while everything it
- * does reach is stored by the real server.
+ * forwarded (and its answer passed back unchanged), answered with a 503 or a 413 of our own, or
+ * stalled (read in full, never answered) — so the logger meets a failing, hanging or size-limited
+ * cluster while everything it does reach is stored by the real server.
  */
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -10,14 +10,17 @@ import type { Socket } from 'node:net';
 /**
  * `forward`: pass through. `fail503`: answer 503 without forwarding. `stall`: never answer, never
  * forward. `forwardThenStall`: forward (Elasticsearch stores it) but never pass the answer back — the
- * ambiguous failure a timeout or a reset connection leaves the client with.
+ * ambiguous failure a timeout or a reset connection leaves the client with. `tooLarge`: answer 413
+ * with nginx's page, as an ingress with `client_max_body_size` does for a body over its limit.
  */
-export type ProxyAction = 'forward' | 'fail503' | 'stall' | 'forwardThenStall';
+export type ProxyAction = 'forward' | 'fail503' | 'stall' | 'forwardThenStall' | 'tooLarge';
 
 export interface ProxiedRequest {
   method: string;
   path: string;
   body: string;
+  /** Bytes of the body as received (UTF-8). */
+  bytes: number;
   action: ProxyAction;
   /** For forwarded requests: the status Elasticsearch answered. */
   status?: number;
@@ -25,7 +28,8 @@ export interface ProxiedRequest {
 
 export class EsProxy {
   /** Decides what happens to each request; forward everything by default. */
-  decide: (req: { method: string; path: string; body: string }) => ProxyAction = () => 'forward';
+  decide: (req: { method: string; path: string; body: string; bytes: number }) => ProxyAction = () =>
+    'forward';
   /** Milliseconds to hold a forwarded request before passing it on (a slow cluster); 0 by default. */
   delayMs: (req: { method: string; path: string; body: string }) => number = () => 0;
   readonly requests: ProxiedRequest[] = [];
@@ -46,7 +50,12 @@ export class EsProxy {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks);
-        const info = { method: req.method ?? 'GET', path: req.url ?? '/', body: body.toString('utf8') };
+        const info = {
+          method: req.method ?? 'GET',
+          path: req.url ?? '/',
+          body: body.toString('utf8'),
+          bytes: body.length,
+        };
         const action = this.decide(info);
         const record: ProxiedRequest = { ...info, action };
         this.requests.push(record);
@@ -58,6 +67,15 @@ export class EsProxy {
           res.writeHead(503, { 'content-type': 'application/json' });
           res.end(
             JSON.stringify({ error: { type: 'proxy_unavailable', reason: 'test proxy' }, status: 503 }),
+          );
+          return;
+        }
+        if (action === 'tooLarge') {
+          res.writeHead(413, { 'content-type': 'text/html' });
+          res.end(
+            '<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n' +
+              '<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n' +
+              '</body>\r\n</html>\r\n',
           );
           return;
         }
