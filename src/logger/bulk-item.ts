@@ -92,18 +92,21 @@ export function classifyBulkItem(item: BulkResponseItem | undefined): BulkItemOu
  * What to do when a whole bulk request failed. `outage`: the cluster did not answer, or answered
  * with a status that says "not now" (429, 5xx) or "not with these credentials" (401, 403 — an
  * expired key is fixed without losing documents); `warn` for the kinds worth telling the operator
- * at once. `rejected`: a 4xx for the request itself (e.g. 413 too large), which the shipper
- * narrows down by halving the batch.
+ * at once. `rejected`: 413, the request is too large (for Elasticsearch's http.max_content_length
+ * or a proxy's body limit), which the shipper narrows down by halving the batch. Any other 4xx for
+ * the request as a whole (400, 404, 405...) says the path or a proxy in front of the cluster is
+ * wrong for every request, not that these documents are: halving would dead-letter every document
+ * (and drop the dead letters, refused the same way), so it is held like an outage, with a warning,
+ * until fixed.
  */
 export function classifyRequestFailure(
   error: unknown,
 ): { kind: 'outage'; status: number | undefined; warn: boolean } | { kind: 'rejected'; status: number } {
   const status = statusOf(error);
-  if (status === undefined || retryable(status) || status === 401 || status === 403)
-    return {
-      kind: 'outage',
-      status,
-      warn: status === undefined || status === 0 || status >= 500 || status === 401 || status === 403,
-    };
-  return { kind: 'rejected', status };
+  if (status === 413) return { kind: 'rejected', status };
+  return {
+    kind: 'outage',
+    status,
+    warn: status === undefined || status === 0 || status >= 500 || !retryable(status),
+  };
 }

@@ -113,8 +113,10 @@ describe('classifyRequestFailure', () => {
     expect(classifyRequestFailure(failed(403))).toEqual({ kind: 'outage', status: 403, warn: true });
   });
 
-  it('another 4xx for the request as a whole is rejected (the shipper halves the batch)', () => {
+  it('413 for the request as a whole is rejected (the shipper halves the batch); another 4xx is held with a warning', () => {
     expect(classifyRequestFailure(failed(413))).toEqual({ kind: 'rejected', status: 413 });
-    expect(classifyRequestFailure(failed(400))).toEqual({ kind: 'rejected', status: 400 });
+    // A wrong path or proxy answers every request so: halving would dead-letter (and drop) them all.
+    expect(classifyRequestFailure(failed(400))).toEqual({ kind: 'outage', status: 400, warn: true });
+    expect(classifyRequestFailure(failed(404))).toEqual({ kind: 'outage', status: 404, warn: true });
   });
 });
