@@ -1,8 +1,8 @@
 /**
  * How large the next bulk request may be, after Elasticsearch or a proxy in front of it refused a
- * whole request with a 4xx that is not an outage (413 from an nginx ingress's
- * `client_max_body_size`, Elastic Cloud's proxy or `http.max_content_length`; a 400 for a body it
- * cannot read): the shipper bisects.
+ * whole request with 413 (an nginx ingress's `client_max_body_size`, Elastic Cloud's proxy or
+ * `http.max_content_length`; other 4xx are held as outages, see classifyRequestFailure): the
+ * shipper bisects.
  *
  * - Refused, n > 1 documents of b bytes: the next requests carry at most n / 2 documents and
  *   b / 2 bytes (never fewer than 1). The refused documents are at the front of the queue, so the
