@@ -9,8 +9,8 @@
  *   enqueue ─▶ ready ─▶ in flight ─▶ 200/201/409 ─▶ indexed (409 = already there: exactly once)
  *                ▲  │          ├──▶ 429/5xx, unreachable ─▶ delayed (backoff) ─▶ ready
  *                │  │          │    (a whole request failed: marked as a re-send, looked up first)
- *                │  │          ├──▶ request refused (413…) ─▶ ready, next requests halved (batch-limit.ts)
- *                │  │          └──▶ other 4xx, or refused alone ─▶ dead-letter item ─▶ ready ─▶ … ─▶ deadLettered
+ *                │  │          ├──▶ request refused (413) ─▶ ready, next requests halved (batch-limit.ts)
+ *                │  │          └──▶ an item's 4xx, or refused alone ─▶ dead-letter item ─▶ ready ─▶ … ─▶ deadLettered
  *                │  └─ buffer full / Elasticsearch unreachable ─▶ spool (disk) ─▶ dropped beyond cap
  *                └───────────── replay from spool when Elasticsearch answers again
  *
@@ -350,7 +350,8 @@ export class Shipper implements ExitSpiller {
       }
       return;
     }
-    // A 4xx for the request as a whole (413 from a proxy's body limit…): nothing was stored. Back to
+    // 413 for the request as a whole (a proxy's body limit, http.max_content_length; any other 4xx
+    // is an outage, see classifyRequestFailure): nothing was stored. Back to
     // the front of the queue, and the next requests are half as large (batch-limit.ts), so the
     // limit, or the one document refused, is found in log2(n) requests; re-sending the same request
     // would be refused again at once, for ever.
@@ -371,12 +372,12 @@ export class Shipper implements ExitSpiller {
     }
     const only = batch[0];
     if (only)
-      // Alone and still refused: the document is the problem. Refused for its size (413), its dead
-      // letter keeps the original cut to half the refused request, or it would be refused too.
+      // Alone and still refused for its size: the document is the problem. Its dead letter keeps
+      // the original cut to half the refused request, or it would be refused too.
       this.ledger.deadLetter(
         only,
         { type: 'request_rejected', message: (error as Error)?.message ?? String(error), status },
-        status === 413 ? Math.floor(bytes / 2) : undefined,
+        Math.floor(bytes / 2),
       );
   }
 
