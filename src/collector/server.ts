@@ -429,6 +429,7 @@ const cloudEvent = (ctx: Context) => async (request: FastifyRequest, reply: Fast
   return reply.code(200).send({ status: outcome.status, id: event.key, ids: [] });
 };
 
+/** Counts what a durable result stored, spooled and dead-lettered, in /metrics. */
 function countDurable(metrics: CollectorMetrics, kind: string, durable: Durability): void {
   metrics.stored.inc({ kind }, durable.indexed);
   metrics.spooled.inc({ kind }, durable.spooled);
