@@ -264,7 +264,7 @@ export class PairStore {
   private closed = false;
   /** Halves of this replica being written or paired right now (not a correctness input). */
   inFlight = 0;
-  /** Pairings that run after their half was answered (awaited by `close`). */
+  /** Pairings that run after their half was answered, and deletes of settled halves (`close` waits). */
   private readonly settling = new Set<Promise<unknown>>();
   /** The pair expansions queued one after another (see `store`). */
   private expansions: Promise<unknown> = Promise.resolve();
@@ -417,10 +417,17 @@ export class PairStore {
     const [request, response] = half.role === 'request' ? [half, other] : [other, half];
     const stored = await this.store(request, response);
     if (stored.status === 'paired' || stored.status === 'dead-lettered')
-      for (const role of ['request', 'response'])
-        void this.writes.add({ id: `${key}.${role}` }).catch(() => {
-          // Left for the sweep: it settles them again, idempotently.
-        });
+      for (const role of ['request', 'response']) {
+        // Awaited by close() too: halves left behind by a replica stopped right after its answers
+        // would be settled again by a sweep, idempotently but a whole wait later.
+        const deleting = this.writes
+          .add({ id: `${key}.${role}` })
+          .catch(() => {
+            // Left for the sweep: it settles them again, idempotently.
+          })
+          .finally(() => this.settling.delete(deleting));
+        this.settling.add(deleting);
+      }
     return stored;
   }
 
@@ -840,8 +847,15 @@ export class PairStore {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    // Pairings begun after their answers finish first (their halves are durable either way).
-    await Promise.all(this.settling);
+    // Pairings begun after their answers finish first, for at most the logger's close timeout (a
+    // cluster gone quiet must not hold a SIGTERM past the pod's grace period): their halves are
+    // durable either way, and what is left is settled by a sweep.
+    const until = Date.now() + this.options.core.closeTimeoutMs;
+    while (this.settling.size > 0 && Date.now() < until)
+      await Promise.race([
+        Promise.all(this.settling),
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, until - Date.now())).unref()),
+      ]);
     await this.sweeping;
     return { index: this.options.index };
   }

@@ -409,8 +409,11 @@ describe('KServe and Seldon CloudEvents', () => {
     );
     expect(answers.filter((r) => r.status !== 200)).toEqual([]);
     await Promise.all(replicas.map((r) => r.close()));
-    // close() waits for the pairings still running after their answers.
+    // close() waits for the pairings still running after their answers, and for the deletes of
+    // the halves they settled (the child-process test in cli.test.ts shows what is left otherwise).
     expect(replicas.map((r) => r.pairs.inFlight)).toEqual([0, 0]);
+    await client.indices.refresh({ index: `mlmon-pairs-${ns4}` });
+    expect((await client.count({ index: `mlmon-pairs-${ns4}` })).count).toBe(0);
     // Two predictions per inference (the fixture's two instances), each once.
     const counts = await countsById(client, `logs-mlmon.prediction-${ns4}`);
     const { missing, duplicated, unexpected } = compareIds(
