@@ -371,20 +371,26 @@ export class PairStore {
     const release = this.options.hold?.(text.length);
     if (!release) return this.afterWrite(half, key, partner, version);
     this.inFlight++;
-    const settling = this.afterWrite(half, key, partner, version)
-      .then((outcome) => this.options.onSettled?.(outcome))
-      .catch((error: unknown) =>
-        this.options.onWarning(
-          `mlmon collect: pairing ${half.source} event ${half.eventId} after its answer failed (the sweep settles it): ${(error as Error).message}`,
-        ),
-      )
-      .finally(() => {
-        this.inFlight--;
-        release();
-        this.settling.delete(settling);
-      });
-    this.settling.add(settling);
+    this.track(
+      this.afterWrite(half, key, partner, version)
+        .then((outcome) => this.options.onSettled?.(outcome))
+        .catch((error: unknown) =>
+          this.options.onWarning(
+            `mlmon collect: pairing ${half.source} event ${half.eventId} after its answer failed (the sweep settles it): ${(error as Error).message}`,
+          ),
+        )
+        .finally(() => {
+          this.inFlight--;
+          release();
+        }),
+    );
     return { status: 'pending' };
+  }
+
+  /** Work that goes on after an answer, which `close` waits for (it must not throw). */
+  private track(work: Promise<unknown>): void {
+    const tracked = work.finally(() => this.settling.delete(tracked));
+    this.settling.add(tracked);
   }
 
   /** The read after this half's write: whoever finds both halves (and wrote later) stores the pair. */
@@ -420,13 +426,11 @@ export class PairStore {
       for (const role of ['request', 'response']) {
         // Awaited by close() too: halves left behind by a replica stopped right after its answers
         // would be settled again by a sweep, idempotently but a whole wait later.
-        const deleting = this.writes
-          .add({ id: `${key}.${role}` })
-          .catch(() => {
+        this.track(
+          this.writes.add({ id: `${key}.${role}` }).catch(() => {
             // Left for the sweep: it settles them again, idempotently.
-          })
-          .finally(() => this.settling.delete(deleting));
-        this.settling.add(deleting);
+          }),
+        );
       }
     return stored;
   }
